@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System packages from Debian: the container engine (podman + runc, SETUP-NOTES), Redis tools
+# (redis-server's binary goes into the local Redis image; redis-benchmark for load baselines),
+# FAISS for faiss-node, cmake for native builds, Java/Maven for the Kafka image.
+set -euo pipefail
+pkgs=(podman runc redis-server redis-tools libfaiss-dev cmake kcat maven openjdk-17-jre-headless)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "  system packages present (cached)"
+  exit 0
+fi
+echo "  installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian redis-server package starts a system Redis on 6379; the lab provisions its own.
+systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1 || true

@@ -5,11 +5,11 @@
  * slot per call (or one MGET per slot) — batching by slot belongs to the cluster adapter.
  */
 export const keys = {
-  /** Binary user record (core/features/schema.ts USER_RECORD). */
-  user: (userId: number | string) => `u:${userId}`,
-  /** Binary video record (core/features/schema.ts VIDEO_RECORD). */
-  video: (videoId: number | string) => `v:${videoId}`,
-  /** Sorted set: video id → popularity score, whole world. */
+  /** Binary user record; `userId` is the public id, e.g. `u_42` (core/features/schema.ts USER_RECORD). */
+  user: (userId: string) => `u:${userId}`,
+  /** Binary video record; `videoId` is the public id `v_<index>` (core/features/schema.ts VIDEO_RECORD). */
+  video: (videoId: string) => `v:${videoId}`,
+  /** Sorted set: member = public video id (`v_<index>`), score = popularity; whole world. */
   popularityGlobal: 'pop:global',
   /** Sorted set: video id → popularity score within a region. */
   popularityRegion: (regionIdx: number) => `pop:r:${regionIdx}`,

@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis';
+import { parseVideoIndex, videoIdOf } from '../../features/ids.ts';
+import { decodeRecord, USER_RECORD_LEN, VIDEO_RECORD_LEN } from '../../features/schema.ts';
+import type { FeatureStore } from '../../ports/feature-store.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Opens the Redis connection the feature store uses, set up to fail fast rather than queue:
+ * no offline queue (commands fail at once while disconnected, instead of piling up), no per-command
+ * retries (the pipeline's breakers decide), a command timeout as a backstop behind the stage
+ * deadlines, and reconnection every 250–1000 ms for as long as the process lives.
+ */
+export function connectRedis(url: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    lazyConnect: false,
+    retryStrategy: (times) => Math.min(250 * times, 1000),
+  });
+}
+
+/**
+ * FeatureStore over Redis (seed 000 §2.3): one binary record per user and per video, read with
+ * GET / MGET as Buffers (SETUP-NOTES: MGET of 300 binary values ≈ 0.19 ms vs ≈ 2.5 ms for 300
+ * HGETALLs); popularity from sorted sets (ZREVRANGE).
+ */
+export class RedisFeatureStore implements FeatureStore {
+  readonly #redis: Redis;
+
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  async getUser(userId: string): Promise<Float32Array | undefined> {
+    return decodeRecord(await this.#redis.getBuffer(keys.user(userId)), USER_RECORD_LEN);
+  }
+
+  async getVideos(videos: readonly number[]): Promise<(Float32Array | undefined)[]> {
+    if (videos.length === 0) return [];
+    const values = await this.#redis.mgetBuffer(...videos.map((v) => keys.video(videoIdOf(v))));
+    return values.map((b) => decodeRecord(b, VIDEO_RECORD_LEN));
+  }
+
+  async topPopular(regionIdx: number | undefined, n: number): Promise<{ video: number; score: number }[]> {
+    const key = regionIdx === undefined ? keys.popularityGlobal : keys.popularityRegion(regionIdx);
+    const flat = await this.#redis.zrevrange(key, 0, n - 1, 'WITHSCORES');
+    const out: { video: number; score: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const video = parseVideoIndex(flat[i]);
+      if (video >= 0) out.push({ video, score: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { ReclabError } from '../errors.ts';
+
+/**
+ * The core's configuration, read from `RECLAB_*` environment variables (only core/main.ts reads
+ * process.env; it passes the variables in). Units are in the names. Unknown `RECLAB_*` variables
+ * are rejected (a typo must not silently fall back to a default), and every problem is reported at
+ * once. The parsed config is frozen.
+ */
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const num = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().min(min).max(max).default(def);
+
+const envSchema = z
+  .object({
+    RECLAB_HOST: z.string().default('127.0.0.1'),
+    RECLAB_PORT: int(8080), // 0 = ephemeral
+    RECLAB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RECLAB_REDIS_URL: z.string().url(),
+    RECLAB_REDIS_COMMAND_TIMEOUT_MS: int(1000, 1), // backstop below the stage deadlines' breakers
+    RECLAB_KAFKA_BROKERS: z.string().min(1), // comma-separated host:port
+    RECLAB_IMPRESSION_TOPIC: z.string().default('impressions'),
+    RECLAB_IMPRESSION_BUFFER_MAX: int(100_000, 1), // impressions held while Kafka is slow
+    RECLAB_ARTIFACTS_DIR: z.string().min(1), // models, embeddings, editorial list (manifest.json)
+    RECLAB_ANN_FACTORY: z.string().default('HNSW32'), // FAISS index factory string
+    RECLAB_ANN_EF_SEARCH: int(128, 1), // HNSW efSearch
+    RECLAB_ANN_NPROBE: int(16, 1), // IVF nprobe
+    RECLAB_ORT_THREADS: int(1, 1), // ONNX Runtime intra-op threads
+    RECLAB_DEADLINE_USER_MS: num(10, 1), // seed 000 §3: user context fetch budget 10 ms
+    RECLAB_DEADLINE_ENCODER_MS: num(10, 1),
+    RECLAB_DEADLINE_RETRIEVAL_MS: num(30, 1), // seed 000 §2.2: 30 ms per retrieval source
+    RECLAB_DEADLINE_ENRICHMENT_MS: num(40, 1), // seed 000 §3: 40 ms
+    RECLAB_DEADLINE_RANKING_MS: num(50, 1), // seed 000 §3: 50 ms
+    RECLAB_RETRIEVAL_TWO_TOWER_K: int(200, 1),
+    RECLAB_RETRIEVAL_POPULARITY_K: int(100, 1),
+    RECLAB_CANDIDATES_MAX: int(300, 1), // seed 000: ~300 candidates after merge
+    RECLAB_MMR_LAMBDA: num(0.7, 0, 1),
+    RECLAB_BREAKER_FAILURE_THRESHOLD: int(5, 1), // seed 000 §6
+    RECLAB_BREAKER_OPEN_MS: int(5000, 1), // seed 000 §6 uses 30 s; 5 s recovers faster in scenarios
+    RECLAB_POPULARITY_REFRESH_MS: int(5000, 100),
+    RECLAB_EXPERIMENT_ID: z.string().default('exp_ranking_v1'),
+    RECLAB_EXPERIMENT_VARIANTS: z.string().default('control:50,treatment:50'), // name:share,…
+    RECLAB_SHUTDOWN_TIMEOUT_MS: int(10_000, 1),
+  })
+  .strict();
+
+export type CoreEnv = z.infer<typeof envSchema>;
+
+export interface CoreConfig {
+  host: string;
+  port: number;
+  logLevel: CoreEnv['RECLAB_LOG_LEVEL'];
+  redis: { url: string; commandTimeoutMs: number };
+  kafka: { brokers: string[]; impressionTopic: string; bufferMax: number };
+  artifactsDir: string;
+  ann: { factory: string; efSearch: number; nprobe: number };
+  ortThreads: number;
+  deadlines: { userMs: number; encoderMs: number; retrievalMs: number; enrichmentMs: number; rankingMs: number };
+  retrievalK: Record<string, number>;
+  candidatesMax: number;
+  mmrLambda: number;
+  breaker: { failureThreshold: number; openMs: number };
+  popularityRefreshMs: number;
+  experiment: { id: string; variants: { name: string; share: number }[] };
+  shutdownTimeoutMs: number;
+}
+
+function parseVariants(spec: string): { name: string; share: number }[] {
+  const variants = spec.split(',').map((part) => {
+    const [name, share] = part.split(':');
+    return { name: name?.trim() ?? '', share: Number(share) };
+  });
+  if (variants.some((v) => !v.name || !(v.share > 0))) {
+    throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `RECLAB_EXPERIMENT_VARIANTS: expected name:share,… got '${spec}'`);
+  }
+  return variants;
+}
+
+/**
+ * Parses the `RECLAB_*` variables of `env` (others are ignored).
+ * @throws ReclabError RECLAB_ERR_CONFIG_INVALID listing every problem, one per line
+ */
+export function loadConfig(env: Record<string, string | undefined>): Readonly<CoreConfig> {
+  const vars = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined));
+  const parsed = envSchema.safeParse(vars);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys' ? `unknown variable(s): ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`,
+    );
+    throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.RECLAB_HOST,
+    port: e.RECLAB_PORT,
+    logLevel: e.RECLAB_LOG_LEVEL,
+    redis: { url: e.RECLAB_REDIS_URL, commandTimeoutMs: e.RECLAB_REDIS_COMMAND_TIMEOUT_MS },
+    kafka: {
+      brokers: e.RECLAB_KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+      impressionTopic: e.RECLAB_IMPRESSION_TOPIC,
+      bufferMax: e.RECLAB_IMPRESSION_BUFFER_MAX,
+    },
+    artifactsDir: e.RECLAB_ARTIFACTS_DIR,
+    ann: { factory: e.RECLAB_ANN_FACTORY, efSearch: e.RECLAB_ANN_EF_SEARCH, nprobe: e.RECLAB_ANN_NPROBE },
+    ortThreads: e.RECLAB_ORT_THREADS,
+    deadlines: {
+      userMs: e.RECLAB_DEADLINE_USER_MS,
+      encoderMs: e.RECLAB_DEADLINE_ENCODER_MS,
+      retrievalMs: e.RECLAB_DEADLINE_RETRIEVAL_MS,
+      enrichmentMs: e.RECLAB_DEADLINE_ENRICHMENT_MS,
+      rankingMs: e.RECLAB_DEADLINE_RANKING_MS,
+    },
+    retrievalK: { two_tower: e.RECLAB_RETRIEVAL_TWO_TOWER_K, popularity: e.RECLAB_RETRIEVAL_POPULARITY_K },
+    candidatesMax: e.RECLAB_CANDIDATES_MAX,
+    mmrLambda: e.RECLAB_MMR_LAMBDA,
+    breaker: { failureThreshold: e.RECLAB_BREAKER_FAILURE_THRESHOLD, openMs: e.RECLAB_BREAKER_OPEN_MS },
+    popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
+    experiment: { id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) },
+    shutdownTimeoutMs: e.RECLAB_SHUTDOWN_TIMEOUT_MS,
+  });
+}

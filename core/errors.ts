@@ -1,0 +1,49 @@
+/**
+ * Every error code reclab's core can produce: one table (after fastify's lib/errors.js).
+ *
+ * `RECLAB_ERR_<AREA>_<CONDITION>`. `status` is the HTTP status when the error reaches a client.
+ * `degrades: true` means the fallback ladder absorbs it (the client gets a 200 from a lower rung
+ * and the code appears in `meta.reasons`); `false` means the request fails with `status`.
+ * Retired codes are never reused. docs/errors.md is kept in step by test/unit/errors-doc.test.ts.
+ */
+export const ERRORS = {
+  RECLAB_ERR_REQUEST_INVALID: { status: 400, degrades: false, message: 'The request body or parameters are invalid' },
+  RECLAB_ERR_ROUTE_NOT_FOUND: { status: 404, degrades: false, message: 'No such route' },
+  RECLAB_ERR_OVERLOADED: { status: 503, degrades: false, message: 'The service is shedding load; retry later' },
+  RECLAB_ERR_NOT_READY: { status: 503, degrades: false, message: 'The service is starting or stopping' },
+  RECLAB_ERR_INTERNAL: { status: 500, degrades: false, message: 'Unexpected internal error (a bug: please report it)' },
+  RECLAB_ERR_FEATURES_TIMEOUT: { status: 503, degrades: true, message: 'The feature store did not answer within its deadline' },
+  RECLAB_ERR_FEATURES_UNAVAILABLE: { status: 503, degrades: true, message: 'The feature store failed or its circuit breaker is open' },
+  RECLAB_ERR_RETRIEVAL_TIMEOUT: { status: 503, degrades: true, message: 'A retrieval source did not answer within its deadline' },
+  RECLAB_ERR_RETRIEVAL_UNAVAILABLE: { status: 503, degrades: true, message: 'A retrieval source failed or its circuit breaker is open' },
+  RECLAB_ERR_RETRIEVAL_EMPTY: { status: 503, degrades: true, message: 'No retrieval source returned candidates' },
+  RECLAB_ERR_RANKER_TIMEOUT: { status: 503, degrades: true, message: 'The ranker did not answer within its deadline' },
+  RECLAB_ERR_RANKER_UNAVAILABLE: { status: 503, degrades: true, message: 'The ranker failed or its circuit breaker is open' },
+  RECLAB_ERR_RANKER_INVALID_OUTPUT: { status: 503, degrades: true, message: 'The ranker returned NaN, Inf or a wrongly shaped output' },
+  RECLAB_ERR_POPULARITY_UNAVAILABLE: { status: 503, degrades: true, message: 'The popularity cache is empty or unavailable' },
+  RECLAB_ERR_CONFIG_INVALID: { status: 500, degrades: false, message: 'The service configuration is invalid' },
+  RECLAB_ERR_ARTIFACT_INVALID: { status: 500, degrades: false, message: 'A model, index or editorial file is missing or malformed' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error class of the core: callers match on `code`, never on the message. */
+export class ReclabError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly degrades: boolean;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const entry = ERRORS[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message, options);
+    this.name = 'ReclabError';
+    this.code = code;
+    this.status = entry.status;
+    this.degrades = entry.degrades;
+  }
+}
+
+/** Returns the code of a ReclabError, or `fallbackCode` for anything else (driver errors etc.). */
+export function errorCode(err: unknown, fallbackCode: ErrorCode): ErrorCode {
+  return err instanceof ReclabError ? err.code : fallbackCode;
+}

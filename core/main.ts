@@ -1,0 +1,106 @@
+/**
+ * The serving core's real wiring: config from the environment, Redis, Kafka, ONNX Runtime, FAISS;
+ * then listen. `reclab serve` and the lab's live runner start this file as its own process.
+ *
+ * On start it prints one JSON line `{"event":"listening","url":…}` on stdout (logs go to stderr):
+ * with RECLAB_PORT=0 that is how a parent learns the ephemeral port.
+ * SIGTERM/SIGINT: stop accepting, finish requests in flight, flush impressions, exit 0.
+ * Exit codes: 0 clean stop, 1 crash, 2 invalid configuration.
+ */
+import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
+import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
+import { systemClock } from './adapters/clock/system-clock.ts';
+import { buildApp, type Lifecycle } from './app.ts';
+import { loadArtifacts } from './artifacts.ts';
+import { type CoreConfig, loadConfig } from './config/config.ts';
+import { ReclabError } from './errors.ts';
+import { NUM_REGIONS } from './features/schema.ts';
+import { PopularityCache } from './pipeline/popularity-cache.ts';
+import { Breakers, type PipelineConfig } from './pipeline/recommend.ts';
+import { PopularitySource } from './retrieval/popularity-source.ts';
+import { TwoTowerSource } from './retrieval/two-tower-source.ts';
+
+function pipelineConfig(cfg: CoreConfig): PipelineConfig {
+  return {
+    deadlines: cfg.deadlines,
+    retrievalK: cfg.retrievalK,
+    retrievalKDefault: 100,
+    candidatesMax: cfg.candidatesMax,
+    mmrLambda: cfg.mmrLambda,
+    breaker: cfg.breaker,
+    experiment: cfg.experiment,
+  };
+}
+
+async function main(): Promise<void> {
+  let cfg: Readonly<CoreConfig>;
+  try {
+    cfg = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`reclab core: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const clock = systemClock;
+  const artifacts = await loadArtifacts(cfg.artifactsDir, { ann: cfg.ann, ortThreads: cfg.ortThreads });
+  const redis = connectRedis(cfg.redis.url, cfg.redis.commandTimeoutMs);
+  redis.on('error', () => {}); // connection errors surface per command; breakers decide what to do
+  const features = new RedisFeatureStore(redis);
+  const impressions = new KafkaImpressionLog(
+    { brokers: cfg.kafka.brokers, topic: cfg.kafka.impressionTopic, bufferMax: cfg.kafka.bufferMax },
+    clock,
+  );
+  impressions.start();
+  const popularity = new PopularityCache(features, clock, {
+    refreshMs: cfg.popularityRefreshMs,
+    globalSize: 200,
+    regionSize: 50,
+    regions: NUM_REGIONS,
+  });
+  const sources = [new TwoTowerSource(artifacts.index), new PopularitySource(features)];
+  const pcfg = pipelineConfig(cfg);
+  const breakers = new Breakers(clock, sources.map((s) => s.name), pcfg.breaker);
+  const lifecycle: Lifecycle = { ready: false, draining: false };
+  const deps = {
+    clock,
+    features,
+    sources,
+    userEncoder: artifacts.userEncoder,
+    ranker: artifacts.ranker,
+    items: artifacts.items,
+    popularity,
+    editorial: artifacts.editorial,
+    impressions,
+  };
+  const app = buildApp(deps, pcfg, breakers, lifecycle, { logLevel: cfg.logLevel });
+  await redis.ping().catch(() => undefined);
+  await popularity.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'draining');
+    lifecycle.draining = true;
+    const hardStop = setTimeout(() => process.exit(1), cfg.shutdownTimeoutMs + 2000);
+    hardStop.unref();
+    await app.close(); // stops accepting; waits for requests in flight
+    popularity.stop();
+    await impressions.close(cfg.shutdownTimeoutMs);
+    app.log.info({ impressions: impressions.stats() }, 'stopped');
+    redis.disconnect();
+    await Promise.all([artifacts.ranker.release(), artifacts.userEncoder.release()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const url = await app.listen({ host: cfg.host, port: cfg.port });
+  lifecycle.ready = true;
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url, modelVersion: artifacts.modelVersion })}\n`);
+}
+
+main().catch((err) => {
+  const code = err instanceof ReclabError ? err.code : 'RECLAB_ERR_INTERNAL';
+  process.stderr.write(`reclab core: ${code}: ${(err as Error).stack ?? err}\n`);
+  process.exit(code === 'RECLAB_ERR_CONFIG_INVALID' ? 2 : 1);
+});

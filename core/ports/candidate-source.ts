@@ -1,0 +1,22 @@
+import type { Candidate } from '../pipeline/merge.ts';
+
+/** What a retrieval source may use from the request's user context. */
+export interface RetrievalContext {
+  userId: string;
+  /** The user's record (USER_RECORD layout). */
+  user: Float32Array;
+  /** The user-tower embedding, L2-normalised, or undefined when the encoder is unavailable. */
+  userEmbedding: Float32Array | undefined;
+  regionIdx: number;
+}
+
+/**
+ * CandidateSource — one retrieval source (seed 000 §2.2): two-tower ANN, popularity, … Each runs in
+ * parallel under its own deadline and circuit breaker; the orchestrator merges their lists.
+ */
+export interface CandidateSource {
+  /** Stable name, reported per candidate as `source` (`two_tower`, `popularity`). */
+  readonly name: string;
+  /** Up to `k` candidates, best first. Throws when the source fails. */
+  retrieve(ctx: RetrievalContext, k: number): Promise<Candidate[]>;
+}

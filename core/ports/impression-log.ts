@@ -1,0 +1,42 @@
+/** One served list, as logged for training and debugging (seed 000 §2.6). */
+export interface Impression {
+  impression_id: string;
+  user_id: string;
+  /** Unix milliseconds. */
+  timestamp: number;
+  experiment_id: string;
+  variant: string;
+  rung: string;
+  model_version: string;
+  candidates_retrieved: number;
+  candidates_ranked: number;
+  final_list_size: number;
+  recommendations: {
+    video_id: string;
+    position: number;
+    ranking_score: number;
+    retrieval_source: string;
+  }[];
+  latency_ms: Record<string, number>;
+}
+
+/** Counters of an impression log, for metrics and run reports. */
+export interface ImpressionLogStats {
+  /** Accepted by `publish` and not yet acknowledged. */
+  pending: number;
+  /** Acknowledged by the log (Kafka acks). */
+  published: number;
+  /** Refused because the bounded buffer was full, or lost after retries ran out. */
+  dropped: number;
+}
+
+/**
+ * ImpressionLog — asynchronous, never on the response's critical path (seed 000 §1 step 9).
+ * `publish` only enqueues into a bounded buffer; delivery happens in the background.
+ */
+export interface ImpressionLog {
+  publish(impression: Impression): void;
+  stats(): ImpressionLogStats;
+  /** Delivers everything pending (bounded by `timeoutMs`), then releases connections. */
+  close(timeoutMs: number): Promise<void>;
+}

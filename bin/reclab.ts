@@ -1,0 +1,128 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The reclab CLI. Reads process.env and argv here and passes them in; commands are testable.
+ * Exit codes (docs/exit-codes.md): 0 pass, 1 crash, 2 invalid usage/config, 3 budget breached,
+ * 4 invariant violated or data lost.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function intArg(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('reclab')
+  .description('Simulation-first test harness and load-testing lab for a video recommendation serving core')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program
+  .command('run')
+  .description('run a scenario live: real Redis, Kafka, FAISS, ONNX Runtime; open-model load; budgets checked')
+  .argument('<scenario>', 'scenario name (see `reclab scenarios`)')
+  .option('--seed <n>', 'seed of the world, the models and the request stream', intArg('seed'), 7)
+  .option('--rate <qps>', 'override the arrival rate of every measured phase (requests/s)', intArg('rate'))
+  .option('--duration <s>', 'override the duration of every measured phase (seconds)', intArg('duration'))
+  .option('--users <n>', 'world size: users', intArg('users'))
+  .option('--videos <n>', 'world size: videos', intArg('videos'))
+  .option('--infra <mode>', 'testcontainers (default) or external (REDIS_URL, KAFKA_BROKERS)', 'testcontainers')
+  .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
+  .action(async (name: string, o) => {
+    const { scenarios } = await import('../scenarios/index.ts');
+    const scenario = scenarios[name];
+    if (!scenario) {
+      process.stderr.write(`unknown scenario '${name}'; known: ${Object.keys(scenarios).join(', ')}\n`);
+      process.exit(2);
+    }
+    if (o.infra !== 'testcontainers' && o.infra !== 'external') {
+      process.stderr.write(`--infra must be testcontainers or external\n`);
+      process.exit(2);
+    }
+    const { runScenario } = await import('../loadtest/run.ts');
+    const { printSummary } = await import('../reports/console.ts');
+    try {
+      const summary = await runScenario({
+        scenario,
+        seed: o.seed,
+        infra: o.infra,
+        env: process.env,
+        outRoot: o.out,
+        cacheDir: resolve(ROOT, '.reclab/cache'),
+        rateQps: o.rate,
+        durationS: o.duration,
+        users: o.users,
+        videos: o.videos,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      printSummary(summary, (line) => process.stdout.write(`${line}\n`), `reclab run ${name} --seed ${o.seed}`);
+      process.exit(summary.exitCode);
+    } catch (err) {
+      process.stderr.write(`reclab run ${name} crashed: ${(err as Error).stack ?? err}\n`);
+      process.stderr.write(`seed=${o.seed} rerun: npm run reclab -- run ${name} --seed ${o.seed}\n`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('scenarios')
+  .description('list the scenarios')
+  .action(async () => {
+    const { scenarios } = await import('../scenarios/index.ts');
+    for (const s of Object.values(scenarios)) process.stdout.write(`${s.name.padEnd(16)} ${s.description}\n`);
+  });
+
+const world = program.command('world').description('the seeded synthetic world');
+world
+  .command('generate')
+  .description('generate a world and print its hash, size and timing')
+  .option('--seed <n>', 'seed', intArg('seed'), 7)
+  .option('--users <n>', 'users', intArg('users'), 20_000)
+  .option('--videos <n>', 'videos', intArg('videos'), 10_000)
+  .action(async (o) => {
+    const { generateWorld, worldHash } = await import('../sim/world/index.ts');
+    const t0 = performance.now();
+    const w = generateWorld({ seed: o.seed, users: o.users, videos: o.videos });
+    const genS = (performance.now() - t0) / 1000;
+    const hash = worldHash(w);
+    process.stdout.write(
+      `${JSON.stringify({ seed: o.seed, users: o.users, videos: o.videos, worldHash: hash, generateSeconds: Number(genS.toFixed(3)), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) })}\n`,
+    );
+  });
+
+const models = program.command('models').description('models and index made from the world');
+models
+  .command('build')
+  .description('simulate logs, train the two-tower model and the ranker, export ONNX (cached by world hash)')
+  .option('--seed <n>', 'seed', intArg('seed'), 7)
+  .option('--users <n>', 'users', intArg('users'), 20_000)
+  .option('--videos <n>', 'videos', intArg('videos'), 10_000)
+  .action(async (o) => {
+    const { prepareWorld } = await import('../loadtest/prepare-world.ts');
+    const w = await prepareWorld({
+      seed: o.seed,
+      users: o.users,
+      videos: o.videos,
+      cacheDir: resolve(ROOT, '.reclab/cache'),
+      log: (l) => process.stdout.write(`${l}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(w.info, null, 2)}\n`);
+  });
+
+program
+  .command('serve')
+  .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')
+  .action(() => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/main.ts')], { stdio: 'inherit' });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,246 @@
+/**
+ * The live runner: one scenario on real infrastructure (ARCHITECTURE.md, "loadtest/").
+ *
+ * provision Redis + Kafka (Testcontainers, or external URLs) → build the seeded world, its models and
+ * index (cached by world hash) → load Redis → start the core as its own process → drive each phase
+ * in the open model, applying the phase's faults → stop the core gracefully (impressions flushed) →
+ * count impressions on the topic with a real consumer → check assertions → write reports.
+ * Containers are stopped on every path out, Ctrl-C included.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, type as osType, release as osRelease } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { REGIONS } from '../core/features/schema.ts';
+import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
+import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
+import { seededRandom } from '../core/random/seeded-random.ts';
+import { prepareWorld, type PreparedWorld } from './prepare-world.ts';
+import { startCore } from './core-process.ts';
+import { runOpenModel, type PhaseResult } from './drivers/autocannon/open-model.ts';
+import { countImpressions } from './impression-counter.ts';
+import { configureContainerEngine } from './infra/container-engine.ts';
+import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
+import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
+
+/** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
+export const EXIT = { pass: 0, crash: 1, invalidConfig: 2, budgetBreached: 3, invariantViolated: 4 } as const;
+
+export interface RunOptions {
+  scenario: ScenarioDefinition;
+  seed: number;
+  /** `testcontainers` provisions Redis and Kafka; `external` takes REDIS_URL / KAFKA_BROKERS. */
+  infra: 'testcontainers' | 'external';
+  env: Record<string, string | undefined>;
+  outRoot: string;
+  cacheDir: string;
+  /** Overrides: scale every phase's rate / duration, world size. */
+  rateQps?: number;
+  durationS?: number;
+  users?: number;
+  videos?: number;
+  log: (line: string) => void;
+}
+
+export interface RunSummary {
+  runId: string;
+  outDir: string;
+  exitCode: number;
+  passed: boolean;
+  phases: PhaseResult[];
+  assertions: AssertionOutcome[];
+  impressions: { responses200: number; distinctOnTopic: number; messagesOnTopic: number };
+  world: PreparedWorld['info'];
+}
+
+function runIdOf(scenario: string, seed: number): string {
+  const ts = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `${scenario}-${ts}-s${seed}`;
+}
+
+async function applyFault(f: FaultStep, redis: StartedRedis, kafka: StartedKafka): Promise<void> {
+  const target = f.target === 'redis' ? redis.container : kafka.container;
+  if (!target) throw new Error(`fault ${f.action} ${f.target}: no container in external mode`);
+  if (f.action === 'stop') await target.stop({ timeout: 1 });
+  else if (f.action === 'restart') await target.restart();
+  else throw new Error(`fault action ${f.action} is not supported yet`);
+}
+
+/** Runs one scenario end to end. Never throws for a failed budget: that is `exitCode` 3. */
+export async function runScenario(opts: RunOptions): Promise<RunSummary> {
+  const { scenario, seed, log } = opts;
+  const runId = runIdOf(scenario.name, seed);
+  const outDir = join(opts.outRoot, runId);
+  await mkdir(outDir, { recursive: true });
+  const startedAt = new Date();
+  log(`reclab run ${scenario.name}: seed=${seed} run=${runId}`);
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => {});
+  };
+  const onSignal = () => {
+    log('interrupted: stopping the core and the containers');
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    // 1. Infrastructure.
+    let redis: StartedRedis;
+    let kafka: StartedKafka;
+    if (opts.infra === 'external') {
+      if (!opts.env.REDIS_URL || !opts.env.KAFKA_BROKERS) throw new Error('external infra needs REDIS_URL and KAFKA_BROKERS');
+      redis = externalRedis(opts.env.REDIS_URL);
+      kafka = externalKafka(opts.env.KAFKA_BROKERS.split(','));
+    } else {
+      configureContainerEngine(process.env);
+      const t0 = Date.now();
+      redis = await startRedis({ image: opts.env.RECLAB_REDIS_IMAGE });
+      cleanups.push(() => redis.stop());
+      kafka = await startKafka({ image: opts.env.RECLAB_KAFKA_IMAGE });
+      cleanups.push(() => kafka.stop());
+      log(`infra: redis ${redis.url}, kafka ${kafka.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+
+    // 2. World, models, index (cached), then Redis.
+    const world = await prepareWorld({
+      seed,
+      users: opts.users ?? scenario.world.users,
+      videos: opts.videos ?? scenario.world.videos,
+      cacheDir: opts.cacheDir,
+      redisUrl: redis.url,
+      log,
+    });
+
+    // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.
+    const topic = `impressions.${runId}`;
+    const admin = new Kafka({ clientId: 'reclab-runner', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+
+    // 4. The core, as its own process.
+    const core = await startCore(
+      {
+        RECLAB_REDIS_URL: redis.url,
+        RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
+        RECLAB_IMPRESSION_TOPIC: topic,
+        RECLAB_ARTIFACTS_DIR: world.artifactsDir,
+        RECLAB_LOG_LEVEL: 'info',
+        ...scenario.coreEnv,
+      },
+      join(outDir, 'core.log'),
+    );
+    cleanups.push(() => core.stop());
+    log(`core: ${core.url} model ${core.modelVersion}`);
+
+    // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
+    const rnd = seededRandom(seed).stream('loadtest.requests');
+    const phases: PhaseResult[] = [];
+    let responses200 = 0;
+    for (const phase of scenario.phases) {
+      const rateQps = phase.warmup ? phase.rateQps : (opts.rateQps ?? phase.rateQps);
+      const durationS = phase.warmup ? phase.durationS : (opts.durationS ?? phase.durationS);
+      const timers = (phase.faults ?? []).map((f) =>
+        setTimeout(() => {
+          log(`fault: ${f.action} ${f.target} (phase ${phase.name} +${f.atS} s)`);
+          applyFault(f, redis, kafka).catch((err) => log(`fault failed: ${(err as Error).message}`));
+        }, f.atS * 1000),
+      );
+      const result = await runOpenModel({
+        url: core.url,
+        rateQps,
+        durationS,
+        phase: phase.name,
+        makeRequest: () => {
+          const u = rnd.int(world.info.users);
+          return {
+            method: 'POST',
+            path: '/v1/recommendations',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ user_id: `u_${u}`, count: 30, context: { region: REGIONS[world.userRegion(u)] } }),
+          };
+        },
+        onResponse: (r) => {
+          if (r.status === 200) responses200++;
+        },
+      });
+      timers.forEach(clearTimeout);
+      phases.push(result);
+      log(phaseLine(result, phase.warmup === true));
+    }
+
+    // 6. Graceful stop flushes impressions; then count them with a real consumer.
+    const exitCode = await core.stop();
+    cleanups.pop();
+    log(`core stopped (exit ${exitCode})`);
+    const onTopic = await countImpressions(kafka.brokers, topic, responses200, { timeoutMs: 60_000 });
+
+    // 7. Assertions and reports.
+    const measurements: PhaseMeasurement[] = phases.map((p, i) => ({
+      phase: p.phase,
+      warmup: scenario.phases[i].warmup === true,
+      offeredQps: p.offeredQps,
+      achievedQps: p.achievedQps,
+      latencyMs: p.latencyMs,
+      statusCounts: p.statusCounts,
+      rungCounts: p.rungCounts,
+    }));
+    const assertions = scenario.assertions.map((a) =>
+      evaluate(a, { phases: measurements, responses200, impressionsOnTopic: onTopic.distinct }),
+    );
+    const lost = responses200 - onTopic.distinct;
+    const budgetsOk = assertions.every((a) => a.passed);
+    const code = lost !== 0 ? EXIT.invariantViolated : budgetsOk ? EXIT.pass : EXIT.budgetBreached;
+    const summary: RunSummary = {
+      runId,
+      outDir,
+      exitCode: code,
+      passed: code === EXIT.pass,
+      phases,
+      assertions,
+      impressions: { responses200, distinctOnTopic: onTopic.distinct, messagesOnTopic: onTopic.messages },
+      world: world.info,
+    };
+    await writeReports(summary, opts, startedAt);
+    return summary;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+function phaseLine(p: PhaseResult, warmup: boolean): string {
+  const rungs = Object.entries(p.rungCounts)
+    .map(([r, n]) => `${r}=${n}`)
+    .join(' ');
+  const s = p.statusCounts;
+  return (
+    `phase ${p.phase}${warmup ? ' (warm-up, excluded)' : ''}: offered ${p.offeredQps} QPS, achieved ${p.achievedQps.toFixed(1)} QPS; ` +
+    `p50 ${p.latencyMs.p50.toFixed(1)} ms, p95 ${p.latencyMs.p95.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms; ` +
+    `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}`
+  );
+}
+
+async function writeReports(summary: RunSummary, opts: RunOptions, startedAt: Date): Promise<void> {
+  const { writeSummaryJson } = await import('../reports/json.ts');
+  const { writeJUnit } = await import('../reports/junit.ts');
+  const { buildRunResult } = await import('../reports/from-run.ts');
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const result = buildRunResult(summary, {
+    scenario: opts.scenario,
+    seed: opts.seed,
+    startedAt,
+    endedAt: new Date(),
+    reclabVersion: pkg.version,
+    machine: { cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${osRelease()}` },
+    images: { redis: opts.env.RECLAB_REDIS_IMAGE ?? 'localhost/reclab-redis:7', kafka: opts.env.RECLAB_KAFKA_IMAGE ?? 'localhost/reclab-kafka:4' },
+  });
+  await writeSummaryJson(summary.outDir, result);
+  await writeJUnit(summary.outDir, result);
+  await writeFile(join(summary.outDir, 'phases.json'), JSON.stringify(summary.phases, null, 2));
+}

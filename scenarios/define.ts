@@ -1,0 +1,65 @@
+/**
+ * A scenario is data plus assertions (ARCHITECTURE.md, "scenarios/"): the world, traffic phases
+ * with their faults, and k6-like thresholds. One definition serves the live runner (loadtest/) and,
+ * later, the virtual-time runner (sim/).
+ */
+
+/** A fault applied at the start of a phase (more kinds come with loadtest/faults/). */
+export interface FaultStep {
+  /** The container to act on. */
+  target: 'redis' | 'kafka';
+  action: 'stop' | 'pause' | 'unpause' | 'restart';
+  /** Seconds after the phase starts. */
+  atS: number;
+}
+
+export interface Phase {
+  name: string;
+  /** Open-model constant arrival rate (requests per second). */
+  rateQps: number;
+  durationS: number;
+  /** Warm-up phases are driven but excluded from assertions (Measurement rules). */
+  warmup?: boolean;
+  faults?: FaultStep[];
+}
+
+/** Metrics an assertion can read (see scenarios/assertions.ts for their meaning). */
+export type AssertionMetric =
+  | 'http_req_duration'
+  | 'errors_5xx'
+  | 'errors_transport'
+  | 'achieved_rate_ratio'
+  | 'rung_share'
+  | 'impressions_lost';
+
+export interface Assertion {
+  metric: AssertionMetric;
+  /** `p(50)` … `p(99.9)` for durations (ms), `count`, or `rate` (a share in [0, 1]). */
+  stat: 'p(50)' | 'p(95)' | 'p(99)' | 'count' | 'rate';
+  op: '<' | '<=' | '==' | '>=' | '>';
+  value: number;
+  /** Tag filters, k6 style: `{phase:steady}`, `{rung:popularity}`. Absent: all measured phases. */
+  phase?: string;
+  rung?: string;
+}
+
+export interface ScenarioDefinition {
+  name: string;
+  description: string;
+  world: { users: number; videos: number };
+  phases: Phase[];
+  assertions: Assertion[];
+  /** Core settings the scenario needs (RECLAB_* variables), on top of the defaults. */
+  coreEnv?: Record<string, string>;
+}
+
+/** Identity helper that type-checks a scenario definition. */
+export function defineScenario(s: ScenarioDefinition): ScenarioDefinition {
+  return s;
+}
+
+/** The assertion as a k6-like string: `http_req_duration{phase:steady} p(99) <= 200`. */
+export function formatAssertion(a: Assertion): string {
+  const tags = [a.phase && `phase:${a.phase}`, a.rung && `rung:${a.rung}`].filter(Boolean).join(',');
+  return `${a.metric}${tags ? `{${tags}}` : ''} ${a.stat} ${a.op} ${a.value}`;
+}

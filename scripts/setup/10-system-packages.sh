@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # System packages from Debian: the container engine (podman + runc, SETUP-NOTES), Redis tools
 # (redis-server's binary goes into the local Redis image; redis-benchmark for load baselines),
-# FAISS for faiss-node, cmake for native builds, Java/Maven for the Kafka image.
+# FAISS for faiss-node (with OpenBLAS: the reference BLAS slows IVF/PQ training), cmake for native builds, Java/Maven for the Kafka image.
 set -euo pipefail
-pkgs=(podman runc redis-server redis-tools libfaiss-dev cmake kcat maven openjdk-17-jre-headless)
+pkgs=(podman runc redis-server redis-tools libfaiss-dev libopenblas0-pthread cmake kcat maven openjdk-17-jre-headless)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,8 +20,9 @@
  * Needs the patched add-on built by `scripts/setup/50-faiss-node.sh` (`setParam`, `setNumThreads`,
  * and FAISS exceptions turned into JS errors instead of aborting the process).
  */
-import faiss from 'faiss-node';
+
 import type { Index } from 'faiss-node';
+import faiss from 'faiss-node';
 
 /** Stable codes of `AnnIndexError`; callers match on these, never on the message. */
 export const ANN_ERROR_CODES = [
@@ -117,7 +118,10 @@ export class AnnIndex {
    */
   static build(vectors: Float32Array, dim: number, opts: AnnBuildOptions): AnnIndex {
     if (!Number.isInteger(dim) || dim < 1) {
-      throw new AnnIndexError('RECLAB_ERR_ANN_ARGUMENT_INVALID', `dim must be a positive integer, got ${dim}`);
+      throw new AnnIndexError(
+        'RECLAB_ERR_ANN_ARGUMENT_INVALID',
+        `dim must be a positive integer, got ${dim}`,
+      );
     }
     if (vectors.length % dim !== 0) {
       throw new AnnIndexError(
@@ -188,7 +192,10 @@ export class AnnIndex {
     }
     const dim = index.getDimension();
     if (expect.dim !== undefined && expect.dim !== dim) {
-      throw new AnnIndexError('RECLAB_ERR_ANN_DIM_MISMATCH', `index ${path} has dim ${dim}, expected ${expect.dim}`);
+      throw new AnnIndexError(
+        'RECLAB_ERR_ANN_DIM_MISMATCH',
+        `index ${path} has dim ${dim}, expected ${expect.dim}`,
+      );
     }
     if (!index.isTrained()) {
       throw new AnnIndexError('RECLAB_ERR_ANN_NOT_TRAINED', `index ${path} is not trained`);
@@ -227,14 +234,18 @@ export class AnnIndex {
 
   /**
    * Sets a search-time parameter through FAISS's ParameterSpace: `nprobe` (IVF lists probed),
-   * `efSearch` (HNSW candidate list size; FAISS uses max(efSearch, k)), `k_factor` (refine), `ht`, …
+   * `efSearch` (HNSW candidate list size, default 16; it bounds recall even at k > efSearch: recall@100
+   * 0.77 at 16 vs 1.00 at 256 in test/integration/faiss-index.test.ts), `k_factor` (refine), `ht`, …
    * Takes effect for the next search.
    *
    * @throws AnnIndexError `RECLAB_ERR_ANN_PARAM_INVALID` (unknown for this index type, or not finite)
    */
   setParam(name: string, value: number): void {
     if (!Number.isFinite(value)) {
-      throw new AnnIndexError('RECLAB_ERR_ANN_PARAM_INVALID', `${name} must be a finite number, got ${value}`);
+      throw new AnnIndexError(
+        'RECLAB_ERR_ANN_PARAM_INVALID',
+        `${name} must be a finite number, got ${value}`,
+      );
     }
     try {
       this.#index.setParam(name, value);
@@ -335,7 +346,12 @@ export class AnnIndex {
   }
 }
 
-function trainingRows(vectors: Float32Array, dim: number, n: number, trainSample: number | undefined): Float32Array {
+function trainingRows(
+  vectors: Float32Array,
+  dim: number,
+  n: number,
+  trainSample: number | undefined,
+): Float32Array {
   if (trainSample === undefined || trainSample >= n) return vectors;
   if (!Number.isInteger(trainSample) || trainSample < 1) {
     throw new AnnIndexError(

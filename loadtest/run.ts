@@ -50,7 +50,7 @@ export interface RunSummary {
   passed: boolean;
   phases: PhaseResult[];
   assertions: AssertionOutcome[];
-  impressions: { responses200: number; distinctOnTopic: number; messagesOnTopic: number };
+  impressions: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
   world: PreparedWorld['info'];
 }
 
@@ -173,7 +173,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       log(phaseLine(result, phase.warmup === true));
     }
 
-    // 6. Graceful stop flushes impressions; then count them with a real consumer.
+    // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
+    //    flushes the rest), then count the impressions on the topic with a real consumer.
+    const published = await awaitImpressionsDelivered(core.url, 30_000);
     const exitCode = await core.stop();
     cleanups.pop();
     log(`core stopped (exit ${exitCode})`);
@@ -202,7 +204,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       passed: code === EXIT.pass,
       phases,
       assertions,
-      impressions: { responses200, distinctOnTopic: onTopic.distinct, messagesOnTopic: onTopic.messages },
+      impressions: { responses200, published, distinctOnTopic: onTopic.distinct, messagesOnTopic: onTopic.messages },
       world: world.info,
     };
     await writeReports(summary, opts, startedAt);
@@ -211,6 +213,20 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await cleanup();
+  }
+}
+
+/** Polls /readyz until the core holds no undelivered impression; returns its published count. */
+async function awaitImpressionsDelivered(url: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let published = 0;
+  for (;;) {
+    const body = (await fetch(`${url}/readyz`)
+      .then((r) => r.json())
+      .catch(() => undefined)) as { impressions?: { pending: number; published: number } } | undefined;
+    published = body?.impressions?.published ?? published;
+    if (body?.impressions?.pending === 0 || Date.now() > deadline) return published;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -1,0 +1,29 @@
+import type { RunSummary } from '../loadtest/run.ts';
+
+/**
+ * Prints the end-of-run summary for people: per measured phase offered/achieved QPS, p50/p95/p99
+ * (ms, from the intended send time), errors and the count per fallback rung; then every assertion,
+ * the impression check, the report paths, and on failure the seed and the replay command.
+ */
+export function printSummary(s: RunSummary, out: (line: string) => void, replay: string): void {
+  out('');
+  out(`== ${s.runId}: ${s.passed ? 'PASS' : 'FAIL'} (exit ${s.exitCode})`);
+  out(`world: ${s.world.users} users × ${s.world.videos} videos, hash ${s.world.worldHash.slice(0, 16)}…, model ${s.world.modelVersion}`);
+  for (const p of s.phases) {
+    const st = p.statusCounts;
+    const errors = st['5xx'] + st.errors + st.timeouts;
+    out(
+      `phase ${p.phase.padEnd(8)} offered ${p.offeredQps} QPS  achieved ${p.achievedQps.toFixed(1)} QPS  ` +
+        `p50 ${p.latencyMs.p50.toFixed(1)} ms  p95 ${p.latencyMs.p95.toFixed(1)} ms  p99 ${p.latencyMs.p99.toFixed(1)} ms  ` +
+        `errors ${errors} (5xx ${st['5xx']}, 4xx ${st['4xx']}, transport ${st.errors + st.timeouts})`,
+    );
+    out(`  rungs: ${Object.entries(p.rungCounts).map(([r, n]) => `${r}=${n}`).join('  ') || '-'}`);
+  }
+  for (const a of s.assertions) out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
+  out(
+    `impressions: ${s.impressions.responses200} responses 200, ${s.impressions.published} published by the core, ` +
+      `${s.impressions.distinctOnTopic} distinct on the topic (${s.impressions.messagesOnTopic} messages)`,
+  );
+  out(`reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml  (core log: ${s.outDir}/core.log)`);
+  if (!s.passed) out(`seed=${s.world.seed} rerun: ${replay}`);
+}

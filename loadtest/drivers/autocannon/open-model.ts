@@ -1,0 +1,628 @@
+/**
+ * Open-model load driver on autocannon: a constant arrival rate for a fixed time, latency measured
+ * from each request's intended send time (coordinated omission corrected), percentiles from an
+ * HdrHistogram (ARCHITECTURE.md, "Measurement rules").
+ *
+ * Why the schedule is ours and not autocannon's (read from autocannon 8.0.0, lib/httpClient.js and
+ * lib/run.js):
+ * - `overallRate` is a per-connection budget of `rate / connections` requests, reset by a 1 s
+ *   `setInterval` per connection. Within each second a connection sends back to back (closed loop)
+ *   until its budget is spent, so the whole second's load leaves in a burst at the start of the
+ *   second (measured, 200 QPS against a fast local endpoint: on 200 connections every request of a
+ *   second was written in its first 100 ms; on 20 connections in its first 200 ms). That is not a
+ *   constant arrival rate, and a request's place on a t0 + i/rate schedule cannot be recovered.
+ * - Each connection is closed loop (one request in flight, the next written when the response
+ *   completes). During a server stall no request is written, and the per-second budget of the
+ *   stalled seconds is not carried over: those requests are silently never sent.
+ * - Its own correction, `recordValueWithExpectedInterval(responseTime, Math.ceil(1 / rate))`, takes
+ *   the interval in the wrong unit (1/rate is seconds, the histogram is in ms), so for any rate ≥ 1
+ *   per connection it back-fills in 1 ms steps. Measured: 100 responses of ~102 ms (50 QPS on 10
+ *   connections) became 10,306 samples with p50 52 ms and min 1 ms; with the correction off, 100
+ *   samples, p50 105 ms. It lowers the median instead of exposing the stall.
+ *
+ * So autocannon stays the HTTP engine (connection pool, request serialisation, response parsing,
+ * per-request timeouts, reconnection) and this driver owns the clock: slot i is due at
+ * t0 + i / rateQps, is written on an idle pooled connection as soon as it is due, and its latency is
+ * response time − intended time. The pool is sized so the rate is not connection-bound
+ * (`rateQps × 2 s` connections, at most `connectionsMax`); when every connection is busy, due slots
+ * wait (oldest first) and go out late — still measured from their intended time, and counted as late
+ * when the wait exceeds `lateThresholdMs`. Slots still waiting when the schedule ends are counted as
+ * dropped, never silently lost.
+ *
+ * The one seam into autocannon's internals: `setupClient` replaces the client's `_doRequest` (which
+ * autocannon calls when a connection opens and after each response) with "this connection is idle",
+ * and the driver calls the original `_doRequest` when a slot is due. It also reads `reqsMade` (the
+ * first request of a connection is pre-built at construction and must be rebuilt with `setRequest`)
+ * and `conn.connecting` (to start the clock once the pool is connected). Checked at start-up (`RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE`) and pinned by
+ * test/unit/open-model.test.ts, which fails if autocannon changes how it paces connections.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import autocannon, { type Request as AutocannonRequest, type Client } from 'autocannon';
+import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { z } from 'zod';
+
+/** One request of the schedule, produced by the caller for slot `i`. */
+export interface RequestSpec {
+  method: 'POST' | 'GET';
+  /** Path and query, e.g. `/v1/recommendations`. */
+  path: string;
+  headers?: Record<string, string>;
+  /** Request body (UTF-8). Give `content-type` in `headers` when it is JSON. */
+  body?: string;
+}
+
+/** What the per-response callback receives. */
+export interface ResponseInfo {
+  /** Slot index on the schedule (intended send time t0 + i / rateQps). */
+  i: number;
+  status: number;
+  /** Response body as autocannon assembled it (a UTF-8 string). */
+  body: Buffer | string;
+  /** Response time − intended send time, in ms. */
+  latencyMs: number;
+  /** True when the slot falls in the warm-up window (not part of the measured figures). */
+  warmup: boolean;
+}
+
+export interface OpenModelOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. Its path is ignored: each request gives its own. */
+  url: string;
+  /** Arrival rate, requests per second (> 0). */
+  rateQps: number;
+  /** Measured window, seconds (> 0). */
+  durationS: number;
+  /** Warm-up window before the measured one, seconds (default 0). */
+  warmupS?: number;
+  /** Phase name the result is tagged with. */
+  phase: string;
+  /** Builds the request of slot i. Called when slot i is written, in slot order. */
+  makeRequest: (i: number) => RequestSpec;
+  /** Called once per response (warm-up included). A throw aborts the run. */
+  onResponse?: (r: ResponseInfo) => void;
+  /** Upper bound of the connection pool (default 256). */
+  connectionsMax?: number;
+  /** Per-request timeout, seconds (default 10, ≥ 1: autocannon's minimum). */
+  timeoutS?: number;
+  /** A slot written more than this after its intended time counts as late (default 10 ms). */
+  lateThresholdMs?: number;
+}
+
+/** Latency summary in ms from an HdrHistogram recorded in µs. All zero when `count` is 0. */
+export interface LatencySummaryMs {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Responses by status class; `errors` are connection errors/closures, `timeouts` unanswered requests. */
+export interface StatusCounts {
+  '2xx': number;
+  '3xx': number;
+  '4xx': number;
+  '5xx': number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Figures of one window (warm-up or measured) of a phase. */
+export interface WindowStats {
+  /** Slots whose intended send time falls in the window. */
+  scheduled: number;
+  /** Slots written to a connection. */
+  sent: number;
+  /** Slots answered with an HTTP response (any status). */
+  completed: number;
+  /** Slots written more than `lateThresholdMs` after their intended time. */
+  late: number;
+  /** Slots never written because no connection was free before the schedule ended. */
+  dropped: number;
+  statusCounts: StatusCounts;
+  /** Response time − intended send time (the open-model latency). */
+  latencyMs: LatencySummaryMs;
+  /** Response time − actual write time: what a closed-model tool would report. Diagnostic only. */
+  latencyFromSendMs: LatencySummaryMs;
+  /** Actual write time − intended send time: the driver's own pacing error. */
+  sendLagMs: LatencySummaryMs;
+  /** Responses by fallback rung (`meta.rung`); 2xx responses without one count as `none`. */
+  rungCounts: Record<string, number>;
+  /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
+  histogramBase64: string;
+}
+
+/** Result of one phase: the measured window's figures at top level, the warm-up's under `warmup`. */
+export interface PhaseResult extends WindowStats {
+  phase: string;
+  /** The configured arrival rate, requests/s. */
+  offeredQps: number;
+  /** Responses (any status) to measured slots / `durationS`. */
+  achievedQps: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  lateThresholdMs: number;
+  /** Wall-clock start of the schedule (t0) and end of the drain, ISO 8601. */
+  startedAt: string;
+  endedAt: string;
+  warmup: WindowStats;
+}
+
+/** Error codes of this driver (callers match on `code`). */
+export type OpenModelErrorCode =
+  | 'RECLAB_ERR_LOADTEST_OPTIONS_INVALID'
+  | 'RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE'
+  | 'RECLAB_ERR_LOADTEST_ENGINE_FAILED'
+  | 'RECLAB_ERR_LOADTEST_CALLBACK_FAILED';
+
+export class OpenModelError extends Error {
+  readonly code: OpenModelErrorCode;
+  constructor(code: OpenModelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OpenModelError';
+    this.code = code;
+  }
+}
+
+const optionsSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  rateQps: z.number().positive().finite(),
+  durationS: z.number().positive().finite(),
+  warmupS: z.number().nonnegative().finite().default(0),
+  phase: z.string().min(1),
+  connectionsMax: z.number().int().positive().default(256),
+  timeoutS: z.number().min(1).finite().default(10),
+  lateThresholdMs: z.number().nonnegative().finite().default(10),
+});
+
+/**
+ * Pool size = rate × this (capped by connectionsMax): a full stall of up to this long, and the
+ * burst of replies after it, is absorbed without late writes.
+ */
+const POOL_HEADROOM_S = 2;
+/** Extra wait after the last per-request timeout could have fired, before giving up on a reply. */
+const DRAIN_MARGIN_MS = 250;
+/** Bound on the wait for the pool's sockets to connect before t0. */
+const CONNECT_WAIT_MS = 2_000;
+/** Kept off exact slot boundaries so float error never makes a slot due one interval late. */
+const SLOT_EPSILON = 1e-9;
+
+/** The parts of autocannon 8's Client (lib/httpClient.js) that are not in its public API. */
+interface ClientInternals extends Client {
+  _doRequest: () => void;
+  reqsMade: number;
+  conn?: Socket;
+}
+
+interface InFlight {
+  i: number;
+  intendedMs: number;
+  sentMs: number;
+}
+
+interface Connection {
+  client: ClientInternals;
+  /** autocannon's original `_doRequest`: writes the current request on this connection. */
+  write: () => void;
+  idle: boolean;
+  inFlight: InFlight | undefined;
+  /** A request whose connection closed before the reply, until classified (timeout or error). */
+  lost: InFlight | undefined;
+}
+
+interface WindowRecorder {
+  stats: Omit<WindowStats, 'latencyMs' | 'latencyFromSendMs' | 'sendLagMs' | 'histogramBase64'>;
+  latency: Histogram;
+  fromSend: Histogram;
+  sendLag: Histogram;
+}
+
+function newHistogram(): Histogram {
+  // µs from 1 µs up; auto-resize keeps multi-minute stalls recordable; 3 significant digits is the
+  // HdrHistogram default (0.1 % value error).
+  return build({
+    bitBucketSize: 32,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000, // 60 s in µs
+    numberOfSignificantValueDigits: 3,
+  });
+}
+
+function newWindow(scheduled: number): WindowRecorder {
+  return {
+    stats: {
+      scheduled,
+      sent: 0,
+      completed: 0,
+      late: 0,
+      dropped: 0,
+      statusCounts: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, errors: 0, timeouts: 0 },
+      rungCounts: {},
+    },
+    latency: newHistogram(),
+    fromSend: newHistogram(),
+    sendLag: newHistogram(),
+  };
+}
+
+const usToMs = (us: number): number => Math.round(us) / 1000;
+const msToUs = (ms: number): number => Math.max(1, Math.round(ms * 1000));
+
+function summarize(h: Histogram): LatencySummaryMs {
+  if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+  return {
+    count: h.totalCount,
+    mean: usToMs(h.mean),
+    p50: usToMs(h.getValueAtPercentile(50)),
+    p90: usToMs(h.getValueAtPercentile(90)),
+    p95: usToMs(h.getValueAtPercentile(95)),
+    p99: usToMs(h.getValueAtPercentile(99)),
+    p999: usToMs(h.getValueAtPercentile(99.9)),
+    max: usToMs(h.maxValue),
+  };
+}
+
+function finishWindow(w: WindowRecorder): WindowStats {
+  return {
+    ...w.stats,
+    latencyMs: summarize(w.latency),
+    latencyFromSendMs: summarize(w.fromSend),
+    sendLagMs: summarize(w.sendLag),
+    histogramBase64: encodeIntoCompressedBase64(w.latency),
+  };
+}
+
+const RUNG_RE = /"rung"\s*:\s*"([^"\\]{1,64})"/y;
+
+/**
+ * The fallback rung of a recommendation response (`meta.rung`), or undefined. Cheap: no JSON.parse,
+ * a scan for `"meta"` then for the first `"rung":"…"` after it (the response's only `rung` key).
+ */
+export function rungOf(body: string): string | undefined {
+  const meta = body.indexOf('"meta"');
+  if (meta < 0) return undefined;
+  let at = body.indexOf('"rung"', meta);
+  while (at >= 0) {
+    RUNG_RE.lastIndex = at;
+    const m = RUNG_RE.exec(body);
+    if (m) return m[1];
+    at = body.indexOf('"rung"', at + 6);
+  }
+  return undefined;
+}
+
+/**
+ * Runs one phase at a constant arrival rate: slot i is intended at t0 + i / rateQps for
+ * ceil(rateQps × (warmupS + durationS)) slots; slots of the first warmupS seconds are reported
+ * under `warmup`, the rest at top level. Resolves once every written request has been answered or
+ * has timed out (at most timeoutS after the schedule ends).
+ *
+ * Errors (rejections, by `code`): RECLAB_ERR_LOADTEST_OPTIONS_INVALID (bad options, all problems
+ * listed), RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE (the installed autocannon lacks the client
+ * internals described above), RECLAB_ERR_LOADTEST_ENGINE_FAILED (autocannon failed or stopped
+ * early), RECLAB_ERR_LOADTEST_CALLBACK_FAILED (makeRequest or onResponse threw; `cause` holds it).
+ * HTTP errors and timeouts are counted, never thrown.
+ */
+export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult> {
+  const parsed = optionsSchema.safeParse(opts);
+  if (!parsed.success) {
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', z.prettifyError(parsed.error));
+  }
+  if (typeof opts.makeRequest !== 'function') {
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', 'makeRequest must be a function');
+  }
+  const o = parsed.data;
+  const { makeRequest, onResponse } = opts;
+  const rate = o.rateQps;
+  const warmupSlots = Math.max(0, Math.ceil(rate * o.warmupS - SLOT_EPSILON));
+  const totalSlots = Math.max(1, Math.ceil(rate * (o.warmupS + o.durationS) - SLOT_EPSILON));
+  const connections = Math.min(o.connectionsMax, Math.max(1, Math.ceil(rate * POOL_HEADROOM_S)));
+  const lateMs = o.lateThresholdMs;
+  const warm = newWindow(warmupSlots);
+  const measured = newWindow(totalSlots - warmupSlots);
+  const windowOf = (i: number): WindowRecorder => (i < warmupSlots ? warm : measured);
+
+  let t0 = Number.NaN;
+  let windowEndMs = Number.NaN;
+  let nextSlot = 0;
+  let scheduleClosed = false;
+  let finished = false;
+  let failure: OpenModelError | undefined;
+  let pending = 0; // requests written and neither answered nor classified as lost
+  let pumpTimer: NodeJS.Timeout | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  const pool: Connection[] = [];
+  const idle: Connection[] = []; // LIFO: keeps a few connections hot instead of cycling through all
+  let resolveDrained!: () => void;
+  const drained = new Promise<void>((resolve) => {
+    resolveDrained = resolve;
+  });
+
+  // autocannon builds the request inside `_doRequest` (via setupRequest) and hands the body to
+  // requests[].onResponse just before the client's 'response' event; both run synchronously, so one
+  // variable each carries the slot's request in and the body out.
+  let requestForWrite: RequestSpec | undefined;
+  let lastBody = '';
+  const setupRequest = (req: AutocannonRequest): AutocannonRequest => {
+    const spec = requestForWrite;
+    if (!spec) return req; // autocannon pre-builds each connection's first request at construction
+    return {
+      ...req,
+      method: spec.method,
+      path: spec.path,
+      headers: { ...req.headers, ...spec.headers },
+      body: spec.body ?? '',
+    };
+  };
+  const captureBody = (_status: number, body: string): void => {
+    lastBody = body;
+  };
+
+  const intendedAt = (i: number): number => t0 + (i * 1000) / rate;
+  const dueSlots = (now: number): number =>
+    Math.min(totalSlots, Math.floor(((now - t0) * rate) / 1000 + SLOT_EPSILON) + 1);
+
+  function fail(code: OpenModelErrorCode, message: string, cause?: unknown): void {
+    failure ??= new OpenModelError(code, message, { cause });
+    finish();
+  }
+
+  function write(conn: Connection, i: number): void {
+    let spec: RequestSpec;
+    try {
+      spec = makeRequest(i);
+    } catch (err) {
+      fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', `makeRequest(${i}) threw`, err);
+      return;
+    }
+    const now = performance.now();
+    const intendedMs = intendedAt(i);
+    const w = windowOf(i);
+    w.stats.sent++;
+    const lagMs = now - intendedMs;
+    w.sendLag.recordValue(msToUs(lagMs));
+    if (lagMs > lateMs) w.stats.late++;
+    conn.idle = false;
+    conn.inFlight = { i, intendedMs, sentMs: now };
+    pending++;
+    requestForWrite = spec;
+    try {
+      // `_doRequest` only advances to (and rebuilds) the next request after the first one.
+      if (conn.client.reqsMade === 0) conn.client.setRequest({ setupRequest, onResponse: captureBody });
+      conn.write.call(conn.client);
+    } finally {
+      requestForWrite = undefined;
+    }
+  }
+
+  /** autocannon asks this connection for its next request: on connect, reconnect, and after a reply. */
+  function onConnectionReady(conn: Connection): void {
+    if (finished) return;
+    if (conn.inFlight) {
+      // The socket closed or timed out with our request unanswered. autocannon emits 'timeout'
+      // right after this call on a timeout, so classify on the next microtask.
+      if (conn.lost) settleLost(conn, 'errors');
+      conn.lost = conn.inFlight;
+      conn.inFlight = undefined;
+      queueMicrotask(() => settleLost(conn, 'errors'));
+    }
+    if (!scheduleClosed && nextSlot < dueSlots(performance.now())) {
+      if (conn.idle) {
+        // An idle connection reconnecting between two pump ticks: take it off the idle stack first.
+        conn.idle = false;
+        idle.splice(idle.indexOf(conn), 1);
+      }
+      write(conn, nextSlot++);
+      return;
+    }
+    if (!conn.idle) {
+      conn.idle = true;
+      idle.push(conn);
+    }
+  }
+
+  function settleLost(conn: Connection, kind: 'errors' | 'timeouts'): void {
+    const lost = conn.lost;
+    if (!lost || finished) return;
+    conn.lost = undefined;
+    windowOf(lost.i).stats.statusCounts[kind]++;
+    pending--;
+    maybeDrained();
+  }
+
+  function onReply(conn: Connection, status: number): void {
+    const at = performance.now();
+    const body = lastBody;
+    lastBody = '';
+    const f = conn.inFlight;
+    if (!f || finished) return;
+    conn.inFlight = undefined;
+    pending--;
+    const w = windowOf(f.i);
+    w.stats.completed++;
+    const cls = Math.floor(status / 100);
+    if (cls >= 2 && cls <= 5) w.stats.statusCounts[`${cls}xx` as '2xx']++;
+    else w.stats.statusCounts.errors++;
+    const latencyMs = at - f.intendedMs;
+    w.latency.recordValue(msToUs(latencyMs));
+    w.fromSend.recordValue(msToUs(at - f.sentMs));
+    const rung = rungOf(body) ?? (cls === 2 ? 'none' : undefined);
+    if (rung !== undefined) w.stats.rungCounts[rung] = (w.stats.rungCounts[rung] ?? 0) + 1;
+    if (onResponse) {
+      try {
+        onResponse({ i: f.i, status, body, latencyMs, warmup: f.i < warmupSlots });
+      } catch (err) {
+        fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', `onResponse threw for slot ${f.i}`, err);
+        return;
+      }
+    }
+    maybeDrained();
+  }
+
+  function setupClient(client: Client): void {
+    const c = client as ClientInternals;
+    if (typeof c._doRequest !== 'function' || typeof c.reqsMade !== 'number') {
+      throw new OpenModelError(
+        'RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE',
+        'autocannon Client has no _doRequest/reqsMade: this driver is written against autocannon 8.0',
+      );
+    }
+    const conn: Connection = {
+      client: c,
+      write: c._doRequest,
+      idle: false,
+      inFlight: undefined,
+      lost: undefined,
+    };
+    c._doRequest = () => onConnectionReady(conn);
+    // 'connError' and 'timeout' are real Client events that @types/autocannon does not declare.
+    const events: EventEmitter = c;
+    events.on('response', (status: number) => onReply(conn, status));
+    // 'connError' is emitted before autocannon reconnects (and asks for the next request).
+    events.on('connError', () => {
+      if (finished || !conn.inFlight) return;
+      if (conn.lost) settleLost(conn, 'errors');
+      conn.lost = conn.inFlight;
+      conn.inFlight = undefined;
+      settleLost(conn, 'errors');
+    });
+    // Also fires on idle connections (autocannon's timer restarts at each write): only a request
+    // left unanswered counts.
+    events.on('timeout', () => settleLost(conn, 'timeouts'));
+    pool.push(conn);
+  }
+
+  function pump(): void {
+    pumpTimer = undefined;
+    if (finished || scheduleClosed) return;
+    const now = performance.now();
+    const due = dueSlots(now);
+    while (nextSlot < due && idle.length > 0) {
+      write(idle.pop()!, nextSlot++);
+      if (finished) return;
+    }
+    if (nextSlot >= totalSlots || now >= windowEndMs) {
+      closeSchedule();
+      return;
+    }
+    // Due slots without a connection wait for onConnectionReady; wake for the next slot or the end.
+    const wakeAt = due < totalSlots ? intendedAt(due) : windowEndMs;
+    pumpTimer = setTimeout(pump, Math.max(0, wakeAt - performance.now()));
+  }
+
+  function closeSchedule(): void {
+    scheduleClosed = true;
+    if (nextSlot < totalSlots) {
+      measured.stats.dropped += totalSlots - Math.max(nextSlot, warmupSlots);
+      warm.stats.dropped += Math.max(0, warmupSlots - nextSlot);
+      nextSlot = totalSlots;
+    }
+    // autocannon times a request out timeoutS after its write; wait that long at most.
+    drainTimer = setTimeout(finish, o.timeoutS * 1000 + DRAIN_MARGIN_MS);
+    maybeDrained();
+  }
+
+  function maybeDrained(): void {
+    if (scheduleClosed && pending === 0) finish();
+  }
+
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    clearTimeout(pumpTimer);
+    clearTimeout(drainTimer);
+    for (const conn of pool) {
+      // Unanswered by the end of the drain: counted as timeouts.
+      for (const f of [conn.inFlight, conn.lost]) if (f) windowOf(f.i).stats.statusCounts.timeouts++;
+      conn.inFlight = undefined;
+      conn.lost = undefined;
+    }
+    resolveDrained();
+  }
+
+  let engineError: unknown;
+  let resolveEngine!: () => void;
+  const engineDone = new Promise<void>((resolve) => {
+    resolveEngine = resolve;
+  });
+  let instance: autocannon.Instance;
+  try {
+    instance = autocannon(
+      {
+        url: o.url,
+        connections,
+        pipelining: 1,
+        timeout: o.timeoutS,
+        // A safety net only: the driver stops autocannon itself once the schedule has drained.
+        duration: o.warmupS + o.durationS + o.timeoutS + 5,
+        // How often autocannon checks its stop flag (and samples its own, unused, counters).
+        sampleInt: 100,
+        requests: [{ setupRequest, onResponse: captureBody }],
+        setupClient,
+        skipAggregateResult: true,
+      },
+      (err: unknown) => {
+        if (err) engineError = err;
+        if (!finished)
+          fail('RECLAB_ERR_LOADTEST_ENGINE_FAILED', 'autocannon stopped before the schedule drained', err);
+        resolveEngine();
+      },
+    );
+  } catch (err) {
+    if (err instanceof OpenModelError) throw err;
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_ENGINE_FAILED', 'autocannon failed to start', {
+      cause: err,
+    });
+  }
+
+  let startedAt = new Date();
+  if (!failure) {
+    await waitForConnections(pool);
+    // Start from the first-opened connection: a server accepts a burst of connections in order, so
+    // the last-opened one may not be accepted yet when the first slot is due.
+    idle.reverse();
+    startedAt = new Date();
+    t0 = performance.now();
+    windowEndMs = t0 + (o.warmupS + o.durationS) * 1000;
+    pump();
+  }
+  await drained;
+  const endedAt = new Date();
+  // `stop` exists only once autocannon got past option validation (which reports synchronously).
+  if (typeof instance.stop === 'function') instance.stop();
+  await engineDone;
+  if (failure) throw failure;
+  if (engineError)
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_ENGINE_FAILED', 'autocannon failed', {
+      cause: engineError,
+    });
+
+  const m = finishWindow(measured);
+  return {
+    phase: o.phase,
+    offeredQps: rate,
+    achievedQps: m.completed / o.durationS,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    connections,
+    lateThresholdMs: lateMs,
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    ...m,
+    warmup: finishWindow(warm),
+  };
+}
+
+/** Waits (bounded) until the pool's sockets have connected, so t0 does not include TCP set-up. */
+async function waitForConnections(pool: Connection[]): Promise<void> {
+  const deadline = performance.now() + CONNECT_WAIT_MS;
+  while (pool.some((c) => c.client.conn?.connecting) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * RunResult: the one record of a run that every report renders (ARCHITECTURE.md, "reports/").
+ * summary.json is this object, validated; junit.xml and index.html are views of it.
+ *
+ * Versioned: `schemaVersion` is 1. A change that removes or re-means a field bumps it; adding an
+ * optional field does not. The zod schema is the source of truth; `runResultJsonSchema()` gives
+ * the same contract as JSON Schema for consumers outside TypeScript.
+ *
+ * Units are in the names: `…Ms` milliseconds, `…S` seconds, `…Qps` requests per second,
+ * `memGiB` GiB. Latencies are measured from the intended send time (open model), percentiles from
+ * an HdrHistogram (Measurement rules).
+ */
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1;
+
+const count = z.number().int().nonnegative();
+const ms = z.number().nonnegative();
+
+/** Latency summary of a window, ms; all zero when `count` is 0. */
+export const LatencyMsSchema = z.object({
+  count,
+  mean: ms.optional(),
+  p50: ms,
+  p90: ms,
+  p95: ms,
+  p99: ms,
+  p999: ms,
+  max: ms,
+});
+
+/** Responses by status class; `errors` = connection errors, `timeouts` = unanswered requests. */
+export const StatusCountsSchema = z.object({
+  '2xx': count,
+  '3xx': count.optional(),
+  '4xx': count,
+  '5xx': count,
+  errors: count,
+  timeouts: count,
+});
+
+/** The warm-up window at the start of a phase: driven, excluded from the figures, reported here. */
+export const WarmupWindowSchema = z.object({
+  durationS: z.number().nonnegative(),
+  scheduled: count,
+  completed: count,
+  latencyMs: LatencyMsSchema,
+});
+
+export const PhaseSchema = z.object({
+  name: z.string().min(1),
+  /** A warm-up phase (the scenario's `warmup: true`): reported, never asserted on. */
+  warmup: z.boolean().optional(),
+  offeredQps: z.number().positive(),
+  /** Responses (any status) to the phase's slots / `durationS`. */
+  achievedQps: z.number().nonnegative(),
+  durationS: z.number().positive(),
+  latencyMs: LatencyMsSchema,
+  statusCounts: StatusCountsSchema,
+  /** Requests written more than the driver's late threshold after their intended send time. */
+  late: count,
+  /** Requests never written because no connection was free before the phase ended. */
+  dropped: count,
+  /** Responses by fallback rung (`meta.rung`), e.g. `{ full: 9120, popularity: 41 }`. */
+  rungCounts: z.record(z.string().min(1), count),
+  /** Intended-time latency histogram, µs, HdrHistogram compressed base64: for merging phases/runs. */
+  histogramBase64: z.string().min(1).optional(),
+  /** Diagnostics: latency from the actual write (closed-model view) and the driver's pacing error. */
+  latencyFromSendMs: LatencyMsSchema.optional(),
+  sendLagMs: LatencyMsSchema.optional(),
+  warmupWindow: WarmupWindowSchema.optional(),
+});
+
+/** One checked assertion, k6 threshold style. */
+export const AssertionResultSchema = z.object({
+  /** e.g. `http_req_duration{phase:steady} p(99) < 150`. */
+  expression: z.string().min(1),
+  observed: z.number(),
+  threshold: z.number(),
+  passed: z.boolean(),
+});
+
+export const RunResultSchema = z
+  .object({
+    schemaVersion: z.literal(SCHEMA_VERSION),
+    runId: z.string().min(1),
+    scenario: z.string().min(1),
+    /** `live` (reclab run) or `sim` (reclab sim); absent means live. Picks the replay command. */
+    mode: z.enum(['live', 'sim']).optional(),
+    seed: z.number().int(),
+    /** Hash of the generated world (users, videos, models, index) the run used. */
+    worldHash: z.string().min(1),
+    versions: z.object({
+      reclab: z.string().min(1),
+      node: z.string().min(1),
+      modelVersion: z.string().min(1),
+      /** Container images by role, e.g. `{ redis: 'localhost/reclab-redis:7' }`. */
+      images: z.record(z.string().min(1), z.string().min(1)),
+    }),
+    machine: z.object({
+      cpus: z.number().int().positive(),
+      memGiB: z.number().nonnegative(),
+      os: z.string().min(1),
+    }),
+    startedAt: z.iso.datetime({ offset: true }),
+    endedAt: z.iso.datetime({ offset: true }),
+    phases: z.array(PhaseSchema),
+    assertions: z.array(AssertionResultSchema),
+    impressions: z.object({
+      /** Impressions the service published (one per 200 response). */
+      published: count,
+      /** Distinct impressions a real consumer read back from the topic. */
+      consumedOnTopic: count,
+    }),
+    outcome: z.enum(['pass', 'fail']),
+    /** docs/exit-codes.md: 0 pass, 1 crash, 2 invalid config, 3 budget breached, 4 invariant violated. */
+    exitCode: z.number().int().min(0).max(255),
+  })
+  .superRefine((r, ctx) => {
+    // The three verdicts must tell one story, or CI and the report would disagree.
+    if ((r.outcome === 'pass') !== (r.exitCode === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outcome'],
+        message: `outcome ${r.outcome} with exit code ${r.exitCode}`,
+      });
+    }
+    if (r.outcome === 'pass' && r.assertions.some((a) => !a.passed)) {
+      ctx.addIssue({ code: 'custom', path: ['outcome'], message: 'outcome pass with a failed assertion' });
+    }
+    if (Date.parse(r.endedAt) < Date.parse(r.startedAt)) {
+      ctx.addIssue({ code: 'custom', path: ['endedAt'], message: 'endedAt is before startedAt' });
+    }
+  });
+
+export type LatencyMs = z.infer<typeof LatencyMsSchema>;
+export type StatusCounts = z.infer<typeof StatusCountsSchema>;
+export type PhaseReport = z.infer<typeof PhaseSchema>;
+export type AssertionResult = z.infer<typeof AssertionResultSchema>;
+export type RunResult = z.infer<typeof RunResultSchema>;
+
+/** Thrown when a RunResult does not match the schema; `issues` lists every problem. */
+export class ReportError extends Error {
+  readonly code = 'RECLAB_ERR_REPORT_INVALID';
+  readonly issues: readonly z.core.$ZodIssue[];
+  constructor(error: z.ZodError) {
+    super(`RunResult does not match schema v${SCHEMA_VERSION}:\n${z.prettifyError(error)}`);
+    this.name = 'ReportError';
+    this.issues = error.issues;
+  }
+}
+
+/**
+ * Validates `value` as a RunResult (schema v1) and returns it with unknown keys removed.
+ * Throws ReportError (`RECLAB_ERR_REPORT_INVALID`) listing every problem.
+ */
+export function parseRunResult(value: unknown): RunResult {
+  const parsed = RunResultSchema.safeParse(value);
+  if (!parsed.success) throw new ReportError(parsed.error);
+  return parsed.data;
+}
+
+/** The RunResult contract as JSON Schema (draft 2020-12), for consumers outside TypeScript. */
+export function runResultJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(RunResultSchema, { io: 'input' }) as Record<string, unknown>;
+}
+
+/** The command that replays a run: `reclab run <scenario> --seed <seed>` (`sim` for sim runs). */
+export function replayCommand(r: Pick<RunResult, 'scenario' | 'seed' | 'mode'>): string {
+  return `reclab ${r.mode === 'sim' ? 'sim' : 'run'} ${r.scenario} --seed ${r.seed}`;
+}

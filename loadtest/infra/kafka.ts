@@ -17,12 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
-import {
-  GenericContainer,
-  getContainerRuntimeClient,
-  type StartedTestContainer,
-  Wait,
-} from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from 'testcontainers';
 import { configureContainerEngine } from './container-engine.ts';
 
 /** Image started when neither `opts.image` nor RECLAB_KAFKA_IMAGE says otherwise. */
@@ -218,7 +213,7 @@ async function verifyBroker(brokers: string[], host: string, port: number, timeo
     logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(timeoutMs, 5_000),
     requestTimeout: Math.min(timeoutMs, 10_000),
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+    retry: { retries: 20, initialRetryTime: 50, multiplier: 1.5, maxRetryTime: 500 },
   });
   const admin = kafka.admin();
   const work = (async () => {
@@ -282,7 +277,11 @@ function isPortConflict(err: unknown): boolean {
 function explain(err: unknown, image: string, logTail: string[] = []): string {
   const text = errorText(err);
   const tail = logTail.length > 0 ? `\ncontainer log tail:\n${logTail.join('\n')}` : '';
-  if (/no such image|not found|pull access denied|manifest unknown|failed to resolve|initializing source/i.test(text)) {
+  if (
+    /no such image|image not known|pull access denied|manifest unknown|failed to resolve|initializing source/i.test(
+      text,
+    )
+  ) {
     return (
       `image ${image} is missing and cannot be pulled (${text}). Build it with ` +
       '`bash scripts/setup/31-image-kafka.sh`, or set RECLAB_KAFKA_IMAGE to an image the engine has.'

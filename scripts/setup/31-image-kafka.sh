@@ -33,6 +33,7 @@ if [ "$engine" = docker ] && [[ "$image" != localhost/* ]]; then
 fi
 command -v "$engine" >/dev/null || { echo "  $engine is not installed: run scripts/setup/20-podman.sh" >&2; exit 1; }
 
+command -v java >/dev/null || { echo "  java missing: run scripts/setup/10-system-packages.sh" >&2; exit 1; }
 java_bin=$(readlink -f "$(command -v java)")
 java_home=${java_bin%/bin/java}
 # The hash covers every input whose change must produce a new image: the recipe files, this
@@ -97,6 +98,7 @@ for so in "$root/opt/java/bin/java" "$root/opt/java/bin/jcmd" $(find "$root/opt/
     rm -f "$so"
     continue
   fi
+  # shellcheck disable=SC2013 # library paths never contain spaces
   for lib in $(awk '/=> \// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}' <<<"$deps"); do
     case "$lib" in "$root"/*) continue ;; esac # the JRE's own libraries are already there
     copy_lib "$lib"
@@ -141,6 +143,7 @@ tar -C "$root" -c . | "$engine" import \
   --change "LABEL $label=$hash" \
   - "$image" >"$work/import.log" 2>&1 \
   || { cat "$work/import.log" >&2; echo "  $engine import failed" >&2; exit 1; }
+
 new_id=$("$engine" image inspect --format '{{.Id}}' "$image")
 if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
   "$engine" rmi "$old_id" >/dev/null 2>&1 || true

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import tsx
 /**
  * The reclab CLI. Reads process.env and argv here and passes them in; commands are testable.
  * Exit codes (docs/exit-codes.md): 0 pass, 1 crash, 2 invalid usage/config, 3 budget breached,

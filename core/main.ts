@@ -32,6 +32,18 @@ function pipelineConfig(cfg: CoreConfig): PipelineConfig {
   };
 }
 
+/** Resolves when the connection is ready, or after `timeoutMs` (the core then starts degraded). */
+function waitForRedis(redis: ReturnType<typeof connectRedis>, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   let cfg: Readonly<CoreConfig>;
   try {
@@ -72,7 +84,9 @@ async function main(): Promise<void> {
     impressions,
   };
   const app = buildApp(deps, pcfg, breakers, lifecycle, { logLevel: cfg.logLevel });
-  await redis.ping().catch(() => undefined);
+  // The popularity cache is the fallback for a Redis outage: fill it before taking traffic. A core
+  // whose Redis is down at start still starts (and serves the editorial list) after the wait.
+  await waitForRedis(redis, cfg.redis.startupWaitMs);
   await popularity.start();
 
   let stopping = false;

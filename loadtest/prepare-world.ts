@@ -66,16 +66,17 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
   const artifactsDir = join(opts.cacheDir, `world-${hash.slice(0, 16)}-s${opts.seed}`);
   await mkdir(artifactsDir, { recursive: true });
   t0 = performance.now();
-  let lastStage = '';
+  let lastKey = '';
   const manifest = await buildArtifacts(world, {
     seed: opts.seed,
     outDir: artifactsDir,
     onProgress: (e) => {
-      if (e.stage !== lastStage || e.train?.epoch !== undefined) {
-        const t = e.train;
-        log(`models: ${e.message}${t ? ` (epoch ${t.epoch}/${t.epochs}, loss ${t.loss.toFixed(4)})` : ''}`);
-        lastStage = e.stage;
+      // One line per stage and per finished epoch; batch-level progress is too fine for a log.
+      const t = e.train;
+      if (t ? t.step === t.steps : e.stage !== lastKey) {
+        log(`models: ${t ? `${t.model} epoch ${t.epoch}/${t.epochs}, loss ${t.loss.toFixed(4)}` : e.message}`);
       }
+      lastKey = e.stage;
     },
   });
   const buildSeconds = (performance.now() - t0) / 1000;

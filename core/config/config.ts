@@ -17,6 +17,7 @@ const envSchema = z
     RECLAB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RECLAB_REDIS_URL: z.string().url(),
     RECLAB_REDIS_COMMAND_TIMEOUT_MS: int(1000, 1), // backstop below the stage deadlines' breakers
+    RECLAB_REDIS_STARTUP_WAIT_MS: int(5000, 0), // how long start-up waits for Redis before serving degraded
     RECLAB_KAFKA_BROKERS: z.string().min(1), // comma-separated host:port
     RECLAB_IMPRESSION_TOPIC: z.string().default('impressions'),
     RECLAB_IMPRESSION_BUFFER_MAX: int(100_000, 1), // impressions held while Kafka is slow
@@ -49,7 +50,7 @@ export interface CoreConfig {
   host: string;
   port: number;
   logLevel: CoreEnv['RECLAB_LOG_LEVEL'];
-  redis: { url: string; commandTimeoutMs: number };
+  redis: { url: string; commandTimeoutMs: number; startupWaitMs: number };
   kafka: { brokers: string[]; impressionTopic: string; bufferMax: number };
   artifactsDir: string;
   ann: { factory: string; efSearch: number; nprobe: number };
@@ -93,7 +94,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     host: e.RECLAB_HOST,
     port: e.RECLAB_PORT,
     logLevel: e.RECLAB_LOG_LEVEL,
-    redis: { url: e.RECLAB_REDIS_URL, commandTimeoutMs: e.RECLAB_REDIS_COMMAND_TIMEOUT_MS },
+    redis: {
+      url: e.RECLAB_REDIS_URL,
+      commandTimeoutMs: e.RECLAB_REDIS_COMMAND_TIMEOUT_MS,
+      startupWaitMs: e.RECLAB_REDIS_STARTUP_WAIT_MS,
+    },
     kafka: {
       brokers: e.RECLAB_KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
       impressionTopic: e.RECLAB_IMPRESSION_TOPIC,

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../loadtest/run.ts';
+import { parseRunResult } from '../../reports/model.ts';
+import { baseline } from '../../scenarios/baseline.ts';
+import { redisFailure } from '../../scenarios/redis-failure.ts';
+
+// End to end, nothing mocked: real Redis and Kafka containers, the core as its own process with
+// FAISS and ONNX Runtime, open-model load. Shortened phases and a smaller world keep CI time down;
+// the scenario definitions and their assertions are the real ones.
+const outRoot = mkdtempSync(join(tmpdir(), 'reclab-e2e-'));
+const common = {
+  seed: 7,
+  infra: 'testcontainers' as const,
+  env: process.env,
+  outRoot,
+  cacheDir: resolve('.reclab/cache'),
+  users: 5000,
+  videos: 3000,
+  log: (line: string) => process.stdout.write(`    ${line}\n`),
+};
+
+describe('reclab run (live)', () => {
+  it('baseline passes: p99 within budget, no errors, every 200 response has its impression on the topic', async () => {
+    const s = await runScenario({ ...common, scenario: baseline, rateQps: 50, durationS: 10 });
+    expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+    expect(s.exitCode).toBe(0);
+    const steady = s.phases.find((p) => p.phase === 'steady')!;
+    expect(steady.statusCounts['2xx']).toBeGreaterThan(450);
+    expect(steady.rungCounts.full).toBe(steady.statusCounts['2xx']);
+    // The real consumer found exactly one message per 200 response.
+    expect(s.impressions.distinctOnTopic).toBe(s.impressions.responses200);
+    expect(s.impressions.messagesOnTopic).toBe(s.impressions.responses200);
+
+    const summary = parseRunResult(JSON.parse(readFileSync(join(s.outDir, 'summary.json'), 'utf8')));
+    expect(summary.seed).toBe(7);
+    expect(summary.worldHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(summary.versions.modelVersion).toMatch(/^m-7-/);
+    expect(summary.impressions.published).toBe(s.impressions.responses200);
+    expect(summary.phases.find((p) => p.name === 'steady')?.histogramBase64).toBeTruthy();
+    expect(existsSync(join(s.outDir, 'junit.xml'))).toBe(true);
+  });
+
+  it('redis-failure: stopping Redis mid-run degrades to popularity/editorial with zero 5xx, without hanging', async () => {
+    const s = await runScenario({ ...common, scenario: redisFailure, rateQps: 50, durationS: 8 });
+    const outage = s.phases.find((p) => p.phase === 'outage')!;
+    expect(outage.statusCounts['5xx']).toBe(0);
+    expect(outage.statusCounts.errors + outage.statusCounts.timeouts).toBe(0);
+    const degraded = (outage.rungCounts.popularity ?? 0) + (outage.rungCounts.editorial ?? 0);
+    expect(degraded).toBeGreaterThan(outage.statusCounts['2xx'] * 0.9);
+    expect(outage.latencyMs.p99).toBeLessThan(200);
+    expect(s.exitCode).toBe(0);
+  });
+});

@@ -13,7 +13,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 function intArg(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
     return n;
   };
 }
@@ -25,14 +26,20 @@ const program = new Command()
 
 program
   .command('run')
-  .description('run a scenario live: real Redis, Kafka, FAISS, ONNX Runtime; open-model load; budgets checked')
+  .description(
+    'run a scenario live: real Redis, Kafka, FAISS, ONNX Runtime; open-model load; budgets checked',
+  )
   .argument('<scenario>', 'scenario name (see `reclab scenarios`)')
   .option('--seed <n>', 'seed of the world, the models and the request stream', intArg('seed'), 7)
   .option('--rate <qps>', 'override the arrival rate of every measured phase (requests/s)', intArg('rate'))
   .option('--duration <s>', 'override the duration of every measured phase (seconds)', intArg('duration'))
   .option('--users <n>', 'world size: users', intArg('users'))
   .option('--videos <n>', 'world size: videos', intArg('videos'))
-  .option('--infra <mode>', 'testcontainers (default) or external (REDIS_URL, KAFKA_BROKERS)', 'testcontainers')
+  .option(
+    '--infra <mode>',
+    'testcontainers (default) or external (REDIS_URL, KAFKA_BROKERS)',
+    'testcontainers',
+  )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (name: string, o) => {
     const { scenarios } = await import('../scenarios/index.ts');
@@ -61,7 +68,11 @@ program
         videos: o.videos,
         log: (line) => process.stdout.write(`${line}\n`),
       });
-      printSummary(summary, (line) => process.stdout.write(`${line}\n`), `reclab run ${name} --seed ${o.seed}`);
+      printSummary(
+        summary,
+        (line) => process.stdout.write(`${line}\n`),
+        `reclab run ${name} --seed ${o.seed}`,
+      );
       process.exit(summary.exitCode);
     } catch (err) {
       process.stderr.write(`reclab run ${name} crashed: ${(err as Error).stack ?? err}\n`);
@@ -119,7 +130,9 @@ program
   .command('serve')
   .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')
   .action(() => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/main.ts')], { stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/main.ts')], {
+      stdio: 'inherit',
+    });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
     child.on('exit', (code) => process.exit(code ?? 1));
   });

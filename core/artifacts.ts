@@ -44,7 +44,10 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   const modelVersion = String(manifest.modelVersion ?? '');
   const dim = Number(manifest.embDim);
   if (!modelVersion || !Number.isInteger(dim) || dim <= 0) {
-    throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${dir}/manifest.json needs modelVersion and embDim`);
+    throw new ReclabError(
+      'RECLAB_ERR_ARTIFACT_INVALID',
+      `${dir}/manifest.json needs modelVersion and embDim`,
+    );
   }
   let bytes: Buffer;
   try {
@@ -53,7 +56,10 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
     throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `item_embeddings.f32: ${(err as Error).message}`);
   }
   if (bytes.byteLength === 0 || bytes.byteLength % (4 * dim) !== 0) {
-    throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `item_embeddings.f32 is not a whole number of ${dim}-d rows`);
+    throw new ReclabError(
+      'RECLAB_ERR_ARTIFACT_INVALID',
+      `item_embeddings.f32 is not a whole number of ${dim}-d rows`,
+    );
   }
   const vectors = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(vectors.buffer).set(bytes);
@@ -63,7 +69,8 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   const editorial = (Array.isArray(editorialJson.videos) ? editorialJson.videos : [])
     .map((id: unknown) => (typeof id === 'string' && id.startsWith('v_') ? Number(id.slice(2)) : -1))
     .filter((v: number) => Number.isInteger(v) && v >= 0 && v < count);
-  if (editorial.length === 0) throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', 'editorial.json lists no known video');
+  if (editorial.length === 0)
+    throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', 'editorial.json lists no known video');
 
   const params: Record<string, number> = {};
   if (opts.ann.factory.startsWith('HNSW')) params.efSearch = opts.ann.efSearch;

@@ -7,22 +7,78 @@
  * Retired codes are never reused. docs/errors.md is kept in step by test/unit/errors-doc.test.ts.
  */
 export const ERRORS = {
-  RECLAB_ERR_REQUEST_INVALID: { status: 400, degrades: false, message: 'The request body or parameters are invalid' },
+  RECLAB_ERR_REQUEST_INVALID: {
+    status: 400,
+    degrades: false,
+    message: 'The request body or parameters are invalid',
+  },
   RECLAB_ERR_ROUTE_NOT_FOUND: { status: 404, degrades: false, message: 'No such route' },
-  RECLAB_ERR_OVERLOADED: { status: 503, degrades: false, message: 'The service is shedding load; retry later' },
+  RECLAB_ERR_OVERLOADED: {
+    status: 503,
+    degrades: false,
+    message: 'The service is shedding load; retry later',
+  },
   RECLAB_ERR_NOT_READY: { status: 503, degrades: false, message: 'The service is starting or stopping' },
-  RECLAB_ERR_INTERNAL: { status: 500, degrades: false, message: 'Unexpected internal error (a bug: please report it)' },
-  RECLAB_ERR_FEATURES_TIMEOUT: { status: 503, degrades: true, message: 'The feature store did not answer within its deadline' },
-  RECLAB_ERR_FEATURES_UNAVAILABLE: { status: 503, degrades: true, message: 'The feature store failed or its circuit breaker is open' },
-  RECLAB_ERR_RETRIEVAL_TIMEOUT: { status: 503, degrades: true, message: 'A retrieval source did not answer within its deadline' },
-  RECLAB_ERR_RETRIEVAL_UNAVAILABLE: { status: 503, degrades: true, message: 'A retrieval source failed or its circuit breaker is open' },
-  RECLAB_ERR_RETRIEVAL_EMPTY: { status: 503, degrades: true, message: 'No retrieval source returned candidates' },
-  RECLAB_ERR_RANKER_TIMEOUT: { status: 503, degrades: true, message: 'The ranker did not answer within its deadline' },
-  RECLAB_ERR_RANKER_UNAVAILABLE: { status: 503, degrades: true, message: 'The ranker failed or its circuit breaker is open' },
-  RECLAB_ERR_RANKER_INVALID_OUTPUT: { status: 503, degrades: true, message: 'The ranker returned NaN, Inf or a wrongly shaped output' },
-  RECLAB_ERR_POPULARITY_UNAVAILABLE: { status: 503, degrades: true, message: 'The popularity cache is empty or unavailable' },
-  RECLAB_ERR_CONFIG_INVALID: { status: 500, degrades: false, message: 'The service configuration is invalid' },
-  RECLAB_ERR_ARTIFACT_INVALID: { status: 500, degrades: false, message: 'A model, index or editorial file is missing or malformed' },
+  RECLAB_ERR_INTERNAL: {
+    status: 500,
+    degrades: false,
+    message: 'Unexpected internal error (a bug: please report it)',
+  },
+  RECLAB_ERR_FEATURES_TIMEOUT: {
+    status: 503,
+    degrades: true,
+    message: 'The feature store did not answer within its deadline',
+  },
+  RECLAB_ERR_FEATURES_UNAVAILABLE: {
+    status: 503,
+    degrades: true,
+    message: 'The feature store failed or its circuit breaker is open',
+  },
+  RECLAB_ERR_RETRIEVAL_TIMEOUT: {
+    status: 503,
+    degrades: true,
+    message: 'A retrieval source did not answer within its deadline',
+  },
+  RECLAB_ERR_RETRIEVAL_UNAVAILABLE: {
+    status: 503,
+    degrades: true,
+    message: 'A retrieval source failed or its circuit breaker is open',
+  },
+  RECLAB_ERR_RETRIEVAL_EMPTY: {
+    status: 503,
+    degrades: true,
+    message: 'No retrieval source returned candidates',
+  },
+  RECLAB_ERR_RANKER_TIMEOUT: {
+    status: 503,
+    degrades: true,
+    message: 'The ranker did not answer within its deadline',
+  },
+  RECLAB_ERR_RANKER_UNAVAILABLE: {
+    status: 503,
+    degrades: true,
+    message: 'The ranker failed or its circuit breaker is open',
+  },
+  RECLAB_ERR_RANKER_INVALID_OUTPUT: {
+    status: 503,
+    degrades: true,
+    message: 'The ranker returned NaN, Inf or a wrongly shaped output',
+  },
+  RECLAB_ERR_POPULARITY_UNAVAILABLE: {
+    status: 503,
+    degrades: true,
+    message: 'The popularity cache is empty or unavailable',
+  },
+  RECLAB_ERR_CONFIG_INVALID: {
+    status: 500,
+    degrades: false,
+    message: 'The service configuration is invalid',
+  },
+  RECLAB_ERR_ARTIFACT_INVALID: {
+    status: 500,
+    degrades: false,
+    message: 'A model, index or editorial file is missing or malformed',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,9 +7,10 @@
  * SIGTERM/SIGINT: stop accepting, finish requests in flight, flush impressions, exit 0.
  * Exit codes: 0 clean stop, 1 crash, 2 invalid configuration.
  */
-import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
-import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
+
 import { systemClock } from './adapters/clock/system-clock.ts';
+import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
+import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
 import { buildApp, type Lifecycle } from './app.ts';
 import { loadArtifacts } from './artifacts.ts';
 import { type CoreConfig, loadConfig } from './config/config.ts';
@@ -70,7 +71,11 @@ async function main(): Promise<void> {
   });
   const sources = [new TwoTowerSource(artifacts.index), new PopularitySource(features)];
   const pcfg = pipelineConfig(cfg);
-  const breakers = new Breakers(clock, sources.map((s) => s.name), pcfg.breaker);
+  const breakers = new Breakers(
+    clock,
+    sources.map((s) => s.name),
+    pcfg.breaker,
+  );
   const lifecycle: Lifecycle = { ready: false, draining: false };
   const deps = {
     clock,
@@ -110,7 +115,9 @@ async function main(): Promise<void> {
 
   const url = await app.listen({ host: cfg.host, port: cfg.port });
   lifecycle.ready = true;
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url, modelVersion: artifacts.modelVersion })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', url, modelVersion: artifacts.modelVersion })}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -24,7 +24,11 @@ export class CoreStartError extends Error {
  *
  * @throws CoreStartError (code RECLAB_ERR_CORE_START) when it exits or is not ready in `timeoutMs`
  */
-export async function startCore(env: Record<string, string>, logPath: string, timeoutMs = 120_000): Promise<CoreProcess> {
+export async function startCore(
+  env: Record<string, string>,
+  logPath: string,
+  timeoutMs = 120_000,
+): Promise<CoreProcess> {
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', CORE_MAIN], {
     env: { ...process.env, ...env, RECLAB_HOST: '127.0.0.1', RECLAB_PORT: '0' },
@@ -43,8 +47,13 @@ export async function startCore(env: Record<string, string>, logPath: string, ti
         log.write(`${line}\n`); // not ours: keep it with the logs
       }
     });
-    exited.then((code) => reject(new CoreStartError(`core exited with code ${code} before listening; see ${logPath}`)));
-    setTimeout(() => reject(new CoreStartError(`core not listening after ${timeoutMs} ms; see ${logPath}`)), timeoutMs).unref();
+    exited.then((code) =>
+      reject(new CoreStartError(`core exited with code ${code} before listening; see ${logPath}`)),
+    );
+    setTimeout(
+      () => reject(new CoreStartError(`core not listening after ${timeoutMs} ms; see ${logPath}`)),
+      timeoutMs,
+    ).unref();
   });
 
   const stop = async (stopTimeoutMs = 20_000): Promise<number | null> => {

@@ -27,7 +27,9 @@ export async function countImpressions(
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           messages++;
-          const id = m.value ? (JSON.parse(m.value.toString()) as { impression_id?: string }).impression_id : undefined;
+          const id = m.value
+            ? (JSON.parse(m.value.toString()) as { impression_id?: string }).impression_id
+            : undefined;
           if (id) ids.add(id);
         }
         lastMessageAt = Date.now();

@@ -10,9 +10,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
+import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
 import { ARTIFACT_FILES, buildArtifacts } from '../sim/models/index.ts';
 import { generateWorld, videoId, worldHash } from '../sim/world/index.ts';
-import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
 
 export interface PreparedWorld {
   info: {
@@ -51,7 +51,11 @@ async function readF32(path: string): Promise<Float32Array> {
 /** The editorial list shipped with the artifacts: the 100 most popular videos by prior, best first. */
 function editorialList(videoRecords: Float32Array, videos: number): string[] {
   const idx = Array.from({ length: videos }, (_, i) => i);
-  idx.sort((a, b) => videoRecords[b * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews] - videoRecords[a * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews]);
+  idx.sort(
+    (a, b) =>
+      videoRecords[b * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews] -
+      videoRecords[a * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews],
+  );
   return idx.slice(0, 100).map(videoId);
 }
 
@@ -61,7 +65,9 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
   const world = generateWorld({ seed: opts.seed, users: opts.users, videos: opts.videos });
   const hash = worldHash(world);
   const generateSeconds = (performance.now() - t0) / 1000;
-  log(`world: ${opts.users} users × ${opts.videos} videos, seed ${opts.seed}, hash ${hash} (${generateSeconds.toFixed(1)} s)`);
+  log(
+    `world: ${opts.users} users × ${opts.videos} videos, seed ${opts.seed}, hash ${hash} (${generateSeconds.toFixed(1)} s)`,
+  );
 
   const artifactsDir = join(opts.cacheDir, `world-${hash.slice(0, 16)}-s${opts.seed}`);
   await mkdir(artifactsDir, { recursive: true });
@@ -74,7 +80,9 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
       // One line per stage and per finished epoch; batch-level progress is too fine for a log.
       const t = e.train;
       if (t ? t.step === t.steps : e.stage !== lastKey) {
-        log(`models: ${t ? `${t.model} epoch ${t.epoch}/${t.epochs}, loss ${t.loss.toFixed(4)}` : e.message}`);
+        log(
+          `models: ${t ? `${t.model} epoch ${t.epoch}/${t.epochs}, loss ${t.loss.toFixed(4)}` : e.message}`,
+        );
       }
       lastKey = e.stage;
     },
@@ -87,18 +95,24 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
   );
 
   const videoRecords = await readF32(join(artifactsDir, ARTIFACT_FILES.videoRecords));
-  await writeFile(join(artifactsDir, 'editorial.json'), `${JSON.stringify({ videos: editorialList(videoRecords, opts.videos) })}\n`);
+  await writeFile(
+    join(artifactsDir, 'editorial.json'),
+    `${JSON.stringify({ videos: editorialList(videoRecords, opts.videos) })}\n`,
+  );
 
   let loadSeconds: number | undefined;
   if (opts.redisUrl) {
     const shiftS = Math.round(Date.now() / 1000) - manifest.world.nowS;
-    for (let v = 0; v < opts.videos; v++) videoRecords[v * VIDEO_RECORD_LEN + VIDEO_RECORD.uploadTsS] += shiftS;
+    for (let v = 0; v < opts.videos; v++)
+      videoRecords[v * VIDEO_RECORD_LEN + VIDEO_RECORD.uploadTsS] += shiftS;
     const userRecords = await readF32(join(artifactsDir, ARTIFACT_FILES.userRecords));
     const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
     try {
       const r = await loadIntoRedis(redis, world, { userRecords, videoRecords });
       loadSeconds = r.seconds;
-      log(`redis: ${r.keys} keys loaded in ${r.seconds.toFixed(1)} s (${Math.round(r.keys / r.seconds)} keys/s)`);
+      log(
+        `redis: ${r.keys} keys loaded in ${r.seconds.toFixed(1)} s (${Math.round(r.keys / r.seconds)} keys/s)`,
+      );
     } finally {
       redis.disconnect();
     }

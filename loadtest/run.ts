@@ -8,21 +8,20 @@
  * Containers are stopped on every path out, Ctrl-C included.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, type as osType, release as osRelease } from 'node:os';
+import { cpus, release as osRelease, type as osType, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { REGIONS } from '../core/features/schema.ts';
+import { seededRandom } from '../core/random/seeded-random.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
 import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
-import { seededRandom } from '../core/random/seeded-random.ts';
-import { prepareWorld, type PreparedWorld } from './prepare-world.ts';
 import { startCore } from './core-process.ts';
-import { runOpenModel, type PhaseResult } from './drivers/autocannon/open-model.ts';
+import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import { countImpressions } from './impression-counter.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
+import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 
 /** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
 export const EXIT = { pass: 0, crash: 1, invalidConfig: 2, budgetBreached: 3, invariantViolated: 4 } as const;
@@ -92,7 +91,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     let redis: StartedRedis;
     let kafka: StartedKafka;
     if (opts.infra === 'external') {
-      if (!opts.env.REDIS_URL || !opts.env.KAFKA_BROKERS) throw new Error('external infra needs REDIS_URL and KAFKA_BROKERS');
+      if (!opts.env.REDIS_URL || !opts.env.KAFKA_BROKERS)
+        throw new Error('external infra needs REDIS_URL and KAFKA_BROKERS');
       redis = externalRedis(opts.env.REDIS_URL);
       kafka = externalKafka(opts.env.KAFKA_BROKERS.split(','));
     } else {
@@ -102,7 +102,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       cleanups.push(() => redis.stop());
       kafka = await startKafka({ image: opts.env.RECLAB_KAFKA_IMAGE });
       cleanups.push(() => kafka.stop());
-      log(`infra: redis ${redis.url}, kafka ${kafka.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `infra: redis ${redis.url}, kafka ${kafka.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
 
     // 2. World, models, index (cached), then Redis.
@@ -117,9 +119,16 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 
     // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.
     const topic = `impressions.${runId}`;
-    const admin = new Kafka({ clientId: 'reclab-runner', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'reclab-runner',
+      brokers: kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
 
     // 4. The core, as its own process.
@@ -161,7 +170,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             method: 'POST',
             path: '/v1/recommendations',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ user_id: `u_${u}`, count: 30, context: { region: REGIONS[world.userRegion(u)] } }),
+            body: JSON.stringify({
+              user_id: `u_${u}`,
+              count: 30,
+              context: { region: REGIONS[world.userRegion(u)] },
+            }),
           };
         },
         onResponse: (r) => {
@@ -204,7 +217,12 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       passed: code === EXIT.pass,
       phases,
       assertions,
-      impressions: { responses200, published, distinctOnTopic: onTopic.distinct, messagesOnTopic: onTopic.messages },
+      impressions: {
+        responses200,
+        published,
+        distinctOnTopic: onTopic.distinct,
+        messagesOnTopic: onTopic.messages,
+      },
       world: world.info,
     };
     await writeReports(summary, opts, startedAt);
@@ -246,15 +264,24 @@ async function writeReports(summary: RunSummary, opts: RunOptions, startedAt: Da
   const { writeSummaryJson } = await import('../reports/json.ts');
   const { writeJUnit } = await import('../reports/junit.ts');
   const { buildRunResult } = await import('../reports/from-run.ts');
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   const result = buildRunResult(summary, {
     scenario: opts.scenario,
     seed: opts.seed,
     startedAt,
     endedAt: new Date(),
     reclabVersion: pkg.version,
-    machine: { cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${osRelease()}` },
-    images: { redis: opts.env.RECLAB_REDIS_IMAGE ?? 'localhost/reclab-redis:7', kafka: opts.env.RECLAB_KAFKA_IMAGE ?? 'localhost/reclab-kafka:4' },
+    machine: {
+      cpus: cpus().length,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${osType()} ${osRelease()}`,
+    },
+    images: {
+      redis: opts.env.RECLAB_REDIS_IMAGE ?? 'localhost/reclab-redis:7',
+      kafka: opts.env.RECLAB_KAFKA_IMAGE ?? 'localhost/reclab-kafka:4',
+    },
   });
   await writeSummaryJson(summary.outDir, result);
   await writeJUnit(summary.outDir, result);

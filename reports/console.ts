@@ -8,7 +8,9 @@ import type { RunSummary } from '../loadtest/run.ts';
 export function printSummary(s: RunSummary, out: (line: string) => void, replay: string): void {
   out('');
   out(`== ${s.runId}: ${s.passed ? 'PASS' : 'FAIL'} (exit ${s.exitCode})`);
-  out(`world: ${s.world.users} users × ${s.world.videos} videos, hash ${s.world.worldHash.slice(0, 16)}…, model ${s.world.modelVersion}`);
+  out(
+    `world: ${s.world.users} users × ${s.world.videos} videos, hash ${s.world.worldHash.slice(0, 16)}…, model ${s.world.modelVersion}`,
+  );
   for (const p of s.phases) {
     const st = p.statusCounts;
     const errors = st['5xx'] + st.errors + st.timeouts;
@@ -17,7 +19,13 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
         `p50 ${p.latencyMs.p50.toFixed(1)} ms  p95 ${p.latencyMs.p95.toFixed(1)} ms  p99 ${p.latencyMs.p99.toFixed(1)} ms  ` +
         `errors ${errors} (5xx ${st['5xx']}, 4xx ${st['4xx']}, transport ${st.errors + st.timeouts})`,
     );
-    out(`  rungs: ${Object.entries(p.rungCounts).map(([r, n]) => `${r}=${n}`).join('  ') || '-'}`);
+    out(
+      `  rungs: ${
+        Object.entries(p.rungCounts)
+          .map(([r, n]) => `${r}=${n}`)
+          .join('  ') || '-'
+      }`,
+    );
   }
   for (const a of s.assertions) out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
   out(

@@ -1,5 +1,5 @@
-import type { ScenarioDefinition } from '../scenarios/define.ts';
 import type { RunSummary } from '../loadtest/run.ts';
+import type { ScenarioDefinition } from '../scenarios/define.ts';
 import { type RunResult, SCHEMA_VERSION } from './model.ts';
 
 export interface RunContext {

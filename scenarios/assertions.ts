@@ -68,7 +68,9 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       observed = phases.reduce((s, p) => s + p.statusCounts.errors + p.statusCounts.timeouts, 0);
       break;
     case 'achieved_rate_ratio':
-      observed = phases.length ? Math.min(...phases.map((p) => (p.offeredQps ? p.achievedQps / p.offeredQps : 0))) : 0;
+      observed = phases.length
+        ? Math.min(...phases.map((p) => (p.offeredQps ? p.achievedQps / p.offeredQps : 0)))
+        : 0;
       break;
     case 'rung_share': {
       const total = phases.reduce((s, p) => s + p.statusCounts['2xx'], 0);
@@ -81,5 +83,10 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       break;
   }
   const rounded = Math.round(observed * 1000) / 1000;
-  return { expression: formatAssertion(a), observed: rounded, threshold: a.value, passed: compare(rounded, a.op, a.value) };
+  return {
+    expression: formatAssertion(a),
+    observed: rounded,
+    threshold: a.value,
+    passed: compare(rounded, a.op, a.value),
+  };
 }

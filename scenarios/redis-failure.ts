@@ -7,7 +7,8 @@ import { defineScenario } from './define.ts';
  */
 export const redisFailure = defineScenario({
   name: 'redis-failure',
-  description: 'Redis stopped mid-run; the core degrades to popularity/editorial with zero 5xx and bounded latency',
+  description:
+    'Redis stopped mid-run; the core degrades to popularity/editorial with zero 5xx and bounded latency',
   world: { users: 20_000, videos: 10_000 },
   phases: [
     { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },

@@ -8,7 +8,8 @@ import { ReclabError } from '../errors.ts';
  * once. The parsed config is frozen.
  */
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const num = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().min(min).max(max).default(def);
+const num = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().min(min).max(max).default(def);
 
 const envSchema = z
   .object({
@@ -55,7 +56,13 @@ export interface CoreConfig {
   artifactsDir: string;
   ann: { factory: string; efSearch: number; nprobe: number };
   ortThreads: number;
-  deadlines: { userMs: number; encoderMs: number; retrievalMs: number; enrichmentMs: number; rankingMs: number };
+  deadlines: {
+    userMs: number;
+    encoderMs: number;
+    retrievalMs: number;
+    enrichmentMs: number;
+    rankingMs: number;
+  };
   retrievalK: Record<string, number>;
   candidatesMax: number;
   mmrLambda: number;
@@ -71,7 +78,10 @@ function parseVariants(spec: string): { name: string; share: number }[] {
     return { name: name?.trim() ?? '', share: Number(share) };
   });
   if (variants.some((v) => !v.name || !(v.share > 0))) {
-    throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `RECLAB_EXPERIMENT_VARIANTS: expected name:share,… got '${spec}'`);
+    throw new ReclabError(
+      'RECLAB_ERR_CONFIG_INVALID',
+      `RECLAB_EXPERIMENT_VARIANTS: expected name:share,… got '${spec}'`,
+    );
   }
   return variants;
 }
@@ -81,11 +91,15 @@ function parseVariants(spec: string): { name: string; share: number }[] {
  * @throws ReclabError RECLAB_ERR_CONFIG_INVALID listing every problem, one per line
  */
 export function loadConfig(env: Record<string, string | undefined>): Readonly<CoreConfig> {
-  const vars = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined));
+  const vars = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined),
+  );
   const parsed = envSchema.safeParse(vars);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `unknown variable(s): ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`,
+      i.code === 'unrecognized_keys'
+        ? `unknown variable(s): ${i.keys.join(', ')}`
+        : `${i.path.join('.')}: ${i.message}`,
     );
     throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${lines.join('\n  ')}`);
   }
@@ -100,7 +114,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       startupWaitMs: e.RECLAB_REDIS_STARTUP_WAIT_MS,
     },
     kafka: {
-      brokers: e.RECLAB_KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+      brokers: e.RECLAB_KAFKA_BROKERS.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
       impressionTopic: e.RECLAB_IMPRESSION_TOPIC,
       bufferMax: e.RECLAB_IMPRESSION_BUFFER_MAX,
     },

@@ -15,8 +15,22 @@ export const REGIONS = ['na', 'latam', 'eu', 'africa', 'mena', 'south_asia', 'ea
 export const DEVICES = ['mobile', 'desktop', 'tv'] as const;
 /** The category taxonomy (flat, 16 top-level categories). */
 export const CATEGORIES = [
-  'music', 'gaming', 'news', 'sports', 'comedy', 'education', 'science', 'cooking',
-  'travel', 'fashion', 'film', 'animals', 'autos', 'diy', 'fitness', 'kids',
+  'music',
+  'gaming',
+  'news',
+  'sports',
+  'comedy',
+  'education',
+  'science',
+  'cooking',
+  'travel',
+  'fashion',
+  'film',
+  'animals',
+  'autos',
+  'diy',
+  'fitness',
+  'kids',
 ] as const;
 
 export const NUM_REGIONS = REGIONS.length;

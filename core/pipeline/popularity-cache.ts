@@ -39,7 +39,9 @@ export class PopularityCache {
     try {
       const global = await this.#store.topPopular(undefined, this.#opts.globalSize);
       const regions = await Promise.all(
-        Array.from({ length: this.#opts.regions }, (_, r) => this.#store.topPopular(r, this.#opts.regionSize)),
+        Array.from({ length: this.#opts.regions }, (_, r) =>
+          this.#store.topPopular(r, this.#opts.regionSize),
+        ),
       );
       this.#global = global.map((e) => e.video);
       this.#byRegion = regions.map((list) => list.map((e) => e.video));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ErrorCode, errorCode, ReclabError } from '../errors.ts';
+import { videoIdOf } from '../features/ids.ts';
 import {
   defaultUserRecord,
   rankerInput,
@@ -8,7 +9,6 @@ import {
   userModelInput,
   VIDEO_RECORD_LEN,
 } from '../features/schema.ts';
-import { videoIdOf } from '../features/ids.ts';
 import type { CandidateSource, RetrievalContext } from '../ports/candidate-source.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
@@ -46,7 +46,13 @@ export interface PipelineDeps {
 
 /** Tunables of the pipeline; all durations in ms. */
 export interface PipelineConfig {
-  deadlines: { userMs: number; encoderMs: number; retrievalMs: number; enrichmentMs: number; rankingMs: number };
+  deadlines: {
+    userMs: number;
+    encoderMs: number;
+    retrievalMs: number;
+    enrichmentMs: number;
+    rankingMs: number;
+  };
   /** Candidates asked of each source, by source name (default `retrievalKDefault`). */
   retrievalK: Record<string, number>;
   retrievalKDefault: number;
@@ -190,7 +196,11 @@ export async function recommend(
     const videos = deps.popularity.top(req.regionIdx ?? 0, req.count);
     if (videos.length > 0) {
       ladder.degrade('popularity', stage, code);
-      const items = videos.map((v, i) => ({ video_id: videoIdOf(v), score: 1 - i / videos.length, source: 'popularity_cache' }));
+      const items = videos.map((v, i) => ({
+        video_id: videoIdOf(v),
+        score: 1 - i / videos.length,
+        source: 'popularity_cache',
+      }));
       return finish(items, videos.length, 0);
     }
     ladder.degrade('editorial', stage, code);
@@ -220,7 +230,7 @@ export async function recommend(
     return servePopular('user_context', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
   }
   lap('user');
-  const regionIdx = req.regionIdx ?? (user[USER_RECORD.region] | 0);
+  const regionIdx = req.regionIdx ?? user[USER_RECORD.region] | 0;
 
   // 3. User tower, then retrieval fan-out in parallel.
   let userEmbedding: Float32Array | undefined;
@@ -252,7 +262,12 @@ export async function recommend(
   const lists: Candidate[][] = [];
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') lists.push(r.value);
-    else ladder.degrade('partial_retrieval', `retrieval.${deps.sources[i].name}`, errorCode(r.reason, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'));
+    else
+      ladder.degrade(
+        'partial_retrieval',
+        `retrieval.${deps.sources[i].name}`,
+        errorCode(r.reason, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'),
+      );
   });
   lap('retrieval');
 

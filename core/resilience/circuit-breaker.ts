@@ -35,7 +35,8 @@ export class CircuitBreaker {
 
   /** The state now (an open breaker whose `openMs` has passed reports half_open). */
   get state(): BreakerState {
-    if (this.#state === 'open' && this.#clock.now() - this.#openedAtMs >= this.#opts.openMs) return 'half_open';
+    if (this.#state === 'open' && this.#clock.now() - this.#openedAtMs >= this.#opts.openMs)
+      return 'half_open';
     return this.#state;
   }
 

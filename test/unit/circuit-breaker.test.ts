@@ -20,7 +20,12 @@ function manualClock() {
   };
   const advance = (ms: number) => {
     now += ms;
-    for (const t of timers) if (t.live && t.at <= now) (t.live = false), t.fn();
+    for (const t of timers) {
+      if (t.live && t.at <= now) {
+        t.live = false;
+        t.fn();
+      }
+    }
   };
   return { clock, advance };
 }
@@ -76,9 +81,9 @@ describe('guarded (deadline + breaker)', () => {
   it('wraps driver errors in the unavailable code and passes ReclabErrors through', async () => {
     const { clock } = manualClock();
     const b = new CircuitBreaker('r', clock, { failureThreshold: 5, openMs: 1000 });
-    await expect(guarded(clock, b, 50, codes, async () => Promise.reject(new Error('boom')))).rejects.toBeInstanceOf(
-      ReclabError,
-    );
+    await expect(
+      guarded(clock, b, 50, codes, async () => Promise.reject(new Error('boom'))),
+    ).rejects.toBeInstanceOf(ReclabError);
     await expect(
       guarded(clock, b, 50, codes, async () => {
         throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT');

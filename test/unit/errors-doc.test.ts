@@ -5,7 +5,7 @@ import { ERRORS } from '../../core/errors.ts';
 describe('docs/errors.md', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map(
-    [...doc.matchAll(/^\| `(RECLAB_ERR_[A-Z_]+)` \| (\d+) \| (yes|no) \|/gm)].map((m) => [
+    [...doc.matchAll(/^\|\s*`(RECLAB_ERR_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [
       m[1],
       { status: Number(m[2]), degrades: m[3] === 'yes' },
     ]),

@@ -1,4 +1,4 @@
-import { type Producer, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Clock } from '../../ports/clock.ts';
 import type { Impression, ImpressionLog, ImpressionLogStats } from '../../ports/impression-log.ts';
 
@@ -43,7 +43,11 @@ export class KafkaImpressionLog implements ImpressionLog {
       logLevel: logLevel.NOTHING,
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     });
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
   }
 
   publish(impression: Impression): void {

@@ -5,21 +5,36 @@ import type { Predictions, Ranker, UserEncoder } from '../../ports/ranker.ts';
 
 /** Session options shared by both models: CPU, `threads` intra-op threads, no inter-op pool. */
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
 }
 
-async function open(path: string, threads: number, inputs: string[], outputs: string[]): Promise<ort.InferenceSession> {
+async function open(
+  path: string,
+  threads: number,
+  inputs: string[],
+  outputs: string[],
+): Promise<ort.InferenceSession> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path, sessionOptions(threads));
   } catch (err) {
-    throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `cannot load ONNX model ${path}: ${(err as Error).message}`);
+    throw new ReclabError(
+      'RECLAB_ERR_ARTIFACT_INVALID',
+      `cannot load ONNX model ${path}: ${(err as Error).message}`,
+    );
   }
   for (const name of inputs) {
-    if (!session.inputNames.includes(name)) throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${path}: no input '${name}'`);
+    if (!session.inputNames.includes(name))
+      throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${path}: no input '${name}'`);
   }
   for (const name of outputs) {
-    if (!session.outputNames.includes(name)) throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${path}: no output '${name}'`);
+    if (!session.outputNames.includes(name))
+      throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${path}: no output '${name}'`);
   }
   return session;
 }
@@ -44,7 +59,9 @@ export class OnnxRanker implements Ranker {
   }
 
   async score(features: Float32Array, n: number): Promise<Predictions> {
-    const out = await this.#session.run({ features: new ort.Tensor('float32', features, [n, RANKER_INPUT_DIM]) });
+    const out = await this.#session.run({
+      features: new ort.Tensor('float32', features, [n, RANKER_INPUT_DIM]),
+    });
     return { pClick: out.p_click.data as Float32Array, watchTimeS: out.watch_time_s.data as Float32Array };
   }
 

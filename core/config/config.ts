@@ -47,6 +47,9 @@ const envSchema = z
 
 export type CoreEnv = z.infer<typeof envSchema>;
 
+/** Every variable the core reads (docs/configuration.md lists them; a test keeps both in step). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface CoreConfig {
   host: string;
   port: number;

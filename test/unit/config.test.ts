@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config/config.ts';
+import { CONFIG_VARIABLES, loadConfig } from '../../core/config/config.ts';
 
 const required = {
   RECLAB_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -35,5 +36,13 @@ describe('loadConfig', () => {
 
   it('requires the connection settings', () => {
     expect(() => loadConfig({})).toThrow(/RECLAB_REDIS_URL[\s\S]*RECLAB_KAFKA_BROKERS/);
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('lists every variable the core reads, and no other', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^\|\s*`(RECLAB_[A-Z_0-9]+)`/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 });

@@ -2,14 +2,30 @@ import type { Clock } from '../../ports/clock.ts';
 
 /**
  * The real clock: `performance.timeOrigin + performance.now()` (monotonic, sub-millisecond) for
- * `now()`, Node timers for `setTimer`. Timers are unref'd: a pending deadline never keeps a process
- * alive on its own.
+ * `now()`, Node timers for `setTimer`.
+ *
+ * A timer's callback runs in the check phase right after its timeout (`setTimeout` → `setImmediate`):
+ * Node runs expired timers *before* it polls for I/O, so after the event loop stalls (GC, CPU
+ * contention) a deadline would otherwise fire while the dependency's reply already sits in the
+ * socket, and a healthy dependency would be blamed — and its breaker opened — for our own stall.
+ * Deferring to the check phase delivers pending I/O completions first; only a dependency that has
+ * truly not answered is timed out. Timers are unref'd: a pending deadline never keeps a process alive.
  */
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimer(delayMs, fn) {
-    const t = setTimeout(fn, Math.max(0, delayMs));
+    let immediate: NodeJS.Immediate | undefined;
+    const t = setTimeout(
+      () => {
+        immediate = setImmediate(fn);
+        immediate.unref();
+      },
+      Math.max(0, delayMs),
+    );
     t.unref();
-    return () => clearTimeout(t);
+    return () => {
+      clearTimeout(t);
+      if (immediate) clearImmediate(immediate);
+    };
   },
 };

@@ -92,19 +92,97 @@ program
 const world = program.command('world').description('the seeded synthetic world');
 world
   .command('generate')
-  .description('generate a world and print its hash, size and timing')
+  .description(
+    'generate a world; print its hash, sizes and timings as one JSON line (progress on stderr); ' +
+      'with --out, also write <out>/world.json',
+  )
   .option('--seed <n>', 'seed', intArg('seed'), 7)
   .option('--users <n>', 'users', intArg('users'), 20_000)
   .option('--videos <n>', 'videos', intArg('videos'), 10_000)
+  .option('--creators <n>', 'creators (default: videos / 20)', intArg('creators'))
+  .option(
+    '--arrival-window <s>',
+    "seconds after the world's now in which cold-start users and videos arrive (0: none)",
+    intArg('arrival-window'),
+    0,
+  )
+  .option('--out <dir>', 'directory for world.json (config, hash, sizes, timings)')
   .action(async (o) => {
-    const { generateWorld, worldHash } = await import('../sim/world/index.ts');
-    const t0 = performance.now();
-    const w = generateWorld({ seed: o.seed, users: o.users, videos: o.videos });
-    const genS = (performance.now() - t0) / 1000;
-    const hash = worldHash(w);
-    process.stdout.write(
-      `${JSON.stringify({ seed: o.seed, users: o.users, videos: o.videos, worldHash: hash, generateSeconds: Number(genS.toFixed(3)), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) })}\n`,
+    const { generateWorld, worldArrays, worldBytes, worldHash, WORLD_FORMAT_VERSION } = await import(
+      '../sim/world/index.ts'
     );
+    const { progressFactory, progressMode, timedProgress } = await import('../sim/progress.ts');
+    const timingsS: Record<string, number> = {};
+    const progress = timedProgress(
+      progressFactory({ mode: progressMode(process.stderr, process.env) }),
+      timingsS,
+    );
+    let w: ReturnType<typeof generateWorld>;
+    const t0 = performance.now();
+    try {
+      w = generateWorld(
+        {
+          seed: o.seed,
+          users: o.users,
+          videos: o.videos,
+          creators: o.creators,
+          arrivalWindowS: o.arrivalWindow,
+        },
+        { progress },
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'RECLAB_ERR_WORLD_CONFIG_INVALID') throw err;
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    const generateSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const hash = worldHash(w, progress('world.hash', worldBytes(w), 'bytes'));
+    const hashSeconds = (performance.now() - t1) / 1000;
+    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024); // maxRSS is in KiB
+    const round3 = (x: number) => Number(x.toFixed(3));
+    const summary = {
+      seed: o.seed,
+      users: w.config.users,
+      videos: w.config.videos,
+      creators: w.config.creators,
+      worldHash: hash,
+      generateSeconds: round3(generateSeconds),
+      hashSeconds: round3(hashSeconds),
+      peakRssMiB,
+    };
+    if (o.out) {
+      const { mkdir, writeFile } = await import('node:fs/promises');
+      const os = await import('node:os');
+      await mkdir(o.out, { recursive: true });
+      const record = {
+        formatVersion: WORLD_FORMAT_VERSION,
+        worldHash: hash,
+        config: w.config,
+        sizes: {
+          users: w.config.users,
+          videos: w.config.videos,
+          creators: w.config.creators,
+          initialUsers: w.initialUsers,
+          initialVideos: w.initialVideos,
+          subscriptions: w.subscriptionCreators.length,
+          arraysBytes: worldBytes(w),
+          arrayBytes: Object.fromEntries(worldArrays(w).map(([name, a]) => [name, a.byteLength])),
+        },
+        timingsS: { ...timingsS, generate: round3(generateSeconds), hash: round3(hashSeconds) },
+        peakRssMiB,
+        machine: {
+          node: process.version,
+          platform: process.platform,
+          arch: process.arch,
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model ?? 'unknown',
+          memTotalMiB: Math.round(os.totalmem() / 2 ** 20),
+        },
+      };
+      await writeFile(resolve(o.out, 'world.json'), `${JSON.stringify(record, null, 2)}\n`);
+    }
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
   });
 
 const models = program.command('models').description('models and index made from the world');

@@ -1,6 +1,23 @@
 export { AFFINITY_QUALITY_WEIGHT, AFFINITY_SAME_REGION_BONUS, affinity } from './affinity.ts';
-export { generateWorld, resolveConfig } from './generate-world.ts';
+export { arrivalsBetween, arrivedUsers, arrivedVideos, type IndexRange } from './arrivals.ts';
+export { COHORT_WIDTH_S, signupCohort } from './cohorts.ts';
+export {
+  CREATOR_TIER_MIN_FOLLOWERS,
+  CREATOR_TIERS,
+  type CreatorTier,
+  creatorTier,
+  tierOfFollowers,
+} from './creator-tiers.ts';
+export { type GenerateWorldOptions, generateWorld, resolveConfig } from './generate-world.ts';
 export { creatorId, parseUserId, parseVideoId, userId, videoId } from './ids.ts';
+export {
+  LANGUAGES,
+  type Language,
+  NUM_LANGUAGES,
+  REGION_LANGUAGE_WEIGHTS,
+  regionLanguageShare,
+  videoLanguage,
+} from './languages.ts';
 export { creatorName, userName, videoTitle } from './names.ts';
 export { regionalPopularity } from './popularity.ts';
 export {
@@ -12,4 +29,4 @@ export {
   type World,
   type WorldConfig,
 } from './world.ts';
-export { WORLD_FORMAT_VERSION, worldHash } from './world-hash.ts';
+export { WORLD_FORMAT_VERSION, worldArrays, worldBytes, worldHash } from './world-hash.ts';

@@ -61,6 +61,33 @@ export const SUBSCRIPTION_TASTE_SHARPNESS = 6;
 
 /** A video is this many times more popular in its home region (regional popularity sets). */
 export const REGION_HOME_BOOST = 4;
+/**
+ * Reach of a video outside its language: in region r, popularity is scaled by
+ * `LANGUAGE_REACH_FLOOR + (1 − LANGUAGE_REACH_FLOOR) · share of r speaking the video's language`, so
+ * content in a language nobody in r speaks keeps a quarter of its reach (music, visual formats).
+ */
+export const LANGUAGE_REACH_FLOOR = 0.25;
+
+/**
+ * Clickbait-ness in [0, 1] = sigmoid(mean + sigma · z) with
+ * z = QUALITY_CORRELATION · z_quality + CREATOR_LOADING · z_creator + rest · z_video (unit variance):
+ * a habit of the creator, mildly anti-correlated with quality. Median ≈ 0.10; about 4.5% of videos
+ * score above 0.5 and 0.3% above 0.8 (mostly low, a tail of high).
+ */
+export const CLICKBAIT_LOGIT_MEAN = -2.2;
+export const CLICKBAIT_LOGIT_SIGMA = 1.3;
+export const CLICKBAIT_QUALITY_CORRELATION = -0.3;
+export const CLICKBAIT_CREATOR_LOADING = 0.6;
+
+/**
+ * Default arrival rates when `arrivalWindowS > 0` and no share is given. Videos keep being uploaded
+ * at the rate of the past `UPLOAD_WINDOW_S` (share = window / (UPLOAD_WINDOW_S + window)). Users
+ * sign up at 0.05% of the user base per day: the average daily signup share over the last 30 days
+ * under the tenure prior (P(tenure < 30 d) ≈ 1.5%).
+ */
+export const NEW_USER_SHARE_PER_DAY = 0.0005;
+/** Upper bound of a default arrival share (an explicit share may go up to, not including, 1). */
+export const ARRIVING_SHARE_DEFAULT_MAX = 0.5;
 
 if (REGION_WEIGHTS.length !== NUM_REGIONS || DEVICE_WEIGHTS.length !== NUM_DEVICES) {
   throw new Error('priors.ts: region/device weights do not match core/features/schema.ts');

@@ -29,6 +29,21 @@ export interface WorldConfig {
   latentDim?: number;
   /** Reference "now", Unix seconds; default `DEFAULT_NOW_S`. */
   nowS?: number;
+  /**
+   * Seconds after `nowS` over which cold-start users and videos arrive (see `arrivals.ts`);
+   * default 0: no arrivals, every entity exists at `nowS`.
+   */
+  arrivalWindowS?: number;
+  /**
+   * Share of the users that arrive in the window, in [0, 1); default
+   * `min(0.5, NEW_USER_SHARE_PER_DAY × window in days)`. Ignored (0) without a window.
+   */
+  arrivingUserShare?: number;
+  /**
+   * Share of the videos uploaded in the window, in [0, 1); default
+   * `window / (UPLOAD_WINDOW_S + window)` (the past upload rate), at most 0.5. Ignored (0) without a window.
+   */
+  arrivingVideoShare?: number;
 }
 
 /** `WorldConfig` with every default filled in (frozen). */
@@ -39,12 +54,22 @@ export interface ResolvedWorldConfig {
   readonly creators: number;
   readonly latentDim: number;
   readonly nowS: number;
+  /** Seconds after `nowS` in which arrivals happen (0: none). */
+  readonly arrivalWindowS: number;
+  /** Share of users arriving after `nowS` (0 without a window). */
+  readonly arrivingUserShare: number;
+  /** Share of videos uploaded after `nowS` (0 without a window). */
+  readonly arrivingVideoShare: number;
 }
 
 export interface World {
   readonly config: ResolvedWorldConfig;
   /** Seed for the lazily generated display names (derived from stream `world.names`). */
   readonly namesSeed: number;
+  /** Users that exist at `nowS`: indices `[0, initialUsers)`; the rest arrive later (`arrivals.ts`). */
+  readonly initialUsers: number;
+  /** Videos uploaded by `nowS`: indices `[0, initialVideos)`; the rest are uploaded later. */
+  readonly initialVideos: number;
 
   /** Category centroids in latent space: `Float32Array` of length `NUM_CATEGORIES × latentDim`, unit rows. */
   readonly categoryCentroids: Float32Array;
@@ -53,10 +78,15 @@ export interface World {
   readonly userRegion: Uint8Array;
   /** Device index per user (`DEVICES`): `Uint8Array(users)`. */
   readonly userDevice: Uint8Array;
-  /** Signup time per user, Unix seconds (≤ nowS): `Uint32Array(users)`. */
+  /**
+   * Signup time per user, Unix seconds: `Uint32Array(users)`; ≤ nowS for initial users, in
+   * `(nowS, nowS + arrivalWindowS]` and non-decreasing for arrivals. Cohorts: `signupCohort`.
+   */
   readonly userSignupS: Uint32Array;
   /** Relative session rate per user (log-normal, mean ≈ 1): `Float32Array(users)`. */
   readonly userActivity: Float32Array;
+  /** Language per user (`LANGUAGES`), drawn from the region's mix (`REGION_LANGUAGE_WEIGHTS`): `Uint8Array(users)`. */
+  readonly userLanguage: Uint8Array;
   /** Latent taste per user, unit rows: `Float32Array(users × latentDim)`. */
   readonly userLatent: Float32Array;
 
@@ -64,8 +94,10 @@ export interface World {
   readonly creatorCategory: Uint8Array;
   /** Home region per creator: `Uint8Array(creators)`. */
   readonly creatorRegion: Uint8Array;
-  /** Follower count per creator (heavy-tailed, log-normal): `Uint32Array(creators)`. */
+  /** Follower count per creator (heavy-tailed, log-normal); size tier: `creatorTier`. `Uint32Array(creators)`. */
   readonly creatorFollowers: Uint32Array;
+  /** Language per creator (`LANGUAGES`, from the region's mix); a video's is its creator's: `Uint8Array(creators)`. */
+  readonly creatorLanguage: Uint8Array;
   /** Latent style per creator, unit rows: `Float32Array(creators × latentDim)`. */
   readonly creatorLatent: Float32Array;
 
@@ -77,16 +109,27 @@ export interface World {
   readonly videoRegion: Uint8Array;
   /** Duration in seconds (log-normal, median ≈ 4 min): `Float32Array(videos)`. */
   readonly videoDurationS: Float32Array;
-  /** Upload time, Unix seconds, within `UPLOAD_WINDOW_S` before nowS: `Uint32Array(videos)`. */
+  /**
+   * Upload time, Unix seconds: `Uint32Array(videos)`; within `UPLOAD_WINDOW_S` before nowS for
+   * initial videos, in `(nowS, nowS + arrivalWindowS]` and non-decreasing for arrivals.
+   */
   readonly videoUploadTsS: Uint32Array;
   /** Production quality in [0, 1]: `Float32Array(videos)`. */
   readonly videoQuality: Float32Array;
+  /**
+   * Clickbait-ness in [0, 1] (mostly low, a tail of high; a creator habit, mildly anti-correlated
+   * with quality; priors `CLICKBAIT_*`): `Float32Array(videos)`.
+   */
+  readonly videoClickbait: Float32Array;
   /** Popularity prior: share of all views (heavy-tailed, sums to 1): `Float32Array(videos)`. */
   readonly videoPopularity: Float32Array;
   /** Latent content vector, unit rows: `Float32Array(videos × latentDim)`. */
   readonly videoLatent: Float32Array;
 
-  /** Subscriptions (CSR): user i follows `subscriptionCreators[subscriptionOffsets[i] … subscriptionOffsets[i+1])`. `Uint32Array(users + 1)`. */
+  /**
+   * Subscriptions (CSR) as of nowS: user i follows `subscriptionCreators[subscriptionOffsets[i] … subscriptionOffsets[i+1])`;
+   * arriving users follow nobody yet. `Uint32Array(users + 1)`.
+   */
   readonly subscriptionOffsets: Uint32Array;
   /** Creator indices, grouped by user: `Uint32Array(total subscriptions)`. */
   readonly subscriptionCreators: Uint32Array;

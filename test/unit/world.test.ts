@@ -1,17 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { NUM_CATEGORIES, NUM_REGIONS } from '../../core/features/schema.ts';
+import { NUM_CATEGORIES, NUM_REGIONS, REGIONS } from '../../core/features/schema.ts';
 import { SimError } from '../../sim/sim-error.ts';
 import { dotRows } from '../../sim/util/vector.ts';
 import {
   affinity,
+  arrivalsBetween,
+  arrivedUsers,
+  arrivedVideos,
+  COHORT_WIDTH_S,
+  CREATOR_TIERS,
+  creatorTier,
   DEFAULT_NOW_S,
   generateWorld,
+  LANGUAGES,
+  NUM_LANGUAGES,
   parseUserId,
   parseVideoId,
+  REGION_LANGUAGE_WEIGHTS,
+  regionalPopularity,
+  signupCohort,
+  tierOfFollowers,
   UPLOAD_WINDOW_S,
   userId,
   userName,
   videoId,
+  videoLanguage,
+  type World,
   worldHash,
 } from '../../sim/world/index.ts';
 
@@ -27,21 +46,57 @@ describe('generateWorld', () => {
     expect(worldHash(generateWorld({ ...CFG, videos: CFG.videos + 1 }))).not.toBe(worldHash(world));
   });
 
+  it('gives the same hash on every run and machine: pinned for one small world', () => {
+    // Changes whenever a prior, a stream name or the generator changes: that is the point. Update
+    // it deliberately (and say why in the commit), never to make a flaky run pass.
+    expect(worldHash(world)).toBe('bea6a861998ef3568465f0478743a6cb84f1b8b50031b6995b274561215c73ec');
+  });
+
   it('the hash covers the arrays, not only the config', () => {
     const copy = generateWorld(CFG);
     copy.videoQuality[17] += 0.01;
     expect(worldHash(copy)).not.toBe(worldHash(world));
+    for (const mutate of [
+      (w: World) => {
+        w.userLanguage[3] ^= 1;
+      },
+      (w: World) => {
+        w.creatorLanguage[3] ^= 1;
+      },
+      (w: World) => {
+        w.videoClickbait[3] += 0.01;
+      },
+    ]) {
+      const other = generateWorld(CFG);
+      mutate(other);
+      expect(worldHash(other)).not.toBe(worldHash(world));
+    }
   });
 
   it('has arrays of the configured sizes and defaults filled in', () => {
     const { users, videos, creators, latentDim, nowS } = world.config;
     expect([users, videos, creators, latentDim, nowS]).toEqual([4000, 3000, 150, 16, DEFAULT_NOW_S]);
-    for (const a of [world.userRegion, world.userDevice, world.userSignupS, world.userActivity])
+    expect([world.initialUsers, world.initialVideos]).toEqual([users, videos]);
+    expect(world.config.arrivalWindowS).toBe(0);
+    for (const a of [
+      world.userRegion,
+      world.userDevice,
+      world.userSignupS,
+      world.userActivity,
+      world.userLanguage,
+    ])
       expect(a).toHaveLength(users);
     expect(world.userLatent).toHaveLength(users * latentDim);
     expect(world.creatorFollowers).toHaveLength(creators);
+    expect(world.creatorLanguage).toHaveLength(creators);
     expect(world.creatorLatent).toHaveLength(creators * latentDim);
-    for (const a of [world.videoCreator, world.videoCategory, world.videoDurationS, world.videoUploadTsS])
+    for (const a of [
+      world.videoCreator,
+      world.videoCategory,
+      world.videoDurationS,
+      world.videoUploadTsS,
+      world.videoClickbait,
+    ])
       expect(a).toHaveLength(videos);
     expect(world.videoLatent).toHaveLength(videos * latentDim);
     expect(world.categoryCentroids).toHaveLength(NUM_CATEGORIES * latentDim);
@@ -120,6 +175,10 @@ describe('generateWorld', () => {
       { latentDim: 1 },
       { creators: -3 },
       { seed: Number.NaN },
+      { arrivalWindowS: -1 },
+      { arrivalWindowS: 2 ** 32 },
+      { arrivalWindowS: 3600, arrivingUserShare: 1 },
+      { arrivalWindowS: 3600, arrivingVideoShare: -0.1 },
     ]) {
       let err: unknown;
       try {
@@ -131,6 +190,238 @@ describe('generateWorld', () => {
       expect((err as SimError).code).toBe('RECLAB_ERR_WORLD_CONFIG_INVALID');
     }
   });
+});
+
+describe('attributes added for scale realism', () => {
+  it('gives users a language drawn from their region (languages correlate with region)', () => {
+    const big = generateWorld({ seed: 3, users: 40_000, videos: 2000 });
+    const counts = Array.from({ length: NUM_REGIONS }, () => new Array(NUM_LANGUAGES).fill(0));
+    for (let u = 0; u < big.config.users; u++) {
+      expect(REGION_LANGUAGE_WEIGHTS[big.userRegion[u]][big.userLanguage[u]]).toBeGreaterThan(0);
+      counts[big.userRegion[u]][big.userLanguage[u]]++;
+    }
+    const share = (region: string, lang: string) => {
+      const row = counts[REGIONS.indexOf(region as (typeof REGIONS)[number])];
+      return row[LANGUAGES.indexOf(lang as (typeof LANGUAGES)[number])] / row.reduce((a, b) => a + b, 0);
+    };
+    for (let r = 0; r < NUM_REGIONS; r++) {
+      const top = counts[r].indexOf(Math.max(...counts[r]));
+      const priorTop = REGION_LANGUAGE_WEIGHTS[r].indexOf(Math.max(...REGION_LANGUAGE_WEIGHTS[r]));
+      expect(LANGUAGES[top]).toBe(LANGUAGES[priorTop]);
+    }
+    expect(share('latam', 'es')).toBeGreaterThan(0.55);
+    expect(share('east_asia', 'es')).toBe(0);
+    expect(share('mena', 'ar')).toBeGreaterThan(0.6);
+    // Creators too, and a video speaks its creator's language.
+    for (let c = 0; c < big.config.creators; c++)
+      expect(REGION_LANGUAGE_WEIGHTS[big.creatorRegion[c]][big.creatorLanguage[c]]).toBeGreaterThan(0);
+    expect(videoLanguage(big, 5)).toBe(big.creatorLanguage[big.videoCreator[5]]);
+  });
+
+  it('makes clickbait mostly low with a tail of high, mildly anti-correlated with quality', () => {
+    const n = world.config.videos;
+    const sorted = Float64Array.from(world.videoClickbait).sort();
+    expect(sorted[0]).toBeGreaterThanOrEqual(0);
+    expect(sorted[n - 1]).toBeLessThanOrEqual(1);
+    expect(sorted[n >> 1]).toBeLessThan(0.2); // median
+    const high = sorted.filter((x) => x > 0.5).length / n;
+    expect(high).toBeGreaterThan(0.01);
+    expect(high).toBeLessThan(0.1);
+    expect(sorted[n - 1]).toBeGreaterThan(0.75);
+    let mq = 0;
+    let mc = 0;
+    for (let v = 0; v < n; v++) {
+      mq += world.videoQuality[v] / n;
+      mc += world.videoClickbait[v] / n;
+    }
+    let qq = 0;
+    let cc = 0;
+    let qc = 0;
+    for (let v = 0; v < n; v++) {
+      const a = world.videoQuality[v] - mq;
+      const b = world.videoClickbait[v] - mc;
+      qq += a * a;
+      cc += b * b;
+      qc += a * b;
+    }
+    const corr = qc / Math.sqrt(qq * cc);
+    expect(corr).toBeLessThan(-0.1);
+    expect(corr).toBeGreaterThan(-0.5);
+  });
+
+  it('sorts creators into size tiers; at scale every tier is present, nano dominates', () => {
+    expect(
+      [0, 9_999, 10_000, 99_999, 100_000, 500_000, 999_999, 1_000_000, 4e9].map(tierOfFollowers),
+    ).toEqual([0, 0, 1, 1, 2, 3, 3, 4, 4]);
+    const many = generateWorld({ seed: 7, users: 1000, videos: 1000, creators: 200_000 });
+    const counts = Object.fromEntries(CREATOR_TIERS.map((t) => [t, 0]));
+    for (let c = 0; c < many.config.creators; c++) counts[creatorTier(many, c)]++;
+    for (const t of CREATOR_TIERS) expect(counts[t]).toBeGreaterThan(0);
+    expect(counts.nano / many.config.creators).toBeGreaterThan(0.9);
+    expect(counts.micro).toBeGreaterThan(counts.mid);
+    expect(counts.mid).toBeGreaterThan(counts.mega);
+  });
+
+  it('derives signup cohorts from signup times', () => {
+    const { nowS } = world.config;
+    const seen = new Set<number>();
+    for (let u = 0; u < world.config.users; u++) {
+      const k = signupCohort(world, u);
+      const ageS = nowS - world.userSignupS[u];
+      expect(ageS).toBeGreaterThanOrEqual(k * COHORT_WIDTH_S);
+      expect(ageS).toBeLessThan((k + 1) * COHORT_WIDTH_S);
+      seen.add(k);
+    }
+    expect(seen.size).toBeGreaterThan(12); // tenure spans years
+    expect(signupCohort(world, 0, 86_400)).toBe(Math.floor((nowS - world.userSignupS[0]) / 86_400));
+  });
+
+  it('varies popularity per region: home region and language reach reorder the charts', () => {
+    const top = (r: number) => {
+      const idx = Array.from({ length: world.config.videos }, (_, v) => v);
+      idx.sort((a, b) => regionalPopularity(world, b, r) - regionalPopularity(world, a, r));
+      return idx.slice(0, 20);
+    };
+    const charts = Array.from({ length: NUM_REGIONS }, (_, r) => top(r));
+    const distinct = new Set(charts.map((c) => c.join(',')));
+    expect(distinct.size).toBe(NUM_REGIONS);
+    for (let r = 0; r < NUM_REGIONS; r++) {
+      const local = charts[r].filter((v) => world.videoRegion[v] === r).length;
+      expect(local).toBeGreaterThan(0);
+    }
+    const v = 11;
+    const home = world.videoRegion[v];
+    expect(regionalPopularity(world, v, home)).toBeGreaterThan(world.videoPopularity[v]);
+  });
+});
+
+describe('arrivals', () => {
+  const WINDOW_S = 2 * 86_400;
+  const withArrivals = generateWorld({
+    ...CFG,
+    arrivalWindowS: WINDOW_S,
+    arrivingUserShare: 0.1,
+    arrivingVideoShare: 0.2,
+  });
+
+  it('has none by default: everything exists at nowS', () => {
+    const { nowS, users, videos } = world.config;
+    expect(arrivedUsers(world, nowS)).toBe(users);
+    expect(arrivedVideos(world, nowS + 10 * 86_400)).toBe(videos);
+    const none = arrivalsBetween(world, nowS, nowS + 10 * 86_400);
+    expect(none.users.end - none.users.start).toBe(0);
+    expect(none.videos.end - none.videos.start).toBe(0);
+  });
+
+  it('timestamps the last users and videos after nowS, in order, leaving the initial world unchanged', () => {
+    const w = withArrivals;
+    const { nowS, users, videos } = w.config;
+    expect(w.initialUsers).toBe(users - 400);
+    expect(w.initialVideos).toBe(videos - 600);
+    for (let u = 0; u < users; u++) {
+      if (u < w.initialUsers) expect(w.userSignupS[u]).toBeLessThanOrEqual(nowS);
+      else {
+        expect(w.userSignupS[u]).toBeGreaterThan(nowS);
+        expect(w.userSignupS[u]).toBeLessThanOrEqual(nowS + WINDOW_S);
+        if (u > w.initialUsers) expect(w.userSignupS[u]).toBeGreaterThanOrEqual(w.userSignupS[u - 1]);
+        expect(w.subscriptionOffsets[u + 1] - w.subscriptionOffsets[u]).toBe(0); // cold: follows nobody
+      }
+    }
+    for (let v = w.initialVideos; v < videos; v++) {
+      expect(w.videoUploadTsS[v]).toBeGreaterThan(nowS);
+      expect(w.videoUploadTsS[v]).toBeLessThanOrEqual(nowS + WINDOW_S);
+    }
+    // The initial population is the world without arrivals, byte for byte.
+    expect(w.userSignupS.subarray(0, w.initialUsers)).toEqual(world.userSignupS.subarray(0, w.initialUsers));
+    expect(w.videoUploadTsS.subarray(0, w.initialVideos)).toEqual(
+      world.videoUploadTsS.subarray(0, w.initialVideos),
+    );
+    expect(w.videoLatent).toEqual(world.videoLatent);
+    expect(w.videoClickbait).toEqual(world.videoClickbait);
+    const subs = world.subscriptionOffsets[w.initialUsers];
+    expect(w.subscriptionCreators).toEqual(world.subscriptionCreators.subarray(0, subs));
+    expect(worldHash(w)).not.toBe(worldHash(world));
+  });
+
+  it('answers which entities have arrived by a time, and which arrive in a window', () => {
+    const w = withArrivals;
+    const { nowS, users, videos } = w.config;
+    expect(arrivedUsers(w, nowS)).toBe(w.initialUsers);
+    expect(arrivedVideos(w, nowS)).toBe(w.initialVideos);
+    expect(arrivedUsers(w, nowS + WINDOW_S)).toBe(users);
+    expect(arrivedVideos(w, nowS + WINDOW_S)).toBe(videos);
+    const midS = nowS + WINDOW_S / 2;
+    let count = 0;
+    for (let v = 0; v < videos; v++) if (w.videoUploadTsS[v] <= midS) count++;
+    expect(arrivedVideos(w, midS)).toBe(count);
+    expect(count).toBeGreaterThan(w.initialVideos);
+    expect(count).toBeLessThan(videos);
+    const a = arrivalsBetween(w, nowS - 86_400, midS); // before nowS counts from nowS
+    expect(a.videos).toEqual({ start: w.initialVideos, end: count });
+    const b = arrivalsBetween(w, midS, nowS + WINDOW_S);
+    expect(b.videos).toEqual({ start: count, end: videos });
+    expect(a.users.end).toBe(b.users.start);
+    expect(b.users.end).toBe(users);
+    expect(arrivalsBetween(w, midS, midS - 1).users).toEqual({ start: a.users.end, end: a.users.end });
+    // Before nowS, a plain count over the initial population.
+    const pastS = nowS - 10 * 86_400;
+    let past = 0;
+    for (let v = 0; v < videos; v++) if (w.videoUploadTsS[v] <= pastS) past++;
+    expect(arrivedVideos(w, pastS)).toBe(past);
+  });
+
+  it('defaults the shares to the past upload rate and the tenure prior', () => {
+    const w = generateWorld({ ...CFG, arrivalWindowS: 3 * 86_400 });
+    expect(w.config.arrivingVideoShare).toBeCloseTo(3 / 33, 10);
+    expect(w.config.arrivingUserShare).toBeCloseTo(0.0015, 10);
+    expect(w.initialVideos).toBe(CFG.videos - Math.round((CFG.videos * 3) / 33));
+    expect(w.initialUsers).toBe(CFG.users - 6);
+  });
+});
+
+describe('reclab world generate', () => {
+  it('prints the same hash on every run, equal to the in-process hash, and writes world.json', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const out = mkdtempSync(join(tmpdir(), 'reclab-world-'));
+    try {
+      const run = () =>
+        execFileSync(
+          process.execPath,
+          [
+            'bin/reclab.mjs',
+            'world',
+            'generate',
+            '--users',
+            '4000',
+            '--videos',
+            '3000',
+            '--seed',
+            '7',
+            '--out',
+            out,
+          ],
+          {
+            cwd: root,
+            env: { ...process.env, CI: 'true' },
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+      const first = JSON.parse(run());
+      const second = JSON.parse(run());
+      expect(first.worldHash).toBe(worldHash(world));
+      expect(second.worldHash).toBe(first.worldHash);
+      const record = JSON.parse(readFileSync(join(out, 'world.json'), 'utf8'));
+      expect(record.worldHash).toBe(first.worldHash);
+      expect(record.config).toEqual({ ...world.config });
+      expect(record.sizes.users).toBe(4000);
+      expect(record.sizes.arrayBytes.videoClickbait).toBe(3000 * 4);
+      expect(record.timingsS['world.videos']).toBeGreaterThanOrEqual(0);
+      expect(record.peakRssMiB).toBeGreaterThan(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('ids and names', () => {

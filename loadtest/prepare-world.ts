@@ -108,7 +108,7 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
     const userRecords = await readF32(join(artifactsDir, ARTIFACT_FILES.userRecords));
     const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
     try {
-      const r = await loadIntoRedis(redis, world, { userRecords, videoRecords });
+      const r = await loadIntoRedis(redis, world, { userRecords, videoRecords }, { worldHash: hash });
       loadSeconds = r.seconds;
       log(
         `redis: ${r.keys} keys loaded in ${r.seconds.toFixed(1)} s (${Math.round(r.keys / r.seconds)} keys/s)`,

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
 import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
 import { ARTIFACT_FILES, buildArtifacts } from '../sim/models/index.ts';
-import { generateWorld, videoId, worldHash } from '../sim/world/index.ts';
+import { generateWorld, videoId, type World, worldHash } from '../sim/world/index.ts';
 
 export interface PreparedWorld {
   info: {
@@ -27,6 +27,10 @@ export interface PreparedWorld {
     loadSeconds?: number;
   };
   artifactsDir: string;
+  /** The generated world (ground truth for quality scoring). */
+  world: World;
+  /** The editorial list shipped with the artifacts, as video indices. */
+  editorial: number[];
   /** The region index of user `u` (for request contexts). */
   userRegion(u: number): number;
 }
@@ -95,10 +99,8 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
   );
 
   const videoRecords = await readF32(join(artifactsDir, ARTIFACT_FILES.videoRecords));
-  await writeFile(
-    join(artifactsDir, 'editorial.json'),
-    `${JSON.stringify({ videos: editorialList(videoRecords, opts.videos) })}\n`,
-  );
+  const editorial = editorialList(videoRecords, opts.videos);
+  await writeFile(join(artifactsDir, 'editorial.json'), `${JSON.stringify({ videos: editorial })}\n`);
 
   let loadSeconds: number | undefined;
   if (opts.redisUrl) {
@@ -131,6 +133,8 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
       loadSeconds: loadSeconds === undefined ? undefined : Number(loadSeconds.toFixed(3)),
     },
     artifactsDir,
+    world,
+    editorial: editorial.map((id) => Number(id.slice(2))),
     userRegion: (u) => world.userRegion[u],
   };
 }

@@ -22,6 +22,7 @@ import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
+import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 
 /** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
 export const EXIT = { pass: 0, crash: 1, invalidConfig: 2, budgetBreached: 3, invariantViolated: 4 } as const;
@@ -51,6 +52,8 @@ export interface RunSummary {
   assertions: AssertionOutcome[];
   impressions: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
   world: PreparedWorld['info'];
+  /** Ground-truth quality of the served lists, by phase and rung, with reference lists. */
+  quality: RunQuality;
 }
 
 function runIdOf(scenario: string, seed: number): string {
@@ -148,6 +151,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
     const rnd = seededRandom(seed).stream('loadtest.requests');
+    const quality = new QualityRecorder(world.world, world.editorial, seed);
     const phases: PhaseResult[] = [];
     let responses200 = 0;
     for (const phase of scenario.phases) {
@@ -159,13 +163,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           applyFault(f, redis, kafka).catch((err) => log(`fault failed: ${(err as Error).message}`));
         }, f.atS * 1000),
       );
+      const userOf = new Map<number, number>(); // request slot → user index, until its response
       const result = await runOpenModel({
         url: core.url,
         rateQps,
         durationS,
         phase: phase.name,
-        makeRequest: () => {
+        makeRequest: (i) => {
           const u = rnd.int(world.info.users);
+          userOf.set(i, u);
           return {
             method: 'POST',
             path: '/v1/recommendations',
@@ -178,7 +184,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           };
         },
         onResponse: (r) => {
-          if (r.status === 200) responses200++;
+          const u = userOf.get(r.i);
+          userOf.delete(r.i);
+          if (r.status !== 200) return;
+          responses200++;
+          if (u !== undefined) quality.record(phase.name, u, r.body);
         },
       });
       timers.forEach(clearTimeout);
@@ -224,6 +234,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         messagesOnTopic: onTopic.messages,
       },
       world: world.info,
+      quality: quality.summary(),
     };
     await writeReports(summary, opts, startedAt);
     return summary;

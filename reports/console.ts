@@ -27,6 +27,16 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
       }`,
     );
   }
+  const fmt = (g: { lists: number; metrics: Record<string, { mean: number }> }) =>
+    `watch ${g.metrics.expectedWatchTimeS.mean.toFixed(1)} s, clicks ${g.metrics.expectedClicks.mean.toFixed(3)}, ` +
+    `NDCG@10 ${g.metrics.ndcgAt10.mean.toFixed(3)}, diversity ${g.metrics.intraListDiversity.mean.toFixed(2)} (${g.lists} lists)`;
+  out('quality (ground truth, expected per list):');
+  for (const [phase, scope] of Object.entries(s.quality.served.byPhase)) {
+    for (const [rung, g] of Object.entries(scope.byRung))
+      out(`  ${phase.padEnd(8)} ${rung.padEnd(17)} ${fmt(g)}`);
+  }
+  for (const [ref, g] of Object.entries(s.quality.references.all.byRung))
+    out(`  reference ${ref.padEnd(15)} ${fmt(g)}`);
   for (const a of s.assertions) out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
   out(
     `impressions: ${s.impressions.responses200} responses 200, ${s.impressions.published} published by the core, ` +

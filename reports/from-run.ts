@@ -47,6 +47,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
     })),
     assertions: s.assertions,
     impressions: { published: s.impressions.published, consumedOnTopic: s.impressions.distinctOnTopic },
+    quality: s.quality,
     outcome: s.exitCode === 0 ? 'pass' : 'fail',
     exitCode: s.exitCode,
   };

@@ -71,6 +71,38 @@ export const PhaseSchema = z.object({
   warmupWindow: WarmupWindowSchema.optional(),
 });
 
+/** Mean and median of one quality metric over a group of scored lists. */
+const MetricSummarySchema = z.object({ mean: z.number(), p50: z.number() });
+
+/** Ground-truth quality of a group of lists (sim/quality): units in the metric names. */
+const QualityGroupSchema = z.object({
+  lists: count,
+  distinctVideos: count,
+  /** Distinct videos served ÷ catalogue size. */
+  coverage: z.number().min(0).max(1),
+  /** expectedWatchTimeS, expectedClicks, ndcgAt10, intraListDiversity, creatorTopShare, freshShare, … */
+  metrics: z.record(z.string().min(1), MetricSummarySchema),
+});
+
+const QualityScopeSchema = z.object({
+  overall: QualityGroupSchema,
+  byRung: z.record(z.string().min(1), QualityGroupSchema),
+});
+
+const QualitySummarySchema = z.object({
+  catalogueSize: count,
+  sampleCapacity: count,
+  all: QualityScopeSchema,
+  byPhase: z.record(z.string().min(1), QualityScopeSchema),
+});
+
+/** Quality of the served lists (by phase and rung) and of reference lists (random, oracle, editorial). */
+export const RunQualitySchema = z.object({
+  served: QualitySummarySchema,
+  references: QualitySummarySchema,
+  unreadable: count,
+});
+
 /** One checked assertion, k6 threshold style. */
 export const AssertionResultSchema = z.object({
   /** e.g. `http_req_duration{phase:steady} p(99) < 150`. */
@@ -112,6 +144,8 @@ export const RunResultSchema = z
       /** Distinct impressions a real consumer read back from the topic. */
       consumedOnTopic: count,
     }),
+    /** Ground-truth quality of what was served (absent for runs without a world, e.g. external). */
+    quality: RunQualitySchema.optional(),
     outcome: z.enum(['pass', 'fail']),
     /** docs/exit-codes.md: 0 pass, 1 crash, 2 invalid config, 3 budget breached, 4 invariant violated. */
     exitCode: z.number().int().min(0).max(255),

@@ -41,6 +41,17 @@ describe('reclab run (live)', () => {
     expect(summary.impressions.published).toBe(s.impressions.responses200);
     expect(summary.phases.find((p) => p.name === 'steady')?.histogramBase64).toBeTruthy();
     expect(existsSync(join(s.outDir, 'junit.xml'))).toBe(true);
+
+    // Ground-truth quality, per phase and rung: random < served (full pipeline) < oracle, and the
+    // editorial rung's static list scores below the full pipeline.
+    const full = s.quality.served.byPhase.steady.byRung.full.metrics;
+    const refs = s.quality.references.all.byRung;
+    for (const m of ['expectedWatchTimeS', 'ndcgAt10'] as const) {
+      expect(full[m].mean, m).toBeGreaterThan(refs.random.metrics[m].mean * 1.2);
+      expect(full[m].mean, m).toBeLessThan(refs.oracle.metrics[m].mean);
+      expect(full[m].mean, m).toBeGreaterThan(refs.editorial.metrics[m].mean);
+    }
+    expect(summary.quality?.served.byPhase.steady.byRung.full.lists).toBe(steady.rungCounts.full);
   });
 
   it('redis-failure: stopping Redis mid-run degrades to popularity/editorial with zero 5xx, without hanging', async () => {
@@ -51,6 +62,10 @@ describe('reclab run (live)', () => {
     const degraded = (outage.rungCounts.popularity ?? 0) + (outage.rungCounts.editorial ?? 0);
     expect(degraded).toBeGreaterThan(outage.statusCounts['2xx'] * 0.9);
     expect(outage.latencyMs.p99).toBeLessThan(200);
+    // The popularity rung serves lists of lower ground-truth quality than the full pipeline did.
+    const steadyFull = s.quality.served.byPhase.steady.byRung.full.metrics.expectedWatchTimeS.mean;
+    const outagePopular = s.quality.served.byPhase.outage.byRung.popularity.metrics.expectedWatchTimeS.mean;
+    expect(outagePopular).toBeLessThan(steadyFull);
     expect(s.exitCode).toBe(0);
   });
 });

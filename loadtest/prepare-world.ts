@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
 import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
 import { ARTIFACT_FILES, buildArtifacts } from '../sim/models/index.ts';
+import { type Progress, type ProgressFactory, silentProgress } from '../sim/progress.ts';
 import { generateWorld, videoId, type World, worldHash } from '../sim/world/index.ts';
 
 export interface PreparedWorld {
@@ -43,6 +44,8 @@ export interface PrepareOptions {
   /** When set, load the world into this Redis. */
   redisUrl?: string;
   log: (line: string) => void;
+  /** Progress of generation and loading (a bar on a terminal, quiet lines in CI); default none. */
+  progress?: ProgressFactory;
 }
 
 async function readF32(path: string): Promise<Float32Array> {
@@ -66,7 +69,8 @@ function editorialList(videoRecords: Float32Array, videos: number): string[] {
 export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld> {
   const { log } = opts;
   let t0 = performance.now();
-  const world = generateWorld({ seed: opts.seed, users: opts.users, videos: opts.videos });
+  const progress = opts.progress ?? silentProgress;
+  const world = generateWorld({ seed: opts.seed, users: opts.users, videos: opts.videos }, { progress });
   const hash = worldHash(world);
   const generateSeconds = (performance.now() - t0) / 1000;
   log(
@@ -110,7 +114,22 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
     const userRecords = await readF32(join(artifactsDir, ARTIFACT_FILES.userRecords));
     const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
     try {
-      const r = await loadIntoRedis(redis, world, { userRecords, videoRecords }, { worldHash: hash });
+      let bar: Progress | undefined;
+      let written = 0;
+      const r = await loadIntoRedis(
+        redis,
+        world,
+        { userRecords, videoRecords },
+        {
+          worldHash: hash,
+          onProgress: (e) => {
+            bar ??= progress('redis.load', e.keysTotal, 'keys');
+            bar.tick(e.keysWritten - written);
+            written = e.keysWritten;
+          },
+        },
+      );
+      bar?.stop();
       loadSeconds = r.seconds;
       log(
         `redis: ${r.keys} keys loaded in ${r.seconds.toFixed(1)} s (${Math.round(r.keys / r.seconds)} keys/s)`,

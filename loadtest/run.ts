@@ -15,6 +15,7 @@ import { REGIONS } from '../core/features/schema.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
 import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
+import { progressFactory, progressMode } from '../sim/progress.ts';
 import { startCore } from './core-process.ts';
 import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import { countImpressions } from './impression-counter.ts';
@@ -118,6 +119,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       cacheDir: opts.cacheDir,
       redisUrl: redis.url,
       log,
+      progress: progressFactory({ mode: progressMode(process.stderr, opts.env), env: opts.env }),
     });
 
     // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.

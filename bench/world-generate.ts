@@ -11,6 +11,7 @@
  * and the JSON keeps every run plus the best (lowest) time and the highest peak RSS. Targets (issue
  * 3): 1M users × 1M videos under 60 s and 4 GiB peak RSS.
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { machineInfo } from '../reports/machine.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_SIZES = '100kx100k,100kx1M,1Mx100k,1Mx1M';
@@ -154,16 +156,7 @@ async function main(): Promise<void> {
     createdAt: new Date().toISOString(),
     command: `npx tsx bench/world-generate.ts --sizes ${values.sizes} --seed ${seed} --runs ${runs}`,
     seed,
-    machine: {
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      memTotalMiB: Math.round(os.totalmem() / 2 ** 20),
-      loadAverageBefore,
-      loadAverageAfter: os.loadavg(),
-    },
+    machine: { ...machineInfo(), loadAverageBefore, loadAverageAfter: os.loadavg() },
     note: 'single-threaded generation; timings vary with other load on the machine (see loadAverage)',
     target: {
       ...TARGET,

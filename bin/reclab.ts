@@ -171,14 +171,7 @@ world
         },
         timingsS: { ...timingsS, generate: round3(generateSeconds), hash: round3(hashSeconds) },
         peakRssMiB,
-        machine: {
-          node: process.version,
-          platform: process.platform,
-          arch: process.arch,
-          cpus: os.cpus().length,
-          cpuModel: os.cpus()[0]?.model ?? 'unknown',
-          memTotalMiB: Math.round(os.totalmem() / 2 ** 20),
-        },
+        machine: (await import('../reports/machine.ts')).machineInfo(),
       };
       await writeFile(resolve(o.out, 'world.json'), `${JSON.stringify(record, null, 2)}\n`);
     }

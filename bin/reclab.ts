@@ -153,7 +153,6 @@ world
     };
     if (o.out) {
       const { mkdir, writeFile } = await import('node:fs/promises');
-      const os = await import('node:os');
       await mkdir(o.out, { recursive: true });
       const record = {
         formatVersion: WORLD_FORMAT_VERSION,

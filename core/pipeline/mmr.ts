@@ -15,7 +15,9 @@
  * @param dim embedding width
  * @param k how many to pick (≤ n)
  * @param lambda trade-off in [0, 1]: 1 = pure relevance, 0 = pure diversity
- * @returns candidate indices in pick order, length min(k, n)
+ * @param admit optional gate called with the best remaining candidate before it is picked: false
+ *   skips it for good (how re-ranking applies creator caps); the round then takes the next best
+ * @returns candidate indices in pick order, length ≤ min(k, n)
  */
 export function mmrSelect(
   relevance: ArrayLike<number>,
@@ -23,6 +25,7 @@ export function mmrSelect(
   dim: number,
   k: number,
   lambda: number,
+  admit?: (i: number) => boolean,
 ): number[] {
   const n = relevance.length;
   const take = Math.min(k, n);
@@ -40,17 +43,23 @@ export function mmrSelect(
   const maxSim = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   const picked = new Uint8Array(n);
   const order: number[] = [];
-  for (let round = 0; round < take; round++) {
+  // picked: 1 = on the list, 2 = refused by `admit`.
+  while (order.length < take) {
     let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       if (picked[i]) continue;
-      const penalty = round === 0 ? 0 : maxSim[i];
+      const penalty = order.length === 0 ? 0 : maxSim[i];
       const value = lambda * rel[i] - (1 - lambda) * penalty;
       if (value > bestValue) {
         bestValue = value;
         best = i;
       }
+    }
+    if (best < 0) break;
+    if (admit && !admit(best)) {
+      picked[best] = 2;
+      continue;
     }
     picked[best] = 1;
     order.push(best);

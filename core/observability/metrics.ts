@@ -1,0 +1,78 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerState } from '../resilience/circuit-breaker.ts';
+
+/** Latency buckets in seconds: 1 ms … 2.5 s, dense around the 50–200 ms budgets of seed 000 §3. */
+const LATENCY_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5,
+];
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * The core's Prometheus metrics (prom-client), one registry per core instance (seed 000 §8,
+ * "Tier 2 — System Health"): request latency by route, status and rung; stage latencies; breaker
+ * states; fallback reasons; impressions; process defaults (event-loop lag, GC, memory).
+ */
+export class CoreMetrics {
+  readonly registry = new Registry();
+  readonly requestSeconds: Histogram<'route' | 'status' | 'rung'>;
+  readonly stageSeconds: Histogram<'stage'>;
+  readonly degradations: Counter<'stage' | 'code'>;
+  readonly breakerState: Gauge<'breaker'>;
+  readonly impressions: Gauge<'state'>;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'reclab_' });
+    this.requestSeconds = new Histogram({
+      name: 'reclab_http_request_duration_seconds',
+      help: 'HTTP request latency in seconds, by route, status code and fallback rung',
+      labelNames: ['route', 'status', 'rung'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.stageSeconds = new Histogram({
+      name: 'reclab_pipeline_stage_duration_seconds',
+      help: 'Pipeline stage latency in seconds (user, retrieval, merge, enrichment, ranking, reranking)',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.degradations = new Counter({
+      name: 'reclab_degradations_total',
+      help: 'Steps down the fallback ladder, by stage and error code',
+      labelNames: ['stage', 'code'],
+      registers: [this.registry],
+    });
+    this.breakerState = new Gauge({
+      name: 'reclab_circuit_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: ['breaker'],
+      registers: [this.registry],
+    });
+    this.impressions = new Gauge({
+      name: 'reclab_impressions',
+      help: 'Impression log counters: published, pending, dropped (and spooled when a spool is used)',
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records one served recommendation: its timings (ms, as in `meta.timings_ms`) and reasons. */
+  observeRecommendation(
+    timingsMs: Record<string, number>,
+    reasons: readonly { stage: string; code: string }[],
+  ): void {
+    for (const [stage, ms] of Object.entries(timingsMs)) {
+      if (stage !== 'total') this.stageSeconds.observe({ stage }, ms / 1000);
+    }
+    for (const r of reasons) this.degradations.inc({ stage: r.stage, code: r.code });
+  }
+
+  setBreakers(breakers: readonly { name: string; state: BreakerState }[]): void {
+    for (const b of breakers) this.breakerState.set({ breaker: b.name }, BREAKER_VALUE[b.state]);
+  }
+
+  setImpressions(stats: Record<string, number>): void {
+    for (const [state, n] of Object.entries(stats)) this.impressions.set({ state }, n);
+  }
+}

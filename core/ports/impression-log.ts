@@ -22,12 +22,25 @@ export interface Impression {
 
 /** Counters of an impression log, for metrics and run reports. */
 export interface ImpressionLogStats {
-  /** Accepted by `publish` and not yet acknowledged. */
+  /**
+   * Accepted by `publish` and not yet acknowledged: in memory plus, for a log with a disk spool, on
+   * disk (leftovers of an earlier process included). `pending === 0` means all is delivered.
+   */
   pending: number;
-  /** Acknowledged by the log (Kafka acks). */
+  /** Acknowledged by the log (Kafka acks), replayed ones included. */
   published: number;
-  /** Refused because the bounded buffer was full, or lost after retries ran out. */
+  /** Refused because memory and spool were full or the log closed, or lost (unreadable spool line). */
   dropped: number;
+  /** The in-memory part of `pending`. Optional: logs without a spool may leave it out. */
+  buffered?: number;
+  /** Written to the disk spool since start (cumulative count). */
+  spooled?: number;
+  /** The on-disk part of `pending`: spooled records not yet acknowledged. */
+  spoolPending?: number;
+  /** Bytes the spool's segment files hold now. */
+  spoolBytes?: number;
+  /** Acknowledged after a trip through the spool (cumulative; part of `published`). */
+  replayed?: number;
 }
 
 /**

@@ -15,4 +15,24 @@ export const keys = {
   popularityRegion: (regionIdx: number) => `pop:r:${regionIdx}`,
   /** String: the world hash the loaded data came from (readiness check). */
   worldHash: 'meta:world_hash',
+
+  // --- Streaming (real-time) features, written by core/streaming/event-consumer.ts and read by
+  // core/adapters/redis/realtime-features.ts (docs/streaming.md). Members are public video ids. ---
+
+  /** List: the user's last N watched video ids (`v_<index>`), newest first (LPUSH + LTRIM). */
+  recentWatches: (userId: string) => `rt:rw:${userId}`,
+  /** Hash: the user's current session, fields `watch|click|like|impression` (counts), `start` (ms); 30-min idle TTL. */
+  session: (userId: string) => `rt:sess:${userId}`,
+  /** Hash: views of one video per minute within one hour; field = epoch minute, value = count; TTL 2 h. */
+  viewCounts: (videoId: string, epochHour: number) => `rt:vc:${videoId}:${epochHour}`,
+  /** String (SET NX EX): marks an event id as applied, for at-least-once dedupe. */
+  eventSeen: (eventId: string) => `rt:ev:${eventId}`,
+  /** Sorted set: merged trending score (≈ decayed views per minute) over the whole world. Hash-tagged for Cluster. */
+  trendingGlobal: 'rt:tr:{g}',
+  /** Sorted set: views per video in one epoch minute, whole world (input of `trendingGlobal`). */
+  trendingGlobalMinute: (epochMinute: number) => `rt:tr:{g}:${epochMinute}`,
+  /** Sorted set: merged trending score within a region (index into REGIONS). */
+  trendingRegion: (regionIdx: number) => `rt:tr:{r${regionIdx}}`,
+  /** Sorted set: views per video in one epoch minute within a region (input of `trendingRegion`). */
+  trendingRegionMinute: (regionIdx: number, epochMinute: number) => `rt:tr:{r${regionIdx}}:${epochMinute}`,
 } as const;

@@ -196,6 +196,98 @@ models
     process.stdout.write(`${JSON.stringify(w.info, null, 2)}\n`);
   });
 
+models
+  .command('train')
+  .description(
+    'build the models of a world (reusing the cache) and publish them as a registry version ' +
+      '<registry>/<version>/ with model-card.json (atomic: temp dir, then rename)',
+  )
+  .option('--seed <n>', 'seed of the world and the training logs', intArg('seed'), 7)
+  .option('--users <n>', 'users', intArg('users'), 20_000)
+  .option('--videos <n>', 'videos', intArg('videos'), 10_000)
+  .option('--registry <dir>', 'registry directory', resolve(ROOT, '.reclab/registry'))
+  .option('--name <version>', "version name (default the build's m-<seed>-<hash12>)")
+  .action(async (o) => {
+    const { prepareWorld } = await import('../loadtest/prepare-world.ts');
+    const { publishVersion } = await import('../sim/registry/publish.ts');
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const log = (l: string) => process.stderr.write(`${l}\n`);
+    const w = await prepareWorld({
+      seed: o.seed,
+      users: o.users,
+      videos: o.videos,
+      cacheDir: resolve(ROOT, '.reclab/cache'),
+      log,
+    });
+    let gitCommit = 'unknown';
+    try {
+      gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+      const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim();
+      if (dirty) gitCommit += '-dirty';
+    } catch {
+      // not a git checkout: the card says `unknown`
+    }
+    const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
+    try {
+      const r = await publishVersion({
+        registryDir: resolve(o.registry),
+        sourceDir: w.artifactsDir,
+        version: o.name,
+        codeVersion: { package: pkg.version, gitCommit },
+      });
+      log(`${r.created ? 'published' : 'already published'}: ${r.dir}`);
+      process.stdout.write(
+        `${JSON.stringify({ version: r.card.modelVersion, dir: r.dir, created: r.created, metrics: r.card.metrics })}\n`,
+      );
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('RECLAB_ERR_REGISTRY_')) throw err;
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  });
+
+models
+  .command('list')
+  .description('list the registry versions with their key offline metrics (--json: the model cards)')
+  .option('--registry <dir>', 'registry directory', resolve(ROOT, '.reclab/registry'))
+  .option('--json', 'print the model cards as JSON')
+  .action(async (o) => {
+    const { listVersions } = await import('../core/registry/model-registry.ts');
+    const cards = await listVersions(resolve(o.registry));
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(cards, null, 2)}\n`);
+      return;
+    }
+    if (cards.length === 0) {
+      process.stdout.write(`no versions in ${resolve(o.registry)}\n`);
+      return;
+    }
+    const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '—');
+    const rows = [
+      ['version', 'created', 'seed', 'world', 'users×videos', 'recall@100', 'click AUC', 'watch RMSE s'],
+      ...cards.map((c) => [
+        c.modelVersion,
+        c.createdAt.slice(0, 19),
+        String(c.training.seed),
+        c.training.worldHash.slice(0, 12),
+        `${c.training.world.users}×${c.training.world.videos}`,
+        f3(c.metrics.twoTowerRecall100),
+        f3(c.metrics.clickAuc),
+        f3(c.metrics.watchTimeRmseS),
+      ]),
+    ];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows)
+      process.stdout.write(
+        `${r
+          .map((v, i) => v.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
+  });
+
 program
   .command('serve')
   .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')

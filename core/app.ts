@@ -1,7 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
 import { DEVICES, REGIONS } from './features/schema.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
+import { listVersions } from './registry/model-registry.ts';
+import type { ModelSlots, SwappableModelSet, SwapRecord } from './registry/model-slots.ts';
 
 /** What the app reports at /readyz and uses to refuse work while starting or stopping. */
 export interface Lifecycle {
@@ -34,8 +37,34 @@ interface RecommendationBody {
   context?: { region?: (typeof REGIONS)[number]; device?: (typeof DEVICES)[number]; time?: string };
 }
 
+const activateBody = {
+  type: 'object',
+  required: ['version'],
+  additionalProperties: false,
+  properties: { version: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
 function errorBody(code: keyof typeof ERRORS, message: string) {
   return { error: { code, message } };
+}
+
+/** A swap record as the admin API shows it (snake_case, ISO time). */
+function swapView(s: SwapRecord) {
+  return {
+    kind: s.kind,
+    from: s.from,
+    to: s.to,
+    load_ms: s.loadMs,
+    warm_ms: s.warmMs,
+    swap_ms: s.swapMs,
+    at: new Date(s.atMs).toISOString(),
+  };
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 /**
@@ -46,14 +75,21 @@ function errorBody(code: keyof typeof ERRORS, message: string) {
  *   200 `{items: [{video_id, score, source}], meta: {impression_id, rung, reasons, timings_ms,
  *   model_version, experiment, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID; 503 RECLAB_ERR_NOT_READY.
  *   Dependency failures never produce a 5xx: they step down the fallback ladder (`meta.rung`).
- * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states.
+ *   Each request takes the active model set once (`models.acquire()`) and uses only it.
+ * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states and model versions.
+ * - `GET /admin/models`, `POST /admin/models/activate {version}`, `POST /admin/models/rollback`:
+ *   blue/green model swap (seed 000 §7; docs/configuration.md). Errors by code:
+ *   RECLAB_ERR_MODEL_VERSION_UNKNOWN 404, RECLAB_ERR_MODEL_REGISTRY_UNSET 409,
+ *   RECLAB_ERR_MODEL_SWAP_IN_PROGRESS 409, RECLAB_ERR_MODEL_NO_PREVIOUS 409,
+ *   RECLAB_ERR_MODEL_LOAD_FAILED 500, RECLAB_ERR_ADMIN_UNAUTHORIZED 401 (when `opts.adminToken`).
  */
 export function buildApp(
   deps: PipelineDeps,
+  models: ModelSlots<SwappableModelSet>,
   cfg: PipelineConfig,
   breakers: Breakers,
   lifecycle: Lifecycle,
-  opts: { logLevel?: string } = {},
+  opts: { logLevel?: string; adminToken?: string; registryDir?: string } = {},
 ): FastifyInstance {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
@@ -85,7 +121,8 @@ export function buildApp(
       breakers: Object.fromEntries(breakers.all().map((b) => [b.name, b.state])),
       popularity_cache_size: deps.popularity.size,
       impressions: deps.impressions.stats(),
-      model_version: deps.ranker.modelVersion,
+      model_version: models.active.modelVersion,
+      model_standby: models.standby?.modelVersion ?? null,
     };
     return reply.status(ok ? 200 : 503).send(body);
   });
@@ -98,13 +135,60 @@ export function buildApp(
         return reply.status(503).send(errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message));
       }
       const { user_id, count, context } = req.body;
-      return recommend(deps, cfg, breakers, {
-        userId: user_id,
-        count,
-        regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
-        deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
+      const lease = models.acquire();
+      try {
+        return await recommend(deps, lease.models, cfg, breakers, {
+          userId: user_id,
+          count,
+          regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
+          deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
+        });
+      } finally {
+        lease.release();
+      }
+    },
+  );
+
+  app.register(
+    async (admin) => {
+      admin.addHook('onRequest', async (req) => {
+        if (opts.adminToken && !tokenMatches(req.headers.authorization, opts.adminToken)) {
+          throw new ReclabError('RECLAB_ERR_ADMIN_UNAUTHORIZED');
+        }
+      });
+      admin.get('/models', async () => {
+        const s = models.status();
+        const registry = opts.registryDir ? await listVersions(opts.registryDir) : [];
+        return {
+          active: s.active,
+          standby: s.standby,
+          swapping: s.swapping,
+          swap_count: s.swapCount,
+          swaps: s.swaps.map(swapView),
+          registry_dir: opts.registryDir ?? null,
+          registry: registry.map((c) => ({
+            version: c.modelVersion,
+            created_at: c.createdAt,
+            seed: c.training.seed,
+            world_hash: c.training.worldHash,
+            metrics: c.metrics,
+          })),
+        };
+      });
+      admin.post<{ Body: { version: string } }>(
+        '/models/activate',
+        { schema: { body: activateBody } },
+        async (req) => {
+          const swap = await models.activate(req.body.version);
+          return { swap: swapView(swap), active: models.active.modelVersion };
+        },
+      );
+      admin.post('/models/rollback', async () => {
+        const swap = models.rollback();
+        return { swap: swapView(swap), active: models.active.modelVersion };
       });
     },
+    { prefix: '/admin' },
   );
   return app;
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { AnnIndex } from './adapters/faiss/faiss-index.ts';
 import { OnnxRanker, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
-import type { ItemEmbeddings } from './pipeline/recommend.ts';
+import type { ModelSet } from './pipeline/recommend.ts';
+import { TwoTowerSource } from './retrieval/two-tower-source.ts';
 
 /**
  * The files a core instance serves from, in one directory (made by `reclab models build`):
@@ -11,19 +12,25 @@ import type { ItemEmbeddings } from './pipeline/recommend.ts';
  * - `user_tower.onnx`, `ranker.onnx` (contracts in core/adapters/onnx/onnx-models.ts)
  * - `item_embeddings.f32`: little-endian Float32, videos × embDim, row i = video `v_i`
  * - `editorial.json`: `{ "videos": ["v_12", …] }`, the static last-resort list
+ * A registry version (core/registry/model-registry.ts) is such a directory plus `model-card.json`.
+ *
+ * Loaded, it is one `ModelSet` (the unit the core swaps, seed 000 §7) whose `sources` are the
+ * two-tower retrieval over `index`.
  */
-export interface Artifacts {
-  modelVersion: string;
-  items: ItemEmbeddings;
-  index: AnnIndex;
-  ranker: OnnxRanker;
-  userEncoder: OnnxUserEncoder;
-  editorial: number[];
+export interface Artifacts extends ModelSet {
+  readonly index: AnnIndex;
+  readonly ranker: OnnxRanker;
+  readonly userEncoder: OnnxUserEncoder;
+  readonly editorial: number[];
+  /** Releases the ONNX Runtime sessions (the index is freed when unreferenced). Call once. */
+  release(): Promise<void>;
 }
 
 export interface ArtifactOptions {
   ann: { factory: string; efSearch: number; nprobe: number };
   ortThreads: number;
+  /** Served version name; default the manifest's `modelVersion` (a registry passes its own name). */
+  modelVersion?: string;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -41,7 +48,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
  */
 export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise<Artifacts> {
   const manifest = await readJson(join(dir, 'manifest.json'));
-  const modelVersion = String(manifest.modelVersion ?? '');
+  const modelVersion = opts.modelVersion ?? String(manifest.modelVersion ?? '');
   const dim = Number(manifest.embDim);
   if (!modelVersion || !Number.isInteger(dim) || dim <= 0) {
     throw new ReclabError(
@@ -77,9 +84,36 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   if (opts.ann.factory.startsWith('IVF')) params.nprobe = opts.ann.nprobe;
   const index = AnnIndex.build(vectors, dim, { factory: opts.ann.factory, metric: 'ip', params, threads: 1 });
 
-  const [ranker, userEncoder] = await Promise.all([
+  const [ranker, userEncoder] = await Promise.allSettled([
     OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),
     OnnxUserEncoder.load(join(dir, 'user_tower.onnx'), dim, opts.ortThreads),
   ]);
-  return { modelVersion, items: { vectors, dim, count }, index, ranker, userEncoder, editorial };
+  if (ranker.status === 'rejected' || userEncoder.status === 'rejected') {
+    // Do not leak the session that did load (a hot swap retries loads in a long-lived process).
+    await Promise.allSettled([
+      ranker.status === 'fulfilled' ? ranker.value.release() : undefined,
+      userEncoder.status === 'fulfilled' ? userEncoder.value.release() : undefined,
+    ]);
+    const reason =
+      ranker.status === 'rejected' ? ranker.reason : (userEncoder as PromiseRejectedResult).reason;
+    throw reason instanceof ReclabError
+      ? reason
+      : new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${dir}: ${(reason as Error).message}`, {
+          cause: reason,
+        });
+  }
+  const r = ranker.value;
+  const u = userEncoder.value;
+  return {
+    modelVersion,
+    items: { vectors, dim, count },
+    index,
+    ranker: r,
+    userEncoder: u,
+    editorial,
+    sources: [new TwoTowerSource(index)],
+    release: async () => {
+      await Promise.all([r.release(), u.release()]);
+    },
+  };
 }

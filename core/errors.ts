@@ -79,6 +79,36 @@ export const ERRORS = {
     degrades: false,
     message: 'A model, index or editorial file is missing or malformed',
   },
+  RECLAB_ERR_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    degrades: false,
+    message: 'The admin route needs the bearer token of RECLAB_ADMIN_TOKEN',
+  },
+  RECLAB_ERR_MODEL_REGISTRY_UNSET: {
+    status: 409,
+    degrades: false,
+    message: 'No model registry is configured (RECLAB_MODEL_REGISTRY_DIR)',
+  },
+  RECLAB_ERR_MODEL_VERSION_UNKNOWN: {
+    status: 404,
+    degrades: false,
+    message: 'The model version is not in the registry',
+  },
+  RECLAB_ERR_MODEL_LOAD_FAILED: {
+    status: 500,
+    degrades: false,
+    message: 'The model version could not be loaded or warmed up; the active version keeps serving',
+  },
+  RECLAB_ERR_MODEL_SWAP_IN_PROGRESS: {
+    status: 409,
+    degrades: false,
+    message: 'Another model activation is in progress; retry when it ends',
+  },
+  RECLAB_ERR_MODEL_NO_PREVIOUS: {
+    status: 409,
+    degrades: false,
+    message: 'There is no previous model version to roll back to',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

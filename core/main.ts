@@ -12,14 +12,16 @@ import { systemClock } from './adapters/clock/system-clock.ts';
 import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
 import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
 import { buildApp, type Lifecycle } from './app.ts';
-import { loadArtifacts } from './artifacts.ts';
+import { type Artifacts, loadArtifacts } from './artifacts.ts';
 import { type CoreConfig, loadConfig } from './config/config.ts';
 import { ReclabError } from './errors.ts';
-import { NUM_REGIONS, RANKER_INPUT_DIM, USER_FEATURE_DIM } from './features/schema.ts';
+import { NUM_REGIONS } from './features/schema.ts';
 import { PopularityCache } from './pipeline/popularity-cache.ts';
 import { Breakers, type PipelineConfig } from './pipeline/recommend.ts';
+import { versionDir } from './registry/model-registry.ts';
+import { ModelSlots } from './registry/model-slots.ts';
+import { warmUp } from './registry/warm-up.ts';
 import { PopularitySource } from './retrieval/popularity-source.ts';
-import { TwoTowerSource } from './retrieval/two-tower-source.ts';
 
 function pipelineConfig(cfg: CoreConfig): PipelineConfig {
   return {
@@ -34,28 +36,16 @@ function pipelineConfig(cfg: CoreConfig): PipelineConfig {
 }
 
 /**
- * Runs dummy inferences and searches before the core reports ready (seed 000 §7: "Warm up: run
- * dummy inferences to fill caches"): the first ONNX Runtime run and the first FAISS searches are
- * many times slower than later ones, and would otherwise land on the first users' requests.
- * @returns wall time of the first and of the last round (ms), for the log
+ * The first model set: a registry version, or one artifact directory (RECLAB_ARTIFACTS_DIR).
+ * @throws ReclabError RECLAB_ERR_MODEL_VERSION_UNKNOWN, RECLAB_ERR_ARTIFACT_INVALID
  */
-async function warmUp(
-  a: Awaited<ReturnType<typeof loadArtifacts>>,
-): Promise<{ firstMs: number; lastMs: number }> {
-  const rows = 300;
-  const features = new Float32Array(rows * RANKER_INPUT_DIM);
-  const user = new Float32Array(USER_FEATURE_DIM);
-  let firstMs = 0;
-  let lastMs = 0;
-  for (let round = 0; round < 20; round++) {
-    const t0 = performance.now();
-    const emb = await a.userEncoder.encode(user);
-    a.index.search(emb, 200);
-    await a.ranker.score(features, rows);
-    lastMs = performance.now() - t0;
-    if (round === 0) firstMs = lastMs;
-  }
-  return { firstMs: Math.round(firstMs * 100) / 100, lastMs: Math.round(lastMs * 100) / 100 };
+async function loadModelSet(cfg: CoreConfig, version?: string): Promise<Artifacts> {
+  const opts = { ann: cfg.ann, ortThreads: cfg.ortThreads };
+  if (version === undefined && cfg.models.artifactsDir) return loadArtifacts(cfg.models.artifactsDir, opts);
+  const registryDir = cfg.models.registryDir;
+  if (!registryDir) throw new ReclabError('RECLAB_ERR_MODEL_REGISTRY_UNSET');
+  const v = version ?? cfg.models.version!;
+  return loadArtifacts(await versionDir(registryDir, v), { ...opts, modelVersion: v });
 }
 
 /** Resolves when the connection is ready, or after `timeoutMs` (the core then starts degraded). */
@@ -79,7 +69,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const clock = systemClock;
-  const artifacts = await loadArtifacts(cfg.artifactsDir, { ann: cfg.ann, ortThreads: cfg.ortThreads });
+  const t0 = performance.now();
+  const artifacts = await loadModelSet(cfg);
+  const loadMs = Math.round(performance.now() - t0);
   const redis = connectRedis(cfg.redis.url, cfg.redis.commandTimeoutMs);
   redis.on('error', () => {}); // connection errors surface per command; breakers decide what to do
   const features = new RedisFeatureStore(redis);
@@ -94,28 +86,33 @@ async function main(): Promise<void> {
     regionSize: 50,
     regions: NUM_REGIONS,
   });
-  const sources = [new TwoTowerSource(artifacts.index), new PopularitySource(features)];
+  // Model-independent sources; each model set brings its own (two-tower over its index).
+  const sources = [new PopularitySource(features)];
   const pcfg = pipelineConfig(cfg);
   const breakers = new Breakers(
     clock,
-    sources.map((s) => s.name),
+    [...artifacts.sources, ...sources].map((s) => s.name),
     pcfg.breaker,
   );
   const lifecycle: Lifecycle = { ready: false, draining: false };
-  const deps = {
-    clock,
-    features,
-    sources,
-    userEncoder: artifacts.userEncoder,
-    ranker: artifacts.ranker,
-    items: artifacts.items,
-    popularity,
-    editorial: artifacts.editorial,
-    impressions,
-  };
-  const app = buildApp(deps, pcfg, breakers, lifecycle, { logLevel: cfg.logLevel });
+  const deps = { clock, features, sources, popularity, impressions };
+  // Blue/green slots (seed 000 §7); `app` is assigned before any event can fire.
+  let app: ReturnType<typeof buildApp> | undefined;
+  const models = new ModelSlots<Artifacts>(artifacts, {
+    load: (version) => loadModelSet(cfg, version),
+    warmUp: (set) => warmUp(set),
+    onEvent: (e) => {
+      if (e.event === 'model_load_failed') app?.log.error(e, 'model load failed');
+      else app?.log.info(e, e.event === 'model_swap' ? `model swap ${e.swap.from} → ${e.swap.to}` : e.event);
+    },
+  });
+  app = buildApp(deps, models, pcfg, breakers, lifecycle, {
+    logLevel: cfg.logLevel,
+    adminToken: cfg.adminToken,
+    registryDir: cfg.models.registryDir,
+  });
   const warm = await warmUp(artifacts);
-  app.log.info(warm, 'warmed up');
+  app.log.info({ ...warm, loadMs, modelVersion: artifacts.modelVersion }, 'warmed up');
   // The popularity cache is the fallback for a Redis outage: fill it before taking traffic. A core
   // whose Redis is down at start still starts (and serves the editorial list) after the wait.
   await waitForRedis(redis, cfg.redis.startupWaitMs);
@@ -134,7 +131,7 @@ async function main(): Promise<void> {
     await impressions.close(cfg.shutdownTimeoutMs);
     app.log.info({ impressions: impressions.stats() }, 'stopped');
     redis.disconnect();
-    await Promise.all([artifacts.ranker.release(), artifacts.userEncoder.release()]);
+    await models.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -143,7 +140,7 @@ async function main(): Promise<void> {
   const url = await app.listen({ host: cfg.host, port: cfg.port });
   lifecycle.ready = true;
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', url, modelVersion: artifacts.modelVersion })}\n`,
+    `${JSON.stringify({ event: 'listening', url, modelVersion: models.active.modelVersion })}\n`,
   );
 }
 

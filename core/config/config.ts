@@ -22,7 +22,10 @@ const envSchema = z
     RECLAB_KAFKA_BROKERS: z.string().min(1), // comma-separated host:port
     RECLAB_IMPRESSION_TOPIC: z.string().default('impressions'),
     RECLAB_IMPRESSION_BUFFER_MAX: int(100_000, 1), // impressions held while Kafka is slow
-    RECLAB_ARTIFACTS_DIR: z.string().min(1), // models, embeddings, editorial list (manifest.json)
+    RECLAB_ARTIFACTS_DIR: z.string().min(1).optional(), // one artifact directory, served as is
+    RECLAB_MODEL_REGISTRY_DIR: z.string().min(1).optional(), // <dir>/<version>/ (reclab models train)
+    RECLAB_MODEL_VERSION: z.string().min(1).optional(), // registry version served at start
+    RECLAB_ADMIN_TOKEN: z.string().min(16).optional(), // bearer token for /admin/*; unset = no check
     RECLAB_ANN_FACTORY: z.string().default('HNSW32'), // FAISS index factory string
     RECLAB_ANN_EF_SEARCH: int(128, 1), // HNSW efSearch
     RECLAB_ANN_NPROBE: int(16, 1), // IVF nprobe
@@ -56,7 +59,14 @@ export interface CoreConfig {
   logLevel: CoreEnv['RECLAB_LOG_LEVEL'];
   redis: { url: string; commandTimeoutMs: number; startupWaitMs: number };
   kafka: { brokers: string[]; impressionTopic: string; bufferMax: number };
-  artifactsDir: string;
+  /**
+   * Where the first model set comes from: a registry version (`registryDir/version`) or one
+   * artifact directory (`artifactsDir`, the pre-registry way), never both. With `registryDir` set,
+   * `POST /admin/models/activate` can swap in any version of the registry.
+   */
+  models: { artifactsDir?: string; registryDir?: string; version?: string };
+  /** Bearer token the /admin routes require; undefined = no check (bind to localhost then). */
+  adminToken?: string;
   ann: { factory: string; efSearch: number; nprobe: number };
   ortThreads: number;
   deadlines: {
@@ -107,6 +117,19 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  if (!e.RECLAB_ARTIFACTS_DIR && !e.RECLAB_MODEL_VERSION) {
+    problems.push(
+      'RECLAB_ARTIFACTS_DIR or RECLAB_MODEL_VERSION (with RECLAB_MODEL_REGISTRY_DIR) is required',
+    );
+  }
+  if (e.RECLAB_MODEL_VERSION && !e.RECLAB_MODEL_REGISTRY_DIR) {
+    problems.push('RECLAB_MODEL_VERSION needs RECLAB_MODEL_REGISTRY_DIR');
+  }
+  if (e.RECLAB_MODEL_VERSION && e.RECLAB_ARTIFACTS_DIR) {
+    problems.push('give RECLAB_ARTIFACTS_DIR or RECLAB_MODEL_VERSION, not both');
+  }
+  if (problems.length > 0) throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${problems.join('\n  ')}`);
   return Object.freeze({
     host: e.RECLAB_HOST,
     port: e.RECLAB_PORT,
@@ -123,7 +146,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       impressionTopic: e.RECLAB_IMPRESSION_TOPIC,
       bufferMax: e.RECLAB_IMPRESSION_BUFFER_MAX,
     },
-    artifactsDir: e.RECLAB_ARTIFACTS_DIR,
+    models: {
+      artifactsDir: e.RECLAB_ARTIFACTS_DIR,
+      registryDir: e.RECLAB_MODEL_REGISTRY_DIR,
+      version: e.RECLAB_MODEL_VERSION,
+    },
+    adminToken: e.RECLAB_ADMIN_TOKEN,
     ann: { factory: e.RECLAB_ANN_FACTORY, efSearch: e.RECLAB_ANN_EF_SEARCH, nprobe: e.RECLAB_ANN_NPROBE },
     ortThreads: e.RECLAB_ORT_THREADS,
     deadlines: {

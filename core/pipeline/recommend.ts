@@ -30,17 +30,31 @@ export interface ItemEmbeddings {
   count: number;
 }
 
-/** Everything the pipeline talks to: ports only, no drivers. */
+/**
+ * One version of everything model-made that a request uses (seed 000 §7, "Zero-Downtime Model
+ * Swap"): towers, ranker, item embeddings, the retrieval sources over them, the editorial list. A
+ * request takes one `ModelSet` at its start and uses only it, so it never mixes versions while the
+ * core swaps sets (core/registry/model-slots.ts).
+ */
+export interface ModelSet {
+  /** Served as `meta.model_version` and logged with each impression. */
+  readonly modelVersion: string;
+  readonly userEncoder: UserEncoder;
+  readonly ranker: Ranker;
+  readonly items: ItemEmbeddings;
+  /** Retrieval sources built on this set's models (the two-tower ANN index). */
+  readonly sources: readonly CandidateSource[];
+  /** The static editorial list (video indices), the last rung. */
+  readonly editorial: readonly number[];
+}
+
+/** Everything the pipeline talks to besides the model set: ports only, no drivers. */
 export interface PipelineDeps {
   clock: Clock;
   features: FeatureStore;
+  /** Retrieval sources that do not depend on a model version (popularity, …). */
   sources: readonly CandidateSource[];
-  userEncoder: UserEncoder;
-  ranker: Ranker;
-  items: ItemEmbeddings;
   popularity: PopularityCache;
-  /** The static editorial list (video indices), the last rung. */
-  editorial: readonly number[];
   impressions: ImpressionLog;
 }
 
@@ -136,14 +150,18 @@ function validatePredictions(p: Predictions, n: number): Predictions {
  * The `popularity` rung serves the in-process popularity cache; if it is empty, `editorial`.
  *
  * Never throws for a dependency failure: every such failure is a rung and a reason.
+ * `models` is the set the caller took for this request; retrieval runs its sources first, then
+ * `deps.sources`.
  */
 export async function recommend(
   deps: PipelineDeps,
+  models: ModelSet,
   cfg: PipelineConfig,
   breakers: Breakers,
   req: RecommendRequest,
 ): Promise<RecommendResult> {
   const { clock } = deps;
+  const sources = [...models.sources, ...deps.sources];
   const t0 = clock.now();
   const timings: Record<string, number> = {};
   let mark = t0;
@@ -164,7 +182,7 @@ export async function recommend(
         rung: ladder.rung,
         reasons: ladder.reasons,
         timings_ms: timings,
-        model_version: deps.ranker.modelVersion,
+        model_version: models.modelVersion,
         experiment: { id: cfg.experiment.id, variant },
         candidates: { retrieved, ranked },
       },
@@ -205,7 +223,7 @@ export async function recommend(
     }
     ladder.degrade('editorial', stage, code);
     ladder.degrade('editorial', 'popularity_cache', 'RECLAB_ERR_POPULARITY_UNAVAILABLE');
-    const picks = deps.editorial.slice(0, req.count);
+    const picks = models.editorial.slice(0, req.count);
     return finish(
       picks.map((v, i) => ({ video_id: videoIdOf(v), score: 1 - i / picks.length, source: 'editorial' })),
       picks.length,
@@ -242,14 +260,14 @@ export async function recommend(
       breakers.encoder,
       cfg.deadlines.encoderMs,
       { timeout: 'RECLAB_ERR_RETRIEVAL_TIMEOUT', unavailable: 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE' },
-      () => deps.userEncoder.encode(userFeatures),
+      () => models.userEncoder.encode(userFeatures),
     );
   } catch (err) {
     ladder.degrade('partial_retrieval', 'user_encoder', errorCode(err, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'));
   }
   const ctx: RetrievalContext = { userId: req.userId, user, userEmbedding, regionIdx };
   const settled = await Promise.allSettled(
-    deps.sources.map((s) =>
+    sources.map((s) =>
       guarded(
         clock,
         breakers.sources.get(s.name)!,
@@ -265,7 +283,7 @@ export async function recommend(
     else
       ladder.degrade(
         'partial_retrieval',
-        `retrieval.${deps.sources[i].name}`,
+        `retrieval.${sources[i].name}`,
         errorCode(r.reason, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'),
       );
   });
@@ -296,7 +314,7 @@ export async function recommend(
   lap('enrichment');
 
   // 6. Ranking: one batched call; affinity from the in-memory item embeddings.
-  const { dim, vectors } = deps.items;
+  const { dim, vectors } = models.items;
   const candEmb = new Float32Array(n * dim);
   const affinity = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -317,7 +335,7 @@ export async function recommend(
       breakers.ranker,
       cfg.deadlines.rankingMs,
       { timeout: 'RECLAB_ERR_RANKER_TIMEOUT', unavailable: 'RECLAB_ERR_RANKER_UNAVAILABLE' },
-      async () => validatePredictions(await deps.ranker.score(input, n), n),
+      async () => validatePredictions(await models.ranker.score(input, n), n),
     );
     // Expected watch time: P(click) × E[watch | click] (Covington et al. 2016's watch-time objective).
     for (let i = 0; i < n; i++) scores[i] = preds.pClick[i] * preds.watchTimeS[i];

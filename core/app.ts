@@ -2,9 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
 import { DEVICES, REGIONS } from './features/schema.ts';
+import type { CoreMetrics } from './observability/metrics.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
 import { listVersions } from './registry/model-registry.ts';
 import type { ModelSlots, SwappableModelSet, SwapRecord } from './registry/model-slots.ts';
+import type { Bulkhead } from './resilience/bulkhead.ts';
+import { parseEventBatch, type StreamEvent } from './streaming/events.ts';
 
 /** What the app reports at /readyz and uses to refuse work while starting or stopping. */
 export interface Lifecycle {
@@ -89,7 +92,17 @@ export function buildApp(
   cfg: PipelineConfig,
   breakers: Breakers,
   lifecycle: Lifecycle,
-  opts: { logLevel?: string; adminToken?: string; registryDir?: string } = {},
+  opts: {
+    logLevel?: string;
+    adminToken?: string;
+    registryDir?: string;
+    /** Prometheus metrics; served at GET /metrics when given. */
+    metrics?: CoreMetrics;
+    /** Admission control for the recommendation pipeline (bulkhead + load shedding). */
+    bulkhead?: Bulkhead;
+    /** Where POST /v1/events hands events (Kafka); the route exists only when given. */
+    events?: { publish(events: readonly StreamEvent[]): Promise<void> };
+  } = {},
 ): FastifyInstance {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
@@ -111,6 +124,26 @@ export function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(errorBody('RECLAB_ERR_ROUTE_NOT_FOUND', `${req.method} ${req.url}`)),
   );
+
+  const rungOf = new WeakMap<object, string>();
+  const { metrics } = opts;
+  if (metrics) {
+    app.addHook('onResponse', async (req, reply) => {
+      metrics.requestSeconds.observe(
+        {
+          route: req.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+          rung: rungOf.get(req) ?? 'none',
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get('/metrics', async (_req, reply) => {
+      metrics.setBreakers(breakers.all().map((b) => ({ name: b.name, state: b.state })));
+      metrics.setImpressions({ ...deps.impressions.stats() });
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -135,19 +168,43 @@ export function buildApp(
         return reply.status(503).send(errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message));
       }
       const { user_id, count, context } = req.body;
+      // Bulkhead first: a shed request costs nothing further (503 RECLAB_ERR_OVERLOADED).
+      const admitted = opts.bulkhead ? await opts.bulkhead.acquire() : undefined;
       const lease = models.acquire();
       try {
-        return await recommend(deps, lease.models, cfg, breakers, {
+        const result = await recommend(deps, lease.models, cfg, breakers, {
           userId: user_id,
           count,
           regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
           deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
         });
+        rungOf.set(req, result.meta.rung);
+        metrics?.observeRecommendation(result.meta.timings_ms, result.meta.reasons);
+        return result;
       } finally {
         lease.release();
+        admitted?.();
       }
     },
   );
+
+  const { events } = opts;
+  if (events) {
+    // Body: a JSON array of 1..500 events (core/streaming/events.ts); all or nothing.
+    app.post('/v1/events', async (req, reply) => {
+      const parsed = parseEventBatch(req.body);
+      if (!parsed.ok) {
+        const where = parsed.index >= 0 ? `event ${parsed.index}: ` : '';
+        throw new ReclabError('RECLAB_ERR_EVENT_INVALID', `${where}${parsed.detail}`);
+      }
+      try {
+        await events.publish(parsed.events);
+      } catch (err) {
+        throw new ReclabError('RECLAB_ERR_EVENTS_UNAVAILABLE', (err as Error).message, { cause: err });
+      }
+      return reply.status(202).send({ accepted: parsed.events.length });
+    });
+  }
 
   app.register(
     async (admin) => {

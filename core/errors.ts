@@ -69,6 +69,16 @@ export const ERRORS = {
     degrades: true,
     message: 'The popularity cache is empty or unavailable',
   },
+  RECLAB_ERR_EVENT_INVALID: {
+    status: 400,
+    degrades: false,
+    message: 'An event is malformed (schema, JSON, or too many events in one call)',
+  },
+  RECLAB_ERR_EVENTS_UNAVAILABLE: {
+    status: 503,
+    degrades: false,
+    message: 'Events could not be handed to Kafka (failure, overload or shutdown); retry',
+  },
   RECLAB_ERR_CONFIG_INVALID: {
     status: 500,
     degrades: false,

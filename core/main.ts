@@ -8,20 +8,27 @@
  * Exit codes: 0 clean stop, 1 crash, 2 invalid configuration.
  */
 
+import { Redis } from 'ioredis';
 import { systemClock } from './adapters/clock/system-clock.ts';
 import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
+import { RealtimeFeatures } from './adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
 import { buildApp, type Lifecycle } from './app.ts';
 import { type Artifacts, loadArtifacts } from './artifacts.ts';
 import { type CoreConfig, loadConfig } from './config/config.ts';
 import { ReclabError } from './errors.ts';
 import { NUM_REGIONS } from './features/schema.ts';
+import { CoreMetrics } from './observability/metrics.ts';
 import { PopularityCache } from './pipeline/popularity-cache.ts';
 import { Breakers, type PipelineConfig } from './pipeline/recommend.ts';
+import { seededRandom } from './random/seeded-random.ts';
 import { versionDir } from './registry/model-registry.ts';
 import { ModelSlots } from './registry/model-slots.ts';
 import { warmUp } from './registry/warm-up.ts';
-import { PopularitySource } from './retrieval/popularity-source.ts';
+import { Bulkhead } from './resilience/bulkhead.ts';
+import { RegionalTopSource } from './retrieval/regional-top-source.ts';
+import { EventConsumer } from './streaming/event-consumer.ts';
+import { EventPublisher } from './streaming/event-publisher.ts';
 
 function pipelineConfig(cfg: CoreConfig): PipelineConfig {
   return {
@@ -30,6 +37,8 @@ function pipelineConfig(cfg: CoreConfig): PipelineConfig {
     retrievalKDefault: 100,
     candidatesMax: cfg.candidatesMax,
     mmrLambda: cfg.mmrLambda,
+    rerank: cfg.rerank,
+    watchedFilterN: cfg.watchedFilterN,
     breaker: cfg.breaker,
     experiment: cfg.experiment,
   };
@@ -76,7 +85,13 @@ async function main(): Promise<void> {
   redis.on('error', () => {}); // connection errors surface per command; breakers decide what to do
   const features = new RedisFeatureStore(redis);
   const impressions = new KafkaImpressionLog(
-    { brokers: cfg.kafka.brokers, topic: cfg.kafka.impressionTopic, bufferMax: cfg.kafka.bufferMax },
+    {
+      brokers: cfg.kafka.brokers,
+      topic: cfg.kafka.impressionTopic,
+      bufferMax: cfg.kafka.bufferMax,
+      spoolDir: cfg.impressionSpool.dir,
+      spoolMaxBytes: cfg.impressionSpool.maxBytes,
+    },
     clock,
   );
   impressions.start();
@@ -87,7 +102,23 @@ async function main(): Promise<void> {
     regions: NUM_REGIONS,
   });
   // Model-independent sources; each model set brings its own (two-tower over its index).
-  const sources = [new PopularitySource(features)];
+  const realtime = new RealtimeFeatures(redis, clock);
+  const sources = [
+    new RegionalTopSource('popularity', (r, n) => features.topPopular(r, n)),
+    new RegionalTopSource('trending', (r, n) => realtime.trending(r, n)),
+  ];
+  // Streaming features: events in through POST /v1/events, applied to Redis by a consumer group.
+  // The consumer gets its own Redis connection that queues and retries, unlike the request path's.
+  const publisher = new EventPublisher({ brokers: cfg.kafka.brokers, topic: cfg.events.topic });
+  const consumerRedis = cfg.events.consumer
+    ? new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 })
+    : undefined;
+  consumerRedis?.on('error', () => {});
+  const consumer = consumerRedis
+    ? new EventConsumer({ brokers: cfg.kafka.brokers, topic: cfg.events.topic }, consumerRedis, clock)
+    : undefined;
+  const metrics = new CoreMetrics();
+  const bulkhead = new Bulkhead(clock, cfg.bulkhead);
   const pcfg = pipelineConfig(cfg);
   const breakers = new Breakers(
     clock,
@@ -95,7 +126,15 @@ async function main(): Promise<void> {
     pcfg.breaker,
   );
   const lifecycle: Lifecycle = { ready: false, draining: false };
-  const deps = { clock, features, sources, popularity, impressions };
+  const deps = {
+    clock,
+    features,
+    sources,
+    popularity,
+    impressions,
+    activity: realtime,
+    exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
+  };
   // Blue/green slots (seed 000 §7); `app` is assigned before any event can fire.
   let app: ReturnType<typeof buildApp> | undefined;
   const models = new ModelSlots<Artifacts>(artifacts, {
@@ -110,6 +149,9 @@ async function main(): Promise<void> {
     logLevel: cfg.logLevel,
     adminToken: cfg.adminToken,
     registryDir: cfg.models.registryDir,
+    metrics,
+    bulkhead,
+    events: publisher,
   });
   const warm = await warmUp(artifacts);
   app.log.info({ ...warm, loadMs, modelVersion: artifacts.modelVersion }, 'warmed up');
@@ -117,6 +159,10 @@ async function main(): Promise<void> {
   // whose Redis is down at start still starts (and serves the editorial list) after the wait.
   await waitForRedis(redis, cfg.redis.startupWaitMs);
   await popularity.start();
+  // Kafka may still be starting: the consumer and publisher connect in the background and the core
+  // serves meanwhile (the events route answers 503 until the publisher is connected).
+  void publisher.connect().catch((err) => app.log.warn({ err }, 'event publisher not connected'));
+  void consumer?.start().catch((err) => app.log.warn({ err }, 'streaming consumer not started'));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -128,6 +174,9 @@ async function main(): Promise<void> {
     hardStop.unref();
     await app.close(); // stops accepting; waits for requests in flight
     popularity.stop();
+    await consumer?.stop().catch(() => {});
+    await publisher.close().catch(() => {});
+    consumerRedis?.disconnect();
     await impressions.close(cfg.shutdownTimeoutMs);
     app.log.info({ impressions: impressions.stats() }, 'stopped');
     redis.disconnect();

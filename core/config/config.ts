@@ -45,6 +45,23 @@ const envSchema = z
     RECLAB_EXPERIMENT_ID: z.string().default('exp_ranking_v1'),
     RECLAB_EXPERIMENT_VARIANTS: z.string().default('control:50,treatment:50'), // name:share,…
     RECLAB_SHUTDOWN_TIMEOUT_MS: int(10_000, 1),
+    RECLAB_RANDOM_SEED: int(0), // seed of the named random streams (exploration)
+    RECLAB_IMPRESSION_SPOOL_DIR: z.string().min(1).optional(), // disk spool while Kafka is down; unset = memory only
+    RECLAB_IMPRESSION_SPOOL_MAX_BYTES: int(256 * 1024 * 1024, 1), // 256 MiB
+    RECLAB_EVENTS_TOPIC: z.string().default('events'), // POST /v1/events → this topic
+    RECLAB_STREAMING_CONSUMER: z.enum(['on', 'off']).default('on'), // run the streaming-features consumer in process
+    RECLAB_WATCHED_FILTER_N: int(50, 0), // recent watches the already-watched filter reads
+    RECLAB_RERANK_CLICKBAIT_PENALTY: num(0.5, 0, 1),
+    RECLAB_RERANK_FRESHNESS_BOOST: num(0.2, 0),
+    RECLAB_RERANK_FRESHNESS_HALF_LIFE_H: num(24, 0.01),
+    RECLAB_RERANK_CREATOR_CAP: int(3, 1), // videos per creator per page
+    RECLAB_RERANK_EXPLORATION_SHARE: num(0.1, 0, 0.5), // seed 000 Q7: 5–10%; Q8: 3 of 30
+    RECLAB_RERANK_EXPLORATION_MAX_AGE_H: num(6, 0), // fresh enough to explore
+    RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS: num(5, 0), // under-exposed: ln(1 + views) at most this
+    RECLAB_BULKHEAD_MAX_CONCURRENT: int(64, 1), // recommendation pipelines running at once
+    RECLAB_BULKHEAD_MAX_QUEUE: int(256, 0), // waiting for a slot; beyond: 503 RECLAB_ERR_OVERLOADED
+    RECLAB_SHED_TARGET_MS: num(50, 1), // CoDel target queueing time
+    RECLAB_SHED_INTERVAL_MS: num(500, 1), // CoDel interval
   })
   .strict();
 
@@ -83,6 +100,20 @@ export interface CoreConfig {
   popularityRefreshMs: number;
   experiment: { id: string; variants: { name: string; share: number }[] };
   shutdownTimeoutMs: number;
+  randomSeed: number;
+  impressionSpool: { dir?: string; maxBytes: number };
+  events: { topic: string; consumer: boolean };
+  watchedFilterN: number;
+  rerank: {
+    clickbaitPenalty: number;
+    freshnessBoost: number;
+    freshnessHalfLifeH: number;
+    creatorCapPerPage: number;
+    explorationShare: number;
+    explorationMaxAgeH: number;
+    explorationMaxLogViews: number;
+  };
+  bulkhead: { maxConcurrent: number; maxQueue: number; shedTargetMs: number; shedIntervalMs: number };
 }
 
 function parseVariants(spec: string): { name: string; share: number }[] {
@@ -168,5 +199,24 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
     experiment: { id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) },
     shutdownTimeoutMs: e.RECLAB_SHUTDOWN_TIMEOUT_MS,
+    randomSeed: e.RECLAB_RANDOM_SEED,
+    impressionSpool: { dir: e.RECLAB_IMPRESSION_SPOOL_DIR, maxBytes: e.RECLAB_IMPRESSION_SPOOL_MAX_BYTES },
+    events: { topic: e.RECLAB_EVENTS_TOPIC, consumer: e.RECLAB_STREAMING_CONSUMER === 'on' },
+    watchedFilterN: e.RECLAB_WATCHED_FILTER_N,
+    rerank: {
+      clickbaitPenalty: e.RECLAB_RERANK_CLICKBAIT_PENALTY,
+      freshnessBoost: e.RECLAB_RERANK_FRESHNESS_BOOST,
+      freshnessHalfLifeH: e.RECLAB_RERANK_FRESHNESS_HALF_LIFE_H,
+      creatorCapPerPage: e.RECLAB_RERANK_CREATOR_CAP,
+      explorationShare: e.RECLAB_RERANK_EXPLORATION_SHARE,
+      explorationMaxAgeH: e.RECLAB_RERANK_EXPLORATION_MAX_AGE_H,
+      explorationMaxLogViews: e.RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS,
+    },
+    bulkhead: {
+      maxConcurrent: e.RECLAB_BULKHEAD_MAX_CONCURRENT,
+      maxQueue: e.RECLAB_BULKHEAD_MAX_QUEUE,
+      shedTargetMs: e.RECLAB_SHED_TARGET_MS,
+      shedIntervalMs: e.RECLAB_SHED_INTERVAL_MS,
+    },
   });
 }

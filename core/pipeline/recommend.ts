@@ -7,20 +7,22 @@ import {
   USER_FEATURE_DIM,
   USER_RECORD,
   userModelInput,
+  VIDEO_RECORD,
   VIDEO_RECORD_LEN,
 } from '../features/schema.ts';
 import type { CandidateSource, RetrievalContext } from '../ports/candidate-source.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
 import type { ImpressionLog } from '../ports/impression-log.ts';
+import type { RandomStream } from '../ports/random.ts';
 import type { Predictions, Ranker, UserEncoder } from '../ports/ranker.ts';
 import { CircuitBreaker } from '../resilience/circuit-breaker.ts';
 import { LadderPosition, type Rung } from '../resilience/fallback-ladder.ts';
 import { guarded } from '../resilience/guard.ts';
 import { assignVariant, type ExperimentConfig } from './experiments.ts';
 import { type Candidate, mergeCandidates } from './merge.ts';
-import { mmrSelect } from './mmr.ts';
 import type { PopularityCache } from './popularity-cache.ts';
+import { type RerankCandidate, type RerankConfig, rerank } from './rerank.ts';
 
 /** Item-tower embeddings of the whole catalogue, kept in memory (FAISS holds a copy). */
 export interface ItemEmbeddings {
@@ -56,6 +58,16 @@ export interface PipelineDeps {
   sources: readonly CandidateSource[];
   popularity: PopularityCache;
   impressions: ImpressionLog;
+  /** Real-time user activity (streaming features): the already-watched filter reads it. */
+  activity?: RecentActivity;
+  /** Stream for exploration slots (`Random.stream('rerank.exploration')`). */
+  exploration: RandomStream;
+}
+
+/** The part of the real-time features the pipeline reads (core/adapters/redis/realtime-features.ts). */
+export interface RecentActivity {
+  /** The user's last `n` watched videos (catalogue indices), newest first. */
+  recentWatches(userId: string, n: number): Promise<number[]>;
 }
 
 /** Tunables of the pipeline; all durations in ms. */
@@ -73,6 +85,10 @@ export interface PipelineConfig {
   /** Cap on merged candidates (seed 000: about 300). */
   candidatesMax: number;
   mmrLambda: number;
+  /** Re-ranking tunables besides page size and MMR lambda (core/pipeline/rerank.ts). */
+  rerank: Omit<RerankConfig, 'count' | 'mmrLambda'>;
+  /** How many recent watches the already-watched filter reads. */
+  watchedFilterN: number;
   breaker: { failureThreshold: number; openMs: number };
   experiment: ExperimentConfig;
 }
@@ -111,19 +127,24 @@ export class Breakers {
   readonly features: CircuitBreaker;
   readonly encoder: CircuitBreaker;
   readonly ranker: CircuitBreaker;
+  readonly activity: CircuitBreaker;
   readonly sources: Map<string, CircuitBreaker>;
 
   constructor(clock: Clock, sourceNames: readonly string[], opts: PipelineConfig['breaker']) {
     this.features = new CircuitBreaker('features', clock, opts);
     this.encoder = new CircuitBreaker('user_encoder', clock, opts);
     this.ranker = new CircuitBreaker('ranker', clock, opts);
+    this.activity = new CircuitBreaker('activity', clock, opts);
     this.sources = new Map(sourceNames.map((n) => [n, new CircuitBreaker(`retrieval.${n}`, clock, opts)]));
   }
 
   all(): CircuitBreaker[] {
-    return [this.features, this.encoder, this.ranker, ...this.sources.values()];
+    return [this.features, this.encoder, this.ranker, this.activity, ...this.sources.values()];
   }
 }
+
+/** The policy block list (empty until a policy source exists). */
+const NO_BLOCKED: ReadonlySet<number> = new Set();
 
 /** Rejects a ranker output with NaN/Inf or the wrong length (seed 000 §6: "Model produces NaN/Inf"). */
 function validatePredictions(p: Predictions, n: number): Predictions {
@@ -231,7 +252,23 @@ export async function recommend(
     );
   };
 
-  // 2. User context.
+  // 2. User context; the recent watches (for the already-watched filter) are read alongside.
+  const watchedRead: Promise<ReadonlySet<number>> = deps.activity
+    ? guarded(
+        clock,
+        breakers.activity,
+        cfg.deadlines.userMs,
+        { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
+        () => deps.activity!.recentWatches(req.userId, cfg.watchedFilterN),
+      ).then(
+        (list) => new Set(list),
+        (err: unknown) => {
+          // Without the filter a page may repeat a recent watch: worse, but still the full pipeline.
+          ladder.degrade('full', 'watched_filter', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
+          return new Set<number>();
+        },
+      )
+    : Promise.resolve(new Set<number>());
   let user: Float32Array;
   try {
     const found = await guarded(
@@ -347,9 +384,29 @@ export async function recommend(
   }
   lap('ranking');
 
-  // 7. Re-rank: MMR for diversity.
-  const order = mmrSelect(scores, candEmb, dim, req.count, cfg.mmrLambda);
-  const items = order.map((i) => ({
+  // 7. Re-rank: filters, score adjustments, MMR with creator caps, exploration slots.
+  const nowS = clock.now() / 1000;
+  const rerankCands: RerankCandidate[] = candidates.map((c, i) => {
+    const rec = videoRecords[i];
+    return {
+      video: c.video,
+      creator: rec[VIDEO_RECORD.creator],
+      score: Math.max(0, scores[i]),
+      ageH: records[i] ? Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600) : Number.POSITIVE_INFINITY,
+      // No observable clickbait estimate is served yet (a bounce-rate feature would be one).
+      clickbait: 0,
+      logViews: records[i] ? rec[VIDEO_RECORD.logViews] : Number.POSITIVE_INFINITY,
+    };
+  });
+  const page = rerank(
+    rerankCands,
+    candEmb,
+    dim,
+    { watched: await watchedRead, blocked: NO_BLOCKED },
+    { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
+    deps.exploration,
+  );
+  const items = page.order.map((i) => ({
     video_id: videoIdOf(candidates[i].video),
     score: Math.round(scores[i] * 1e4) / 1e4,
     source: candidates[i].source,

@@ -4,6 +4,14 @@ export interface Predictions {
   pClick: Float32Array;
   /** Expected watch time given a click, seconds, length n, ≥ 0. */
   watchTimeS: Float32Array;
+  /**
+   * Optional heads of a multi-task (MMoE) ranker, each length n in [0, 1] and *given a click*:
+   * P(like), P(finish), P(dislike). Absent for models without them (the light ranker, simulated
+   * rankers); the core's score stays `pClick × watchTimeS` whether or not they are present.
+   */
+  pLike?: Float32Array;
+  pFinish?: Float32Array;
+  pDislike?: Float32Array;
 }
 
 /**

@@ -5,6 +5,7 @@ import { PopularityCache } from '../../core/pipeline/popularity-cache.ts';
 import { Breakers, type PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
+import { seededRandom } from '../../core/random/seeded-random.ts';
 import { ModelSlots, type SwappableModelSet } from '../../core/registry/model-slots.ts';
 
 const clock: Clock = { now: () => performance.now(), setTimer: () => () => {} };
@@ -35,6 +36,16 @@ const cfg: PipelineConfig = {
   retrievalKDefault: 10,
   candidatesMax: 10,
   mmrLambda: 0.7,
+  rerank: {
+    clickbaitPenalty: 0,
+    freshnessBoost: 0,
+    freshnessHalfLifeH: 24,
+    creatorCapPerPage: 10,
+    explorationShare: 0,
+    explorationMaxAgeH: 0,
+    explorationMaxLogViews: 0,
+  },
+  watchedFilterN: 0,
   breaker: { failureThreshold: 5, openMs: 1000 },
   experiment: { id: 'e', variants: [{ name: 'control', share: 1 }] },
 };
@@ -52,6 +63,7 @@ const app = buildApp(
     clock,
     features,
     sources: [],
+    exploration: seededRandom(1).stream('test'),
     popularity: new PopularityCache(features, clock, {
       refreshMs: 1000,
       globalSize: 1,

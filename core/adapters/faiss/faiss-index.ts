@@ -57,7 +57,11 @@ export class AnnIndexError extends Error {
 export type AnnMetric = 'ip' | 'l2';
 
 export interface AnnBuildOptions {
-  /** FAISS index factory descriptor: `'Flat'`, `'IVF256,Flat'`, `'HNSW32'`, `'IVF256,PQ16'`, … */
+  /**
+   * FAISS index factory descriptor: `'Flat'`, `'IVF256,Flat'`, `'HNSW32'`, `'IVF256,PQ16np'`, …
+   * Write PQ as `PQ<m>np`: without `np` the factory adds polysemous training, which on Debian's build
+   * takes minutes even for a few thousand vectors (bench/README.md) and only serves `ht` search.
+   */
   factory: string;
   metric: AnnMetric;
   /** Search-time parameters applied after building, e.g. `{ nprobe: 16 }` (IVF), `{ efSearch: 128 }` (HNSW). */

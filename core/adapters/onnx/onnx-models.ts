@@ -39,10 +39,25 @@ async function open(
   return session;
 }
 
+/** Outputs every ranker model must have (`ranker.onnx`, `light_ranker.onnx`). */
+export const RANKER_REQUIRED_OUTPUTS = ['p_click', 'watch_time_s'] as const;
+/** Outputs a multi-task ranker may add; read when present. */
+export const RANKER_OPTIONAL_OUTPUTS = {
+  p_like: 'pLike',
+  p_finish: 'pFinish',
+  p_dislike: 'pDislike',
+} as const;
+
 /**
- * The ranking model in ONNX Runtime (seed 000 §2.5: one batched inference for all candidates).
- * Model contract: input `features` float32 [batch, RANKER_INPUT_DIM]; outputs `p_click` and
- * `watch_time_s` float32 [batch, 1].
+ * A ranking model in ONNX Runtime (seed 000 §2.5: one batched inference for all candidates).
+ * Model contract: input `features` float32 [batch, RANKER_INPUT_DIM]; outputs `p_click` (calibrated
+ * click probability) and `watch_time_s` (seconds given a click), float32 [batch, 1]. Optional outputs
+ * `p_like`, `p_finish`, `p_dislike` [batch, 1] (the MMoE `ranker.onnx`) are returned as
+ * `Predictions.pLike` / `pFinish` / `pDislike` when the model has them.
+ *
+ * Both artifact rankers satisfy this contract, so either loads with the same call:
+ * `OnnxRanker.load(join(dir, 'ranker.onnx'), …)` (MMoE) or `OnnxRanker.load(join(dir,
+ * 'light_ranker.onnx'), …)` (the light CPU-fallback ranker).
  */
 export class OnnxRanker implements Ranker {
   readonly modelVersion: string;
@@ -55,14 +70,30 @@ export class OnnxRanker implements Ranker {
 
   /** @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID when the file is missing or breaks the contract */
   static async load(path: string, modelVersion: string, threads: number): Promise<OnnxRanker> {
-    return new OnnxRanker(await open(path, threads, ['features'], ['p_click', 'watch_time_s']), modelVersion);
+    return new OnnxRanker(
+      await open(path, threads, ['features'], [...RANKER_REQUIRED_OUTPUTS]),
+      modelVersion,
+    );
+  }
+
+  /** Names of the model's outputs (the required two, plus any optional heads). */
+  get outputNames(): readonly string[] {
+    return this.#session.outputNames;
   }
 
   async score(features: Float32Array, n: number): Promise<Predictions> {
     const out = await this.#session.run({
       features: new ort.Tensor('float32', features, [n, RANKER_INPUT_DIM]),
     });
-    return { pClick: out.p_click.data as Float32Array, watchTimeS: out.watch_time_s.data as Float32Array };
+    const predictions: Predictions = {
+      pClick: out.p_click.data as Float32Array,
+      watchTimeS: out.watch_time_s.data as Float32Array,
+    };
+    for (const [name, key] of Object.entries(RANKER_OPTIONAL_OUTPUTS)) {
+      const t = out[name];
+      if (t) predictions[key] = t.data as Float32Array;
+    }
+    return predictions;
   }
 
   async release(): Promise<void> {

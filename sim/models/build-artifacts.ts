@@ -5,22 +5,48 @@ import {
   USER_FEATURE_DIM,
   USER_RECORD_LEN,
   VIDEO_FEATURE_DIM,
+  VIDEO_RECORD,
   VIDEO_RECORD_LEN,
 } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { SimError } from '../sim-error.ts';
+import { dotRows } from '../util/vector.ts';
 import type { World } from '../world/world.ts';
 import { worldHash } from '../world/world-hash.ts';
-import { rankerQuality, retrievalRecall } from './evaluate.ts';
+import { expectedCalibrationError, fitPlatt, sigmoid } from './calibration.ts';
+import { CONTENT_DIM, contentEmbeddings, contentProfiles } from './content-embeddings.ts';
+import {
+  clickedAuc,
+  embeddingRecall,
+  groundTruthRecall,
+  ndcgAt,
+  rankerQuality,
+  retrievalRecall,
+} from './evaluate.ts';
 import {
   ARTIFACT_FILES,
   ARTIFACTS_CODE_VERSION,
   type ArtifactManifest,
   readCachedManifest,
 } from './manifest.ts';
-import { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES } from './onnx-export.ts';
+import { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 import { onnxParity } from './onnx-parity.ts';
-import { predictRanker, trainRanker } from './ranker.ts';
+import {
+  combinedScore,
+  DEFAULT_LOSS_WEIGHTS,
+  disposeRanker,
+  PROBABILITY_TASKS,
+  type ProbabilityTask,
+  positionLogits,
+  predictRanker,
+  type Ranker,
+  type RankerData,
+  type RankerTask,
+  rankerLogits,
+  SCORE_WEIGHTS,
+  SERVING_POSITION,
+  trainRanker,
+} from './ranker.ts';
 import { userRecords, videoRecords } from './records.ts';
 import { historySlice, simulateLogs, testSlice, trainSlice } from './simulate-logs.ts';
 import type { TrainProgress } from './train-progress.ts';
@@ -84,16 +110,77 @@ export function defaultSessions(users: number): number {
  */
 const evalMaxClicks = (videos: number) => Math.max(500, Math.min(2000, Math.floor(1e9 / (videos * EMB_DIM))));
 const EVAL_MAX_SESSIONS = 5000;
-/** Rows per model in the ONNX parity check: real rows plus uniform random rows in [−1, 2). */
-const PARITY_REAL_ROWS = 256;
-const PARITY_RANDOM_ROWS = 64;
+/** Rows per model in the ONNX parity check: real rows plus 256 uniform random rows in [−1, 2). */
+const PARITY_ROWS = 1000;
+const PARITY_RANDOM_ROWS = 256;
+/** Share of the training period (its latest sessions) held out to fit the Platt maps. */
+const CALIBRATION_FRACTION = 0.15;
+/** Users whose true top 100 is compared with each retrieval source. */
+const GROUND_TRUTH_USERS = 200;
+const MMOE_EXPERTS = 4;
+const MMOE_EXPERT_UNITS = 32;
+const MMOE_TOWER_UNITS = 16;
+const LIGHT_HIDDEN_UNITS = 32;
+const ECE_BINS = 15;
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** Reference outputs of a ranker as served, keyed by ONNX output name. */
+function rankerOutputs(model: Ranker, x: Float32Array): Record<string, Float32Array> {
+  const p = predictRanker(model, x);
+  const byTask: Record<RankerTask, Float32Array | undefined> = {
+    click: p.pClick,
+    watch: p.watchTimeS,
+    like: p.pLike,
+    finish: p.pFinish,
+    dislike: p.pDislike,
+  };
+  return Object.fromEntries(model.tasks.map((t) => [RANKER_OUTPUT_NAMES[t], byTask[t]!]));
+}
+
+/**
+ * Fits a Platt map per probability head of `model` on `cal` (logits at the logged positions;
+ * reaction heads on clicked rows only) and stores it in `model.platt`; returns, per head, the map
+ * and the ECE on `test` before and after.
+ */
+function calibrateRanker(
+  model: Ranker,
+  cal: RankerData,
+  test: RankerData,
+  prefix: string,
+): Record<string, { a: number; b: number; eceBefore: number; eceAfter: number }> {
+  const calZ = rankerLogits(model, cal.x, cal.position);
+  const testZ = rankerLogits(model, test.x, test.position);
+  const labels = (d: RankerData, t: ProbabilityTask) =>
+    t === 'click' ? d.clicked : t === 'like' ? d.liked : t === 'finish' ? d.finished : d.disliked;
+  const out: Record<string, { a: number; b: number; eceBefore: number; eceAfter: number }> = {};
+  for (const t of PROBABILITY_TASKS) {
+    if (!model.tasks.includes(t)) continue;
+    const mask = (d: RankerData) => (t === 'click' ? undefined : d.clicked);
+    const platt = fitPlatt(calZ[t]!, labels(cal, t), mask(cal));
+    model.platt[t] = platt;
+    const z = testZ[t]!;
+    const before = Float64Array.from(z, (v) => sigmoid(v));
+    const after = Float64Array.from(z, (v) => sigmoid(platt.a * v + platt.b));
+    out[`${prefix}.${RANKER_OUTPUT_NAMES[t]}`] = {
+      a: round6(platt.a),
+      b: round6(platt.b),
+      eceBefore: expectedCalibrationError(before, labels(test, t), ECE_BINS, mask(test)),
+      eceAfter: expectedCalibrationError(after, labels(test, t), ECE_BINS, mask(test)),
+    };
+  }
+  return out;
+}
 export const PARITY_TOLERANCE = 1e-4;
 
 /**
- * Simulates logs from the world, derives feature records, trains the two-tower model and the
- * ranker with tfjs, evaluates both on the held-out period against popularity baselines, exports
- * ONNX models (checked against tfjs with ONNX Runtime) and writes everything into `outDir`:
- * `user_tower.onnx`, `item_tower.onnx`, `ranker.onnx`, `item_embeddings.f32`, `user_records.f32`,
+ * Simulates logs from the world, derives feature records, trains the two-tower model, the MMoE
+ * ranker and the light ranker with tfjs (time-based split: history period → records, training
+ * period → labels, its latest 15 % → Platt calibration, held-out period → evaluation), builds the
+ * content embeddings, evaluates everything against popularity baselines (AUC per head, watch-time
+ * RMSE, recall@100 on held-out clicks and against the ground-truth top 100, NDCG@10, ECE before and
+ * after calibration), exports ONNX models (checked against tfjs with ONNX Runtime on 1,000 rows each)
+ * and writes everything into `outDir`: `user_tower.onnx`, `item_tower.onnx`, `ranker.onnx`,
+ * `light_ranker.onnx`, `item_embeddings.f32`, `content_embeddings.f32`, `user_records.f32`,
  * `video_records.f32` and, last, `manifest.json` (so an interrupted build is never taken as cached).
  *
  * Cached: when `outDir/manifest.json` matches the world hash, seed, sessions, epochs and
@@ -169,9 +256,22 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const itemEmb = embed(twoTower.model.itemTower, videoInputs, VIDEO_FEATURE_DIM);
 
   const rankerStarted = performance.now();
+  // Time-based calibration slice: the latest CALIBRATION_FRACTION of the training period is kept out
+  // of training and only fits the Platt maps.
+  const calSessions = Math.floor((train.endSession - train.startSession) * CALIBRATION_FRACTION);
+  const fitSlice = { ...train, endSession: train.endSession - calSessions };
+  const calSlice = { ...train, startSession: train.endSession - calSessions };
   const rTrain = rankerData(
-    train,
-    sampleSessions(train, options.maxRankerSessions, sampler),
+    fitSlice,
+    sampleSessions(fitSlice, options.maxRankerSessions, sampler),
+    userRec,
+    videoRec,
+    userEmb,
+    itemEmb,
+  );
+  const rCal = rankerData(
+    calSlice,
+    sampleSessions(calSlice, EVAL_MAX_SESSIONS, sampler),
     userRec,
     videoRec,
     userEmb,
@@ -180,14 +280,21 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const ranker = await trainRanker(rTrain, {
     seed: opts.seed,
     epochs,
-    onProgress: (e) => report('ranker', `ranker epoch ${e.epoch}/${e.epochs}`, e),
+    experts: MMOE_EXPERTS,
+    expertUnits: MMOE_EXPERT_UNITS,
+    towerUnits: MMOE_TOWER_UNITS,
+    onProgress: (e) => report('ranker', `MMoE ranker epoch ${e.epoch}/${e.epochs}`, e),
+  });
+  const light = await trainRanker(rTrain, {
+    seed: opts.seed,
+    arch: 'mlp',
+    epochs,
+    expertUnits: LIGHT_HIDDEN_UNITS,
+    onProgress: (e) => report('ranker', `light ranker epoch ${e.epoch}/${e.epochs}`, e),
   });
   const trainSeconds = towerSeconds + (performance.now() - rankerStarted) / 1000;
 
-  report('evaluate', 'evaluating on the held-out period');
-  const clickUser = Uint32Array.from(testClicks, (i) => log.user[i]);
-  const clickVideo = Uint32Array.from(testClicks, (i) => log.video[i]);
-  const recall = retrievalRecall(clickUser, clickVideo, userEmb, itemEmb, videoRec, 100);
+  report('evaluate', 'calibrating and evaluating on the held-out period');
   const rTest = rankerData(
     test,
     sampleSessions(test, EVAL_MAX_SESSIONS, sampler),
@@ -196,7 +303,33 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     userEmb,
     itemEmb,
   );
+  const calibration = {
+    ...calibrateRanker(ranker.model, rCal, rTest, 'ranker'),
+    ...calibrateRanker(light.model, rCal, rTest, 'light_ranker'),
+  };
+  const clickUser = Uint32Array.from(testClicks, (i) => log.user[i]);
+  const clickVideo = Uint32Array.from(testClicks, (i) => log.video[i]);
+  const recall = retrievalRecall(clickUser, clickVideo, userEmb, itemEmb, videoRec, 100);
+  const contentEmb = contentEmbeddings(videoRec);
+  const profiles = contentProfiles(history, users, contentEmb, CONTENT_DIM);
+  const contentRecall100 = embeddingRecall(clickUser, clickVideo, profiles, contentEmb, CONTENT_DIM, 100);
+  const truthUsers = Uint32Array.from(new Set(clickUser)).slice(0, GROUND_TRUTH_USERS);
+  const popularityScores = Float32Array.from(
+    { length: videos },
+    (_, v) => videoRec[v * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews],
+  );
+  const dotAll =
+    (userVec: Float32Array, itemVec: Float32Array, dim: number) => (u: number, out: Float32Array) => {
+      for (let v = 0; v < videos; v++) out[v] = dotRows(userVec, u, itemVec, v, dim);
+    };
+  const truthRecall = groundTruthRecall(world, truthUsers, {
+    twoTower: dotAll(userEmb, itemEmb, EMB_DIM),
+    content: dotAll(profiles, contentEmb, CONTENT_DIM),
+    popularity: (_u, out) => out.set(popularityScores),
+  });
+
   const testPred = predictRanker(ranker.model, rTest.x);
+  const lightPred = predictRanker(light.model, rTest.x);
   let watchSum = 0;
   let watchN = 0;
   for (let i = 0; i < rTrain.rows; i++) {
@@ -205,25 +338,45 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       watchN++;
     }
   }
-  const quality = rankerQuality(
-    rTest,
-    testPred.pClick,
-    testPred.watchTimeS,
-    videoRec,
-    watchN ? watchSum / watchN : 0,
-  );
+  const meanWatch = watchN ? watchSum / watchN : 0;
+  const quality = rankerQuality(rTest, testPred.pClick, testPred.watchTimeS, videoRec, meanWatch);
+  const lightQuality = rankerQuality(rTest, lightPred.pClick, lightPred.watchTimeS, videoRec, meanWatch);
+  const k = log.k;
+  const coreScore = Float32Array.from(testPred.pClick, (p, i) => p * testPred.watchTimeS[i]);
+  const ndcg10 = {
+    ndcg10Mmoe: ndcgAt(rTest, k, combinedScore(testPred)),
+    ndcg10MmoeCoreScore: ndcgAt(rTest, k, coreScore),
+    ndcg10Light: ndcgAt(rTest, k, combinedScore(lightPred)),
+    ndcg10Popularity: ndcgAt(
+      rTest,
+      k,
+      Float32Array.from(rTest.video, (v) => popularityScores[v]),
+    ),
+    ndcg10Logged: ndcgAt(
+      rTest,
+      k,
+      Float32Array.from({ length: rTest.rows }, (_, i) => -rTest.position[i]),
+    ),
+  };
 
   const modelVersion = `m-${opts.seed}-${hash.slice(0, 12)}`;
   report('export', `exporting ONNX models (${modelVersion})`);
   const meta = { model_version: modelVersion, world_hash: hash };
   const userTowerBytes = exportTowerOnnx(twoTower.model.userTower, 'user', meta);
   const itemTowerBytes = exportTowerOnnx(twoTower.model.itemTower, 'item', meta);
-  const rankerBytes = exportRankerOnnx(ranker.model, meta);
+  const rankerMeta = {
+    ...meta,
+    score_formula: 'p_click * watch_time_s * (1 + like*p_like + finish*p_finish - dislike*p_dislike)',
+    score_weights: JSON.stringify(SCORE_WEIGHTS),
+    serving_position: String(SERVING_POSITION),
+  };
+  const rankerBytes = exportRankerOnnx(ranker.model, rankerMeta);
+  const lightBytes = exportRankerOnnx(light.model, { ...meta, serving_position: String(SERVING_POSITION) });
 
   report('parity', 'checking ONNX Runtime against tfjs');
   const parityRng = seededRandom(opts.seed).stream('artifacts.parity');
   const parityRows = (source: Float32Array, width: number): Float32Array => {
-    const realRows = Math.min(PARITY_REAL_ROWS, source.length / width);
+    const realRows = Math.min(PARITY_ROWS - PARITY_RANDOM_ROWS, source.length / width);
     const picks = Uint32Array.from({ length: realRows }, () => parityRng.int(source.length / width));
     const out = new Float32Array((realRows + PARITY_RANDOM_ROWS) * width);
     out.set(gatherRows(source, width, picks));
@@ -233,21 +386,32 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const userParityX = parityRows(userInputs, USER_FEATURE_DIM);
   const itemParityX = parityRows(videoInputs, VIDEO_FEATURE_DIM);
   const rankerParityX = parityRows(rTest.x, RANKER_INPUT_DIM);
-  const rankerRef = predictRanker(ranker.model, rankerParityX);
+  const prefixed = (prefix: string, values: Record<string, number>) =>
+    Object.fromEntries(Object.entries(values).map(([name, d]) => [`${prefix}.${name}`, d]));
   const checks = await Promise.all([
     onnxParity(userTowerBytes, ONNX_NAMES.userTower.input, userParityX, USER_FEATURE_DIM, {
       [ONNX_NAMES.userTower.output]: embed(twoTower.model.userTower, userParityX, USER_FEATURE_DIM),
-    }),
+    }).then((c) => prefixed('user_tower', c.maxDiff)),
     onnxParity(itemTowerBytes, ONNX_NAMES.itemTower.input, itemParityX, VIDEO_FEATURE_DIM, {
       [ONNX_NAMES.itemTower.output]: embed(twoTower.model.itemTower, itemParityX, VIDEO_FEATURE_DIM),
-    }),
-    onnxParity(rankerBytes, ONNX_NAMES.ranker.input, rankerParityX, RANKER_INPUT_DIM, {
-      [ONNX_NAMES.ranker.pClick]: rankerRef.pClick,
-      [ONNX_NAMES.ranker.watchTimeS]: rankerRef.watchTimeS,
-    }),
+    }).then((c) => prefixed('item_tower', c.maxDiff)),
+    onnxParity(
+      rankerBytes,
+      ONNX_NAMES.ranker.input,
+      rankerParityX,
+      RANKER_INPUT_DIM,
+      rankerOutputs(ranker.model, rankerParityX),
+    ).then((c) => prefixed('ranker', c.maxDiff)),
+    onnxParity(
+      lightBytes,
+      ONNX_NAMES.ranker.input,
+      rankerParityX,
+      RANKER_INPUT_DIM,
+      rankerOutputs(light.model, rankerParityX),
+    ).then((c) => prefixed('light_ranker', c.maxDiff)),
   ]);
   const parity: Record<string, number> = {};
-  for (const c of checks) Object.assign(parity, c.maxDiff);
+  for (const c of checks) Object.assign(parity, c);
   const broken = Object.entries(parity).filter(([, d]) => !(d <= PARITY_TOLERANCE));
   if (broken.length > 0) {
     throw new SimError(
@@ -267,6 +431,8 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     write(ARTIFACT_FILES.userTower, userTowerBytes),
     write(ARTIFACT_FILES.itemTower, itemTowerBytes),
     write(ARTIFACT_FILES.ranker, rankerBytes),
+    write(ARTIFACT_FILES.lightRanker, lightBytes),
+    write(ARTIFACT_FILES.contentEmbeddings, contentEmb),
     write(ARTIFACT_FILES.itemEmbeddings, itemEmb),
     write(ARTIFACT_FILES.userRecords, userRec),
     write(ARTIFACT_FILES.videoRecords, videoRec),
@@ -306,11 +472,46 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     metrics: {
       twoTowerRecall100: recall.twoTower,
       popularityRecall100: recall.popularity,
+      contentRecall100,
+      groundTruthRecall100TwoTower: truthRecall.twoTower,
+      groundTruthRecall100Content: truthRecall.content,
+      groundTruthRecall100Popularity: truthRecall.popularity,
+      groundTruthUsers: truthUsers.length,
       ...quality,
+      likeAuc: clickedAuc(rTest, testPred.pLike!, rTest.liked),
+      finishAuc: clickedAuc(rTest, testPred.pFinish!, rTest.finished),
+      dislikeAuc: clickedAuc(rTest, testPred.pDislike!, rTest.disliked),
+      lightClickAuc: lightQuality.clickAuc,
+      lightWatchTimeRmseS: lightQuality.watchTimeRmseS,
+      ...ndcg10,
       trainSeconds,
       buildSeconds: (performance.now() - started) / 1000,
       evalClicks: testClicks.length,
       evalImpressions: rTest.rows,
+    },
+    ranker: {
+      arch: 'mmoe',
+      experts: MMOE_EXPERTS,
+      expertUnits: MMOE_EXPERT_UNITS,
+      towerUnits: MMOE_TOWER_UNITS,
+      lightHiddenUnits: LIGHT_HIDDEN_UNITS,
+      lossWeights: { ...DEFAULT_LOSS_WEIGHTS },
+      scoreWeights: { ...SCORE_WEIGHTS },
+      scoreFormula: 'p_click * watch_time_s * (1 + like*p_like + finish*p_finish - dislike*p_dislike)',
+      position: {
+        handling:
+          'training adds a learned click-logit offset per logged position (shallow position tower); rankerInput is unchanged and the ONNX graph adds the offset of servingPosition as a constant',
+        servingPosition: SERVING_POSITION,
+        logitByPosition: Array.from(positionLogits(ranker.model).slice(0, k), (x) => round6(x)),
+      },
+      calibration,
+      calibrationRows: rCal.rows,
+      lightEpochLosses: light.epochLosses,
+    },
+    content: {
+      dim: CONTENT_DIM,
+      method:
+        'category one-hot + hashed creator unit vector (12-d) + duration bucket one-hot (0.5), L2-normalised; profile = mean of history clicks',
     },
     parity,
     createdAt: new Date().toISOString(),
@@ -318,6 +519,8 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const manifestPath = join(opts.outDir, ARTIFACT_FILES.manifest);
   await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(`${manifestPath}.tmp`, manifestPath);
+  disposeRanker(ranker.model);
+  disposeRanker(light.model);
   report('done', `artifacts ${modelVersion} written to ${opts.outDir}`);
   return manifest;
 }

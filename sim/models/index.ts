@@ -7,6 +7,22 @@ export {
   PARITY_TOLERANCE,
 } from './build-artifacts.ts';
 export {
+  expectedCalibrationError,
+  fitPlatt,
+  IDENTITY_PLATT,
+  type Platt,
+} from './calibration.ts';
+export { CONTENT_DIM, contentEmbeddings, contentProfiles } from './content-embeddings.ts';
+export {
+  clickedAuc,
+  embeddingRecall,
+  groundTruthRecall,
+  impressionGain,
+  ndcgAt,
+  rankerQuality,
+  retrievalRecall,
+} from './evaluate.ts';
+export {
   ARTIFACT_FILES,
   ARTIFACTS_CODE_VERSION,
   type ArtifactManifest,
@@ -14,10 +30,30 @@ export {
   readCachedManifest,
 } from './manifest.ts';
 export { rankOf, rmse, rocAuc } from './metrics.ts';
-export { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES } from './onnx-export.ts';
+export { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 export { BATCH_DIM, ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph.ts';
 export { onnxParity } from './onnx-parity.ts';
-export { predictRanker, type Ranker, type RankerData, type RankerOptions, trainRanker } from './ranker.ts';
+export {
+  combinedScore,
+  DEFAULT_LOSS_WEIGHTS,
+  disposeRanker,
+  LIGHT_RANKER_TASKS,
+  MAX_POSITIONS,
+  PROBABILITY_TASKS,
+  type ProbabilityTask,
+  positionLogits,
+  predictRanker,
+  RANKER_TASKS,
+  type Ranker,
+  type RankerData,
+  type RankerOptions,
+  type RankerPredictions,
+  type RankerTask,
+  rankerLogits,
+  SCORE_WEIGHTS,
+  SERVING_POSITION,
+  trainRanker,
+} from './ranker.ts';
 export { PRIOR_VIEWS_PER_USER, userRecords, videoRecords } from './records.ts';
 export {
   historySlice,

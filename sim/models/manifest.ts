@@ -5,13 +5,16 @@ import { join } from 'node:path';
  * Version of the artifact-building code. Bump it whenever logs, records, training or export change
  * meaning: a cached `manifest.json` with another version is rebuilt.
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-1';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-2';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {
   userTower: 'user_tower.onnx',
   itemTower: 'item_tower.onnx',
+  /** The MMoE ranker (outputs p_click, watch_time_s, p_like, p_finish, p_dislike). */
   ranker: 'ranker.onnx',
+  /** The light ranker for the CPU fallback tier (outputs p_click, watch_time_s). */
+  lightRanker: 'light_ranker.onnx',
   /** Raw little-endian Float32, `videos × embDim`, row i = video i (L2-normalised). */
   itemEmbeddings: 'item_embeddings.f32',
   /**
@@ -21,6 +24,8 @@ export const ARTIFACT_FILES = {
   userRecords: 'user_records.f32',
   /** Raw little-endian Float32, `videos × VIDEO_RECORD_LEN`, row i = video i (same period). */
   videoRecords: 'video_records.f32',
+  /** Raw little-endian Float32, `videos × contentDim`, row i = video i (L2-normalised; content ANN). */
+  contentEmbeddings: 'content_embeddings.f32',
   manifest: 'manifest.json',
 } as const;
 
@@ -38,7 +43,35 @@ export interface ArtifactMetrics {
   watchTimeRmseS: number;
   /** RMSE of predicting the mean training watch time for every click, seconds (baseline). */
   baselineWatchTimeRmseS: number;
-  /** Wall time spent training both models, seconds. */
+  /** Share of held-out clicks in the top 100 of content retrieval (profile = mean of history clicks). */
+  contentRecall100: number;
+  /**
+   * Mean share of each sampled user's true top 100 (world affinity, unseen by models) that each
+   * source's top 100 contains.
+   */
+  groundTruthRecall100TwoTower: number;
+  groundTruthRecall100Content: number;
+  groundTruthRecall100Popularity: number;
+  /** Users sampled for the ground-truth figures. */
+  groundTruthUsers: number;
+  /** ROC AUC of the MMoE's p_like / p_finish / p_dislike on held-out clicked impressions. */
+  likeAuc: number;
+  finishAuc: number;
+  dislikeAuc: number;
+  /** Light ranker on the same impressions. */
+  lightClickAuc: number;
+  lightWatchTimeRmseS: number;
+  /**
+   * Mean NDCG@10 on held-out sessions (gain 2^g − 1, g = click + like + finish − dislike ≥ 0) of
+   * re-ordering each logged list by: the MMoE combined score, the core's p_click × watch_time_s, the
+   * light ranker, `logViews`, and the logged order.
+   */
+  ndcg10Mmoe: number;
+  ndcg10MmoeCoreScore: number;
+  ndcg10Light: number;
+  ndcg10Popularity: number;
+  ndcg10Logged: number;
+  /** Wall time spent training all models, seconds. */
   trainSeconds: number;
   /** Wall time of the whole build (logs, training, evaluation, export, parity), seconds. */
   buildSeconds: number;
@@ -74,6 +107,31 @@ export interface ArtifactManifest {
     rankerEpochLosses: number[];
   };
   metrics: ArtifactMetrics;
+  /** How the rankers were built and are to be read (see sim/models/ranker.ts). */
+  ranker: {
+    arch: string;
+    experts: number;
+    expertUnits: number;
+    towerUnits: number;
+    lightHiddenUnits: number;
+    /** Loss weight per task in training. */
+    lossWeights: Record<string, number>;
+    /** Weights of `scoreFormula`. */
+    scoreWeights: Record<string, number>;
+    scoreFormula: string;
+    /** The position feature: learned click-logit offset per logged position, fed `servingPosition` in the graph. */
+    position: { handling: string; servingPosition: number; logitByPosition: number[] };
+    /**
+     * Platt map (`σ(a·z + b)`) per probability head of each model, fit on `calibrationRows` held-out
+     * rows of the training period; ECE (15 bins, Guo et al. 2017) on held-out test rows at the
+     * logged positions, before and after.
+     */
+    calibration: Record<string, { a: number; b: number; eceBefore: number; eceAfter: number }>;
+    calibrationRows: number;
+    lightEpochLosses: number[];
+  };
+  /** Content embeddings (sim/models/content-embeddings.ts). */
+  content: { dim: number; method: string };
   /** Largest ONNX-vs-tfjs difference per model output (absolute up to 1, relative above). */
   parity: Record<string, number>;
   /** ISO 8601 build time (the only non-deterministic field). */

@@ -118,6 +118,7 @@ function floatValueInfo(name: string, width: number): O.IValueInfoProto {
   };
 }
 
-function intAttr(name: string, value: number): O.IAttributeProto {
+/** An INT attribute (`axis`, `keepdims`, …). */
+export function intAttr(name: string, value: number): O.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }

@@ -82,6 +82,7 @@ export function twoTowerData(
 /**
  * Ranker rows for every impression of the given sessions, built with `rankerInput()`; the affinity
  * column is the two-tower dot product of the stored user and item embeddings (as at serving).
+ * Rows of a session are contiguous and in logged order (row `s·k + j` is position j of session s).
  * @returns `RankerData` plus the video index of each row (`Uint32Array(rows)`)
  */
 export function rankerData(
@@ -99,6 +100,10 @@ export function rankerData(
   const clicked = new Uint8Array(rows);
   const watchTimeS = new Float32Array(rows);
   const video = new Uint32Array(rows);
+  const position = new Uint8Array(rows);
+  const liked = new Uint8Array(rows);
+  const finished = new Uint8Array(rows);
+  const disliked = new Uint8Array(rows);
   const items: Float32Array[] = new Array(k);
   const aff = new Float32Array(k);
   for (let s = 0; s < sessions.length; s++) {
@@ -112,11 +117,15 @@ export function rankerData(
       clicked[s * k + j] = log.clicked[i];
       watchTimeS[s * k + j] = log.watchTimeS[i];
       video[s * k + j] = v;
+      position[s * k + j] = log.position[i];
+      liked[s * k + j] = log.liked[i];
+      finished[s * k + j] = log.finished[i];
+      disliked[s * k + j] = log.disliked[i];
     }
     const user = userRec.subarray(u * USER_RECORD_LEN, (u + 1) * USER_RECORD_LEN);
     x.set(rankerInput(user, items, aff, log.sessionTsS[session]), s * k * RANKER_INPUT_DIM);
   }
-  return { rows, x, clicked, watchTimeS, video };
+  return { rows, x, clicked, watchTimeS, position, liked, finished, disliked, video };
 }
 
 /** `userModelInput` rows for all users: `Float32Array(users × USER_FEATURE_DIM)`. */

@@ -3,7 +3,7 @@
  * can load — ONNX files with the exact contract names and shapes, numerically equal to the tfjs
  * models they were exported from, and better than the popularity baselines on held-out logs.
  *
- * Needs no containers; about 20 s on a 2-core machine.
+ * Needs no containers; about 40 s on a 2-core machine.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,10 +84,13 @@ describe('buildArtifacts', () => {
   it('reports training progress (epoch, loss) and the loss goes down', () => {
     const epochEnds = progress.filter((e) => e.train && e.train.step === e.train.steps);
     expect(epochEnds.filter((e) => e.stage === 'two-tower')).toHaveLength(manifest.options.epochs);
-    expect(epochEnds.filter((e) => e.stage === 'ranker')).toHaveLength(manifest.options.epochs);
+    // The MMoE ranker and the light ranker both report under the `ranker` stage.
+    expect(epochEnds.filter((e) => e.stage === 'ranker')).toHaveLength(2 * manifest.options.epochs);
     const { twoTowerEpochLosses: tt, rankerEpochLosses: rk } = manifest.training;
     expect(tt[tt.length - 1]).toBeLessThan(tt[0]);
     expect(rk[rk.length - 1]).toBeLessThan(rk[0]);
+    const lt = manifest.ranker.lightEpochLosses;
+    expect(lt[lt.length - 1]).toBeLessThan(lt[0]);
   });
 
   it('stores L2-normalised item embeddings', async () => {
@@ -98,6 +101,51 @@ describe('buildArtifacts', () => {
       for (let k = 0; k < EMB_DIM; k++) s += emb[v * EMB_DIM + k] ** 2;
       expect(Math.sqrt(s)).toBeCloseTo(1, 4);
     }
+  });
+
+  it('stores L2-normalised content embeddings', async () => {
+    const bytes = await readFile(join(dir, ARTIFACT_FILES.contentEmbeddings));
+    const dim = manifest.content.dim;
+    expect(bytes.byteLength).toBe(world.config.videos * dim * 4);
+    const emb = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    for (let v = 0; v < world.config.videos; v += 97) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += emb[v * dim + k] ** 2;
+      expect(Math.sqrt(s)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('reports calibration per probability head: click heads no worse after Platt, all heads small', () => {
+    const cal = manifest.ranker.calibration;
+    expect(Object.keys(cal).sort()).toEqual([
+      'light_ranker.p_click',
+      'ranker.p_click',
+      'ranker.p_dislike',
+      'ranker.p_finish',
+      'ranker.p_like',
+    ]);
+    for (const c of Object.values(cal)) {
+      expect(c.eceBefore).toBeGreaterThanOrEqual(0);
+      // Reaction heads are fit on the few clicks of a small calibration slice: only "small" holds.
+      expect(c.eceAfter).toBeLessThan(0.06);
+    }
+    for (const head of ['ranker.p_click', 'light_ranker.p_click']) {
+      expect(cal[head].eceAfter).toBeLessThanOrEqual(cal[head].eceBefore + 0.005);
+      expect(cal[head].eceAfter).toBeLessThan(0.02);
+    }
+  });
+
+  it('reports the offline evaluation of every head and retrieval source', () => {
+    const m = manifest.metrics;
+    for (const auc of [m.likeAuc, m.finishAuc, m.lightClickAuc]) expect(auc).toBeGreaterThan(0.5);
+    // Dislikes are rare (a few dozen held-out positives): the AUC is reported, not asserted.
+    expect(m.dislikeAuc).toBeGreaterThanOrEqual(0);
+    expect(m.dislikeAuc).toBeLessThanOrEqual(1);
+    expect(m.lightClickAuc).toBeGreaterThan(m.popularityClickAuc);
+    expect(m.contentRecall100).toBeGreaterThan(0);
+    expect(m.groundTruthRecall100TwoTower).toBeGreaterThan(m.groundTruthRecall100Popularity);
+    expect(m.ndcg10Mmoe).toBeGreaterThan(m.ndcg10Logged);
+    expect(m.ndcg10Mmoe).toBeGreaterThan(m.ndcg10Popularity);
   });
 
   it('beats the popularity baselines on held-out logs', () => {
@@ -111,10 +159,15 @@ describe('buildArtifacts', () => {
 
   it('checked ONNX against tfjs during the build (within 1e-4)', () => {
     expect(Object.keys(manifest.parity).sort()).toEqual([
-      'item_embedding',
-      'p_click',
-      'user_embedding',
-      'watch_time_s',
+      'item_tower.item_embedding',
+      'light_ranker.p_click',
+      'light_ranker.watch_time_s',
+      'ranker.p_click',
+      'ranker.p_dislike',
+      'ranker.p_finish',
+      'ranker.p_like',
+      'ranker.watch_time_s',
+      'user_tower.user_embedding',
     ]);
     for (const d of Object.values(manifest.parity)) expect(d).toBeLessThanOrEqual(1e-4);
   });
@@ -166,35 +219,41 @@ describe('ONNX contract (what the core loads)', () => {
     }
   });
 
-  it('ranker.onnx: features [batch, RANKER_INPUT_DIM] → p_click [batch, 1] in [0,1], watch_time_s [batch, 1] ≥ 0', async () => {
-    const s = await ort.InferenceSession.create(join(dir, ARTIFACT_FILES.ranker));
-    try {
-      expect(s.inputNames).toEqual(['features']);
-      expect(s.outputNames).toEqual(['p_click', 'watch_time_s']);
-      expect(s.inputMetadata[0]).toMatchObject({ type: 'float32', shape: ['batch', RANKER_INPUT_DIM] });
-      expect(s.outputMetadata.map((m) => (m.isTensor ? m.shape : []))).toEqual([
-        ['batch', 1],
-        ['batch', 1],
-      ]);
-      const rows = 300;
-      const out = await s.run({
-        features: new ort.Tensor('float32', randomRows(rows, RANKER_INPUT_DIM, 2, 0, 1), [
-          rows,
-          RANKER_INPUT_DIM,
-        ]),
-      });
-      expect(out.p_click.dims).toEqual([rows, 1]);
-      expect(out.watch_time_s.dims).toEqual([rows, 1]);
-      for (const p of out.p_click.data as Float32Array) expect(p >= 0 && p <= 1).toBe(true);
-      for (const w of out.watch_time_s.data as Float32Array) expect(w >= 0 && Number.isFinite(w)).toBe(true);
-    } finally {
-      await s.release();
-    }
-  });
+  it.each([
+    [ARTIFACT_FILES.ranker, ['p_click', 'watch_time_s', 'p_like', 'p_finish', 'p_dislike']],
+    [ARTIFACT_FILES.lightRanker, ['p_click', 'watch_time_s']],
+  ])(
+    '%s: features [batch, RANKER_INPUT_DIM] → %j [batch, 1], probabilities in [0,1], watch_time_s ≥ 0',
+    async (file, outputs) => {
+      const s = await ort.InferenceSession.create(join(dir, file));
+      try {
+        expect(s.inputNames).toEqual(['features']);
+        expect(s.outputNames).toEqual(outputs);
+        expect(s.inputMetadata[0]).toMatchObject({ type: 'float32', shape: ['batch', RANKER_INPUT_DIM] });
+        expect(s.outputMetadata.map((m) => (m.isTensor ? m.shape : []))).toEqual(
+          outputs.map(() => ['batch', 1]),
+        );
+        const rows = 300;
+        const out = await s.run({
+          features: new ort.Tensor('float32', randomRows(rows, RANKER_INPUT_DIM, 2, 0, 1), [
+            rows,
+            RANKER_INPUT_DIM,
+          ]),
+        });
+        for (const name of outputs) expect(out[name].dims).toEqual([rows, 1]);
+        for (const name of outputs.filter((o) => o.startsWith('p_')))
+          for (const p of out[name].data as Float32Array) expect(p >= 0 && p <= 1).toBe(true);
+        for (const w of out.watch_time_s.data as Float32Array)
+          expect(w >= 0 && Number.isFinite(w)).toBe(true);
+      } finally {
+        await s.release();
+      }
+    },
+  );
 });
 
 describe('ONNX export parity (independent of the build)', () => {
-  it('exported towers and ranker equal tfjs within 1e-4 on random rows', async () => {
+  it('exported towers, MMoE ranker and light ranker equal tfjs within 1e-4 on random rows', async () => {
     // Tiny models trained for one epoch on random data: enough to make every weight non-trivial.
     const n = 512;
     const tt = await trainTwoTower(
@@ -207,15 +266,26 @@ describe('ONNX export parity (independent of the build)', () => {
       },
       { seed: 1, epochs: 1, batchSize: 64 },
     );
-    const rk = await trainRanker(
-      {
-        rows: n,
-        x: randomRows(n, RANKER_INPUT_DIM, 5, 0, 1),
-        clicked: Uint8Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 1 : 0)),
-        watchTimeS: Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 30 + i : 0)),
-      },
-      { seed: 1, epochs: 1, batchSize: 64 },
-    );
+    const rankerRows = {
+      rows: n,
+      x: randomRows(n, RANKER_INPUT_DIM, 5, 0, 1),
+      clicked: Uint8Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 1 : 0)),
+      watchTimeS: Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 30 + i : 0)),
+      position: Uint8Array.from({ length: n }, (_, i) => i % 10),
+      liked: Uint8Array.from({ length: n }, (_, i) => (i % 14 === 0 ? 1 : 0)),
+      finished: Uint8Array.from({ length: n }, (_, i) => (i % 21 === 0 ? 1 : 0)),
+      disliked: Uint8Array.from({ length: n }, (_, i) => (i % 49 === 7 ? 1 : 0)),
+    };
+    const rk = await trainRanker(rankerRows, { seed: 1, epochs: 1, batchSize: 64 });
+    const lightRk = await trainRanker(rankerRows, { seed: 1, epochs: 1, batchSize: 64, arch: 'mlp' });
+    // Non-trivial Platt maps, so the baked Mul/Add are checked too.
+    rk.model.platt = {
+      click: { a: 0.8, b: -0.3 },
+      like: { a: 1.2, b: 0.1 },
+      finish: { a: 0.9, b: 0 },
+      dislike: { a: 1.1, b: -0.2 },
+    };
+    lightRk.model.platt = { click: { a: 0.7, b: 0.2 } };
     const rows = 64;
     const run = async (bytes: Uint8Array, feeds: Record<string, ort.Tensor>) => {
       const s = await ort.InferenceSession.create(bytes);
@@ -248,14 +318,23 @@ describe('ONNX export parity (independent of the build)', () => {
       maxDiff(v.item_embedding.data as Float32Array, embed(tt.model.itemTower, vx, VIDEO_FEATURE_DIM)),
     ).toBeLessThan(1e-4);
 
-    const rx = randomRows(rows, RANKER_INPUT_DIM, 8);
-    const r = await run(exportRankerOnnx(rk.model), {
-      features: new ort.Tensor('float32', rx, [rows, RANKER_INPUT_DIM]),
-    });
+    const parityRows = 1000;
+    const rx = randomRows(parityRows, RANKER_INPUT_DIM, 8);
+    const feeds = { features: new ort.Tensor('float32', rx, [parityRows, RANKER_INPUT_DIM]) };
+    const r = await run(exportRankerOnnx(rk.model), feeds);
     const ref = predictRanker(rk.model, rx);
     expect(maxDiff(r.p_click.data as Float32Array, ref.pClick)).toBeLessThan(1e-4);
     expect(maxDiff(r.watch_time_s.data as Float32Array, ref.watchTimeS)).toBeLessThan(1e-4);
+    expect(maxDiff(r.p_like.data as Float32Array, ref.pLike!)).toBeLessThan(1e-4);
+    expect(maxDiff(r.p_finish.data as Float32Array, ref.pFinish!)).toBeLessThan(1e-4);
+    expect(maxDiff(r.p_dislike.data as Float32Array, ref.pDislike!)).toBeLessThan(1e-4);
+    const l = await run(exportRankerOnnx(lightRk.model), feeds);
+    const lightRef = predictRanker(lightRk.model, rx);
+    expect(Object.keys(l).sort()).toEqual(['p_click', 'watch_time_s']);
+    expect(maxDiff(l.p_click.data as Float32Array, lightRef.pClick)).toBeLessThan(1e-4);
+    expect(maxDiff(l.watch_time_s.data as Float32Array, lightRef.watchTimeS)).toBeLessThan(1e-4);
     // The models are not constant: parity on a constant would prove nothing.
     expect(Math.max(...ref.pClick) - Math.min(...ref.pClick)).toBeGreaterThan(1e-3);
+    expect(Math.max(...ref.pLike!) - Math.min(...ref.pLike!)).toBeGreaterThan(1e-3);
   });
 });

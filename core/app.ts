@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
 import { DEVICES, REGIONS } from './features/schema.ts';
 import type { CoreMetrics } from './observability/metrics.ts';
@@ -105,9 +105,10 @@ export function buildApp(
   } = {},
 ): FastifyInstance {
   const app = Fastify({
-    logger: { level: opts.logLevel ?? 'info' },
+    // Logs go to stderr: stdout carries the core's one machine-readable `listening` line.
+    logger: { level: opts.logLevel ?? 'info', stream: process.stderr },
     // Per-request log lines at thousands of requests per second would cost more than the pipeline.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024, // 16 KiB: a recommendation request is a few hundred bytes
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });

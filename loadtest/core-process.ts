@@ -40,12 +40,14 @@ export async function startCore(
   const listening = new Promise<{ url: string; modelVersion: string }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      let msg: { event?: string; url?: string; modelVersion?: string } | undefined;
       try {
-        const msg = JSON.parse(line);
-        if (msg.event === 'listening') resolve({ url: msg.url, modelVersion: msg.modelVersion });
+        msg = JSON.parse(line);
       } catch {
-        log.write(`${line}\n`); // not ours: keep it with the logs
+        msg = undefined;
       }
+      if (msg?.event === 'listening') resolve({ url: msg.url!, modelVersion: msg.modelVersion! });
+      else log.write(`${line}\n`); // anything else on stdout belongs with the logs
     });
     exited.then((code) =>
       reject(new CoreStartError(`core exited with code ${code} before listening; see ${logPath}`)),

@@ -18,6 +18,7 @@ import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
 import { progressFactory, progressMode } from '../sim/progress.ts';
 import { startCore } from './core-process.ts';
 import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
+import { applyContainerFault } from './faults/container-faults.ts';
 import { countImpressions } from './impression-counter.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
@@ -65,9 +66,7 @@ function runIdOf(scenario: string, seed: number): string {
 async function applyFault(f: FaultStep, redis: StartedRedis, kafka: StartedKafka): Promise<void> {
   const target = f.target === 'redis' ? redis.container : kafka.container;
   if (!target) throw new Error(`fault ${f.action} ${f.target}: no container in external mode`);
-  if (f.action === 'stop') await target.stop({ timeout: 1 });
-  else if (f.action === 'restart') await target.restart();
-  else throw new Error(`fault action ${f.action} is not supported yet`);
+  await applyContainerFault(target, f.action);
 }
 
 /** Runs one scenario end to end. Never throws for a failed budget: that is `exitCode` 3. */
@@ -143,6 +142,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
         RECLAB_IMPRESSION_TOPIC: topic,
         RECLAB_ARTIFACTS_DIR: world.artifactsDir,
+        RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
+        RECLAB_EVENTS_TOPIC: `events.${runId}`,
         RECLAB_LOG_LEVEL: 'info',
         ...scenario.coreEnv,
       },

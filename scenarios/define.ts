@@ -8,7 +8,8 @@
 export interface FaultStep {
   /** The container to act on. */
   target: 'redis' | 'kafka';
-  action: 'stop' | 'pause' | 'unpause' | 'restart';
+  /** Engine-level actions: `stop` keeps the container, so a later `start` restores the service. */
+  action: 'stop' | 'start' | 'pause' | 'unpause';
   /** Seconds after the phase starts. */
   atS: number;
 }

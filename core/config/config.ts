@@ -26,7 +26,7 @@ const envSchema = z
     RECLAB_MODEL_REGISTRY_DIR: z.string().min(1).optional(), // <dir>/<version>/ (reclab models train)
     RECLAB_MODEL_VERSION: z.string().min(1).optional(), // registry version served at start
     RECLAB_ADMIN_TOKEN: z.string().min(16).optional(), // bearer token for /admin/*; unset = no check
-    RECLAB_ANN_FACTORY: z.string().default('HNSW32'), // FAISS index factory string
+    RECLAB_ANN_FACTORY: z.string().default('auto'), // FAISS factory string; auto: Flat ≤ 50k items, else IVF
     RECLAB_ANN_EF_SEARCH: int(128, 1), // HNSW efSearch
     RECLAB_ANN_NPROBE: int(16, 1), // IVF nprobe
     RECLAB_ORT_THREADS: int(1, 1), // ONNX Runtime intra-op threads

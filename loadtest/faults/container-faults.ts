@@ -7,7 +7,7 @@ export type ContainerFault = 'stop' | 'start' | 'pause' | 'unpause';
  * `docker stop|start|pause|unpause`. Unlike Testcontainers' own `stop()` (which removes the
  * container) this keeps the container, its published port and its storage, so a later `start`
  * brings the same service back at the same address: what an outage followed by recovery looks like
- * to the core. `stop` gives the process 1 s to exit before it is killed.
+ * to the core. `stop` sends SIGTERM and kills after 10 s (a clean broker shutdown takes a few seconds).
  */
 export async function applyContainerFault(
   container: StartedTestContainer,
@@ -15,7 +15,7 @@ export async function applyContainerFault(
 ): Promise<void> {
   const client = await getContainerRuntimeClient();
   const c = client.container.getById(container.getId());
-  if (action === 'stop') await c.stop({ t: 1 });
+  if (action === 'stop') await c.stop({ t: 10 });
   else if (action === 'start') await c.start();
   else if (action === 'pause') await c.pause();
   else await c.unpause();

@@ -46,3 +46,12 @@ describe('docs/configuration.md', () => {
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 });
+
+describe('resolveFactory (RECLAB_ANN_FACTORY=auto)', () => {
+  it('uses exact search for small catalogues and IVF-Flat with ~4·√n lists for large ones', async () => {
+    const { resolveFactory } = await import('../../core/artifacts.ts');
+    expect(resolveFactory('auto', 10_000)).toBe('Flat');
+    expect(resolveFactory('auto', 1_000_000)).toBe('IVF4096,Flat');
+    expect(resolveFactory('HNSW32', 10)).toBe('HNSW32');
+  });
+});

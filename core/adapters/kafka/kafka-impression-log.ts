@@ -11,6 +11,8 @@ export interface KafkaImpressionLogOptions {
   bufferMax: number;
   /** Most impressions per produce request. Default 500. */
   batchMax?: number;
+  /** Most bytes (keys + values) in one produce request; default 512 KiB. */
+  batchMaxBytes?: number;
   /** Pause after a failed send attempt; doubles per further failure up to `retryDelayMaxMs`. Default 200. */
   retryDelayMs?: number;
   /** Longest pause between send attempts while Kafka fails. Default 1000. */
@@ -116,6 +118,7 @@ export class KafkaImpressionLog implements ImpressionLog {
       batchMax: 500,
       retryDelayMs: 200,
       retryDelayMaxMs: 1000,
+      batchMaxBytes: 512 * 1024, // 512 KiB, half of Kafka's default message.max.bytes
       connectionTimeoutMs: 1000,
       requestTimeoutMs: 3000,
       sendTimeoutMs: 5000,
@@ -239,6 +242,9 @@ export class KafkaImpressionLog implements ImpressionLog {
         await this.#pause(undefined);
         continue;
       }
+      // Bound each produce request by bytes as well as count: a batch over the broker's
+      // message.max.bytes (1 MiB by default) would fail the same way on every retry.
+      messages = messages.slice(0, fitBytes(messages, this.#opts.batchMaxBytes));
       if (await this.#send(messages)) {
         if (fromSpool) {
           await spool.ack(messages.length).catch(() => {
@@ -361,4 +367,14 @@ export class KafkaImpressionLog implements ImpressionLog {
       if (delayMs !== undefined) cancel = this.#clock.setTimer(delayMs, done);
     });
   }
+}
+
+/** How many of `messages` (at least one) fit in `maxBytes` of keys and values. */
+function fitBytes(messages: readonly SpoolMessage[], maxBytes: number): number {
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    bytes += Buffer.byteLength(messages[i].value) + Buffer.byteLength(messages[i].key);
+    if (bytes > maxBytes) return Math.max(1, i);
+  }
+  return messages.length;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../loadtest/run.ts';
 import { parseRunResult } from '../../reports/model.ts';
 import { baseline } from '../../scenarios/baseline.ts';
+import { kafkaOutage } from '../../scenarios/kafka-outage.ts';
 import { redisFailure } from '../../scenarios/redis-failure.ts';
 
 // End to end, nothing mocked: real Redis and Kafka containers, the core as its own process with
@@ -66,6 +67,19 @@ describe('reclab run (live)', () => {
     const steadyFull = s.quality.served.byPhase.steady.byRung.full.metrics.expectedWatchTimeS.mean;
     const outagePopular = s.quality.served.byPhase.outage.byRung.popularity.metrics.expectedWatchTimeS.mean;
     expect(outagePopular).toBeLessThan(steadyFull);
+    expect(s.exitCode).toBe(0);
+  });
+
+  it('kafka-outage: Kafka stopped for 20 s under load, then restarted; every impression reaches the topic', async () => {
+    // The outage phase keeps its full 20 s (the fault is the point); the others are shortened.
+    const scenario = {
+      ...kafkaOutage,
+      phases: kafkaOutage.phases.map((p) => (p.name === 'outage' || p.warmup ? p : { ...p, durationS: 8 })),
+    };
+    const s = await runScenario({ ...common, scenario, rateQps: 50 });
+    expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+    expect(s.impressions.distinctOnTopic).toBe(s.impressions.responses200);
+    expect(s.phases.find((p) => p.phase === 'outage')?.statusCounts['2xx']).toBe(1000);
     expect(s.exitCode).toBe(0);
   });
 });

@@ -288,6 +288,39 @@ models
       );
   });
 
+const indexCmd = program.command('index').description('the ANN index over the item embeddings');
+indexCmd
+  .command('rebuild')
+  .description(
+    'build the index offline, measure recall@100 against exact search and latency; save it (index.faiss + index-card.json) only if recall clears --min-recall',
+  )
+  .requiredOption('--dir <dir>', 'artifact directory (a build cache or a registry version)')
+  .option('--factory <f>', 'FAISS factory string, or auto (Flat ≤ 50k items, else IVF-Flat)', 'auto')
+  .option('--nprobe <n>', 'IVF lists probed per query', intArg('nprobe'), 16)
+  .option('--ef-search <n>', 'HNSW efSearch', intArg('ef-search'), 128)
+  .option('--min-recall <r>', 'keep the index only at this mean recall@100 or above', Number, 0.95)
+  .option('--queries <n>', 'queries measured', intArg('queries'), 500)
+  .option('--seed <n>', 'seed of the query sample', intArg('seed'), 7)
+  .action(async (o) => {
+    const { rebuildIndex } = await import('../sim/index/rebuild-index.ts');
+    const r = await rebuildIndex({
+      dir: o.dir,
+      factory: o.factory,
+      nprobe: o.nprobe,
+      efSearch: o.efSearch,
+      minRecall: o.minRecall,
+      queries: o.queries,
+      seed: o.seed,
+    });
+    process.stdout.write(`${JSON.stringify(r.card, null, 2)}\n`);
+    process.stdout.write(
+      r.saved
+        ? `saved ${o.dir}/index.faiss (recall@100 ${r.card.recall.mean.toFixed(3)} ≥ ${o.minRecall})\n`
+        : `not saved: recall@100 ${r.card.recall.mean.toFixed(3)} < ${o.minRecall}\n`,
+    );
+    process.exit(r.saved ? 0 : 3);
+  });
+
 program
   .command('serve')
   .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')

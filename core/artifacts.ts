@@ -49,6 +49,28 @@ export function resolveFactory(configured: string, items: number): string {
   return `IVF${2 ** Math.round(Math.log2(4 * Math.sqrt(items)))},Flat`;
 }
 
+/**
+ * The index `reclab index rebuild` saved in `dir` (`index.faiss` + `index-card.json`), when its card
+ * names the factory and width wanted; otherwise undefined and the caller builds one.
+ */
+async function loadPrebuiltIndex(
+  dir: string,
+  factory: string,
+  dim: number,
+  params: Record<string, number>,
+): Promise<AnnIndex | undefined> {
+  let card: { factory?: string; dim?: number };
+  try {
+    card = JSON.parse(await readFile(join(dir, 'index-card.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (card.factory !== factory || card.dim !== dim) return undefined;
+  const index = AnnIndex.load(join(dir, 'index.faiss'), { factory, metric: 'ip', dim });
+  for (const [name, value] of Object.entries(params)) index.setParam(name, value);
+  return index;
+}
+
 async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await readFile(path, 'utf8'));
@@ -99,7 +121,9 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   const params: Record<string, number> = {};
   if (factory.startsWith('HNSW')) params.efSearch = opts.ann.efSearch;
   if (factory.startsWith('IVF')) params.nprobe = opts.ann.nprobe;
-  const index = AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
+  const index =
+    (await loadPrebuiltIndex(dir, factory, dim, params)) ??
+    AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
 
   const [ranker, userEncoder] = await Promise.allSettled([
     OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),

@@ -115,7 +115,13 @@ async function main(): Promise<void> {
     : undefined;
   consumerRedis?.on('error', () => {});
   const consumer = consumerRedis
-    ? new EventConsumer({ brokers: cfg.kafka.brokers, topic: cfg.events.topic }, consumerRedis, clock)
+    ? new EventConsumer(
+        // A new consumer group starts from the oldest retained event, not the newest: events sent
+        // while the group was first joining are applied too (duplicates are removed by event_id).
+        { brokers: cfg.kafka.brokers, topic: cfg.events.topic, fromBeginning: true },
+        consumerRedis,
+        clock,
+      )
     : undefined;
   const metrics = new CoreMetrics();
   const bulkhead = new Bulkhead(clock, cfg.bulkhead);

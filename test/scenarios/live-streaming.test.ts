@@ -1,0 +1,109 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CoreProcess, startCore } from '../../loadtest/core-process.ts';
+import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
+import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
+import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
+import { prepareWorld } from '../../loadtest/prepare-world.ts';
+
+// Real Redis, Kafka and the core as its own process: an event posted to the core travels through
+// Kafka and the streaming consumer into Redis, and the user's next page no longer shows the video.
+describe('streaming features, live', () => {
+  let redis: StartedRedis;
+  let kafka: StartedKafka;
+  let core: CoreProcess;
+
+  beforeAll(async () => {
+    configureContainerEngine(process.env);
+    redis = await startRedis();
+    kafka = await startKafka();
+    const world = await prepareWorld({
+      seed: 7,
+      users: 5000,
+      videos: 3000,
+      cacheDir: resolve('.reclab/cache'),
+      redisUrl: redis.url,
+      log: () => {},
+    });
+    const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const out = mkdtempSync(join(tmpdir(), 'reclab-live-streaming-'));
+    core = await startCore(
+      {
+        RECLAB_REDIS_URL: redis.url,
+        RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
+        RECLAB_ARTIFACTS_DIR: world.artifactsDir,
+      },
+      join(out, 'core.log'),
+    );
+  });
+
+  afterAll(async () => {
+    await core?.stop();
+    await kafka?.stop();
+    await redis?.stop();
+  });
+
+  const page = async (userId: string): Promise<string[]> => {
+    const res = await fetch(`${core.url}/v1/recommendations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: userId, count: 30 }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: { video_id: string }[] }).items.map((i) => i.video_id);
+  };
+
+  it('a watched video leaves the user’s next page within 2 s (already-watched filter)', async () => {
+    const userId = 'u_42';
+    const before = await page(userId);
+    const watched = before[0];
+    // The consumer group may still be joining right after start-up: retry the first post briefly.
+    const post = async () =>
+      fetch(`${core.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          {
+            event_id: `e-${Date.now()}`,
+            type: 'watch',
+            user_id: userId,
+            video_id: watched,
+            watch_time_s: 120,
+            timestamp_ms: Date.now(),
+          },
+        ]),
+      });
+    let res = await post();
+    for (let i = 0; i < 50 && res.status !== 202; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await post();
+    }
+    expect(res.status).toBe(202);
+    const t0 = Date.now();
+    let after = await page(userId);
+    while (after.includes(watched) && Date.now() - t0 < 10_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await page(userId);
+    }
+    const latencyMs = Date.now() - t0;
+    process.stdout.write(`    watch event → filtered from the next page in ${latencyMs} ms\n`);
+    expect(after).not.toContain(watched);
+    expect(latencyMs).toBeLessThan(2000);
+  });
+
+  it('rejects a malformed event with 400 RECLAB_ERR_EVENT_INVALID', async () => {
+    const res = await fetch(`${core.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ type: 'watch' }]),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+  });
+});

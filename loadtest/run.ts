@@ -10,7 +10,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release as osRelease, type as osType, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { REGIONS } from '../core/features/schema.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
@@ -22,6 +21,7 @@ import { applyContainerFault } from './faults/container-faults.ts';
 import { countImpressions } from './impression-counter.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
+import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
@@ -123,17 +123,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 
     // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.
     const topic = `impressions.${runId}`;
-    const admin = new Kafka({
-      clientId: 'reclab-runner',
-      brokers: kafka.brokers,
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopic(kafka.brokers, topic);
 
     // 4. The core, as its own process.
     const core = await startCore(

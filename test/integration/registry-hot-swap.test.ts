@@ -12,11 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CoreProcess, startCore } from '../../loadtest/core-process.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
+import { createTopic } from '../../loadtest/infra/kafka-topics.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
 import { prepareWorld } from '../../loadtest/prepare-world.ts';
 import { publishVersion } from '../../sim/registry/publish.ts';
@@ -60,17 +60,7 @@ beforeAll(async () => {
     .card.modelVersion;
 
   const topic = 'impressions.hot-swap';
-  const admin = new Kafka({
-    clientId: 'reclab-test',
-    brokers: kafka.brokers,
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  await createTopic(kafka.brokers, topic);
 
   core = await startCore(
     {

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CoreProcess, startCore } from '../../loadtest/core-process.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
+import { createTopic } from '../../loadtest/infra/kafka-topics.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
 import { prepareWorld } from '../../loadtest/prepare-world.ts';
 
@@ -28,10 +28,7 @@ describe('streaming features, live', () => {
       redisUrl: redis.url,
       log: () => {},
     });
-    const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopic(kafka.brokers, 'events');
     const out = mkdtempSync(join(tmpdir(), 'reclab-live-streaming-'));
     core = await startCore(
       {

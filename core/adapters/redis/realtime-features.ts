@@ -3,6 +3,7 @@ import { parseVideoIndex, videoIdOf } from '../../features/ids.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { epochHour, slidingCounts, type ViewCounts } from '../../streaming/windows.ts';
 import { keys } from './keys.ts';
+import { readRankedVideos } from './ranked-videos.ts';
 
 /**
  * Reads the streaming (real-time / near-real-time, seed 000 §2.3) features that
@@ -46,15 +47,11 @@ export class RealtimeFeatures {
    * 10 minutes (half-life 3 min by default), as of the last merge (≤ 5 s old by default).
    */
   async trending(regionIdx: number | undefined, n: number): Promise<{ video: number; score: number }[]> {
-    if (n <= 0) return [];
-    const key = regionIdx === undefined ? keys.trendingGlobal : keys.trendingRegion(regionIdx);
-    const flat = await this.#redis.zrevrange(key, 0, n - 1, 'WITHSCORES');
-    const out: { video: number; score: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const video = parseVideoIndex(flat[i]);
-      if (video >= 0) out.push({ video, score: Number(flat[i + 1]) });
-    }
-    return out;
+    return readRankedVideos(
+      this.#redis,
+      regionIdx === undefined ? keys.trendingGlobal : keys.trendingRegion(regionIdx),
+      n,
+    );
   }
 
   /**

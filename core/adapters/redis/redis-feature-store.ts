@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { parseVideoIndex, videoIdOf } from '../../features/ids.ts';
+import { videoIdOf } from '../../features/ids.ts';
 import { decodeRecord, USER_RECORD_LEN, VIDEO_RECORD_LEN } from '../../features/schema.ts';
 import type { FeatureStore } from '../../ports/feature-store.ts';
 import { keys } from './keys.ts';
+import { readRankedVideos } from './ranked-videos.ts';
 
 /**
  * Opens the Redis connection the feature store uses, set up to fail fast rather than queue:
@@ -44,13 +45,10 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async topPopular(regionIdx: number | undefined, n: number): Promise<{ video: number; score: number }[]> {
-    const key = regionIdx === undefined ? keys.popularityGlobal : keys.popularityRegion(regionIdx);
-    const flat = await this.#redis.zrevrange(key, 0, n - 1, 'WITHSCORES');
-    const out: { video: number; score: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const video = parseVideoIndex(flat[i]);
-      if (video >= 0) out.push({ video, score: Number(flat[i + 1]) });
-    }
-    return out;
+    return readRankedVideos(
+      this.#redis,
+      regionIdx === undefined ? keys.popularityGlobal : keys.popularityRegion(regionIdx),
+      n,
+    );
   }
 }

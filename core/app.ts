@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
-import { DEVICES, REGIONS } from './features/schema.ts';
+import { parseVideoIndex, videoIdOf } from './features/ids.ts';
+import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, videoModelInput } from './features/schema.ts';
 import type { CoreMetrics } from './observability/metrics.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
 import { listVersions } from './registry/model-registry.ts';
@@ -31,6 +32,15 @@ const recommendationBody = {
         time: { type: 'string', format: 'date-time' },
       },
     },
+  },
+} as const;
+
+const freshVideosBody = {
+  type: 'object',
+  required: ['video_ids'],
+  additionalProperties: false,
+  properties: {
+    video_ids: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', maxLength: 32 } },
   },
 } as const;
 
@@ -185,6 +195,45 @@ export function buildApp(
       } finally {
         lease.release();
         admitted?.();
+      }
+    },
+  );
+
+  // Fresh uploads (seed 000 §7): the uploader has written the videos' records to the feature store;
+  // the core embeds them with the active version's item tower into its fresh index, from where
+  // two-tower retrieval finds them at once. A swapped-in version starts with an empty fresh index.
+  app.post<{ Body: { video_ids: string[] } }>(
+    '/v1/videos/fresh',
+    { schema: { body: freshVideosBody } },
+    async (req, reply) => {
+      const videos = req.body.video_ids.map(parseVideoIndex);
+      const bad = req.body.video_ids.filter((_, i) => videos[i] < 0);
+      if (bad.length > 0)
+        throw new ReclabError('RECLAB_ERR_REQUEST_INVALID', `not video ids: ${bad.join(', ')}`);
+      const lease = models.acquire();
+      try {
+        const { fresh, itemEncoder } = lease.models;
+        if (!fresh || !itemEncoder)
+          throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', 'this model set has no item tower');
+        const records = await deps.features.getVideos(videos);
+        const found = videos.filter((_, i) => records[i] !== undefined);
+        const input = new Float32Array(found.length * VIDEO_FEATURE_DIM);
+        const nowS = deps.clock.now() / 1000;
+        let row = 0;
+        records.forEach((r) => {
+          if (r) videoModelInput(r, nowS, input, row++ * VIDEO_FEATURE_DIM);
+        });
+        if (found.length > 0) {
+          const emb = await itemEncoder.encodeBatch(input, found.length);
+          const dim = emb.length / found.length;
+          for (let i = 0; i < found.length; i++) fresh.add(found[i], emb.subarray(i * dim, (i + 1) * dim));
+        }
+        const missing = videos.filter((_, i) => records[i] === undefined).map(videoIdOf);
+        return reply
+          .status(202)
+          .send({ indexed: found.length, missing, model_version: lease.models.modelVersion });
+      } finally {
+        lease.release();
       }
     },
   );

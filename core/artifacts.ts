@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AnnIndex } from './adapters/faiss/faiss-index.ts';
-import { OnnxRanker, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
+import { OnnxItemEncoder, OnnxRanker, type OnnxTower, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
 import type { ModelSet } from './pipeline/recommend.ts';
+import { FreshIndex, MergedAnnSearcher } from './retrieval/fresh-index.ts';
 import { TwoTowerSource } from './retrieval/two-tower-source.ts';
 
 /**
@@ -21,6 +22,9 @@ export interface Artifacts extends ModelSet {
   readonly index: AnnIndex;
   readonly ranker: OnnxRanker;
   readonly userEncoder: OnnxUserEncoder;
+  /** The item tower, to embed fresh uploads. */
+  readonly itemEncoder: OnnxTower;
+  readonly fresh: FreshIndex;
   readonly editorial: number[];
   /** Releases the ONNX Runtime sessions (the index is freed when unreferenced). Call once. */
   release(): Promise<void>;
@@ -31,6 +35,8 @@ export interface ArtifactOptions {
   ortThreads: number;
   /** Served version name; default the manifest's `modelVersion` (a registry passes its own name). */
   modelVersion?: string;
+  /** Videos the fresh-uploads index holds before it evicts the oldest (seed 000 §7: 50K). */
+  freshCapacity?: number;
 }
 
 /** Below this many items an exact search is cheap (≈ 0.2–0.4 ms at 10k × 32-d) and `auto` uses it. */
@@ -125,18 +131,23 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
     (await loadPrebuiltIndex(dir, factory, dim, params)) ??
     AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
 
-  const [ranker, userEncoder] = await Promise.allSettled([
+  const [ranker, userEncoder, itemEncoder] = await Promise.allSettled([
     OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),
     OnnxUserEncoder.load(join(dir, 'user_tower.onnx'), dim, opts.ortThreads),
+    OnnxItemEncoder.load(join(dir, 'item_tower.onnx'), dim, opts.ortThreads),
   ]);
-  if (ranker.status === 'rejected' || userEncoder.status === 'rejected') {
-    // Do not leak the session that did load (a hot swap retries loads in a long-lived process).
-    await Promise.allSettled([
-      ranker.status === 'fulfilled' ? ranker.value.release() : undefined,
-      userEncoder.status === 'fulfilled' ? userEncoder.value.release() : undefined,
-    ]);
-    const reason =
-      ranker.status === 'rejected' ? ranker.reason : (userEncoder as PromiseRejectedResult).reason;
+  if (
+    ranker.status === 'rejected' ||
+    userEncoder.status === 'rejected' ||
+    itemEncoder.status === 'rejected'
+  ) {
+    // Do not leak the sessions that did load (a hot swap retries loads in a long-lived process).
+    await Promise.allSettled(
+      [ranker, userEncoder, itemEncoder].map((r) =>
+        r.status === 'fulfilled' ? r.value.release() : undefined,
+      ),
+    );
+    const reason = [ranker, userEncoder, itemEncoder].find((r) => r.status === 'rejected')!.reason;
     throw reason instanceof ReclabError
       ? reason
       : new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${dir}: ${(reason as Error).message}`, {
@@ -145,16 +156,23 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   }
   const r = ranker.value;
   const u = userEncoder.value;
+  const it = itemEncoder.value;
+  // Fresh uploads (seed 000 §7): a small exact index searched together with the main one, so a
+  // video uploaded after the main index was built is retrievable at once. Per model set: embeddings
+  // of one version's item tower are not comparable with another's.
+  const fresh = new FreshIndex({ dim, capacity: opts.freshCapacity ?? 50_000 });
   return {
     modelVersion,
     items: { vectors, dim, count },
     index,
     ranker: r,
     userEncoder: u,
+    itemEncoder: it,
+    fresh,
     editorial,
-    sources: [new TwoTowerSource(index)],
+    sources: [new TwoTowerSource(new MergedAnnSearcher(index, fresh))],
     release: async () => {
-      await Promise.all([r.release(), u.release()]);
+      await Promise.all([r.release(), u.release(), it.release()]);
     },
   };
 }

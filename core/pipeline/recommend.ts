@@ -48,6 +48,13 @@ export interface ModelSet {
   readonly sources: readonly CandidateSource[];
   /** The static editorial list (video indices), the last rung. */
   readonly editorial: readonly number[];
+  /** The fresh-uploads index (seed 000 §7): videos beyond `items.count`, embedded at upload. */
+  readonly fresh?: {
+    vectorOf(video: number): Float32Array | undefined;
+    add(video: number, vector: Float32Array): number;
+  };
+  /** The item tower, to embed fresh uploads: n × VIDEO_FEATURE_DIM features → n × dim. */
+  readonly itemEncoder?: { encodeBatch(features: Float32Array, n: number): Promise<Float32Array> };
 }
 
 /** Everything the pipeline talks to besides the model set: ports only, no drivers. */
@@ -355,7 +362,11 @@ export async function recommend(
   const candEmb = new Float32Array(n * dim);
   const affinity = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const row = vectors.subarray(candidates[i].video * dim, (candidates[i].video + 1) * dim);
+    const v = candidates[i].video;
+    const row =
+      v < models.items.count
+        ? vectors.subarray(v * dim, (v + 1) * dim)
+        : (models.fresh?.vectorOf(v) ?? new Float32Array(dim));
     candEmb.set(row, i * dim);
     if (userEmbedding) {
       let dot = 0;

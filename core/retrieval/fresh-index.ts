@@ -102,6 +102,12 @@ export class FreshIndex implements AnnSearcher {
     return { size: this.size, capacity: this.capacity, added: this.#added, evicted: this.#evicted };
   }
 
+  /** The stored vector of `video` (a view, length `dim`), or undefined when it is not indexed. */
+  vectorOf(video: number): Float32Array | undefined {
+    const slot = this.#slotOf.get(video);
+    return slot === undefined ? undefined : this.#vectors.subarray(slot * this.dim, (slot + 1) * this.dim);
+  }
+
   has(video: number): boolean {
     return this.#slotOf.has(video);
   }

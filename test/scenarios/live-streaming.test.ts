@@ -1,7 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../core/adapters/redis/keys.ts';
+import { decodeRecord, encodeRecord, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
 import { type CoreProcess, startCore } from '../../loadtest/core-process.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
@@ -15,12 +18,13 @@ describe('streaming features, live', () => {
   let redis: StartedRedis;
   let kafka: StartedKafka;
   let core: CoreProcess;
+  let world: { videos: number };
 
   beforeAll(async () => {
     configureContainerEngine(process.env);
     redis = await startRedis();
     kafka = await startKafka();
-    const world = await prepareWorld({
+    const prepared = await prepareWorld({
       seed: 7,
       users: 5000,
       videos: 3000,
@@ -28,13 +32,14 @@ describe('streaming features, live', () => {
       redisUrl: redis.url,
       log: () => {},
     });
+    world = prepared.info;
     await createTopic(kafka.brokers, 'events');
     const out = mkdtempSync(join(tmpdir(), 'reclab-live-streaming-'));
     core = await startCore(
       {
         RECLAB_REDIS_URL: redis.url,
         RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
-        RECLAB_ARTIFACTS_DIR: world.artifactsDir,
+        RECLAB_ARTIFACTS_DIR: prepared.artifactsDir,
       },
       join(out, 'core.log'),
     );
@@ -102,5 +107,38 @@ describe('streaming features, live', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+  });
+
+  it('a fresh upload is retrievable through the fresh-uploads index within 2 s of its notification', async () => {
+    const userId = 'u_7';
+    const [top] = await page(userId);
+    // A new video, beyond the catalogue the main index was built on: the top video's features
+    // under another creator (so creator caps do not hide it), uploaded now.
+    const fresh = `v_${world.videos}`;
+    const client = new Redis(redis.url);
+    try {
+      const record = decodeRecord(await client.getBuffer(keys.video(top)), VIDEO_RECORD_LEN)!;
+      record[VIDEO_RECORD.creator] = 999_999;
+      record[VIDEO_RECORD.uploadTsS] = Date.now() / 1000;
+      await client.set(keys.video(fresh), encodeRecord(record));
+    } finally {
+      client.disconnect();
+    }
+    expect(await page(userId)).not.toContain(fresh);
+    const res = await fetch(`${core.url}/v1/videos/fresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ video_ids: [fresh, 'v_999999999'] }),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ indexed: 1, missing: ['v_999999999'] });
+    const t0 = Date.now();
+    let after = await page(userId);
+    while (!after.includes(fresh) && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await page(userId);
+    }
+    expect(after).toContain(fresh);
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });

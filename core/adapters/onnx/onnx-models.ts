@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { ReclabError } from '../../errors.ts';
-import { RANKER_INPUT_DIM, USER_FEATURE_DIM } from '../../features/schema.ts';
+import { RANKER_INPUT_DIM, USER_FEATURE_DIM, VIDEO_FEATURE_DIM } from '../../features/schema.ts';
 import type { Predictions, Ranker, UserEncoder } from '../../ports/ranker.ts';
 
 /** Session options shared by both models: CPU, `threads` intra-op threads, no inter-op pool. */
@@ -102,32 +102,80 @@ export class OnnxRanker implements Ranker {
 }
 
 /**
- * The user tower of the two-tower model (Yi et al. 2019) in ONNX Runtime. Model contract: input
- * `user_features` float32 [batch, USER_FEATURE_DIM]; output `user_embedding` float32 [batch, dim],
- * L2-normalised inside the graph.
+ * One tower of the two-tower model (Yi et al. 2019) in ONNX Runtime: features → L2-normalised
+ * embedding (normalised inside the graph). Model contracts:
+ * - user tower: input `user_features` float32 [batch, USER_FEATURE_DIM] → `user_embedding` [batch, dim];
+ * - item tower: input `video_features` float32 [batch, VIDEO_FEATURE_DIM] → `item_embedding` [batch, dim]
+ *   (embeds fresh uploads for the fresh-uploads index, seed 000 §7).
  */
-export class OnnxUserEncoder implements UserEncoder {
+export class OnnxTower implements UserEncoder {
   readonly dim: number;
   readonly #session: ort.InferenceSession;
+  readonly #names: { input: string; output: string };
+  readonly #inDim: number;
 
-  private constructor(session: ort.InferenceSession, dim: number) {
+  private constructor(
+    session: ort.InferenceSession,
+    names: { input: string; output: string },
+    inDim: number,
+    dim: number,
+  ) {
     this.#session = session;
+    this.#names = names;
+    this.#inDim = inDim;
     this.dim = dim;
   }
 
   /** @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID when the file is missing or breaks the contract */
-  static async load(path: string, dim: number, threads: number): Promise<OnnxUserEncoder> {
-    return new OnnxUserEncoder(await open(path, threads, ['user_features'], ['user_embedding']), dim);
+  static async load(
+    path: string,
+    names: { input: string; output: string },
+    inDim: number,
+    dim: number,
+    threads: number,
+  ): Promise<OnnxTower> {
+    return new OnnxTower(await open(path, threads, [names.input], [names.output]), names, inDim, dim);
   }
 
-  async encode(features: Float32Array): Promise<Float32Array> {
+  /** One row: `features` of length inDim → embedding of length `dim`. */
+  encode(features: Float32Array): Promise<Float32Array> {
+    return this.encodeBatch(features, 1);
+  }
+
+  /** `n` rows: `features` of length n × inDim → `Float32Array` of length n × dim. */
+  async encodeBatch(features: Float32Array, n: number): Promise<Float32Array> {
     const out = await this.#session.run({
-      user_features: new ort.Tensor('float32', features, [1, USER_FEATURE_DIM]),
+      [this.#names.input]: new ort.Tensor('float32', features, [n, this.#inDim]),
     });
-    return out.user_embedding.data as Float32Array;
+    return out[this.#names.output].data as Float32Array;
   }
 
   async release(): Promise<void> {
     await this.#session.release();
   }
 }
+
+/** The user tower (see OnnxTower). */
+export type OnnxUserEncoder = OnnxTower;
+export const OnnxUserEncoder = {
+  load: (path: string, dim: number, threads: number): Promise<OnnxTower> =>
+    OnnxTower.load(
+      path,
+      { input: 'user_features', output: 'user_embedding' },
+      USER_FEATURE_DIM,
+      dim,
+      threads,
+    ),
+};
+
+/** The item tower (see OnnxTower). */
+export const OnnxItemEncoder = {
+  load: (path: string, dim: number, threads: number): Promise<OnnxTower> =>
+    OnnxTower.load(
+      path,
+      { input: 'video_features', output: 'item_embedding' },
+      VIDEO_FEATURE_DIM,
+      dim,
+      threads,
+    ),
+};

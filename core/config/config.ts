@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ReclabError } from '../errors.ts';
+import type { PipelineConfig } from '../pipeline/recommend.ts';
+import type { BulkheadOptions } from '../resilience/bulkhead.ts';
 
 /**
  * The core's configuration, read from `RECLAB_*` environment variables (only core/main.ts reads
@@ -86,17 +88,11 @@ export interface CoreConfig {
   adminToken?: string;
   ann: { factory: string; efSearch: number; nprobe: number };
   ortThreads: number;
-  deadlines: {
-    userMs: number;
-    encoderMs: number;
-    retrievalMs: number;
-    enrichmentMs: number;
-    rankingMs: number;
-  };
+  deadlines: PipelineConfig['deadlines'];
   retrievalK: Record<string, number>;
   candidatesMax: number;
   mmrLambda: number;
-  breaker: { failureThreshold: number; openMs: number };
+  breaker: PipelineConfig['breaker'];
   popularityRefreshMs: number;
   experiment: { id: string; variants: { name: string; share: number }[] };
   shutdownTimeoutMs: number;
@@ -104,16 +100,8 @@ export interface CoreConfig {
   impressionSpool: { dir?: string; maxBytes: number };
   events: { topic: string; consumer: boolean };
   watchedFilterN: number;
-  rerank: {
-    clickbaitPenalty: number;
-    freshnessBoost: number;
-    freshnessHalfLifeH: number;
-    creatorCapPerPage: number;
-    explorationShare: number;
-    explorationMaxAgeH: number;
-    explorationMaxLogViews: number;
-  };
-  bulkhead: { maxConcurrent: number; maxQueue: number; shedTargetMs: number; shedIntervalMs: number };
+  rerank: PipelineConfig['rerank'];
+  bulkhead: BulkheadOptions;
 }
 
 function parseVariants(spec: string): { name: string; share: number }[] {

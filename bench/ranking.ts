@@ -21,7 +21,6 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build as buildHistogram } from 'hdr-histogram-js';
 import { OnnxRanker } from '../core/adapters/onnx/onnx-models.ts';
 import {
   defaultUserRecord,
@@ -29,6 +28,7 @@ import {
   USER_RECORD_LEN,
   VIDEO_RECORD_LEN,
 } from '../core/features/schema.ts';
+import { latencyHistogramUs, recordSinceUs, summariseUs } from '../core/observability/latency-us.ts';
 import { prepareWorld } from '../loadtest/prepare-world.ts';
 import { videoRecords } from '../sim/models/records.ts';
 import { generateWorld } from '../sim/world/index.ts';
@@ -123,26 +123,18 @@ async function main(): Promise<void> {
       });
       const features = rankerInput(user, rows, affinity, nowS);
       for (let i = 0; i < warmup; i++) await ranker.score(features, n);
-      const histogram = buildHistogram({
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: 60_000_000,
-        numberOfSignificantValueDigits: 3,
-      });
+      const histogram = latencyHistogramUs();
       for (let i = 0; i < runs; i++) {
         const t0 = process.hrtime.bigint();
         await ranker.score(features, n);
-        histogram.recordValue(Math.max(1, Math.round(Number(process.hrtime.bigint() - t0) / 1000)));
+        recordSinceUs(histogram, t0);
       }
       const row = {
         candidates: n,
         intraOpNumThreads: threads,
         runs,
         warmup,
-        p50Us: histogram.getValueAtPercentile(50),
-        p90Us: histogram.getValueAtPercentile(90),
-        p99Us: histogram.getValueAtPercentile(99),
-        maxUs: histogram.maxValue,
-        meanUs: Number(histogram.mean.toFixed(1)),
+        ...summariseUs(histogram),
         loadAverage: os.loadavg(),
       };
       histogram.destroy();

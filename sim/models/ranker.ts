@@ -1,8 +1,8 @@
 import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { IDENTITY_PLATT, type Platt } from './calibration.ts';
-import { tf, yieldToEventLoop } from './tf-runtime.ts';
-import type { TrainProgress } from './train-progress.ts';
+import { tf } from './tf-runtime.ts';
+import { afterTrainStep, type TrainProgress } from './train-progress.ts';
 import { gatherRows, shuffle } from './two-tower.ts';
 
 /**
@@ -377,17 +377,14 @@ export async function trainRanker(
       );
       lossSum += loss!.dataSync()[0];
       tf.dispose([loss!, t.x, t.pos, t.target, t.weight]);
-      if ((step + 1) % 20 === 0 || step === steps - 1) {
-        opts.onProgress?.({
-          model: 'ranker',
-          epoch,
-          epochs,
-          step: step + 1,
-          steps,
-          loss: lossSum / (step + 1),
-        });
-        await yieldToEventLoop();
-      }
+      await afterTrainStep(opts.onProgress, {
+        model: 'ranker',
+        epoch,
+        epochs,
+        stepIndex: step,
+        steps,
+        lossSum,
+      });
     }
     epochLosses.push(lossSum / Math.max(1, steps));
   }

@@ -1,8 +1,8 @@
 import { USER_FEATURE_DIM, VIDEO_FEATURE_DIM } from '../../core/features/schema.ts';
 import type { RandomStream } from '../../core/ports/random.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { seededDense, tf, yieldToEventLoop } from './tf-runtime.ts';
-import type { TrainProgress } from './train-progress.ts';
+import { seededDense, tf } from './tf-runtime.ts';
+import { afterTrainStep, type TrainProgress } from './train-progress.ts';
 
 /** Width of the two-tower embeddings (the FAISS index dimension). */
 export const EMB_DIM = 32;
@@ -109,17 +109,14 @@ export async function trainTwoTower(
       }, true);
       lossSum += loss!.dataSync()[0];
       tf.dispose([xu, xv, logQRow, logQCol, mask, loss!]);
-      if ((step + 1) % 20 === 0 || step === steps - 1) {
-        opts.onProgress?.({
-          model: 'two-tower',
-          epoch,
-          epochs,
-          step: step + 1,
-          steps,
-          loss: lossSum / (step + 1),
-        });
-        await yieldToEventLoop();
-      }
+      await afterTrainStep(opts.onProgress, {
+        model: 'two-tower',
+        epoch,
+        epochs,
+        stepIndex: step,
+        steps,
+        lossSum,
+      });
     }
     epochLosses.push(lossSum / Math.max(1, steps));
   }

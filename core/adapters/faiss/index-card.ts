@@ -13,7 +13,12 @@
 import { statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build as buildHistogram } from 'hdr-histogram-js';
+import {
+  type LatencySummaryUs,
+  latencyHistogramUs,
+  recordSinceUs,
+  summariseUs,
+} from '../../observability/latency-us.ts';
 import { type AnnIndex, AnnIndexError, type AnnSearchResult } from './faiss-index.ts';
 
 /** What the card functions need from an index: `AnnIndex` implements it. */
@@ -37,15 +42,10 @@ export interface RecallReport {
 }
 
 /** Single-query latency, one `search` call at a time, from an HdrHistogram (3 significant digits). */
-export interface LatencyReport {
+export interface LatencyReport extends LatencySummaryUs {
   /** Timed calls (warm-up calls excluded). */
   runs: number;
   warmup: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  maxUs: number;
-  meanUs: number;
 }
 
 /** The card of one index: shape, search parameters, recall, latency and memory. */
@@ -153,28 +153,15 @@ export function measureLatency(
   }
   const row = (i: number) => queries.subarray((i % nq) * dim, ((i % nq) + 1) * dim);
   for (let i = 0; i < warmup; i++) index.search(row(i), k);
-  const histogram = buildHistogram({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const histogram = latencyHistogramUs();
   try {
     for (let i = 0; i < runs; i++) {
       const query = row(warmup + i);
       const t0 = process.hrtime.bigint();
       index.search(query, k);
-      const us = Number(process.hrtime.bigint() - t0) / 1000;
-      histogram.recordValue(Math.max(1, Math.round(us)));
+      recordSinceUs(histogram, t0);
     }
-    return {
-      runs,
-      warmup,
-      p50Us: histogram.getValueAtPercentile(50),
-      p90Us: histogram.getValueAtPercentile(90),
-      p99Us: histogram.getValueAtPercentile(99),
-      maxUs: histogram.maxValue,
-      meanUs: histogram.mean,
-    };
+    return { runs, warmup, ...summariseUs(histogram) };
   } finally {
     histogram.destroy();
   }

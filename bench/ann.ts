@@ -12,7 +12,8 @@
  *   artifact (`item_tower.onnx`, newest under .reclab/cache/ unless `--artifacts`) is run with ONNX
  *   Runtime over `videoModelInput(videoRecords(world))` of a world with `--items` videos (same seed,
  *   20k users as the artifacts' world): no training at 1M, seconds to embed. Video records use the
- *   popularity prior for views (no simulated history). The width is the tower's (32); `--dim` is
+ *   popularity prior for views (no simulated history). The width is the tower's (64 since
+ *   artifacts-3, 32 before); `--dim` is
  *   ignored. Queries: the user tower over records of the world's first `--queries` users, with
  *   category shares = softmax(8 · ⟨user latent, category centroid⟩) and 20 watches standing in for
  *   a simulated history (simulating logs at this size would cost minutes and only sharpen them).

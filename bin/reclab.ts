@@ -186,12 +186,14 @@ models
   .option('--videos <n>', 'videos', intArg('videos'), 10_000)
   .action(async (o) => {
     const { prepareWorld } = await import('../loadtest/prepare-world.ts');
+    const { progressFactory, progressMode } = await import('../sim/progress.ts');
     const w = await prepareWorld({
       seed: o.seed,
       users: o.users,
       videos: o.videos,
       cacheDir: resolve(ROOT, '.reclab/cache'),
       log: (l) => process.stdout.write(`${l}\n`),
+      progress: progressFactory({ mode: progressMode(process.stderr, process.env), env: process.env }),
     });
     process.stdout.write(`${JSON.stringify(w.info, null, 2)}\n`);
   });
@@ -212,6 +214,7 @@ models
     const { publishVersion } = await import('../sim/registry/publish.ts');
     const { execFileSync } = await import('node:child_process');
     const { readFileSync } = await import('node:fs');
+    const { progressFactory, progressMode } = await import('../sim/progress.ts');
     const log = (l: string) => process.stderr.write(`${l}\n`);
     const w = await prepareWorld({
       seed: o.seed,
@@ -219,6 +222,7 @@ models
       videos: o.videos,
       cacheDir: resolve(ROOT, '.reclab/cache'),
       log,
+      progress: progressFactory({ mode: progressMode(process.stderr, process.env), env: process.env }),
     });
     let gitCommit = 'unknown';
     try {
@@ -303,7 +307,9 @@ indexCmd
   .option('--seed <n>', 'seed of the query sample', intArg('seed'), 7)
   .action(async (o) => {
     const { rebuildIndex } = await import('../sim/index/rebuild-index.ts');
+    const { progressFactory, progressMode } = await import('../sim/progress.ts');
     const r = await rebuildIndex({
+      progress: progressFactory({ mode: progressMode(process.stderr, process.env), env: process.env }),
       dir: o.dir,
       factory: o.factory,
       nprobe: o.nprobe,
@@ -326,6 +332,21 @@ program
   .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')
   .action(() => {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/main.ts')], {
+      stdio: 'inherit',
+    });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+program
+  .command('ranker')
+  .description('the main ranker as its own tier (a GPU inference pool stand-in with dynamic batching)')
+  .command('serve')
+  .description(
+    'start the ranker tier (config from RECLAB_RANKER_TIER_* variables; see docs/configuration.md)',
+  )
+  .action(() => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/ranker-tier/main.ts')], {
       stdio: 'inherit',
     });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));

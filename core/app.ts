@@ -2,12 +2,20 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
 import { parseVideoIndex, videoIdOf } from './features/ids.ts';
-import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, videoModelInput } from './features/schema.ts';
+import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, VIDEO_RECORD, videoModelInput } from './features/schema.ts';
 import type { CoreMetrics } from './observability/metrics.ts';
+import { assignExperiments } from './pipeline/experiments.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
 import { listVersions } from './registry/model-registry.ts';
-import type { ModelSlots, SwappableModelSet, SwapRecord } from './registry/model-slots.ts';
+import {
+  indexFreshUploads,
+  type ModelLease,
+  type ModelSlots,
+  type SwappableModelSet,
+  type SwapRecord,
+} from './registry/model-slots.ts';
 import type { Bulkhead } from './resilience/bulkhead.ts';
+import { type ActiveFault, type FaultInjector, MAX_FAULT_DELAY_MS } from './resilience/fault-injection.ts';
 import { parseEventBatch, type StreamEvent } from './streaming/events.ts';
 
 /** What the app reports at /readyz and uses to refuse work while starting or stopping. */
@@ -71,8 +79,28 @@ function swapView(s: SwapRecord) {
     warm_ms: s.warmMs,
     swap_ms: s.swapMs,
     at: new Date(s.atMs).toISOString(),
+    ...(s.fresh ? { fresh_carried: s.fresh.videos, fresh_ms: s.fresh.ms } : {}),
   };
 }
+
+interface FaultBody {
+  kind: 'delay' | 'error';
+  delay_ms?: number;
+  ratio?: number;
+  for_ms?: number;
+}
+
+const faultBody = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['delay', 'error'] },
+    delay_ms: { type: 'number', minimum: 0, maximum: MAX_FAULT_DELAY_MS },
+    ratio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    for_ms: { type: 'number', exclusiveMinimum: 0 },
+  },
+} as const;
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
@@ -86,15 +114,19 @@ function tokenMatches(header: string | undefined, token: string): boolean {
  * Routes:
  * - `POST /v1/recommendations` `{user_id, count?, context?: {region?, device?, time?}}` →
  *   200 `{items: [{video_id, score, source}], meta: {impression_id, rung, reasons, timings_ms,
- *   model_version, experiment, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID; 503 RECLAB_ERR_NOT_READY.
+ *   model_version, experiment, experiments, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID; 503 RECLAB_ERR_NOT_READY.
  *   Dependency failures never produce a 5xx: they step down the fallback ladder (`meta.rung`).
- *   Each request takes the active model set once (`models.acquire()`) and uses only it.
+ *   Each request takes one model set once (`acquire()`) and uses only it: the set its experiment
+ *   variant pins (`opts.pinned`), else the active one.
  * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states and model versions.
  * - `GET /admin/models`, `POST /admin/models/activate {version}`, `POST /admin/models/rollback`:
  *   blue/green model swap (seed 000 §7; docs/configuration.md). Errors by code:
  *   RECLAB_ERR_MODEL_VERSION_UNKNOWN 404, RECLAB_ERR_MODEL_REGISTRY_UNSET 409,
  *   RECLAB_ERR_MODEL_SWAP_IN_PROGRESS 409, RECLAB_ERR_MODEL_NO_PREVIOUS 409,
  *   RECLAB_ERR_MODEL_LOAD_FAILED 500, RECLAB_ERR_ADMIN_UNAUTHORIZED 401 (when `opts.adminToken`).
+ * - `GET /admin/faults`, `PUT /admin/faults/:target {kind: delay|error, delay_ms?, ratio?, for_ms?}`,
+ *   `DELETE /admin/faults[/:target]`: fault injection at a dependency (`deps.faults`); 404
+ *   RECLAB_ERR_FAULT_INJECTION_OFF when the core runs without it.
  */
 export function buildApp(
   deps: PipelineDeps,
@@ -112,6 +144,18 @@ export function buildApp(
     bulkhead?: Bulkhead;
     /** Where POST /v1/events hands events (Kafka); the route exists only when given. */
     events?: { publish(events: readonly StreamEvent[]): Promise<void> };
+    /**
+     * Where POST /v1/videos/fresh also records each upload under its creator, for subscription
+     * retrieval (core/adapters/redis/subscriptions.ts); returns the uploads written.
+     */
+    uploads?: {
+      addUploads(uploads: { video: number; creator: number; uploadTsS: number }[]): Promise<number>;
+    };
+    /**
+     * Model sets pinned by experiment variants, by version (loaded at start, never swapped). A
+     * request whose variant pins a version uses that set; all others use the active one.
+     */
+    pinned?: ReadonlyMap<string, { acquire(): ModelLease<SwappableModelSet> }>;
   } = {},
 ): FastifyInstance {
   const app = Fastify({
@@ -181,13 +225,17 @@ export function buildApp(
       const { user_id, count, context } = req.body;
       // Bulkhead first: a shed request costs nothing further (503 RECLAB_ERR_OVERLOADED).
       const admitted = opts.bulkhead ? await opts.bulkhead.acquire() : undefined;
-      const lease = models.acquire();
+      // A/B assignment first: a variant may pin the model version that serves the request.
+      const assignments = assignExperiments(user_id, cfg.experiments, cfg.rankingWeights);
+      const pinned = assignments.modelVersion ? opts.pinned?.get(assignments.modelVersion) : undefined;
+      const lease = (pinned ?? models).acquire();
       try {
         const result = await recommend(deps, lease.models, cfg, breakers, {
           userId: user_id,
           count,
           regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
           deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
+          assignments,
         });
         rungOf.set(req, result.meta.rung);
         metrics?.observeRecommendation(result.meta.timings_ms, result.meta.reasons);
@@ -201,7 +249,9 @@ export function buildApp(
 
   // Fresh uploads (seed 000 §7): the uploader has written the videos' records to the feature store;
   // the core embeds them with the active version's item tower into its fresh index, from where
-  // two-tower retrieval finds them at once. A swapped-in version starts with an empty fresh index.
+  // two-tower retrieval finds them at once. The fresh index keeps their item-tower input, so a
+  // swapped-in version starts with the same fresh videos, re-embedded by its own tower
+  // (core/registry/model-slots.ts); the standby set indexes them too, for a rollback.
   app.post<{ Body: { video_ids: string[] } }>(
     '/v1/videos/fresh',
     { schema: { body: freshVideosBody } },
@@ -223,15 +273,27 @@ export function buildApp(
         records.forEach((r) => {
           if (r) videoModelInput(r, nowS, input, row++ * VIDEO_FEATURE_DIM);
         });
-        if (found.length > 0) {
-          const emb = await itemEncoder.encodeBatch(input, found.length);
-          const dim = emb.length / found.length;
-          for (let i = 0; i < found.length; i++) fresh.add(found[i], emb.subarray(i * dim, (i + 1) * dim));
+        if (found.length > 0) await indexFreshUploads(models, lease.models, found, input);
+        // Each upload also joins its creator's recent uploads (creator and time from its record), so
+        // followers' subscription retrieval finds it at once. A failed write is logged and reported
+        // as `subscriptions: 0`: the fresh index holds the videos already.
+        let subscriptions = 0;
+        if (opts.uploads && found.length > 0) {
+          const uploads = records.flatMap((r, i) =>
+            r
+              ? [{ video: videos[i], creator: r[VIDEO_RECORD.creator], uploadTsS: r[VIDEO_RECORD.uploadTsS] }]
+              : [],
+          );
+          try {
+            subscriptions = await opts.uploads.addUploads(uploads);
+          } catch (err) {
+            req.log.warn({ err }, 'fresh uploads not added to their creators');
+          }
         }
         const missing = videos.filter((_, i) => records[i] === undefined).map(videoIdOf);
         return reply
           .status(202)
-          .send({ indexed: found.length, missing, model_version: lease.models.modelVersion });
+          .send({ indexed: found.length, missing, subscriptions, model_version: lease.models.modelVersion });
       } finally {
         lease.release();
       }
@@ -263,6 +325,34 @@ export function buildApp(
           throw new ReclabError('RECLAB_ERR_ADMIN_UNAUTHORIZED');
         }
       });
+      // Fault injection (core/resilience/fault-injection.ts): present only with RECLAB_FAULT_INJECTION=on.
+      const faults = (): FaultInjector => {
+        if (!deps.faults) throw new ReclabError('RECLAB_ERR_FAULT_INJECTION_OFF');
+        return deps.faults;
+      };
+      const faultView = (f: ActiveFault) => ({
+        target: f.target,
+        kind: f.kind,
+        delay_ms: f.delayMs ?? null,
+        ratio: f.ratio ?? 1,
+        for_ms: f.forMs ?? null,
+        since: new Date(f.sinceMs).toISOString(),
+        hits: f.hits,
+      });
+      admin.get('/faults', async () => ({ faults: faults().list().map(faultView) }));
+      admin.put<{ Params: { target: string }; Body: FaultBody }>(
+        '/faults/:target',
+        { schema: { body: faultBody } },
+        async (req) => {
+          const b = req.body;
+          const spec = { kind: b.kind, delayMs: b.delay_ms, ratio: b.ratio, forMs: b.for_ms };
+          return { fault: faultView(faults().set(req.params.target, spec)) };
+        },
+      );
+      admin.delete<{ Params: { target: string } }>('/faults/:target', async (req) => ({
+        removed: faults().clear(req.params.target),
+      }));
+      admin.delete('/faults', async () => ({ removed: faults().clear() }));
       admin.get('/models', async () => {
         const s = models.status();
         const registry = opts.registryDir ? await listVersions(opts.registryDir) : [];

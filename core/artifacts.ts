@@ -1,30 +1,46 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AnnIndex } from './adapters/faiss/faiss-index.ts';
 import { OnnxItemEncoder, OnnxRanker, type OnnxTower, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
-import type { ModelSet } from './pipeline/recommend.ts';
+import { VIDEO_FEATURE_DIM } from './features/schema.ts';
+import type { ModelSet, RecentActivity } from './pipeline/recommend.ts';
+import type { Ranker } from './ports/ranker.ts';
+import { ContentSource } from './retrieval/content-source.ts';
 import { FreshIndex, MergedAnnSearcher } from './retrieval/fresh-index.ts';
 import { TwoTowerSource } from './retrieval/two-tower-source.ts';
 
 /**
  * The files a core instance serves from, in one directory (made by `reclab models build`):
  * - `manifest.json` `{ modelVersion: string, embDim: number, … }`
- * - `user_tower.onnx`, `ranker.onnx` (contracts in core/adapters/onnx/onnx-models.ts)
+ * - `user_tower.onnx`, `item_tower.onnx`, `ranker.onnx`, optional `light_ranker.onnx` (contracts in
+ *   core/adapters/onnx/onnx-models.ts)
  * - `item_embeddings.f32`: little-endian Float32, videos × embDim, row i = video `v_i`
  * - `editorial.json`: `{ "videos": ["v_12", …] }`, the static last-resort list
+ * - optional `content_embeddings.f32`: little-endian Float32, videos × `manifest.content.dim`, row i =
+ *   video `v_i` (sim/models/content-embeddings.ts); absent in directories made before it existed
  * A registry version (core/registry/model-registry.ts) is such a directory plus `model-card.json`.
  *
  * Loaded, it is one `ModelSet` (the unit the core swaps, seed 000 §7) whose `sources` are the
- * two-tower retrieval over `index`.
+ * two-tower retrieval over `index` (`two_tower`) and, with `content_embeddings.f32` and
+ * `ArtifactOptions.recentWatches`, the content-based retrieval over `content.index` (`content`).
  */
+/** A ranker the model set owns and must release (an ONNX session, a tier client's connections). */
+export type OwnedRanker = Ranker & { release(): Promise<void> };
+
 export interface Artifacts extends ModelSet {
   readonly index: AnnIndex;
-  readonly ranker: OnnxRanker;
+  readonly ranker: OwnedRanker;
+  /** True when `ranker` is the ranker tier's client (`ArtifactOptions.mainRanker`), not a session. */
+  readonly rankerRemote: boolean;
+  /** `light_ranker.onnx` in process; absent in artifact directories made before it existed. */
+  readonly lightRanker?: OnnxRanker;
   readonly userEncoder: OnnxUserEncoder;
   /** The item tower, to embed fresh uploads. */
   readonly itemEncoder: OnnxTower;
   readonly fresh: FreshIndex;
+  /** The content-based index over `content_embeddings.f32`, when the directory has that file. */
+  readonly content?: { index: AnnIndex; vectors: Float32Array; dim: number; count: number };
   readonly editorial: number[];
   /** Releases the ONNX Runtime sessions (the index is freed when unreferenced). Call once. */
   release(): Promise<void>;
@@ -37,6 +53,16 @@ export interface ArtifactOptions {
   modelVersion?: string;
   /** Videos the fresh-uploads index holds before it evicts the oldest (seed 000 §7: 50K). */
   freshCapacity?: number;
+  /**
+   * The users' recent watches (streaming features), for the content-based source; without it, or
+   * without `content_embeddings.f32`, the set has no `content` source.
+   */
+  recentWatches?: RecentActivity;
+  /**
+   * The main ranker for `modelVersion` when it runs outside this process (the ranker tier's
+   * client, core/ranker-tier/); default: `ranker.onnx` in process.
+   */
+  mainRanker?: (modelVersion: string) => OwnedRanker;
 }
 
 /** Below this many items an exact search is cheap (≈ 0.2–0.4 ms at 10k × 32-d) and `auto` uses it. */
@@ -86,6 +112,44 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
 }
 
 /**
+ * The content-based ANN index (seed 000 §2.4 "Content-Based Index") over `content_embeddings.f32`,
+ * built with the same factory resolution and search parameters as the two-tower index; undefined
+ * when the file does not exist (artifact directories made before it). Width: `manifest.content.dim`,
+ * else the file size ÷ (4 × items).
+ * @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID when the file is not `items` whole rows
+ */
+async function loadContentIndex(
+  dir: string,
+  manifest: Record<string, unknown>,
+  items: number,
+  ann: ArtifactOptions['ann'],
+): Promise<Artifacts['content']> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, 'content_embeddings.f32'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `content_embeddings.f32: ${(err as Error).message}`);
+  }
+  const declared = Number((manifest.content as { dim?: unknown } | undefined)?.dim);
+  const dim = Number.isInteger(declared) && declared > 0 ? declared : bytes.byteLength / (4 * items);
+  if (!Number.isInteger(dim) || dim <= 0 || bytes.byteLength !== 4 * dim * items) {
+    throw new ReclabError(
+      'RECLAB_ERR_ARTIFACT_INVALID',
+      `content_embeddings.f32 has ${bytes.byteLength} bytes, not ${items} rows of ${declared || '?'} floats`,
+    );
+  }
+  const vectors = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(vectors.buffer).set(bytes);
+  const factory = resolveFactory(ann.factory, items);
+  const params: Record<string, number> = {};
+  if (factory.startsWith('HNSW')) params.efSearch = ann.efSearch;
+  if (factory.startsWith('IVF')) params.nprobe = ann.nprobe;
+  const index = AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
+  return { index, vectors, dim, count: items };
+}
+
+/**
  * Loads models, embeddings and the editorial list from `dir` and builds the ANN index over the item
  * embeddings (seed 000 §2.4; the index type is `opts.ann.factory`).
  * @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID for a missing or malformed file
@@ -130,24 +194,31 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   const index =
     (await loadPrebuiltIndex(dir, factory, dim, params)) ??
     AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
+  const content = await loadContentIndex(dir, manifest, count, opts.ann);
 
-  const [ranker, userEncoder, itemEncoder] = await Promise.allSettled([
-    OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),
+  const lightPath = join(dir, 'light_ranker.onnx');
+  const hasLight = await access(lightPath).then(
+    () => true,
+    () => false,
+  );
+  const loads = await Promise.allSettled([
+    opts.mainRanker
+      ? Promise.resolve<OwnedRanker>(opts.mainRanker(modelVersion))
+      : OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),
     OnnxUserEncoder.load(join(dir, 'user_tower.onnx'), dim, opts.ortThreads),
     OnnxItemEncoder.load(join(dir, 'item_tower.onnx'), dim, opts.ortThreads),
-  ]);
+    hasLight ? OnnxRanker.load(lightPath, modelVersion, opts.ortThreads) : Promise.resolve(undefined),
+  ] as const);
+  const [ranker, userEncoder, itemEncoder, lightRanker] = loads;
   if (
     ranker.status === 'rejected' ||
     userEncoder.status === 'rejected' ||
-    itemEncoder.status === 'rejected'
+    itemEncoder.status === 'rejected' ||
+    lightRanker.status === 'rejected'
   ) {
     // Do not leak the sessions that did load (a hot swap retries loads in a long-lived process).
-    await Promise.allSettled(
-      [ranker, userEncoder, itemEncoder].map((r) =>
-        r.status === 'fulfilled' ? r.value.release() : undefined,
-      ),
-    );
-    const reason = [ranker, userEncoder, itemEncoder].find((r) => r.status === 'rejected')!.reason;
+    await Promise.allSettled(loads.map((r) => (r.status === 'fulfilled' ? r.value?.release() : undefined)));
+    const reason = loads.find((r) => r.status === 'rejected')!.reason;
     throw reason instanceof ReclabError
       ? reason
       : new ReclabError('RECLAB_ERR_ARTIFACT_INVALID', `${dir}: ${(reason as Error).message}`, {
@@ -157,22 +228,36 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   const r = ranker.value;
   const u = userEncoder.value;
   const it = itemEncoder.value;
+  const light = lightRanker.value;
   // Fresh uploads (seed 000 §7): a small exact index searched together with the main one, so a
   // video uploaded after the main index was built is retrievable at once. Per model set: embeddings
   // of one version's item tower are not comparable with another's.
-  const fresh = new FreshIndex({ dim, capacity: opts.freshCapacity ?? 50_000 });
+  // It keeps each video's item-tower input so a swapped-in version can re-embed them (model-slots.ts).
+  const fresh = new FreshIndex({
+    dim,
+    capacity: opts.freshCapacity ?? 50_000,
+    featureDim: VIDEO_FEATURE_DIM,
+  });
   return {
     modelVersion,
     items: { vectors, dim, count },
     index,
     ranker: r,
+    rankerRemote: opts.mainRanker !== undefined,
+    lightRanker: light,
     userEncoder: u,
     itemEncoder: it,
     fresh,
     editorial,
-    sources: [new TwoTowerSource(new MergedAnnSearcher(index, fresh))],
+    content,
+    sources: [
+      new TwoTowerSource(new MergedAnnSearcher(index, fresh)),
+      ...(content && opts.recentWatches
+        ? [new ContentSource(content.index, content, opts.recentWatches)]
+        : []),
+    ],
     release: async () => {
-      await Promise.all([r.release(), u.release(), it.release()]);
+      await Promise.all([r.release(), u.release(), it.release(), light?.release()]);
     },
   };
 }

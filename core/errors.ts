@@ -64,6 +64,21 @@ export const ERRORS = {
     degrades: true,
     message: 'The ranker returned NaN, Inf or a wrongly shaped output',
   },
+  RECLAB_ERR_RANKER_OVERLOADED: {
+    status: 503,
+    degrades: true,
+    message: 'The ranker tier is full (batch queue or pending calls at their limit); retry later',
+  },
+  RECLAB_ERR_FAULT_INJECTED: {
+    status: 503,
+    degrades: true,
+    message: 'A fault set through /admin/faults (RECLAB_FAULT_INJECTION=on) failed this dependency call',
+  },
+  RECLAB_ERR_FAULT_INJECTION_OFF: {
+    status: 404,
+    degrades: false,
+    message: 'Fault injection is off (RECLAB_FAULT_INJECTION=off)',
+  },
   RECLAB_ERR_POPULARITY_UNAVAILABLE: {
     status: 503,
     degrades: true,

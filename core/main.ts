@@ -13,20 +13,27 @@ import { systemClock } from './adapters/clock/system-clock.ts';
 import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
 import { RealtimeFeatures } from './adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
+import { RedisSubscriptions } from './adapters/redis/subscriptions.ts';
 import { buildApp, type Lifecycle } from './app.ts';
-import { type Artifacts, loadArtifacts } from './artifacts.ts';
+import { type Artifacts, loadArtifacts, type OwnedRanker } from './artifacts.ts';
 import { type CoreConfig, loadConfig } from './config/config.ts';
 import { ReclabError } from './errors.ts';
+import { withL1Cache } from './features/l1-feature-cache.ts';
 import { NUM_REGIONS } from './features/schema.ts';
 import { CoreMetrics } from './observability/metrics.ts';
+import { pinnedModelVersions } from './pipeline/experiments.ts';
 import { PopularityCache } from './pipeline/popularity-cache.ts';
-import { Breakers, type PipelineConfig } from './pipeline/recommend.ts';
+import { Breakers, type PipelineConfig, type RecentActivity } from './pipeline/recommend.ts';
 import { seededRandom } from './random/seeded-random.ts';
+import { RemoteRanker } from './ranker-tier/remote-ranker.ts';
 import { versionDir } from './registry/model-registry.ts';
 import { ModelSlots } from './registry/model-slots.ts';
 import { warmUp } from './registry/warm-up.ts';
 import { Bulkhead } from './resilience/bulkhead.ts';
+import { FaultInjector } from './resilience/fault-injection.ts';
+import { ContentSource } from './retrieval/content-source.ts';
 import { RegionalTopSource } from './retrieval/regional-top-source.ts';
+import { SubscriptionsSource } from './retrieval/subscriptions-source.ts';
 import { EventConsumer } from './streaming/event-consumer.ts';
 import { EventPublisher } from './streaming/event-publisher.ts';
 
@@ -40,7 +47,9 @@ function pipelineConfig(cfg: CoreConfig): PipelineConfig {
     rerank: cfg.rerank,
     watchedFilterN: cfg.watchedFilterN,
     breaker: cfg.breaker,
-    experiment: cfg.experiment,
+    experiments: cfg.experiments,
+    rankingWeights: cfg.rankingWeights,
+    cascadeTopN: cfg.cascadeTopN,
   };
 }
 
@@ -48,13 +57,35 @@ function pipelineConfig(cfg: CoreConfig): PipelineConfig {
  * The first model set: a registry version, or one artifact directory (RECLAB_ARTIFACTS_DIR).
  * @throws ReclabError RECLAB_ERR_MODEL_VERSION_UNKNOWN, RECLAB_ERR_ARTIFACT_INVALID
  */
-async function loadModelSet(cfg: CoreConfig, version?: string): Promise<Artifacts> {
-  const opts = { ann: cfg.ann, ortThreads: cfg.ortThreads };
+async function loadModelSet(
+  cfg: CoreConfig,
+  version?: string,
+  recentWatches?: RecentActivity,
+): Promise<Artifacts> {
+  const opts = { ann: cfg.ann, ortThreads: cfg.ortThreads, recentWatches, mainRanker: tierRanker(cfg) };
   if (version === undefined && cfg.models.artifactsDir) return loadArtifacts(cfg.models.artifactsDir, opts);
   const registryDir = cfg.models.registryDir;
   if (!registryDir) throw new ReclabError('RECLAB_ERR_MODEL_REGISTRY_UNSET');
   const v = version ?? cfg.models.version!;
   return loadArtifacts(await versionDir(registryDir, v), { ...opts, modelVersion: v });
+}
+
+/** The ranker tier's client (one connection pool for every model version), when configured. */
+let tierClient: RemoteRanker | undefined;
+
+/**
+ * With RECLAB_RANKER_TIER_URL the main ranker of every model set is the tier (seed 000 §2.5's GPU
+ * pool, core/ranker-tier/), asked for that set's version; the light ranker stays in process.
+ */
+function tierRanker(cfg: CoreConfig): ((version: string) => OwnedRanker) | undefined {
+  const tier = cfg.rankerTier;
+  if (!tier) return undefined;
+  tierClient ??= new RemoteRanker({ url: tier.url, modelVersion: '', timeoutMs: tier.timeoutMs });
+  const client = tierClient;
+  return (version) => {
+    const r = client.withVersion(version);
+    return { modelVersion: version, score: (x, n) => r.score(x, n), release: async () => {} };
+  };
 }
 
 /** Resolves when the connection is ready, or after `timeoutMs` (the core then starts degraded). */
@@ -78,12 +109,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const clock = systemClock;
-  const t0 = performance.now();
-  const artifacts = await loadModelSet(cfg);
-  const loadMs = Math.round(performance.now() - t0);
   const redis = connectRedis(cfg.redis.url, cfg.redis.commandTimeoutMs);
   redis.on('error', () => {}); // connection errors surface per command; breakers decide what to do
-  const features = new RedisFeatureStore(redis);
+  // Streaming features; each model set's content source reads the recent watches through it.
+  const realtime = new RealtimeFeatures(redis, clock);
+  const t0 = performance.now();
+  const artifacts = await loadModelSet(cfg, undefined, realtime);
+  const loadMs = Math.round(performance.now() - t0);
+  const metrics = new CoreMetrics();
+  // Video records through the in-process L1 cache (RECLAB_L1_CACHE_*; user records pass through).
+  const features = withL1Cache(new RedisFeatureStore(redis), clock, cfg.l1Cache, metrics.featureCache);
   const impressions = new KafkaImpressionLog(
     {
       brokers: cfg.kafka.brokers,
@@ -101,11 +136,12 @@ async function main(): Promise<void> {
     regionSize: 50,
     regions: NUM_REGIONS,
   });
-  // Model-independent sources; each model set brings its own (two-tower over its index).
-  const realtime = new RealtimeFeatures(redis, clock);
+  // Model-independent sources; each model set brings its own (two-tower, content over its indexes).
+  const subscriptions = new RedisSubscriptions(redis);
   const sources = [
     new RegionalTopSource('popularity', (r, n) => features.topPopular(r, n)),
     new RegionalTopSource('trending', (r, n) => realtime.trending(r, n)),
+    new SubscriptionsSource(subscriptions, clock),
   ];
   // Streaming features: events in through POST /v1/events, applied to Redis by a consumer group.
   // The consumer gets its own Redis connection that queues and retries, unlike the request path's.
@@ -123,12 +159,12 @@ async function main(): Promise<void> {
         clock,
       )
     : undefined;
-  const metrics = new CoreMetrics();
   const bulkhead = new Bulkhead(clock, cfg.bulkhead);
   const pcfg = pipelineConfig(cfg);
   const breakers = new Breakers(
     clock,
-    [...artifacts.sources, ...sources].map((s) => s.name),
+    // `content` too when the first set lacks it: a set swapped in later may bring it.
+    [...new Set([...artifacts.sources, ...sources].map((s) => s.name)).add(ContentSource.NAME)],
     pcfg.breaker,
   );
   const lifecycle: Lifecycle = { ready: false, draining: false };
@@ -140,24 +176,40 @@ async function main(): Promise<void> {
     impressions,
     activity: realtime,
     exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
+    faults: cfg.faultInjection
+      ? new FaultInjector(clock, seededRandom(cfg.randomSeed).stream('faults'))
+      : undefined,
   };
   // Blue/green slots (seed 000 §7); `app` is assigned before any event can fire.
   let app: ReturnType<typeof buildApp> | undefined;
   const models = new ModelSlots<Artifacts>(artifacts, {
-    load: (version) => loadModelSet(cfg, version),
+    load: (version) => loadModelSet(cfg, version, realtime),
     warmUp: (set) => warmUp(set),
     onEvent: (e) => {
       if (e.event === 'model_load_failed') app?.log.error(e, 'model load failed');
       else app?.log.info(e, e.event === 'model_swap' ? `model swap ${e.swap.from} → ${e.swap.to}` : e.event);
     },
   });
+  // Versions pinned by experiment variants: loaded and warmed once, served next to the active set.
+  const pinned = new Map<string, ModelSlots<Artifacts>>();
+  for (const version of pinnedModelVersions(cfg.experiments)) {
+    if (version === artifacts.modelVersion) continue;
+    const set = await loadModelSet(cfg, version, realtime);
+    await warmUp(set);
+    pinned.set(
+      version,
+      new ModelSlots<Artifacts>(set, { load: () => loadModelSet(cfg, version, realtime), warmUp }),
+    );
+  }
   app = buildApp(deps, models, pcfg, breakers, lifecycle, {
+    pinned,
     logLevel: cfg.logLevel,
     adminToken: cfg.adminToken,
     registryDir: cfg.models.registryDir,
     metrics,
     bulkhead,
     events: publisher,
+    uploads: subscriptions,
   });
   const warm = await warmUp(artifacts);
   app.log.info({ ...warm, loadMs, modelVersion: artifacts.modelVersion }, 'warmed up');
@@ -187,6 +239,8 @@ async function main(): Promise<void> {
     app.log.info({ impressions: impressions.stats() }, 'stopped');
     redis.disconnect();
     await models.close();
+    await Promise.all([...pinned.values()].map((p) => p.close()));
+    await tierClient?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
 import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
 import { ARTIFACT_FILES, buildArtifacts } from '../sim/models/index.ts';
+import { formatTrainProgress, trainProgressView } from '../sim/models/train-progress.ts';
 import { type Progress, type ProgressFactory, silentProgress } from '../sim/progress.ts';
 import { generateWorld, videoId, type World, worldHash } from '../sim/world/index.ts';
 
@@ -81,20 +82,22 @@ export async function prepareWorld(opts: PrepareOptions): Promise<PreparedWorld>
   await mkdir(artifactsDir, { recursive: true });
   t0 = performance.now();
   let lastKey = '';
+  // With a progress factory, training shows a bar per model (a line per epoch in CI logs) instead.
+  const trainView = opts.progress ? trainProgressView(opts.progress) : undefined;
   const manifest = await buildArtifacts(world, {
     seed: opts.seed,
     outDir: artifactsDir,
     onProgress: (e) => {
-      // One line per stage and per finished epoch; batch-level progress is too fine for a log.
+      // One line per stage and per finished epoch (loss, validation metric, ETA); batch-level
+      // progress is too fine for a log.
       const t = e.train;
-      if (t ? t.step === t.steps : e.stage !== lastKey) {
-        log(
-          `models: ${t ? `${t.model} epoch ${t.epoch}/${t.epochs}, loss ${t.loss.toFixed(4)}` : e.message}`,
-        );
+      if (t && trainView) trainView.onProgress(t);
+      else if (t ? t.step === t.steps : e.stage !== lastKey) {
+        log(`models: ${t ? formatTrainProgress(t) : e.message}`);
       }
       lastKey = e.stage;
     },
-  });
+  }).finally(() => trainView?.stop());
   const buildSeconds = (performance.now() - t0) / 1000;
   const m = manifest.metrics;
   log(

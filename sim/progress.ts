@@ -13,6 +13,14 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Marks `n` more items done (default 1). Cheap enough to call once per chunk, not per item. */
   tick(n?: number): void;
+  /**
+   * Sets the stage's status text (e.g. `epoch 2/3 · loss 0.4121 · val auc 0.7412 · ETA 14 s`). On a
+   * terminal it replaces the bar's own ETA at the end of the bar (the caller's text then carries
+   * its own estimate). In lines mode it is printed as its own line `label: text` when `line` is
+   * true (a milestone such as an epoch's end: callers keep these few) and otherwise only kept for
+   * the bar. Ignored after `stop()`.
+   */
+  status(text: string, line?: boolean): void;
   /** Ends the stage: finishes the bar or prints the summary line. Idempotent. */
   stop(): void;
 }
@@ -55,12 +63,14 @@ export function progressMode(
 }
 
 /** A factory that reports nothing (library default, tests). */
-export const silentProgress: ProgressFactory = () => ({ tick() {}, stop() {} });
+export const silentProgress: ProgressFactory = () => ({ tick() {}, status() {}, stop() {} });
 
 /**
  * Starts reporting a stage of `total` items labelled `label` (e.g. `world.users`).
  * Summary line format (lines mode): `world.users: 1000000 items in 1.23 s (813008/s)`.
- * Bar format: `world.users [====----] 50% | 500000/1000000 items | 810000/s | ETA 1s`.
+ * Bar format: `world.users [====----] 50% | 500000/1000000 items | 810000/s | ETA 1s`; after
+ * `status(text)`: `… | 810000/s | <text>`. Status line (lines mode, `status(text, true)`):
+ * `train.ranker: epoch 1/3 · loss 0.4121 · val auc 0.7412 · ETA 14 s`.
  */
 export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
@@ -72,20 +82,34 @@ export function createProgress(label: string, total: number, options: ProgressOp
   let stopped = false;
   let bar: cliProgress.SingleBar | undefined;
   if (mode === 'bar') {
+    const head = `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | `;
+    const plain = `${head}ETA {eta_formatted}`;
+    const withStatus = `${head}{status}`;
     bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+      // The caller's status text, once set, takes the place of cli-progress's rate-based ETA.
+      format: (opts, params, payload) =>
+        cliProgress.Format.Formatter(
+          { ...opts, format: payload.status ? withStatus : plain },
+          params,
+          payload,
+        ),
       stream: stream as NodeJS.WritableStream,
       hideCursor: true,
       etaBuffer: 20,
       fps: 10,
     });
-    bar.start(total, 0, { rate: '0' });
+    bar.start(total, 0, { rate: '0', status: '' });
   }
   return {
     tick(n = 1) {
       if (stopped) return;
       done += n;
       if (bar) bar.update(done, { rate: formatRate(done, (nowMs() - startMs) / 1000) });
+    },
+    status(text, line = false) {
+      if (stopped) return;
+      if (bar) bar.update(done, { status: text });
+      else if (mode === 'lines' && line) stream.write(`${label}: ${text}\n`);
     },
     stop() {
       if (stopped) return;
@@ -119,6 +143,7 @@ export function timedProgress(inner: ProgressFactory, timings: Record<string, nu
     let stopped = false;
     return {
       tick: (n) => p.tick(n),
+      status: (text, line) => p.status(text, line),
       stop() {
         if (stopped) return;
         stopped = true;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ReclabError } from '../errors.ts';
+import type { ExperimentConfig, RankingWeights } from '../pipeline/experiments.ts';
 import type { PipelineConfig } from '../pipeline/recommend.ts';
+import { RANKER_TIER_VARIABLES } from '../ranker-tier/config.ts';
 import type { BulkheadOptions } from '../resilience/bulkhead.ts';
 
 /**
@@ -46,6 +48,12 @@ const envSchema = z
     RECLAB_POPULARITY_REFRESH_MS: int(5000, 100),
     RECLAB_EXPERIMENT_ID: z.string().default('exp_ranking_v1'),
     RECLAB_EXPERIMENT_VARIANTS: z.string().default('control:50,treatment:50'), // name:share,…
+    RECLAB_EXPERIMENTS_JSON: z.string().min(1).optional(), // layered experiments with variant params; replaces the two above
+    RECLAB_RANKING_WEIGHTS: z.string().default('like:0,finish:0,dislike:0'), // task weights of the ranking score
+    RECLAB_RANKING_CASCADE_TOP_N: int(0, 0), // seed 000 Q5: light ranker keeps top N for the main ranker; 0 = off
+    RECLAB_RANKER_TIER_URL: z.string().url().optional(), // main ranker tier (core/ranker-tier); unset = in process
+    RECLAB_RANKER_TIER_TIMEOUT_MS: int(1000, 1), // backstop of one call to the tier, below the breaker
+    RECLAB_FAULT_INJECTION: z.enum(['on', 'off']).default('off'), // /admin/faults (scenarios, tests); off in production
     RECLAB_SHUTDOWN_TIMEOUT_MS: int(10_000, 1),
     RECLAB_RANDOM_SEED: int(0), // seed of the named random streams (exploration)
     RECLAB_IMPRESSION_SPOOL_DIR: z.string().min(1).optional(), // disk spool while Kafka is down; unset = memory only
@@ -64,13 +72,24 @@ const envSchema = z
     RECLAB_BULKHEAD_MAX_QUEUE: int(256, 0), // waiting for a slot; beyond: 503 RECLAB_ERR_OVERLOADED
     RECLAB_SHED_TARGET_MS: num(50, 1), // CoDel target queueing time
     RECLAB_SHED_INTERVAL_MS: num(500, 1), // CoDel interval
+    RECLAB_L1_CACHE_MAX_ENTRIES: int(100_000, 0), // in-process video-record cache; 0 disables
+    RECLAB_L1_CACHE_TTL_MS: int(60_000, 0), // how long a cached video record is served; 0 disables
   })
   .strict();
 
 export type CoreEnv = z.infer<typeof envSchema>;
 
-/** Every variable the core reads (docs/configuration.md lists them; a test keeps both in step). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+/**
+ * Every variable the core reads, and the ranker tier's (docs/configuration.md lists them; a test keeps
+ * both in step).
+ */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(envSchema.shape),
+  // The ranker tier's own process (core/ranker-tier/config.ts) is configured from the same page.
+  ...RANKER_TIER_VARIABLES,
+];
+/** The ranker tier's variables may share the core's environment; the core ignores them. */
+const TIER_ONLY = new Set(RANKER_TIER_VARIABLES);
 
 export interface CoreConfig {
   host: string;
@@ -94,7 +113,14 @@ export interface CoreConfig {
   mmrLambda: number;
   breaker: PipelineConfig['breaker'];
   popularityRefreshMs: number;
-  experiment: { id: string; variants: { name: string; share: number }[] };
+  /** Experiment layers; RECLAB_EXPERIMENTS_JSON, or the one layer of RECLAB_EXPERIMENT_ID/_VARIANTS. */
+  experiments: ExperimentConfig[];
+  rankingWeights: RankingWeights;
+  cascadeTopN: number;
+  /** Serve /admin/faults and apply the faults set there (core/resilience/fault-injection.ts). */
+  faultInjection: boolean;
+  /** The main ranker tier; undefined = the main ranker runs in the core's process. */
+  rankerTier?: { url: string; timeoutMs: number };
   shutdownTimeoutMs: number;
   randomSeed: number;
   impressionSpool: { dir?: string; maxBytes: number };
@@ -102,6 +128,8 @@ export interface CoreConfig {
   watchedFilterN: number;
   rerank: PipelineConfig['rerank'];
   bulkhead: BulkheadOptions;
+  /** In-process L1 cache of video records (core/features/l1-feature-cache.ts); either 0 disables it. */
+  l1Cache: { maxEntries: number; ttlMs: number };
 }
 
 function parseVariants(spec: string): { name: string; share: number }[] {
@@ -118,13 +146,82 @@ function parseVariants(spec: string): { name: string; share: number }[] {
   return variants;
 }
 
+const weightsSchema = z
+  .object({ like: z.number(), finish: z.number(), dislike: z.number() })
+  .partial()
+  .strict();
+
+/** RECLAB_EXPERIMENTS_JSON: `[{id, variants: [{name, share, params?: {model_version?, ranking_weights?}}]}]`. */
+const experimentsSchema = z
+  .array(
+    z
+      .object({
+        id: z.string().min(1),
+        variants: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1),
+                share: z.number().positive(),
+                params: z
+                  .object({ model_version: z.string().min(1), ranking_weights: weightsSchema })
+                  .partial()
+                  .strict()
+                  .optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict(),
+  )
+  .refine((exps) => new Set(exps.map((e) => e.id)).size === exps.length, 'experiment ids must be unique');
+
+function parseExperiments(json: string, problems: string[]): ExperimentConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    problems.push(`RECLAB_EXPERIMENTS_JSON: ${(err as Error).message}`);
+    return [];
+  }
+  const parsed = experimentsSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues)
+      problems.push(`RECLAB_EXPERIMENTS_JSON.${i.path.join('.')}: ${i.message}`);
+    return [];
+  }
+  return parsed.data.map((e) => ({
+    id: e.id,
+    variants: e.variants.map((v) => ({
+      name: v.name,
+      share: v.share,
+      params: v.params && { modelVersion: v.params.model_version, rankingWeights: v.params.ranking_weights },
+    })),
+  }));
+}
+
+/** `like:0.2,finish:0.1,dislike:1` → weights (unnamed ones 0). */
+function parseWeights(spec: string, problems: string[]): RankingWeights {
+  const w: RankingWeights = { like: 0, finish: 0, dislike: 0 };
+  for (const part of spec.split(',').filter((p) => p.trim())) {
+    const [name, value] = part.split(':').map((x) => x.trim());
+    if (!(name in w) || !Number.isFinite(Number(value)) || value === '') {
+      problems.push(`RECLAB_RANKING_WEIGHTS: expected like|finish|dislike:number,… got '${part}'`);
+      continue;
+    }
+    w[name as keyof RankingWeights] = Number(value);
+  }
+  return w;
+}
+
 /**
  * Parses the `RECLAB_*` variables of `env` (others are ignored).
  * @throws ReclabError RECLAB_ERR_CONFIG_INVALID listing every problem, one per line
  */
 export function loadConfig(env: Record<string, string | undefined>): Readonly<CoreConfig> {
   const vars = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined),
+    Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined && !TIER_ONLY.has(k)),
   );
   const parsed = envSchema.safeParse(vars);
   if (!parsed.success) {
@@ -148,6 +245,19 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.RECLAB_MODEL_VERSION && e.RECLAB_ARTIFACTS_DIR) {
     problems.push('give RECLAB_ARTIFACTS_DIR or RECLAB_MODEL_VERSION, not both');
   }
+  if (e.RECLAB_EXPERIMENTS_JSON && ('RECLAB_EXPERIMENT_ID' in vars || 'RECLAB_EXPERIMENT_VARIANTS' in vars)) {
+    problems.push('give RECLAB_EXPERIMENTS_JSON or RECLAB_EXPERIMENT_ID/_VARIANTS, not both');
+  }
+  const experiments: ExperimentConfig[] = e.RECLAB_EXPERIMENTS_JSON
+    ? parseExperiments(e.RECLAB_EXPERIMENTS_JSON, problems)
+    : [{ id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) }];
+  if (
+    experiments.some((x) => x.variants.some((v) => v.params?.modelVersion)) &&
+    !e.RECLAB_MODEL_REGISTRY_DIR
+  ) {
+    problems.push('a variant pinning a model_version needs RECLAB_MODEL_REGISTRY_DIR');
+  }
+  const rankingWeights = parseWeights(e.RECLAB_RANKING_WEIGHTS, problems);
   if (problems.length > 0) throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${problems.join('\n  ')}`);
   return Object.freeze({
     host: e.RECLAB_HOST,
@@ -185,7 +295,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     mmrLambda: e.RECLAB_MMR_LAMBDA,
     breaker: { failureThreshold: e.RECLAB_BREAKER_FAILURE_THRESHOLD, openMs: e.RECLAB_BREAKER_OPEN_MS },
     popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
-    experiment: { id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) },
+    experiments,
+    rankingWeights,
+    cascadeTopN: e.RECLAB_RANKING_CASCADE_TOP_N,
+    faultInjection: e.RECLAB_FAULT_INJECTION === 'on',
+    rankerTier: e.RECLAB_RANKER_TIER_URL
+      ? { url: e.RECLAB_RANKER_TIER_URL, timeoutMs: e.RECLAB_RANKER_TIER_TIMEOUT_MS }
+      : undefined,
     shutdownTimeoutMs: e.RECLAB_SHUTDOWN_TIMEOUT_MS,
     randomSeed: e.RECLAB_RANDOM_SEED,
     impressionSpool: { dir: e.RECLAB_IMPRESSION_SPOOL_DIR, maxBytes: e.RECLAB_IMPRESSION_SPOOL_MAX_BYTES },
@@ -206,5 +322,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       shedTargetMs: e.RECLAB_SHED_TARGET_MS,
       shedIntervalMs: e.RECLAB_SHED_INTERVAL_MS,
     },
+    l1Cache: { maxEntries: e.RECLAB_L1_CACHE_MAX_ENTRIES, ttlMs: e.RECLAB_L1_CACHE_TTL_MS },
   });
 }

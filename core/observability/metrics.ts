@@ -11,7 +11,8 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
 /**
  * The core's Prometheus metrics (prom-client), one registry per core instance (seed 000 §8,
  * "Tier 2 — System Health"): request latency by route, status and rung; stage latencies; breaker
- * states; fallback reasons; impressions; process defaults (event-loop lag, GC, memory).
+ * states; fallback reasons; impressions; L1 feature-cache hits and misses; process defaults
+ * (event-loop lag, GC, memory).
  */
 export class CoreMetrics {
   readonly registry = new Registry();
@@ -20,6 +21,8 @@ export class CoreMetrics {
   readonly degradations: Counter<'stage' | 'code'>;
   readonly breakerState: Gauge<'breaker'>;
   readonly impressions: Gauge<'state'>;
+  /** L1 feature-cache lookups by cache (`video`) and result (`hit`/`miss`); hit rate = hit / all. */
+  readonly featureCache: Counter<'cache' | 'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'reclab_' });
@@ -53,6 +56,12 @@ export class CoreMetrics {
       name: 'reclab_impressions',
       help: 'Impression log counters: published, pending, dropped (and spooled when a spool is used)',
       labelNames: ['state'],
+      registers: [this.registry],
+    });
+    this.featureCache = new Counter({
+      name: 'reclab_feature_cache_requests_total',
+      help: 'In-process L1 feature cache lookups (ids), by cache and result (hit, miss)',
+      labelNames: ['cache', 'result'],
       registers: [this.registry],
     });
   }

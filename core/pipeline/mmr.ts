@@ -5,9 +5,13 @@
  * `lambda × relevance[i] − (1 − lambda) × max_{j picked} sim(i, j)`, with `sim` the inner product of
  * the items' embeddings (cosine for the L2-normalised item-tower vectors).
  *
- * Incremental: keeps each candidate's max similarity to the picked set and updates it with the one
- * new pick per round — O(n·k·dim) instead of recomputing from scratch (SETUP-NOTES: 0.6–0.8 ms vs
- * 12 ms for 300 → 30 at 64-d).
+ * Lazy greedy (the "lazy evaluations" of Minoux 1978, as used for submodular greedy selection):
+ * after the first pick a candidate's max similarity to the picked set can only grow, so its MMR
+ * value can only fall, and a value computed in an earlier round is an upper bound. Candidates sit in
+ * a max-heap by (possibly stale) value; the top is brought up to date against only the picks made
+ * since its last update, and taken once it is up to date and still on top. The picks are the same
+ * as the plain greedy's (ties to the lower index), at a fraction of its O(n·k·dim) similarity work:
+ * at 300 → 30 over random 64-d unit vectors it took a quarter of the plain greedy's time here.
  *
  * @param relevance scores, length n (any scale; normalised to [0, 1] internally so lambda means the
  *   same whatever the ranker's scale)
@@ -40,37 +44,117 @@ export function mmrSelect(
   const rel = new Float64Array(n);
   for (let i = 0; i < n; i++) rel[i] = (relevance[i] - lo) / span;
 
-  const maxSim = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
-  const picked = new Uint8Array(n);
+  const picked = new Uint8Array(n); // 1 = on the list, 2 = refused by `admit`
   const order: number[] = [];
-  // picked: 1 = on the list, 2 = refused by `admit`.
-  while (order.length < take) {
-    let best = -1;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      if (picked[i]) continue;
-      const penalty = order.length === 0 ? 0 : maxSim[i];
-      const value = lambda * rel[i] - (1 - lambda) * penalty;
-      if (value > bestValue) {
-        bestValue = value;
-        best = i;
-      }
-    }
-    if (best < 0) break;
-    if (admit && !admit(best)) {
-      picked[best] = 2;
+
+  // Round 0: no penalty yet; the best admitted candidate by λ·relevance alone (ties: lower index).
+  const first = Float64Array.from(rel, (r) => lambda * r);
+  const byRel = Array.from({ length: n }, (_, i) => i).sort((a, b) => first[b] - first[a] || a - b);
+  for (const i of byRel) {
+    if (admit && !admit(i)) {
+      picked[i] = 2;
       continue;
     }
-    picked[best] = 1;
-    order.push(best);
-    const b = best * dim;
-    for (let i = 0; i < n; i++) {
-      if (picked[i]) continue;
-      const a = i * dim;
+    picked[i] = 1;
+    order.push(i);
+    break;
+  }
+  if (order.length === 0) return order;
+
+  // maxSim[i] covers picks order[0 .. seen[i]); value[i] is λ·rel − (1−λ)·maxSim at that point.
+  const maxSim = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  const seen = new Int32Array(n);
+  const value = new Float64Array(n);
+  const catchUp = (i: number) => {
+    const a = i * dim;
+    let m = maxSim[i];
+    for (let p = seen[i]; p < order.length; p++) {
+      const b = order[p] * dim;
       let dot = 0;
       for (let d = 0; d < dim; d++) dot += embeddings[a + d] * embeddings[b + d];
-      if (dot > maxSim[i]) maxSim[i] = dot;
+      if (dot > m) m = dot;
     }
+    maxSim[i] = m;
+    seen[i] = order.length;
+    value[i] = lambda * rel[i] - (1 - lambda) * m;
+  };
+  const heap = new IndexMaxHeap(value);
+  for (let i = 0; i < n; i++) {
+    if (picked[i]) continue;
+    catchUp(i);
+    heap.push(i);
+  }
+  while (order.length < take && heap.size > 0) {
+    const top = heap.pop();
+    if (seen[top] < order.length) {
+      catchUp(top); // stale: its value can only have fallen; re-queue it
+      heap.push(top);
+      continue;
+    }
+    if (admit && !admit(top)) {
+      picked[top] = 2;
+      continue;
+    }
+    picked[top] = 1;
+    order.push(top);
   }
   return order;
+}
+
+/**
+ * A binary max-heap of candidate indices ordered by `key[i]` (higher first), ties to the lower index
+ * — the plain greedy's tie rule. Keys are read at push/pop time: update a key only while its index
+ * is out of the heap.
+ */
+class IndexMaxHeap {
+  readonly #key: Float64Array;
+  readonly #items: number[] = [];
+
+  constructor(key: Float64Array) {
+    this.#key = key;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  #above(a: number, b: number): boolean {
+    const ka = this.#key[a];
+    const kb = this.#key[b];
+    return ka > kb || (ka === kb && a < b);
+  }
+
+  push(i: number): void {
+    const h = this.#items;
+    h.push(i);
+    let c = h.length - 1;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (!this.#above(h[c], h[p])) break;
+      [h[c], h[p]] = [h[p], h[c]];
+      c = p;
+    }
+  }
+
+  /** Removes and returns the top index; the heap must not be empty. */
+  pop(): number {
+    const h = this.#items;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let p = 0;
+      for (;;) {
+        const l = 2 * p + 1;
+        const r = l + 1;
+        let m = p;
+        if (l < h.length && this.#above(h[l], h[m])) m = l;
+        if (r < h.length && this.#above(h[r], h[m])) m = r;
+        if (m === p) break;
+        [h[p], h[m]] = [h[m], h[p]];
+        p = m;
+      }
+    }
+    return top;
+  }
 }

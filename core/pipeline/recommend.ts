@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ErrorCode, errorCode, ReclabError } from '../errors.ts';
+import { type ErrorCode, errorCode } from '../errors.ts';
 import { videoIdOf } from '../features/ids.ts';
 import {
   defaultUserRecord,
@@ -15,13 +15,20 @@ import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
 import type { ImpressionLog } from '../ports/impression-log.ts';
 import type { RandomStream } from '../ports/random.ts';
-import type { Predictions, Ranker, UserEncoder } from '../ports/ranker.ts';
+import type { Ranker, UserEncoder } from '../ports/ranker.ts';
 import { CircuitBreaker } from '../resilience/circuit-breaker.ts';
 import { LadderPosition, type Rung } from '../resilience/fallback-ladder.ts';
+import type { FaultInjector } from '../resilience/fault-injection.ts';
 import { guarded } from '../resilience/guard.ts';
-import { assignVariant, type ExperimentConfig } from './experiments.ts';
+import {
+  type Assignments,
+  assignExperiments,
+  type ExperimentConfig,
+  type RankingWeights,
+} from './experiments.ts';
 import { type Candidate, mergeCandidates } from './merge.ts';
 import type { PopularityCache } from './popularity-cache.ts';
+import { rankCandidates } from './ranking.ts';
 import { type RerankCandidate, type RerankConfig, rerank } from './rerank.ts';
 
 /** Item-tower embeddings of the whole catalogue, kept in memory (FAISS holds a copy). */
@@ -42,7 +49,10 @@ export interface ModelSet {
   /** Served as `meta.model_version` and logged with each impression. */
   readonly modelVersion: string;
   readonly userEncoder: UserEncoder;
+  /** The main (MMoE) ranker: the ranker tier's client, or an in-process session. */
   readonly ranker: Ranker;
+  /** The light ranker (in process): the `light_ranker` rung and the cascade's pre-scorer. */
+  readonly lightRanker?: Ranker;
   readonly items: ItemEmbeddings;
   /** Retrieval sources built on this set's models (the two-tower ANN index). */
   readonly sources: readonly CandidateSource[];
@@ -69,6 +79,8 @@ export interface PipelineDeps {
   activity?: RecentActivity;
   /** Stream for exploration slots (`Random.stream('rerank.exploration')`). */
   exploration: RandomStream;
+  /** Faults injected at dependency calls (RECLAB_FAULT_INJECTION=on only). */
+  faults?: FaultInjector;
 }
 
 /** The part of the real-time features the pipeline reads (core/adapters/redis/realtime-features.ts). */
@@ -97,7 +109,12 @@ export interface PipelineConfig {
   /** How many recent watches the already-watched filter reads. */
   watchedFilterN: number;
   breaker: { failureThreshold: number; openMs: number };
-  experiment: ExperimentConfig;
+  /** Experiment layers (core/pipeline/experiments.ts); may be empty. */
+  experiments: readonly ExperimentConfig[];
+  /** Task weights of the ranking score outside any variant's overrides. */
+  rankingWeights: RankingWeights;
+  /** Cascade ranking (seed 000 Q5): the light ranker keeps the top N for the main ranker; 0 = off. */
+  cascadeTopN: number;
 }
 
 export interface RecommendRequest {
@@ -106,6 +123,8 @@ export interface RecommendRequest {
   /** Region/device from the request context; used when the user is unknown (cold start). */
   regionIdx: number | undefined;
   deviceIdx: number | undefined;
+  /** The request's experiment assignments, when the caller already made them (to pick the model set). */
+  assignments?: Assignments;
 }
 
 export interface RecommendedItem {
@@ -122,7 +141,10 @@ export interface RecommendResult {
     reasons: { stage: string; code: ErrorCode }[];
     timings_ms: Record<string, number>;
     model_version: string;
+    /** The first experiment layer (`{id: 'none', variant: 'none'}` without experiments). */
     experiment: { id: string; variant: string };
+    /** Every experiment layer the request was assigned in. */
+    experiments: { id: string; variant: string }[];
     candidates: { retrieved: number; ranked: number };
   };
 }
@@ -134,6 +156,7 @@ export class Breakers {
   readonly features: CircuitBreaker;
   readonly encoder: CircuitBreaker;
   readonly ranker: CircuitBreaker;
+  readonly lightRanker: CircuitBreaker;
   readonly activity: CircuitBreaker;
   readonly sources: Map<string, CircuitBreaker>;
 
@@ -141,30 +164,25 @@ export class Breakers {
     this.features = new CircuitBreaker('features', clock, opts);
     this.encoder = new CircuitBreaker('user_encoder', clock, opts);
     this.ranker = new CircuitBreaker('ranker', clock, opts);
+    this.lightRanker = new CircuitBreaker('light_ranker', clock, opts);
     this.activity = new CircuitBreaker('activity', clock, opts);
     this.sources = new Map(sourceNames.map((n) => [n, new CircuitBreaker(`retrieval.${n}`, clock, opts)]));
   }
 
   all(): CircuitBreaker[] {
-    return [this.features, this.encoder, this.ranker, this.activity, ...this.sources.values()];
+    return [
+      this.features,
+      this.encoder,
+      this.ranker,
+      this.lightRanker,
+      this.activity,
+      ...this.sources.values(),
+    ];
   }
 }
 
 /** The policy block list (empty until a policy source exists). */
 const NO_BLOCKED: ReadonlySet<number> = new Set();
-
-/** Rejects a ranker output with NaN/Inf or the wrong length (seed 000 §6: "Model produces NaN/Inf"). */
-function validatePredictions(p: Predictions, n: number): Predictions {
-  if (p.pClick.length !== n || p.watchTimeS.length !== n) {
-    throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', `${p.pClick.length} rows for ${n} candidates`);
-  }
-  for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(p.pClick[i]) || !Number.isFinite(p.watchTimeS[i])) {
-      throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', `non-finite prediction at row ${i}`);
-    }
-  }
-  return p;
-}
 
 /**
  * Serves one recommendation request through the full pipeline (seed 000 §1 and §2.2), stepping down
@@ -173,8 +191,12 @@ function validatePredictions(p: Predictions, n: number): Predictions {
  * 1. A/B assignment; 2. user context (feature store) — unavailable ⇒ `popularity`;
  * 3. user tower + parallel retrieval, each source under its own deadline and breaker — a failed
  *    source ⇒ `partial_retrieval`, none left ⇒ `popularity`; 4. merge & de-duplicate;
- * 5. batched enrichment — unavailable ⇒ `default_features`; 6. batched ranking — failed, late or
- *    NaN/Inf ⇒ `retrieval_scores`; 7. MMR re-rank; 8. impression published asynchronously.
+ * 5. batched enrichment — unavailable ⇒ `default_features`; 6. ranking (core/pipeline/ranking.ts):
+ *    the main ranker tier, optionally behind a light-ranker cascade — main failed, late or NaN/Inf ⇒
+ *    light ranker (`light_ranker`), both ⇒ merge order (`retrieval_scores`); 7. re-rank (filters,
+ *    MMR, creator caps, exploration); 8. impression published asynchronously.
+ * Experiment variants (assigned up front, or by the caller in `req.assignments`) set the ranking
+ * weights; the caller picks the model set a variant pins.
  * The `popularity` rung serves the in-process popularity cache; if it is empty, `editorial`.
  *
  * Never throws for a dependency failure: every such failure is a rung and a reason.
@@ -199,7 +221,8 @@ export async function recommend(
     mark = now;
   };
   const ladder = new LadderPosition();
-  const variant = assignVariant(req.userId, cfg.experiment);
+  const assigned = req.assignments ?? assignExperiments(req.userId, cfg.experiments, cfg.rankingWeights);
+  const experiment = assigned.experiments[0] ?? { id: 'none', variant: 'none' };
 
   const finish = (items: RecommendedItem[], retrieved: number, ranked: number): RecommendResult => {
     timings.total = Math.round((clock.now() - t0) * 1000) / 1000;
@@ -211,7 +234,8 @@ export async function recommend(
         reasons: ladder.reasons,
         timings_ms: timings,
         model_version: models.modelVersion,
-        experiment: { id: cfg.experiment.id, variant },
+        experiment,
+        experiments: assigned.experiments,
         candidates: { retrieved, ranked },
       },
     };
@@ -219,8 +243,9 @@ export async function recommend(
       impression_id: result.meta.impression_id,
       user_id: req.userId,
       timestamp: Math.round(clock.now()),
-      experiment_id: cfg.experiment.id,
-      variant,
+      experiment_id: experiment.id,
+      variant: experiment.variant,
+      experiments: assigned.experiments,
       rung: ladder.rung,
       model_version: result.meta.model_version,
       candidates_retrieved: retrieved,
@@ -267,6 +292,7 @@ export async function recommend(
         cfg.deadlines.userMs,
         { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
         () => deps.activity!.recentWatches(req.userId, cfg.watchedFilterN),
+        deps.faults,
       ).then(
         (list) => new Set(list),
         (err: unknown) => {
@@ -284,6 +310,7 @@ export async function recommend(
       cfg.deadlines.userMs,
       { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
       () => deps.features.getUser(req.userId),
+      deps.faults,
     );
     // An unknown user is a cold start, not a failure: defaults shaped by the request's context.
     user = found ?? defaultUserRecord(req.regionIdx ?? 0, req.deviceIdx ?? 0);
@@ -305,6 +332,7 @@ export async function recommend(
       cfg.deadlines.encoderMs,
       { timeout: 'RECLAB_ERR_RETRIEVAL_TIMEOUT', unavailable: 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE' },
       () => models.userEncoder.encode(userFeatures),
+      deps.faults,
     );
   } catch (err) {
     ladder.degrade('partial_retrieval', 'user_encoder', errorCode(err, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'));
@@ -318,6 +346,7 @@ export async function recommend(
         cfg.deadlines.retrievalMs,
         { timeout: 'RECLAB_ERR_RETRIEVAL_TIMEOUT', unavailable: 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE' },
         () => s.retrieve(ctx, cfg.retrievalK[s.name] ?? cfg.retrievalKDefault),
+        deps.faults,
       ),
     ),
   );
@@ -348,6 +377,7 @@ export async function recommend(
       cfg.deadlines.enrichmentMs,
       { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
       () => deps.features.getVideos(candidates.map((c) => c.video)),
+      deps.faults,
     );
   } catch (err) {
     ladder.degrade('default_features', 'enrichment', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
@@ -374,53 +404,58 @@ export async function recommend(
       affinity[i] = dot;
     }
   }
-  const scores = new Float64Array(n);
-  let ranked = 0;
-  try {
-    const input = rankerInput(user, videoRecords, affinity, clock.now() / 1000);
-    const preds = await guarded(
-      clock,
-      breakers.ranker,
-      cfg.deadlines.rankingMs,
-      { timeout: 'RECLAB_ERR_RANKER_TIMEOUT', unavailable: 'RECLAB_ERR_RANKER_UNAVAILABLE' },
-      async () => validatePredictions(await models.ranker.score(input, n), n),
-    );
-    // Expected watch time: P(click) × E[watch | click] (Covington et al. 2016's watch-time objective).
-    for (let i = 0; i < n; i++) scores[i] = preds.pClick[i] * preds.watchTimeS[i];
-    ranked = n;
-  } catch (err) {
-    ladder.degrade('retrieval_scores', 'ranking', errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE'));
-    // Merge order interleaves each source's best first: that order is the retrieval-score ranking.
-    for (let i = 0; i < n; i++) scores[i] = 1 - i / n;
+  const ranking = await rankCandidates(
+    clock,
+    { main: models.ranker, light: models.lightRanker },
+    { main: breakers.ranker, light: breakers.lightRanker },
+    rankerInput(user, videoRecords, affinity, clock.now() / 1000),
+    n,
+    { deadlineMs: cfg.deadlines.rankingMs, cascadeTopN: cfg.cascadeTopN, weights: assigned.rankingWeights },
+    deps.faults,
+  );
+  const rungOfRanking = { main: 'full', light: 'light_ranker', retrieval: 'retrieval_scores' } as const;
+  for (const f of ranking.failures) {
+    // A failed cascade pre-scorer costs only CPU (the main ranker then scores every candidate).
+    const to = f.stage === 'light_ranking' && ranking.by === 'main' ? 'full' : rungOfRanking[ranking.by];
+    ladder.degrade(to, f.stage, f.code);
   }
+  const kept = ranking.kept;
+  const scores = ranking.scores;
+  const ranked = ranking.mainRows;
   lap('ranking');
 
-  // 7. Re-rank: filters, score adjustments, MMR with creator caps, exploration slots.
+  // 7. Re-rank the kept candidates: filters, score adjustments, MMR with creator caps, exploration.
   const nowS = clock.now() / 1000;
-  const rerankCands: RerankCandidate[] = candidates.map((c, i) => {
-    const rec = videoRecords[i];
+  const keptEmb = kept.length === n ? candEmb : new Float32Array(kept.length * dim);
+  if (keptEmb !== candEmb) {
+    kept.forEach((r, j) => {
+      keptEmb.set(candEmb.subarray(r * dim, (r + 1) * dim), j * dim);
+    });
+  }
+  const rerankCands: RerankCandidate[] = kept.map((r, j) => {
+    const rec = videoRecords[r];
     return {
-      video: c.video,
+      video: candidates[r].video,
       creator: rec[VIDEO_RECORD.creator],
-      score: Math.max(0, scores[i]),
-      ageH: records[i] ? Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600) : Number.POSITIVE_INFINITY,
+      score: Math.max(0, scores[j]),
+      ageH: records[r] ? Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600) : Number.POSITIVE_INFINITY,
       // No observable clickbait estimate is served yet (a bounce-rate feature would be one).
       clickbait: 0,
-      logViews: records[i] ? rec[VIDEO_RECORD.logViews] : Number.POSITIVE_INFINITY,
+      logViews: records[r] ? rec[VIDEO_RECORD.logViews] : Number.POSITIVE_INFINITY,
     };
   });
   const page = rerank(
     rerankCands,
-    candEmb,
+    keptEmb,
     dim,
     { watched: await watchedRead, blocked: NO_BLOCKED },
     { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
     deps.exploration,
   );
-  const items = page.order.map((i) => ({
-    video_id: videoIdOf(candidates[i].video),
-    score: Math.round(scores[i] * 1e4) / 1e4,
-    source: candidates[i].source,
+  const items = page.order.map((j) => ({
+    video_id: videoIdOf(candidates[kept[j]].video),
+    score: Math.round(scores[j] * 1e4) / 1e4,
+    source: candidates[kept[j]].source,
   }));
   lap('reranking');
   return finish(items, n, ranked);

@@ -4,8 +4,11 @@ export interface Impression {
   user_id: string;
   /** Unix milliseconds. */
   timestamp: number;
+  /** The first experiment layer's id and variant (seed 000 §2.6); `experiments` has every layer. */
   experiment_id: string;
   variant: string;
+  /** Every experiment (layer) the request was assigned in, with its variant. */
+  experiments: { id: string; variant: string }[];
   rung: string;
   model_version: string;
   candidates_retrieved: number;

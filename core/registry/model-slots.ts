@@ -1,5 +1,6 @@
 import { ReclabError } from '../errors.ts';
 import type { ModelSet } from '../pipeline/recommend.ts';
+import { carryOverFresh, type FreshCarryOver, FreshIndex } from '../retrieval/fresh-index.ts';
 
 /** A model set the slots can free once no request uses it (ONNX sessions, index). */
 export interface SwappableModelSet extends ModelSet {
@@ -23,6 +24,11 @@ export interface SwapRecord {
   warmMs: number;
   /** The atomic swap itself (one reference assignment plus bookkeeping). */
   swapMs: number;
+  /**
+   * Fresh uploads of the outgoing set re-embedded into the new one before the swap (activations that
+   * loaded a set; `ms` is included in neither loadMs nor warmMs).
+   */
+  fresh?: FreshCarryOver & { ms: number };
   /** Unix ms when the new set took traffic. */
   atMs: number;
 }
@@ -42,6 +48,13 @@ export interface ModelSlotsOptions<S extends SwappableModelSet> {
   load(version: string): Promise<S>;
   /** Warms a freshly loaded set before it takes traffic (core/registry/warm-up.ts). */
   warmUp(set: S): Promise<unknown>;
+  /**
+   * Runs after warm-up, right before the swap: brings state of the active set `from` that the new
+   * set must start with into `into`. Default `carryFreshUploads` (the fresh uploads, re-embedded by
+   * the new version's item tower); `async () => undefined` for none. A failure fails the activation like a load
+   * failure (RECLAB_ERR_MODEL_LOAD_FAILED; the active set is untouched).
+   */
+  carryOver?(from: S, into: S): Promise<FreshCarryOver | undefined>;
   onEvent?(e: SlotEvent): void;
   /** Unix ms, for `SwapRecord.atMs` (default `Date.now`). */
   nowMs?: () => number;
@@ -148,9 +161,20 @@ export class ModelSlots<S extends SwappableModelSet> {
         throw this.#loadFailed(version, err);
       }
       const t2 = performance.now();
+      const carryOver = this.#opts.carryOver?.bind(this.#opts) ?? carryFreshUploads;
+      let fresh: SwapRecord['fresh'];
+      try {
+        const carried = await carryOver(this.#active.set, set);
+        if (carried) fresh = { ...carried, ms: Math.round((performance.now() - t2) * 1000) / 1000 };
+      } catch (err) {
+        await set.release().catch(() => {});
+        throw this.#loadFailed(version, err);
+      }
+      // No await between the carry-over's last check and the swap: an upload announced meanwhile
+      // is either carried or lands on the new set (indexFreshUploads).
       const old = this.#standby;
       this.#standby = { set, inFlight: 0, retired: false, released: false };
-      const record = this.#swap('activate', t1 - t0, t2 - t1);
+      const record = this.#swap('activate', t1 - t0, t2 - t1, fresh);
       if (old) this.#retire(old);
       return record;
     } finally {
@@ -198,7 +222,7 @@ export class ModelSlots<S extends SwappableModelSet> {
   }
 
   /** Exchanges active and standby (standby must be set). */
-  #swap(kind: SwapRecord['kind'], loadMs: number, warmMs: number): SwapRecord {
+  #swap(kind: SwapRecord['kind'], loadMs: number, warmMs: number, fresh?: SwapRecord['fresh']): SwapRecord {
     const t0 = performance.now();
     const next = this.#standby!;
     this.#standby = this.#active;
@@ -213,6 +237,7 @@ export class ModelSlots<S extends SwappableModelSet> {
       warmMs: r3(warmMs),
       swapMs: r3(swapMs),
       atMs: this.#now(),
+      ...(fresh ? { fresh } : {}),
     };
     this.#swapCount++;
     this.#swaps.push(record);
@@ -252,4 +277,54 @@ export class ModelSlots<S extends SwappableModelSet> {
   #now(): number {
     return (this.#opts.nowMs ?? Date.now)();
   }
+}
+
+/**
+ * The default `carryOver`: when both sets have a `FreshIndex` and the new one an item tower, the
+ * fresh uploads of `from` (with their kept item-tower inputs) re-embedded by `into`'s item tower
+ * (core/retrieval/fresh-index.ts `carryOverFresh`); otherwise nothing.
+ */
+export async function carryFreshUploads(from: ModelSet, into: ModelSet): Promise<FreshCarryOver | undefined> {
+  if (!(from.fresh instanceof FreshIndex) || !(into.fresh instanceof FreshIndex) || !into.itemEncoder) {
+    return undefined;
+  }
+  return carryOverFresh(from.fresh, into.fresh, into.itemEncoder);
+}
+
+/**
+ * Indexes fresh uploads (`POST /v1/videos/fresh`): embeds `features` (`n × VIDEO_FEATURE_DIM`
+ * item-tower input rows of `videos`) with the item tower of `leased` (the set the request took) and
+ * adds them, with their features, to its fresh index; then does the same for the sets that hold the
+ * slots now, each with its own tower: the active set, when a swap happened while this request
+ * embedded (its carry-over may have run before this add), and the standby set, so a rollback also
+ * finds the video. Sets without a fresh index or item tower are skipped.
+ * @returns the versions that indexed the videos, leased set first
+ * @throws whatever the item towers throw
+ */
+export async function indexFreshUploads<S extends SwappableModelSet>(
+  slots: ModelSlots<S>,
+  leased: S,
+  videos: readonly number[],
+  features: Float32Array,
+): Promise<string[]> {
+  const done: string[] = [];
+  const seen = new Set<ModelSet>();
+  for (const set of [leased, slots.active, slots.standby]) {
+    if (!set || seen.has(set)) continue;
+    seen.add(set);
+    const { fresh, itemEncoder } = set;
+    if (!fresh || !itemEncoder || videos.length === 0) continue;
+    const emb = await itemEncoder.encodeBatch(features, videos.length);
+    const dim = emb.length / videos.length;
+    const featureDim = features.length / videos.length;
+    for (let i = 0; i < videos.length; i++) {
+      (fresh as FreshIndex).add(
+        videos[i]!,
+        emb.subarray(i * dim, (i + 1) * dim),
+        features.subarray(i * featureDim, (i + 1) * featureDim),
+      );
+    }
+    done.push(set.modelVersion);
+  }
+  return done;
 }

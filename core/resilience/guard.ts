@@ -1,6 +1,7 @@
 import { type ErrorCode, ReclabError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
+import type { FaultInjector } from './fault-injection.ts';
 
 export interface GuardCodes {
   /** Code thrown when the deadline passes first. */
@@ -17,6 +18,8 @@ export interface GuardCodes {
  *   timeout counts as a failure for the breaker, as a slow dependency is a failing one);
  * - `call` rejects → throws `codes.unavailable` with the cause attached.
  *
+ * With `faults`, a fault set on the breaker's name (core/resilience/fault-injection.ts) applies to
+ * the call — inside the deadline, so an injected delay times out like a slow dependency.
  * Time comes only from `clock`, so this runs unchanged in virtual time.
  */
 export function guarded<T>(
@@ -25,6 +28,7 @@ export function guarded<T>(
   deadlineMs: number,
   codes: GuardCodes,
   call: () => Promise<T>,
+  faults?: FaultInjector,
 ): Promise<T> {
   if (!breaker.tryAcquire()) {
     return Promise.reject(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is open`));
@@ -39,7 +43,7 @@ export function guarded<T>(
     });
     let pending: Promise<T>;
     try {
-      pending = call();
+      pending = faults ? faults.run(breaker.name, call) : call();
     } catch (err) {
       pending = Promise.reject(err);
     }

@@ -7,12 +7,13 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AnnIndex } from '../../core/adapters/faiss/faiss-index.ts';
+import { type AnnBuildProgress, AnnIndex } from '../../core/adapters/faiss/faiss-index.ts';
 import { type IndexCard, indexCard } from '../../core/adapters/faiss/index-card.ts';
 import { OnnxUserEncoder } from '../../core/adapters/onnx/onnx-models.ts';
 import { resolveFactory } from '../../core/artifacts.ts';
 import { USER_FEATURE_DIM, USER_RECORD_LEN, userModelInput } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
+import { type Progress, type ProgressFactory, silentProgress } from '../progress.ts';
 
 export const INDEX_FILE = 'index.faiss';
 export const INDEX_CARD_FILE = 'index-card.json';
@@ -27,6 +28,48 @@ export interface RebuildOptions {
   minRecall: number;
   queries: number;
   seed: number;
+  /**
+   * Progress of the build (sim/progress.ts; default none): `<label>.train` (IVF/PQ training, one
+   * native call: a status line when it starts, the summary when done), then `<label>.add` (rows
+   * added: done/total, rate, ETA), for the index (`index`) and the exact reference (`index.flat`).
+   */
+  progress?: ProgressFactory;
+}
+
+/**
+ * An `AnnBuildProgress` listener that drives `factory` stages `<label>.train` and `<label>.add`.
+ * Call `stop()` after the build (also ends a stage a failed build left open).
+ */
+export function annBuildProgress(
+  factory: ProgressFactory,
+  label: string,
+): { onProgress: (e: AnnBuildProgress) => void; stop: () => void } {
+  let train: Progress | undefined;
+  let add: Progress | undefined;
+  let added = 0;
+  return {
+    onProgress(e) {
+      if (e.stage === 'train') {
+        if (!e.finished) {
+          train = factory(`${label}.train`, 1, 'steps');
+          train.status(`training on ${e.rows} rows`, true);
+        } else {
+          train?.tick(1);
+          train?.stop();
+        }
+        return;
+      }
+      add ??= factory(`${label}.add`, e.total, 'rows');
+      add.tick(e.done - added);
+      added = e.done;
+      add.status(`${Math.round(e.ratePerS)} rows/s · ETA ${Math.ceil(e.etaS)} s`);
+      if (e.done === e.total) add.stop();
+    },
+    stop() {
+      train?.stop();
+      add?.stop();
+    },
+  };
 }
 
 export interface RebuildResult {
@@ -76,6 +119,12 @@ async function sampleQueries(
   return { queries, kind: 'items' };
 }
 
+/**
+ * Builds `o.factory` over `o.dir/item_embeddings.f32` (2 build threads), measures recall@100 against
+ * an exact index on `o.queries` queries and saves `index.faiss` + `index-card.json` (write beside,
+ * then rename) when the mean recall reaches `o.minRecall`.
+ * @throws AnnIndexError from the build (bad factory, training failure); fs errors for a missing file
+ */
 export async function rebuildIndex(o: RebuildOptions): Promise<RebuildResult> {
   const manifest = JSON.parse(await readFile(join(o.dir, 'manifest.json'), 'utf8')) as { embDim: number };
   const dim = manifest.embDim;
@@ -85,11 +134,30 @@ export async function rebuildIndex(o: RebuildOptions): Promise<RebuildResult> {
   const params: Record<string, number> = {};
   if (factory.startsWith('IVF')) params.nprobe = o.nprobe;
   if (factory.startsWith('HNSW')) params.efSearch = o.efSearch;
+  const progress = o.progress ?? silentProgress;
   const t0 = performance.now();
-  const index = AnnIndex.build(items, dim, { factory, metric: 'ip', params, threads: 2 });
+  const main = annBuildProgress(progress, 'index');
+  let index: AnnIndex;
+  try {
+    index = AnnIndex.build(items, dim, {
+      factory,
+      metric: 'ip',
+      params,
+      threads: 2,
+      onProgress: main.onProgress,
+    });
+  } finally {
+    main.stop();
+  }
   const builtS = (performance.now() - t0) / 1000;
   AnnIndex.setNumThreads(1);
-  const flat = AnnIndex.build(items, dim, { factory: 'Flat', metric: 'ip' });
+  const reference = annBuildProgress(progress, 'index.flat');
+  let flat: AnnIndex;
+  try {
+    flat = AnnIndex.build(items, dim, { factory: 'Flat', metric: 'ip', onProgress: reference.onProgress });
+  } finally {
+    reference.stop();
+  }
   const { queries, kind } = await sampleQueries(o.dir, items, dim, o.queries, o.seed);
   const card = {
     ...indexCard(index, flat, queries, 100),

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { keys } from '../../core/adapters/redis/keys.ts';
+import { CREATOR_UPLOADS_MAX } from '../../core/adapters/redis/subscriptions.ts';
 import { NUM_REGIONS, USER_RECORD_LEN, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
 import { SimError } from '../sim-error.ts';
 import { topK } from '../util/top-k.ts';
-import { userId, videoId } from '../world/ids.ts';
+import { creatorId, userId, videoId } from '../world/ids.ts';
 import { REGION_HOME_BOOST } from '../world/priors.ts';
 import type { World } from '../world/world.ts';
 import { worldHash } from '../world/world-hash.ts';
@@ -23,6 +24,11 @@ export interface LoadOptions {
   globalTopK?: number;
   /** Size of each regional popularity set; default 500. */
   regionTopK?: number;
+  /**
+   * Also write the subscription keys (`sub:u_<i>`, `upl:c_<i>`, see below); default true. Off, the
+   * load is the records and popularity sets only (what bench/redis-load.ts compares with SET rates).
+   */
+  subscriptions?: boolean;
   /** `worldHash(world)` when the caller already has it (saves hashing ~300 MB at 1M × 1M). */
   worldHash?: string;
   /** Called after each command's reply arrives. */
@@ -37,6 +43,13 @@ export interface LoadOptions {
  * - `pop:global`: sorted set of the top `globalTopK` videos by views (`expm1(logViews)`);
  * - `pop:r:<r>`: per region, the top `regionTopK` by views × `REGION_HOME_BOOST` (4) for videos
  *   whose home region is r; both sets are replaced (DEL + ZADD in one MULTI);
+ * - `sub:u_<i>` (unless `subscriptions: false`): sorted set of the creators user i follows as of
+ *   the world's now (`c_<j>`, score = follow time, 0: the world does not date follows), for each
+ *   user who follows anyone;
+ * - `upl:c_<j>` (same switch): sorted set of creator j's newest `CREATOR_UPLOADS_MAX` (100) videos
+ *   uploaded by the world's now (`v_<i>`, score = `uploadTsS` of the video record given, so a caller
+ *   that shifted upload times to the wall clock gets shifted scores); later arrivals join through
+ *   `POST /v1/videos/fresh`. Both kinds are replaced (DEL + ZADD), `batchKeys` keys per pipeline;
  * - `meta:world_hash`: deleted first and written last, so a reader that sees the hash sees a
  *   complete load of that world (never an old hash over half-overwritten records).
  *
@@ -74,7 +87,8 @@ export async function loadIntoRedis(
   }
   const batchKeys = Math.max(1, Math.floor(opts.batchKeys ?? DEFAULT_BATCH_KEYS));
   const maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT));
-  const keysTotal = users + videos + 1 + NUM_REGIONS + 1;
+  const subscriptions = opts.subscriptions === false ? undefined : subscriptionKeys(world, videoRecords);
+  const keysTotal = users + videos + 1 + NUM_REGIONS + 1 + (subscriptions?.keys ?? 0);
   let keysWritten = 0;
 
   await redis.del(keys.worldHash);
@@ -139,10 +153,90 @@ export async function loadIntoRedis(
     }),
     1 + NUM_REGIONS,
   );
+  if (subscriptions) {
+    for (const batch of subscriptions.batches(batchKeys)) {
+      const p = redis.pipeline();
+      for (const { key, args } of batch) {
+        p.del(key);
+        p.zadd(key, ...args);
+      }
+      await track(
+        p.exec().then((replies) => {
+          const failed = replies?.find(([err]) => err);
+          if (failed) throw failed[0];
+        }),
+        batch.length,
+      );
+    }
+  }
   await Promise.all(inFlight);
 
   await redis.set(keys.worldHash, opts.worldHash ?? worldHash(world));
   keysWritten += 1;
   opts.onProgress?.({ keysWritten, keysTotal });
   return { keys: keysWritten, seconds: (performance.now() - started) / 1000 };
+}
+
+/** One sorted set to write: its key and the ZADD score/member arguments. */
+interface SortedSetWrite {
+  key: string;
+  args: (string | number)[];
+}
+
+/**
+ * The subscription keys of a world (see `loadIntoRedis`): how many, and a generator of them in
+ * batches of at most `size` sets (built lazily, so memory stays bounded by one batch plus the
+ * per-creator video lists).
+ */
+function subscriptionKeys(
+  world: World,
+  videoRecords: Float32Array,
+): { keys: number; batches(size: number): Generator<SortedSetWrite[]> } {
+  const { users, creators } = world.config;
+  const { subscriptionOffsets: offsets, subscriptionCreators: followed } = world;
+  const uploadTs = (v: number) => videoRecords[v * VIDEO_RECORD_LEN + VIDEO_RECORD.uploadTsS];
+  // Videos uploaded by now, grouped by creator (CSR), each group newest first and cut to the bound.
+  const live = Math.min(world.initialVideos, world.config.videos);
+  const start = new Uint32Array(creators + 1);
+  for (let v = 0; v < live; v++) start[world.videoCreator[v] + 1]++;
+  for (let c = 0; c < creators; c++) start[c + 1] += start[c];
+  const byCreator = new Uint32Array(live);
+  const fill = start.slice(0, creators);
+  for (let v = 0; v < live; v++) byCreator[fill[world.videoCreator[v]]++] = v;
+  let followers = 0;
+  for (let u = 0; u < users; u++) if (offsets[u + 1] > offsets[u]) followers++;
+  let uploaders = 0;
+  for (let c = 0; c < creators; c++) if (start[c + 1] > start[c]) uploaders++;
+
+  function* sets(): Generator<SortedSetWrite> {
+    for (let u = 0; u < users; u++) {
+      if (offsets[u + 1] === offsets[u]) continue;
+      const args: (string | number)[] = [];
+      for (let j = offsets[u]; j < offsets[u + 1]; j++) args.push(0, creatorId(followed[j]));
+      yield { key: keys.subscriptions(userId(u)), args };
+    }
+    for (let c = 0; c < creators; c++) {
+      if (start[c + 1] === start[c]) continue;
+      const vs = Array.from(byCreator.subarray(start[c], start[c + 1]));
+      vs.sort((a, b) => uploadTs(b) - uploadTs(a) || a - b);
+      const args: (string | number)[] = [];
+      for (const v of vs.slice(0, CREATOR_UPLOADS_MAX)) args.push(uploadTs(v), videoId(v));
+      yield { key: keys.creatorUploads(creatorId(c)), args };
+    }
+  }
+
+  return {
+    keys: followers + uploaders,
+    *batches(size: number) {
+      let batch: SortedSetWrite[] = [];
+      for (const s of sets()) {
+        batch.push(s);
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    },
+  };
 }

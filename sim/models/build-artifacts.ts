@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   RANKER_INPUT_DIM,
@@ -9,6 +9,7 @@ import {
   VIDEO_RECORD_LEN,
 } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
+import { INDEX_CARD_FILE, INDEX_FILE } from '../index/rebuild-index.ts';
 import { SimError } from '../sim-error.ts';
 import { dotRows } from '../util/vector.ts';
 import type { World } from '../world/world.ts';
@@ -29,6 +30,7 @@ import {
   type ArtifactManifest,
   readCachedManifest,
 } from './manifest.ts';
+import { rocAuc } from './metrics.ts';
 import { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 import { onnxParity } from './onnx-parity.ts';
 import {
@@ -105,11 +107,18 @@ export function defaultSessions(users: number): number {
 
 /**
  * Held-out sample sizes, bounded so evaluation stays a few seconds at any world size: recall scores
- * every video per click, so the click sample shrinks as the catalogue grows (≤ 1e9 multiply-adds,
- * between 500 and 2000 clicks).
+ * every video per click, so the click sample shrinks as the catalogue grows (≤ 2e9 multiply-adds,
+ * between 500 and 2000 clicks: 2000 up to 15 625 videos at 64-d).
  */
-const evalMaxClicks = (videos: number) => Math.max(500, Math.min(2000, Math.floor(1e9 / (videos * EMB_DIM))));
+const evalMaxClicks = (videos: number) => Math.max(500, Math.min(2000, Math.floor(2e9 / (videos * EMB_DIM))));
 const EVAL_MAX_SESSIONS = 5000;
+/**
+ * Per-epoch validation (progress only): held-out clicks for the two-tower's recall@100, bounded like
+ * `evalMaxClicks` but 5× cheaper since it runs every epoch (100…400 clicks), and ranker rows for the
+ * click AUC.
+ */
+const valMaxClicks = (videos: number) => Math.max(100, Math.min(400, Math.floor(2e8 / (videos * EMB_DIM))));
+const VAL_RANKER_ROWS = 20_000;
 /** Rows per model in the ONNX parity check: real rows plus 256 uniform random rows in [−1, 2). */
 const PARITY_ROWS = 1000;
 const PARITY_RANDOM_ROWS = 256;
@@ -214,7 +223,12 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const hash = worldHash(world);
 
   if (!opts.force) {
-    const cached = readCachedManifest(opts.outDir, { worldHash: hash, seed: opts.seed, options });
+    const cached = readCachedManifest(opts.outDir, {
+      worldHash: hash,
+      seed: opts.seed,
+      options,
+      embDim: EMB_DIM,
+    });
     if (cached) {
       report('cached', `artifacts ${cached.modelVersion} up to date in ${opts.outDir}`);
       return cached;
@@ -231,8 +245,14 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const sampler = seededRandom(opts.seed).stream('artifacts.sample');
   const train = trainSlice(log);
   const test = testSlice(log);
-  const trainClicks = sampleClicks(train, options.maxTwoTowerPairs, sampler);
+  // Time-based validation slice: the latest CALIBRATION_FRACTION of the training period is kept out
+  // of training; it fits the Platt maps and gives the per-epoch validation metrics.
+  const calSessions = Math.floor((train.endSession - train.startSession) * CALIBRATION_FRACTION);
+  const fitSlice = { ...train, endSession: train.endSession - calSessions };
+  const calSlice = { ...train, startSession: train.endSession - calSessions };
+  const trainClicks = sampleClicks(fitSlice, options.maxTwoTowerPairs, sampler);
   const testClicks = sampleClicks(test, evalMaxClicks(videos), sampler);
+  const valClicks = sampleClicks(calSlice, valMaxClicks(videos), sampler);
   if (trainClicks.length < 64 || testClicks.length < 10) {
     throw new SimError(
       'RECLAB_ERR_ARTIFACTS_DATA_INSUFFICIENT',
@@ -240,27 +260,41 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     );
   }
 
+  const userInputs = allUserInputs(userRec);
+  const videoInputs = allVideoInputs(videoRec, nowS);
+  const valUserInputs = gatherRows(
+    userInputs,
+    USER_FEATURE_DIM,
+    Uint32Array.from(valClicks, (i) => log.user[i]),
+  );
+  const valVideo = Uint32Array.from(valClicks, (i) => log.video[i]);
+  const valRow = Uint32Array.from(valClicks, (_, c) => c);
   const trainStarted = performance.now();
-  const ttData = twoTowerData(train, trainClicks, userRec, videoRec);
+  const ttData = twoTowerData(fitSlice, trainClicks, userRec, videoRec);
   const twoTower = await trainTwoTower(ttData, {
     seed: opts.seed,
     epochs,
+    // recall@100 over all videos of held-out clicks of the validation slice.
+    validate: (m) => ({
+      name: 'recall@100',
+      value: embeddingRecall(
+        valRow,
+        valVideo,
+        embed(m.userTower, valUserInputs, USER_FEATURE_DIM),
+        embed(m.itemTower, videoInputs, VIDEO_FEATURE_DIM),
+        EMB_DIM,
+        100,
+      ),
+    }),
     onProgress: (e) => report('two-tower', `two-tower epoch ${e.epoch}/${e.epochs}`, e),
   });
   const towerSeconds = (performance.now() - trainStarted) / 1000;
 
   report('embeddings', `embedding ${users} users and ${videos} videos`);
-  const userInputs = allUserInputs(userRec);
-  const videoInputs = allVideoInputs(videoRec, nowS);
   const userEmb = embed(twoTower.model.userTower, userInputs, USER_FEATURE_DIM);
   const itemEmb = embed(twoTower.model.itemTower, videoInputs, VIDEO_FEATURE_DIM);
 
   const rankerStarted = performance.now();
-  // Time-based calibration slice: the latest CALIBRATION_FRACTION of the training period is kept out
-  // of training and only fits the Platt maps.
-  const calSessions = Math.floor((train.endSession - train.startSession) * CALIBRATION_FRACTION);
-  const fitSlice = { ...train, endSession: train.endSession - calSessions };
-  const calSlice = { ...train, startSession: train.endSession - calSessions };
   const rTrain = rankerData(
     fitSlice,
     sampleSessions(fitSlice, options.maxRankerSessions, sampler),
@@ -277,12 +311,21 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     userEmb,
     itemEmb,
   );
+  // Click AUC (at the served position) on the first rows of the held-out calibration sample.
+  const valRows = Math.min(rCal.rows, VAL_RANKER_ROWS);
+  const valX = rCal.x.subarray(0, valRows * RANKER_INPUT_DIM);
+  const valClicked = rCal.clicked.subarray(0, valRows);
+  const validateRanker = (m: Ranker) => ({
+    name: 'click auc',
+    value: rocAuc(predictRanker(m, valX).pClick, valClicked),
+  });
   const ranker = await trainRanker(rTrain, {
     seed: opts.seed,
     epochs,
     experts: MMOE_EXPERTS,
     expertUnits: MMOE_EXPERT_UNITS,
     towerUnits: MMOE_TOWER_UNITS,
+    validate: validateRanker,
     onProgress: (e) => report('ranker', `MMoE ranker epoch ${e.epoch}/${e.epochs}`, e),
   });
   const light = await trainRanker(rTrain, {
@@ -290,6 +333,7 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     arch: 'mlp',
     epochs,
     expertUnits: LIGHT_HIDDEN_UNITS,
+    validate: validateRanker,
     onProgress: (e) => report('ranker', `light ranker epoch ${e.epoch}/${e.epochs}`, e),
   });
   const trainSeconds = towerSeconds + (performance.now() - rankerStarted) / 1000;
@@ -422,6 +466,13 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
 
   report('write', `writing artifacts to ${opts.outDir}`);
   await mkdir(opts.outDir, { recursive: true });
+  // An index `reclab index rebuild` saved for the previous build indexes the old embeddings (its
+  // card may even have the same factory and width): drop it, and the manifest, before the new files.
+  await Promise.all(
+    [ARTIFACT_FILES.manifest, INDEX_FILE, INDEX_CARD_FILE].map((f) =>
+      rm(join(opts.outDir, f), { force: true }),
+    ),
+  );
   const write = (file: string, data: Uint8Array | Float32Array) =>
     writeFile(
       join(opts.outDir, file),
@@ -468,6 +519,13 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       rankerRows: rTrain.rows,
       twoTowerEpochLosses: twoTower.epochLosses,
       rankerEpochLosses: ranker.epochLosses,
+      validation: {
+        twoTowerClicks: valClicks.length,
+        rankerRows: valRows,
+        twoTower: twoTower.epochVal,
+        ranker: ranker.epochVal,
+        lightRanker: light.epochVal,
+      },
     },
     metrics: {
       twoTowerRecall100: recall.twoTower,

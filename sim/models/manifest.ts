@@ -2,10 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Version of the artifact-building code. Bump it whenever logs, records, training or export change
- * meaning: a cached `manifest.json` with another version is rebuilt.
+ * Version of the artifact-building code. Bump it whenever logs, records, training, a model's
+ * architecture (e.g. `EMB_DIM`) or export change meaning: a cached `manifest.json` with another
+ * version is rebuilt, and a registry version published from another build under the same name is
+ * refused (sim/registry/publish.ts). History: `artifacts-3` = 64-d two-tower embeddings, two-tower
+ * trained on the fit slice only (the latest 15 % of the training period is validation).
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-2';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-3';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {
@@ -105,6 +108,18 @@ export interface ArtifactManifest {
     rankerRows: number;
     twoTowerEpochLosses: number[];
     rankerEpochLosses: number[];
+    /**
+     * Per-epoch validation on the held-out slice (the latest 15 % of the training period): two-tower
+     * recall@100 over all videos of `twoTowerClicks` clicks; click AUC of the MMoE and of the light
+     * ranker on `rankerRows` impressions. What the training progress showed.
+     */
+    validation: {
+      twoTowerClicks: number;
+      rankerRows: number;
+      twoTower: { name: string; value: number }[];
+      ranker: { name: string; value: number }[];
+      lightRanker: { name: string; value: number }[];
+    };
   };
   metrics: ArtifactMetrics;
   /** How the rankers were built and are to be read (see sim/models/ranker.ts). */
@@ -140,11 +155,13 @@ export interface ArtifactManifest {
 
 /**
  * Reads `outDir/manifest.json` when it exists, was built by this code version from the same world
- * hash, seed and options, and every file it lists is present. Otherwise `undefined`.
+ * hash, seed and options, with the same embedding width (`want.embDim`, the building code's `EMB_DIM`), and every file it lists is present. Otherwise `undefined`: the cache directory
+ * is keyed by world hash and seed only, so this check is what keeps a changed model from being
+ * served from a stale cache.
  */
 export function readCachedManifest(
   outDir: string,
-  want: { worldHash: string; seed: number; options: ArtifactManifest['options'] },
+  want: { worldHash: string; seed: number; options: ArtifactManifest['options']; embDim: number },
 ): ArtifactManifest | undefined {
   const path = join(outDir, ARTIFACT_FILES.manifest);
   if (!existsSync(path)) return undefined;
@@ -158,6 +175,7 @@ export function readCachedManifest(
     m.codeVersion === ARTIFACTS_CODE_VERSION &&
     m.worldHash === want.worldHash &&
     m.seed === want.seed &&
+    m.embDim === want.embDim &&
     JSON.stringify(m.options) === JSON.stringify(want.options);
   if (!same) return undefined;
   for (const file of Object.values(ARTIFACT_FILES)) if (!existsSync(join(outDir, file))) return undefined;

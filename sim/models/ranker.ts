@@ -2,7 +2,7 @@ import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { IDENTITY_PLATT, type Platt } from './calibration.ts';
 import { tf } from './tf-runtime.ts';
-import { afterTrainStep, type TrainProgress } from './train-progress.ts';
+import { type TrainProgress, TrainReporter, type ValMetric } from './train-progress.ts';
 import { gatherRows, shuffle } from './two-tower.ts';
 
 /**
@@ -127,6 +127,11 @@ export interface RankerOptions {
   towerUnits?: number;
   /** Loss weights; default `DEFAULT_LOSS_WEIGHTS`. */
   lossWeights?: Partial<Record<RankerTask, number>>;
+  /**
+   * Held-out metric computed at each epoch's end (e.g. click AUC on a sample of held-out rows;
+   * build-artifacts passes one), reported in the progress events and returned per epoch.
+   */
+  validate?: (model: Ranker) => ValMetric | Promise<ValMetric>;
   onProgress?: (e: TrainProgress) => void;
 }
 
@@ -294,12 +299,13 @@ function positionOneHot(position: ArrayLike<number>, rows: ArrayLike<number>): F
  * Trains a ranker (MMoE or light mlp) with a custom loop: Adam on shuffled minibatches of
  * `Σ_t w_t · loss_t` — click BCE (with the position term) on all rows, masked log-watch-time MSE and
  * masked like/finish/dislike BCE on clicked rows. Platt maps start as identity (`calibrateRanker`).
- * @returns the model and the mean total loss of each epoch
+ * @returns the model, the mean total loss of each epoch and, with `validate`, the held-out metric
+ *   after each epoch
  */
 export async function trainRanker(
   data: RankerData,
   opts: RankerOptions,
-): Promise<{ model: Ranker; epochLosses: number[] }> {
+): Promise<{ model: Ranker; epochLosses: number[]; epochVal: ValMetric[] }> {
   const epochs = opts.epochs ?? 3;
   const batchSize = Math.min(opts.batchSize ?? 512, data.rows);
   const weights = { ...DEFAULT_LOSS_WEIGHTS, ...opts.lossWeights };
@@ -310,6 +316,14 @@ export async function trainRanker(
   const order = Uint32Array.from({ length: data.rows }, (_, i) => i);
   const steps = Math.floor(data.rows / batchSize);
   const epochLosses: number[] = [];
+  const epochVal: ValMetric[] = [];
+  const reporter = new TrainReporter(
+    model.arch === 'mmoe' ? 'ranker' : 'light-ranker',
+    epochs,
+    steps,
+    opts.onProgress,
+  );
+  const validate = opts.validate;
   const tasks = model.tasks.length;
   // Per-task selectors [tasks, 1, 1]: which task gets the position term, which a squared error.
   const selector = (pick: (t: RankerTask) => boolean) =>
@@ -377,20 +391,15 @@ export async function trainRanker(
       );
       lossSum += loss!.dataSync()[0];
       tf.dispose([loss!, t.x, t.pos, t.target, t.weight]);
-      await afterTrainStep(opts.onProgress, {
-        model: 'ranker',
-        epoch,
-        epochs,
-        stepIndex: step,
-        steps,
-        lossSum,
-      });
+      await reporter.step(epoch, step, lossSum);
     }
     epochLosses.push(lossSum / Math.max(1, steps));
+    const val = await reporter.epochEnd(epoch, lossSum, validate && (() => validate(model)));
+    if (val) epochVal.push(val);
   }
   optimizer.dispose();
   tf.dispose([clickMask, ...(squaredMask ? [squaredMask] : []), ...(bceMask ? [bceMask] : [])]);
-  return { model, epochLosses };
+  return { model, epochLosses, epochVal };
 }
 
 /** The click-logit offset of each position: `Float32Array(MAX_POSITIONS)`. */

@@ -73,7 +73,9 @@ export async function publishVersion(opts: PublishOptions): Promise<PublishResul
   const dir = join(opts.registryDir, version);
   const existing = await readModelCard(opts.registryDir, version).catch(() => undefined);
   if (existing) {
+    // The same name, world and options but other building code (e.g. another EMB_DIM) is another build.
     const same =
+      existing.codeVersion.artifacts === manifest.codeVersion &&
       existing.training.worldHash === manifest.worldHash &&
       existing.training.manifestModelVersion === manifest.modelVersion &&
       JSON.stringify(existing.training.options) === JSON.stringify(manifest.options);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AnnIndex, type AnnIndexError } from '../../core/adapters/faiss/faiss-index.ts';
 import { measureLatency, measureRecall } from '../../core/adapters/faiss/index-card.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { FreshIndex, MergedAnnSearcher } from '../../core/retrieval/fresh-index.ts';
+import { carryOverFresh, FreshIndex, MergedAnnSearcher } from '../../core/retrieval/fresh-index.ts';
 import type { AnnSearcher } from '../../core/retrieval/two-tower-source.ts';
 
 // The fresh-uploads index (seed 000 §7) against a real FAISS main index on 5k clustered unit vectors.
@@ -153,5 +153,55 @@ describe('index card', () => {
     expect(latency.runs).toBe(100);
     expect(latency.p50Us).toBeGreaterThan(0);
     expect(latency.p99Us).toBeGreaterThanOrEqual(latency.p50Us);
+  });
+});
+
+describe('carryOverFresh', () => {
+  /** A stand-in item tower for the carry logic alone (the real towers: registry-fresh-swap.test.ts): vector = features reversed. */
+  const reversing = {
+    calls: 0,
+    async encodeBatch(features: Float32Array, n: number) {
+      this.calls++;
+      const out = new Float32Array(n * DIM);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < DIM; j++) out[i * DIM + j] = features[i * DIM + DIM - 1 - j]!;
+      return out;
+    },
+  };
+
+  it('re-embeds kept inputs oldest first, bounded by the target capacity, and picks up adds made meanwhile', async () => {
+    const from = new FreshIndex({ dim: DIM, capacity: 10, featureDim: DIM });
+    const into = new FreshIndex({ dim: DIM, capacity: 4, featureDim: DIM });
+    const inputs = Array.from({ length: 7 }, unit);
+    for (let i = 0; i < 6; i++) from.add(100 + i, unit(), inputs[i]);
+    from.add(200, unit()); // no kept input: cannot be carried
+    let added = false;
+    const encoder = {
+      async encodeBatch(features: Float32Array, n: number) {
+        // An upload announced to the active set while the standby is being filled.
+        if (!added) {
+          added = true;
+          from.add(106, unit(), inputs[6]);
+        }
+        return reversing.encodeBatch(features, n);
+      },
+    };
+    const r = await carryOverFresh(from, into, encoder, { batchRows: 2 });
+    expect(r).toEqual({ videos: 5, rounds: 3, skipped: 1 });
+    // Newest 4 of the first pass (102…105), then 106: 102 evicted as the oldest.
+    expect([102, 103, 104, 105, 106].map((v) => into.has(v))).toEqual([false, true, true, true, true]);
+    expect(into.has(100) || into.has(200)).toBe(false);
+    const v = into.vectorOf(106)!;
+    for (let j = 0; j < DIM; j++) expect(v[j]).toBe(inputs[6]![DIM - 1 - j]);
+    // Carried entries keep their inputs, so they can be carried again at the next swap.
+    expect(Array.from(into.entriesSince().videos)).toEqual([103, 104, 105, 106]);
+  });
+
+  it('refuses indexes with different input widths', async () => {
+    const from = new FreshIndex({ dim: DIM, capacity: 2, featureDim: DIM });
+    const into = new FreshIndex({ dim: DIM, capacity: 2, featureDim: 3 });
+    await expect(carryOverFresh(from, into, reversing)).rejects.toMatchObject({
+      code: 'RECLAB_ERR_ANN_DIM_MISMATCH',
+    });
   });
 });

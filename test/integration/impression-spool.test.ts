@@ -35,6 +35,7 @@ function impression(i: number): Impression {
     timestamp: Date.now(),
     experiment_id: 'exp_ranking_v3',
     variant: 'treatment',
+    experiments: [{ id: 'exp_ranking_v3', variant: 'treatment' }],
     rung: 'full',
     model_version: 'test',
     candidates_retrieved: 312,

@@ -71,7 +71,8 @@ describe('buildArtifacts', () => {
     expect(onDisk).toEqual(manifest);
     expect(manifest.worldHash).toBe(worldHash(world));
     expect(manifest.modelVersion).toBe(`m-${SEED}-${manifest.worldHash.slice(0, 12)}`);
-    expect(manifest.embDim).toBe(32);
+    expect(manifest.embDim).toBe(64);
+    expect(EMB_DIM).toBe(64);
     expect(manifest.featureDims).toEqual({
       user: USER_FEATURE_DIM,
       video: VIDEO_FEATURE_DIM,
@@ -81,8 +82,28 @@ describe('buildArtifacts', () => {
     });
   });
 
-  it('reports training progress (epoch, loss) and the loss goes down', () => {
+  it('reports training progress (epoch, loss, validation metric, ETA) and the loss goes down', () => {
     const epochEnds = progress.filter((e) => e.train && e.train.step === e.train.steps);
+    // Every epoch end carries that epoch's held-out metric and a time-left estimate (0 at the end).
+    for (const e of epochEnds) {
+      const t = e.train!;
+      expect(t.val?.epoch).toBe(t.epoch);
+      expect(t.val?.name).toBe(t.model === 'two-tower' ? 'recall@100' : 'click auc');
+      expect(t.val!.value).toBeGreaterThan(0);
+      expect(t.val!.value).toBeLessThanOrEqual(1);
+      expect(t.etaS).toBeGreaterThanOrEqual(0);
+      expect(t.elapsedS).toBeGreaterThan(0);
+      if (t.epoch === t.epochs) expect(t.etaS).toBe(0);
+      else expect(t.etaS).toBeGreaterThan(0);
+    }
+    expect(new Set(epochEnds.map((e) => e.train!.model))).toEqual(
+      new Set(['two-tower', 'ranker', 'light-ranker']),
+    );
+    const v = manifest.training.validation;
+    expect(v.twoTower.map((m) => m.name)).toEqual(Array(manifest.options.epochs).fill('recall@100'));
+    expect(v.ranker).toHaveLength(manifest.options.epochs);
+    expect(v.lightRanker).toHaveLength(manifest.options.epochs);
+    expect(v.twoTowerClicks).toBeGreaterThan(0);
     expect(epochEnds.filter((e) => e.stage === 'two-tower')).toHaveLength(manifest.options.epochs);
     // The MMoE ranker and the light ranker both report under the `ranker` stage.
     expect(epochEnds.filter((e) => e.stage === 'ranker')).toHaveLength(2 * manifest.options.epochs);
@@ -189,7 +210,7 @@ describe('buildArtifacts', () => {
 });
 
 describe('ONNX contract (what the core loads)', () => {
-  it('user_tower.onnx: user_features [batch, USER_FEATURE_DIM] → user_embedding [batch, 32], unit rows', async () => {
+  it('user_tower.onnx: user_features [batch, USER_FEATURE_DIM] → user_embedding [batch, EMB_DIM], unit rows', async () => {
     const s = await ort.InferenceSession.create(join(dir, ARTIFACT_FILES.userTower));
     try {
       expect(s.inputNames).toEqual(['user_features']);
@@ -199,7 +220,11 @@ describe('ONNX contract (what the core loads)', () => {
         type: 'float32',
         shape: ['batch', USER_FEATURE_DIM],
       });
-      expect(s.outputMetadata[0]).toMatchObject({ isTensor: true, type: 'float32', shape: ['batch', 32] });
+      expect(s.outputMetadata[0]).toMatchObject({
+        isTensor: true,
+        type: 'float32',
+        shape: ['batch', EMB_DIM],
+      });
       const rows = 7;
       const out = await s.run({
         user_features: new ort.Tensor('float32', randomRows(rows, USER_FEATURE_DIM, 1), [
@@ -207,11 +232,11 @@ describe('ONNX contract (what the core loads)', () => {
           USER_FEATURE_DIM,
         ]),
       });
-      expect(out.user_embedding.dims).toEqual([rows, 32]);
+      expect(out.user_embedding.dims).toEqual([rows, EMB_DIM]);
       const e = out.user_embedding.data as Float32Array;
       for (let r = 0; r < rows; r++) {
         let n = 0;
-        for (let k = 0; k < 32; k++) n += e[r * 32 + k] ** 2;
+        for (let k = 0; k < EMB_DIM; k++) n += e[r * EMB_DIM + k] ** 2;
         expect(Math.sqrt(n)).toBeCloseTo(1, 5);
       }
     } finally {

@@ -36,7 +36,12 @@ const REGION_TOP_K = 500;
 const world = generateWorld(CFG);
 const history = historySlice(simulateLogs(world, { sessions: 3_000, seed: CFG.seed }));
 const records = { userRecords: userRecords(world, history), videoRecords: videoRecords(world, history) };
-const expectedKeys = CFG.users + CFG.videos + 1 + NUM_REGIONS + 1;
+// Subscription keys: one `sub:u_<i>` per user who follows anyone, one `upl:c_<j>` per creator with an upload.
+const followers = Array.from({ length: CFG.users }, (_, u) => u).filter(
+  (u) => world.subscriptionOffsets[u + 1] > world.subscriptionOffsets[u],
+).length;
+const uploaders = new Set(world.videoCreator.subarray(0, world.initialVideos)).size;
+const expectedKeys = CFG.users + CFG.videos + 1 + NUM_REGIONS + 1 + followers + uploaders;
 const views = Array.from({ length: CFG.videos }, (_, v) =>
   Math.round(Math.expm1(records.videoRecords[v * VIDEO_RECORD_LEN + VIDEO_RECORD.logViews])),
 );

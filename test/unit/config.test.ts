@@ -14,10 +14,18 @@ describe('loadConfig', () => {
     expect(cfg.deadlines.rankingMs).toBe(75);
     expect(cfg.deadlines.retrievalMs).toBe(30);
     expect(cfg.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
-    expect(cfg.experiment.variants).toEqual([
-      { name: 'control', share: 50 },
-      { name: 'treatment', share: 50 },
+    expect(cfg.experiments).toEqual([
+      {
+        id: 'exp_ranking_v1',
+        variants: [
+          { name: 'control', share: 50 },
+          { name: 'treatment', share: 50 },
+        ],
+      },
     ]);
+    expect(cfg.rankingWeights).toEqual({ like: 0, finish: 0, dislike: 0 });
+    expect(cfg.cascadeTopN).toBe(0);
+    expect(cfg.rankerTier).toBeUndefined();
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
@@ -32,6 +40,52 @@ describe('loadConfig', () => {
     expect(message).toContain('RECLAB_DEADLINE_RANKNG_MS');
     expect(message).toContain('RECLAB_PORT');
     expect(message).toContain('RECLAB_MMR_LAMBDA');
+  });
+
+  it('parses layered experiments with variant params, and rejects bad ones with every problem', () => {
+    const layers = [
+      {
+        id: 'exp_weights',
+        variants: [
+          { name: 'a', share: 1 },
+          { name: 'b', share: 1, params: { ranking_weights: { like: 0.5 } } },
+        ],
+      },
+      {
+        id: 'exp_model',
+        variants: [
+          { name: 'old', share: 9 },
+          { name: 'new', share: 1, params: { model_version: 'v2' } },
+        ],
+      },
+    ];
+    const cfg = loadConfig({
+      ...required,
+      RECLAB_MODEL_REGISTRY_DIR: '/reg',
+      RECLAB_MODEL_VERSION: 'v1',
+      RECLAB_ARTIFACTS_DIR: undefined,
+      RECLAB_EXPERIMENTS_JSON: JSON.stringify(layers),
+      RECLAB_RANKING_WEIGHTS: 'dislike:2',
+    });
+    expect(cfg.experiments.map((e) => e.id)).toEqual(['exp_weights', 'exp_model']);
+    expect(cfg.experiments[0].variants[1].params?.rankingWeights).toEqual({ like: 0.5 });
+    expect(cfg.experiments[1].variants[1].params?.modelVersion).toBe('v2');
+    expect(cfg.rankingWeights).toEqual({ like: 0, finish: 0, dislike: 2 });
+
+    let message = '';
+    try {
+      loadConfig({
+        ...required,
+        RECLAB_EXPERIMENT_ID: 'x',
+        RECLAB_EXPERIMENTS_JSON: '[{"id":"e","variants":[{"name":"a","share":0}]}]',
+        RECLAB_RANKING_WEIGHTS: 'likes:1',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('RECLAB_EXPERIMENTS_JSON.0.variants.0.share');
+    expect(message).toContain('not both');
+    expect(message).toContain("RECLAB_RANKING_WEIGHTS: expected like|finish|dislike:number,… got 'likes:1'");
   });
 
   it('requires the connection settings', () => {

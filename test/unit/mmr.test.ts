@@ -23,3 +23,87 @@ describe('mmrSelect', () => {
     expect(mmrSelect([], new Float32Array(0), 2, 3, 0.7)).toEqual([]);
   });
 });
+
+/** The plain greedy MMR, straight from the definition: the oracle the lazy version must match. */
+function plainMmr(
+  rel: number[],
+  emb: Float32Array,
+  dim: number,
+  k: number,
+  lambda: number,
+  admit: (i: number) => boolean,
+): number[] {
+  const n = rel.length;
+  const lo = Math.min(...rel);
+  const span = Math.max(...rel) - lo || 1;
+  const r = rel.map((x) => (x - lo) / span);
+  const state = new Uint8Array(n);
+  const order: number[] = [];
+  while (order.length < Math.min(k, n)) {
+    let best = -1;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      if (state[i]) continue;
+      let maxSim = order.length === 0 ? 0 : Number.NEGATIVE_INFINITY;
+      for (const j of order) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += emb[i * dim + d] * emb[j * dim + d];
+        maxSim = Math.max(maxSim, dot);
+      }
+      const v = lambda * r[i] - (1 - lambda) * maxSim;
+      if (v > bestValue) {
+        bestValue = v;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    if (!admit(best)) {
+      state[best] = 2;
+      continue;
+    }
+    state[best] = 1;
+    order.push(best);
+  }
+  return order;
+}
+
+describe('mmrSelect (lazy greedy)', () => {
+  it('picks exactly what the plain greedy picks, creator caps included (80 random lists, 300 → 30, 64-d)', () => {
+    let seed = 12345;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const n = 300;
+    const dim = 64;
+    for (let t = 0; t < 80; t++) {
+      const emb = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        let norm = 0;
+        for (let d = 0; d < dim; d++) {
+          // Clustered vectors: near-duplicates are what MMR exists for.
+          const v = (i % 7 === d % 7 ? 1 : 0) + rnd() - 0.5;
+          emb[i * dim + d] = v;
+          norm += v * v;
+        }
+        for (let d = 0; d < dim; d++) emb[i * dim + d] /= Math.sqrt(norm);
+      }
+      // Repeated relevance values exercise the tie rule.
+      const rel = Array.from({ length: n }, () => Math.round(rnd() * 50) / 50);
+      const creators = Array.from({ length: n }, () => Math.floor(rnd() * 20));
+      const lambda = [0, 0.3, 0.7, 1][t % 4];
+      const capped = () => {
+        const used = new Map<number, number>();
+        return (i: number) => {
+          const u = used.get(creators[i]) ?? 0;
+          if (u >= 2) return false;
+          used.set(creators[i], u + 1);
+          return true;
+        };
+      };
+      expect(mmrSelect(rel, emb, dim, 30, lambda, capped())).toEqual(
+        plainMmr(rel, emb, dim, 30, lambda, capped()),
+      );
+    }
+  });
+});

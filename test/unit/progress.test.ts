@@ -48,6 +48,27 @@ describe('progress', () => {
     expect(out.text()).toMatch(/world\.videos \[[^\]]+\] \d+% \| 50\/100 rows \| \d+\/s \| ETA/);
   });
 
+  it('shows a status text: in the bar in place of its ETA, as a line in CI only when asked', () => {
+    const tty = sink(true);
+    const bar = createProgress('train.ranker', 100, { stream: tty, mode: 'bar', unit: 'steps' });
+    bar.tick(50);
+    bar.status('epoch 1/2 · val auc 0.7000 · ETA 3 s');
+    bar.stop();
+    expect(tty.text()).toMatch(
+      /train\.ranker \[[^\]]+\] \d+% \| 50\/100 steps \| \d+\/s \| epoch 1\/2 · val auc 0\.7000 · ETA 3 s/,
+    );
+    const ci = sink(false);
+    let t = 0;
+    const p = createProgress('index.add', 10, { stream: ci, env: { CI: '1' }, nowMs: () => t, unit: 'rows' });
+    p.status('ignored in CI');
+    p.status('training on 10 rows', true);
+    p.tick(10);
+    t = 1000;
+    p.stop();
+    p.status('after stop', true);
+    expect(ci.text()).toBe('index.add: training on 10 rows\nindex.add: 10 rows in 1.00 s (10/s)\n');
+  });
+
   it('records stage timings and stays silent when asked', () => {
     const out = sink(false);
     const timings: Record<string, number> = {};

@@ -47,7 +47,9 @@ const cfg: PipelineConfig = {
   },
   watchedFilterN: 0,
   breaker: { failureThreshold: 5, openMs: 1000 },
-  experiment: { id: 'e', variants: [{ name: 'control', share: 1 }] },
+  experiments: [{ id: 'e', variants: [{ name: 'control', share: 1 }] }],
+  rankingWeights: { like: 0, finish: 0, dislike: 0 },
+  cascadeTopN: 0,
 };
 
 const TOKEN = 'a-token-of-16-chars-or-more';

@@ -77,7 +77,36 @@ export interface AnnBuildOptions {
    * centroid. Ignored by indexes that need no training (Flat, HNSW).
    */
   trainSample?: number;
+  /**
+   * Build progress, called synchronously from `build` (the build itself is synchronous: a caller
+   * drawing a bar must render from this callback). `train` at the start and end of training (one
+   * native call, no finer progress; only for types that need training); `add` after each chunk of
+   * vectors with rows done/total, rate and ETA. An exception thrown here aborts the build.
+   */
+  onProgress?: (e: AnnBuildProgress) => void;
 }
+
+/** One report of `AnnIndex.build` progress. Times in seconds (wall clock, `performance.now()`). */
+export type AnnBuildProgress =
+  | {
+      stage: 'train';
+      /** Rows trained on. */
+      rows: number;
+      /** False when training starts, true when it has finished. */
+      finished: boolean;
+      /** Seconds since training started (0 at the start). */
+      elapsedS: number;
+    }
+  | {
+      stage: 'add';
+      /** Rows added so far, and in all. */
+      done: number;
+      total: number;
+      /** Rows per second since adding started. */
+      ratePerS: number;
+      /** Seconds left at that rate. */
+      etaS: number;
+    };
 
 /** One query's neighbours, best first; `-1` (not found) labels are dropped, so length ≤ k. */
 export interface AnnSearchResult {
@@ -87,8 +116,12 @@ export interface AnnSearchResult {
   scores: Float32Array;
 }
 
-// Rows per add() call: bounds the temporary number[] (8 bytes per component) to ~64 MB at 128-d.
+// Rows per add() call: at most ADD_CHUNK_ROWS (bounds the temporary number[], 8 bytes per
+// component, to ~64 MB at 128-d), and about 1/ADD_CHUNKS of the input (progress granularity), but
+// not below ADD_CHUNK_MIN_ROWS (the per-call overhead, and HNSW's parallel insertion, want chunks).
 const ADD_CHUNK_ROWS = 65_536;
+const ADD_CHUNKS = 50;
+const ADD_CHUNK_MIN_ROWS = 4_096;
 
 const METRIC_TYPES: Record<AnnMetric, number> = {
   ip: faiss.MetricType.METRIC_INNER_PRODUCT,
@@ -114,7 +147,8 @@ export class AnnIndex {
 
   /**
    * Builds an index over `vectors` (`Float32Array` of length n × dim, row i = id i): creates it with
-   * FAISS's index factory, trains it when the type needs it, adds all rows, then applies `params`.
+   * FAISS's index factory, trains it when the type needs it, adds all rows in chunks (reporting
+   * through `opts.onProgress`), then applies `params`.
    *
    * @throws AnnIndexError `RECLAB_ERR_ANN_DIM_MISMATCH` (length not a multiple of dim),
    *   `RECLAB_ERR_ANN_ARGUMENT_INVALID` (empty input, bad dim/threads/trainSample),
@@ -148,8 +182,11 @@ export class AnnIndex {
       );
     }
 
+    const onProgress = opts.onProgress;
     if (!index.isTrained()) {
       const sample = trainingRows(vectors, dim, n, opts.trainSample);
+      const t0 = performance.now();
+      onProgress?.({ stage: 'train', rows: sample.length / dim, finished: false, elapsedS: 0 });
       try {
         index.train(Array.from(sample));
       } catch (err) {
@@ -159,17 +196,40 @@ export class AnnIndex {
           { cause: err },
         );
       }
+      onProgress?.({
+        stage: 'train',
+        rows: sample.length / dim,
+        finished: true,
+        elapsedS: (performance.now() - t0) / 1000,
+      });
     }
 
-    try {
-      for (let row = 0; row < n; row += ADD_CHUNK_ROWS) {
-        const end = Math.min(n, row + ADD_CHUNK_ROWS);
+    const chunk = Math.min(ADD_CHUNK_ROWS, Math.max(ADD_CHUNK_MIN_ROWS, Math.ceil(n / ADD_CHUNKS)));
+    const addStart = performance.now();
+    for (let row = 0; row < n; row += chunk) {
+      const end = Math.min(n, row + chunk);
+      try {
         index.add(Array.from(vectors.subarray(row * dim, end * dim)));
+      } catch (err) {
+        throw new AnnIndexError(
+          'RECLAB_ERR_ANN_ARGUMENT_INVALID',
+          `adding vectors failed: ${messageOf(err)}`,
+          {
+            cause: err,
+          },
+        );
       }
-    } catch (err) {
-      throw new AnnIndexError('RECLAB_ERR_ANN_ARGUMENT_INVALID', `adding vectors failed: ${messageOf(err)}`, {
-        cause: err,
-      });
+      if (onProgress) {
+        const s = (performance.now() - addStart) / 1000;
+        const ratePerS = s > 0 ? end / s : 0;
+        onProgress({
+          stage: 'add',
+          done: end,
+          total: n,
+          ratePerS,
+          etaS: ratePerS > 0 ? (n - end) / ratePerS : 0,
+        });
+      }
     }
 
     const ann = new AnnIndex(index, dim, opts.factory, opts.metric);

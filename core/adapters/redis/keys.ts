@@ -35,4 +35,13 @@ export const keys = {
   trendingRegion: (regionIdx: number) => `rt:tr:{r${regionIdx}}`,
   /** Sorted set: views per video in one epoch minute within a region (input of `trendingRegion`). */
   trendingRegionMinute: (regionIdx: number, epochMinute: number) => `rt:tr:{r${regionIdx}}:${epochMinute}`,
+
+  // --- Subscriptions (seed 000 §2.2), written by sim/loader and `POST /v1/videos/fresh`, read by
+  // core/adapters/redis/subscriptions.ts (docs/retrieval.md). Every command touches one key, so any
+  // slot layout works; one request's per-creator reads span slots (split by node on Cluster). ---
+
+  /** Sorted set: creators the user follows; member = public creator id (`c_<index>`), score = follow time (Unix s; 0 = unknown). */
+  subscriptions: (userId: string) => `sub:${userId}`,
+  /** Sorted set: the creator's newest uploads; member = `v_<index>`, score = upload time (Unix s); ≤ 100 members, trimmed on write. */
+  creatorUploads: (creatorId: string) => `upl:${creatorId}`,
 } as const;

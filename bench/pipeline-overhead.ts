@@ -1,0 +1,517 @@
+/**
+ * CPU overhead of the serving pipeline (issue 5 acceptance): the CPU time per request of the full
+ * `recommend()` (core/pipeline/recommend.ts), against the sum of its irreducible parts measured
+ * alone on the same inputs — one ANN search per ANN source, the user-tower and ranker inferences,
+ * and each Redis round trip. Overhead ratio = pipeline ÷ sum of parts (target ≤ 1.5).
+ *
+ *   npx tsx bench/pipeline-overhead.ts [--requests 2000] [--warmup 300] [--l1 off,on] [--seed 7]
+ *        [--users 20000 --videos 10000 | --artifacts .reclab/cache/world-…] [--skip-parts]
+ *        [--out bench/out/pipeline-overhead.json]
+ *
+ * Set-up: Redis in a container (Testcontainers, loadtest/infra/redis.ts); the world of the CI
+ * scenarios (seed 7, 20k users × 10k videos, as `reclab run baseline`) prepared by
+ * loadtest/prepare-world.ts (models from .reclab/cache, trained when missing) and loaded into Redis;
+ * or `--artifacts DIR`: an existing artifact directory, whose manifest's world is regenerated and
+ * loaded (no training). Streaming features are seeded so that their reads return data: 20 recent
+ * watches per user and 200-member trending sets (global and per region), drawn from the stream
+ * `bench.streaming`. The core is driven in process exactly as core/main.ts wires it (Redis feature
+ * store, optionally behind the L1 cache; popularity and trending sources; RealtimeFeatures for the
+ * already-watched filter; the artifacts' two-tower source), with deadlines raised to 1 s so that a
+ * busy machine does not push requests down the ladder (a deadline changes no CPU cost). Impressions
+ * go to a log that serialises each one to JSON and drops it (the Kafka client's own CPU is not
+ * counted). The popularity cache's refresh timer is not started (only the `popularity` rung reads it).
+ *
+ * Per request, from a seeded stream of users (`bench.users`, uniform over the world's users), one
+ * at a time: `recommend()` is run and its CPU time taken with `process.cpuUsage()` (user + system,
+ * whole process: ONNX Runtime and libuv threads included, Redis server excluded); thin pass-through
+ * wrappers record the inputs of every irreducible call it made. Then each part is replayed alone on
+ * those inputs and timed the same way:
+ * - `redis.user`: `GET u:<id>` (raw ioredis, Buffer reply);
+ * - `redis.recent_watches`: `LRANGE rt:rw:<id> 0 -1`;
+ * - `redis.popularity`, `redis.trending`: each `ZREVRANGE … WITHSCORES` the sources made;
+ * - `redis.candidates`: the `MGET` of the video keys that reached Redis (all candidates without L1,
+ *   only the misses with it; nothing when every candidate hit);
+ * - `user_tower`: the user-tower inference on the same input (needed by every embedding search);
+ * - `ann.<source>`: `AnnIndex.search(query, k)` per ANN source (the main FAISS index);
+ * - `ranker`: the ranker's one batched inference on the same input matrix and candidate count.
+ * Pipeline and parts alternate request by request, so both see the same machine load. The first
+ * `--warmup` requests are excluded. Decoding replies into records and numbers, merging, feature
+ * assembly, re-ranking (MMR), A/B hashing, impression building and the resilience wrappers are
+ * what the ratio calls overhead.
+ *
+ * Output: `bench/out/pipeline-overhead.json` (per L1 mode: mean CPU µs/request of the pipeline and
+ * of each part, the ratio, per-request CPU percentiles, wall-time percentiles, rungs, L1 hit rate),
+ * with machine, load averages, seed and command. Exit 0 when every ratio ≤ 1.5, 3 otherwise, 1 crash.
+ * To see where the overhead goes: `node --cpu-prof --cpu-prof-dir /tmp/prof --import tsx
+ * bench/pipeline-overhead.ts --skip-parts --l1 off` and open the .cpuprofile.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import { systemClock } from '../core/adapters/clock/system-clock.ts';
+import { keys } from '../core/adapters/redis/keys.ts';
+import { RealtimeFeatures } from '../core/adapters/redis/realtime-features.ts';
+import { connectRedis, RedisFeatureStore } from '../core/adapters/redis/redis-feature-store.ts';
+import { type Artifacts, loadArtifacts } from '../core/artifacts.ts';
+import { loadConfig } from '../core/config/config.ts';
+import { videoIdOf } from '../core/features/ids.ts';
+import { L1FeatureCache, withL1Cache } from '../core/features/l1-feature-cache.ts';
+import { NUM_REGIONS, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
+import { latencyHistogramUs, summariseUs } from '../core/observability/latency-us.ts';
+import { PopularityCache } from '../core/pipeline/popularity-cache.ts';
+import {
+  Breakers,
+  type ModelSet,
+  type PipelineConfig,
+  type PipelineDeps,
+  recommend,
+} from '../core/pipeline/recommend.ts';
+import type { FeatureStore } from '../core/ports/feature-store.ts';
+import type { Impression, ImpressionLog } from '../core/ports/impression-log.ts';
+import type { Predictions, Ranker, UserEncoder } from '../core/ports/ranker.ts';
+import { seededRandom } from '../core/random/seeded-random.ts';
+import { MergedAnnSearcher } from '../core/retrieval/fresh-index.ts';
+import { RegionalTopSource } from '../core/retrieval/regional-top-source.ts';
+import { TwoTowerSource } from '../core/retrieval/two-tower-source.ts';
+import { configureContainerEngine } from '../loadtest/infra/container-engine.ts';
+import { startRedis } from '../loadtest/infra/redis.ts';
+import { prepareWorld } from '../loadtest/prepare-world.ts';
+import { loadIntoRedis } from '../sim/loader/redis-loader.ts';
+import { generateWorld, worldHash } from '../sim/world/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Issue 5's target for pipeline ÷ sum of parts. */
+const TARGET_RATIO = 1.5;
+/** Page size asked per request (the API's default). */
+const PAGE = 30;
+const WATCHES_PER_USER = 20;
+const TRENDING_SET_SIZE = 200;
+
+async function readF32(path: string): Promise<Float32Array> {
+  const bytes = await readFile(path);
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** CPU µs (user + system) of the whole process since `from`. */
+function cpuSinceUs(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+}
+
+/** What one pipeline request asked of its irreducible dependencies (filled by the wrappers). */
+interface Trace {
+  userReads: string[];
+  videoReads: number[][];
+  popularityReads: { region: number | undefined; n: number }[];
+  trendingReads: { region: number | undefined; n: number }[];
+  watchReads: string[];
+  userTower: Float32Array[];
+  ann: { source: string; query: Float32Array; k: number }[];
+  ranker: { input: Float32Array; n: number }[];
+}
+
+const newTrace = (): Trace => ({
+  userReads: [],
+  videoReads: [],
+  popularityReads: [],
+  trendingReads: [],
+  watchReads: [],
+  userTower: [],
+  ann: [],
+  ranker: [],
+});
+
+/** An impression log that pays JSON serialisation per impression and keeps nothing. */
+class SerializingImpressionLog implements ImpressionLog {
+  published = 0;
+  bytes = 0;
+  publish(impression: Impression): void {
+    this.bytes += JSON.stringify(impression).length;
+    this.published++;
+  }
+  stats() {
+    return { pending: 0, published: this.published, dropped: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+/** Writes the streaming features the consumer would keep: recent watches and trending sets. */
+async function seedStreamingFeatures(
+  redis: Redis,
+  users: number,
+  videos: number,
+  seed: number,
+): Promise<void> {
+  const rng = seededRandom(seed).stream('bench.streaming');
+  for (let from = 0; from < users; from += 1000) {
+    const p = redis.pipeline();
+    for (let u = from; u < Math.min(users, from + 1000); u++) {
+      const key = keys.recentWatches(`u_${u}`);
+      p.del(key);
+      p.rpush(key, ...Array.from({ length: WATCHES_PER_USER }, () => videoIdOf(rng.int(videos))));
+    }
+    await p.exec();
+  }
+  const p = redis.pipeline();
+  for (const key of [
+    keys.trendingGlobal,
+    ...Array.from({ length: NUM_REGIONS }, (_, r) => keys.trendingRegion(r)),
+  ]) {
+    p.del(key);
+    const args: (string | number)[] = [];
+    for (let i = 0; i < TRENDING_SET_SIZE; i++)
+      args.push(Number((rng.next() * 50).toFixed(3)), videoIdOf(rng.int(videos)));
+    p.zadd(key, ...args);
+  }
+  await p.exec();
+}
+
+/** Loads an existing artifact directory's world into Redis (upload times anchored to now, as prepareWorld does). */
+async function loadArtifactsWorld(
+  dir: string,
+  redis: Redis,
+): Promise<{ users: number; videos: number; seed: number }> {
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  const seed = Number(manifest.seed);
+  const users = Number(manifest.world.users);
+  const videos = Number(manifest.world.videos);
+  const world = generateWorld({ seed, users, videos });
+  const videoRecords = await readF32(join(dir, 'video_records.f32'));
+  const userRecords = await readF32(join(dir, 'user_records.f32'));
+  const shiftS = Math.round(Date.now() / 1000) - Number(manifest.world.nowS);
+  for (let v = 0; v < videos; v++) videoRecords[v * VIDEO_RECORD_LEN + VIDEO_RECORD.uploadTsS] += shiftS;
+  await loadIntoRedis(redis, world, { userRecords, videoRecords }, { worldHash: worldHash(world) });
+  return { users, videos, seed };
+}
+
+interface ModeResult {
+  l1: 'off' | 'on';
+  requests: number;
+  warmup: number;
+  pipelineCpuUsPerRequest: number;
+  partsCpuUsPerRequest: Record<string, number>;
+  partsSumCpuUsPerRequest: number;
+  overheadRatio: number | null;
+  /** Ratio with the user tower counted as overhead (the issue's list names ANN, ranker, Redis only). */
+  overheadRatioWithoutUserTower: number | null;
+  pipelineCpuUs: ReturnType<typeof summariseUs>;
+  pipelineWallUs: ReturnType<typeof summariseUs>;
+  calls: Record<string, number>;
+  rungs: Record<string, number>;
+  candidatesMean: number;
+  l1Cache?: { hitRate: number; hits: number; misses: number; size: number };
+  loadAverage: number[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: 'string', default: '2000' },
+      warmup: { type: 'string', default: '300' },
+      l1: { type: 'string', default: 'off,on' },
+      seed: { type: 'string', default: '7' },
+      users: { type: 'string', default: '20000' },
+      videos: { type: 'string', default: '10000' },
+      artifacts: { type: 'string' },
+      'skip-parts': { type: 'boolean', default: false },
+      out: { type: 'string', default: join(ROOT, 'bench', 'out', 'pipeline-overhead.json') },
+    },
+  });
+  const requests = Number(values.requests);
+  const warmup = Number(values.warmup);
+  const modes = values.l1.split(',').map((m) => m.trim()) as ('off' | 'on')[];
+  const skipParts = values['skip-parts'];
+  const benchSeed = Number(values.seed);
+
+  configureContainerEngine(process.env);
+  const redisInfra = await startRedis({});
+  const loadAverageBefore = os.loadavg();
+  const admin = connectRedis(redisInfra.url, 10_000);
+  admin.on('error', () => {});
+  await new Promise<void>((r) => (admin.status === 'ready' ? r() : admin.once('ready', () => r())));
+  let artifactsDir: string;
+  let world: { users: number; videos: number; seed: number };
+  try {
+    if (values.artifacts) {
+      artifactsDir = resolve(values.artifacts);
+      if (!existsSync(join(artifactsDir, 'user_records.f32')))
+        throw new Error(`${artifactsDir}: no user_records.f32`);
+      world = await loadArtifactsWorld(artifactsDir, admin);
+    } else {
+      const prepared = await prepareWorld({
+        seed: benchSeed,
+        users: Number(values.users),
+        videos: Number(values.videos),
+        cacheDir: join(ROOT, '.reclab', 'cache'),
+        redisUrl: redisInfra.url,
+        log: (line) => console.log(line),
+      });
+      artifactsDir = prepared.artifactsDir;
+      world = { users: prepared.info.users, videos: prepared.info.videos, seed: benchSeed };
+    }
+    await seedStreamingFeatures(admin, world.users, world.videos, benchSeed);
+
+    // The core's defaults (core/config/config.ts), deadlines raised (see the header).
+    const cfg = loadConfig({
+      RECLAB_REDIS_URL: redisInfra.url,
+      RECLAB_KAFKA_BROKERS: '127.0.0.1:9',
+      RECLAB_ARTIFACTS_DIR: artifactsDir,
+    });
+    const artifacts: Artifacts = await loadArtifacts(artifactsDir, {
+      ann: cfg.ann,
+      ortThreads: cfg.ortThreads,
+    });
+    const pcfg: PipelineConfig = {
+      deadlines: { userMs: 1000, encoderMs: 1000, retrievalMs: 1000, enrichmentMs: 1000, rankingMs: 1000 },
+      retrievalK: cfg.retrievalK,
+      retrievalKDefault: 100,
+      candidatesMax: cfg.candidatesMax,
+      mmrLambda: cfg.mmrLambda,
+      rerank: cfg.rerank,
+      watchedFilterN: cfg.watchedFilterN,
+      breaker: cfg.breaker,
+      experiments: cfg.experiments,
+      rankingWeights: cfg.rankingWeights,
+      cascadeTopN: 0,
+    };
+
+    const redis = connectRedis(redisInfra.url, cfg.redis.commandTimeoutMs);
+    redis.on('error', () => {});
+    await new Promise<void>((r) => (redis.status === 'ready' ? r() : redis.once('ready', () => r())));
+    let trace = newTrace();
+
+    // Pass-through wrappers that record each irreducible call's inputs (O(1) each: references).
+    const redisStore = new RedisFeatureStore(redis);
+    const recordingStore: FeatureStore = {
+      getUser: (id) => {
+        trace.userReads.push(id);
+        return redisStore.getUser(id);
+      },
+      getVideos: (vs) => {
+        trace.videoReads.push([...vs]);
+        return redisStore.getVideos(vs);
+      },
+      topPopular: (r, n) => {
+        trace.popularityReads.push({ region: r, n });
+        return redisStore.topPopular(r, n);
+      },
+    };
+    const realtime = new RealtimeFeatures(redis, systemClock);
+    const userEncoder: UserEncoder = {
+      dim: artifacts.userEncoder.dim,
+      encode: (features) => {
+        trace.userTower.push(features.slice());
+        return artifacts.userEncoder.encode(features);
+      },
+    };
+    const ranker: Ranker = {
+      modelVersion: artifacts.ranker.modelVersion,
+      score: (input, n): Promise<Predictions> => {
+        trace.ranker.push({ input, n });
+        return artifacts.ranker.score(input, n);
+      },
+    };
+    const merged = new MergedAnnSearcher(artifacts.index, artifacts.fresh);
+    const models: ModelSet = {
+      ...artifacts,
+      userEncoder,
+      ranker,
+      sources: [
+        new TwoTowerSource({
+          search: (query, k) => {
+            trace.ann.push({ source: 'two_tower', query: query.slice(), k });
+            return merged.search(query, k);
+          },
+        }),
+      ],
+    };
+    if (artifacts.sources.some((s) => s.name !== 'two_tower')) {
+      console.warn(
+        `warning: model-set sources ${artifacts.sources.map((s) => s.name).join(', ')}: only two_tower is decomposed into parts here`,
+      );
+    }
+    const activity = {
+      recentWatches: (id: string, n: number) => {
+        trace.watchReads.push(id);
+        return realtime.recentWatches(id, n);
+      },
+    };
+
+    const results: ModeResult[] = [];
+    for (const mode of modes) {
+      const features = mode === 'on' ? withL1Cache(recordingStore, systemClock, cfg.l1Cache) : recordingStore;
+      const sources = [
+        new RegionalTopSource('popularity', (r, n) => features.topPopular(r, n)),
+        new RegionalTopSource('trending', (r, n) => {
+          trace.trendingReads.push({ region: r, n });
+          return realtime.trending(r, n);
+        }),
+      ];
+      const impressions = new SerializingImpressionLog();
+      const deps: PipelineDeps = {
+        clock: systemClock,
+        features,
+        sources,
+        popularity: new PopularityCache(features, systemClock, {
+          refreshMs: cfg.popularityRefreshMs,
+          globalSize: 200,
+          regionSize: 50,
+          regions: NUM_REGIONS,
+        }),
+        impressions,
+        activity,
+        exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
+      };
+      const breakers = new Breakers(
+        systemClock,
+        [...models.sources, ...sources].map((s) => s.name),
+        pcfg.breaker,
+      );
+      const users = seededRandom(benchSeed).stream('bench.users');
+      const partsUs: Record<string, number> = {};
+      const calls: Record<string, number> = {};
+      const addPart = (name: string, us: number) => {
+        partsUs[name] = (partsUs[name] ?? 0) + us;
+        calls[name] = (calls[name] ?? 0) + 1;
+      };
+      const rungs: Record<string, number> = {};
+      const cpuHist = latencyHistogramUs();
+      const wallHist = latencyHistogramUs();
+      let pipelineUs = 0;
+      let candidates = 0;
+      const total = warmup + requests;
+      for (let i = 0; i < total; i++) {
+        const measured = i >= warmup;
+        trace = newTrace();
+        const userId = `u_${users.int(world.users)}`;
+        const wall0 = process.hrtime.bigint();
+        const c0 = process.cpuUsage();
+        const res = await recommend(deps, models, pcfg, breakers, {
+          userId,
+          count: PAGE,
+          regionIdx: undefined,
+          deviceIdx: undefined,
+        });
+        const cpu = cpuSinceUs(c0);
+        const wallUs = Number(process.hrtime.bigint() - wall0) / 1000;
+        if (measured) {
+          pipelineUs += cpu;
+          cpuHist.recordValue(Math.max(1, Math.round(cpu)));
+          wallHist.recordValue(Math.max(1, Math.round(wallUs)));
+          rungs[res.meta.rung] = (rungs[res.meta.rung] ?? 0) + 1;
+          candidates += res.meta.candidates.retrieved;
+        }
+        if (skipParts) continue;
+        // The parts alone, on the inputs this request used (warm-up requests run them too).
+        const t = trace;
+        const part = async (name: string, run: () => Promise<unknown> | unknown) => {
+          const p0 = process.cpuUsage();
+          await run();
+          const us = cpuSinceUs(p0);
+          if (measured) addPart(name, us);
+        };
+        for (const id of t.userReads) await part('redis.user', () => redis.getBuffer(keys.user(id)));
+        for (const id of t.watchReads)
+          await part('redis.recent_watches', () => redis.lrange(keys.recentWatches(id), 0, -1));
+        for (const r of t.popularityReads) {
+          const key = r.region === undefined ? keys.popularityGlobal : keys.popularityRegion(r.region);
+          await part('redis.popularity', () => redis.zrevrange(key, 0, r.n - 1, 'WITHSCORES'));
+        }
+        for (const r of t.trendingReads) {
+          const key = r.region === undefined ? keys.trendingGlobal : keys.trendingRegion(r.region);
+          await part('redis.trending', () => redis.zrevrange(key, 0, r.n - 1, 'WITHSCORES'));
+        }
+        for (const vs of t.videoReads) {
+          if (vs.length === 0) continue;
+          const ks = vs.map((v) => keys.video(videoIdOf(v)));
+          await part('redis.candidates', () => redis.mgetBuffer(...ks));
+        }
+        for (const f of t.userTower) await part('user_tower', () => artifacts.userEncoder.encode(f));
+        for (const a of t.ann) await part(`ann.${a.source}`, () => artifacts.index.search(a.query, a.k));
+        for (const r of t.ranker) await part('ranker', () => artifacts.ranker.score(r.input, r.n));
+      }
+      const perReq = (us: number) => Number((us / requests).toFixed(1));
+      const partsPerRequest = Object.fromEntries(Object.entries(partsUs).map(([k, v]) => [k, perReq(v)]));
+      const partsSum = Object.values(partsUs).reduce((a, b) => a + b, 0);
+      const pipelinePerReq = perReq(pipelineUs);
+      const cache = features instanceof L1FeatureCache ? features.stats() : undefined;
+      const row: ModeResult = {
+        l1: mode,
+        requests,
+        warmup,
+        pipelineCpuUsPerRequest: pipelinePerReq,
+        partsCpuUsPerRequest: partsPerRequest,
+        partsSumCpuUsPerRequest: perReq(partsSum),
+        overheadRatio: skipParts ? null : Number((pipelineUs / partsSum).toFixed(3)),
+        overheadRatioWithoutUserTower: skipParts
+          ? null
+          : Number((pipelineUs / (partsSum - (partsUs.user_tower ?? 0))).toFixed(3)),
+        pipelineCpuUs: summariseUs(cpuHist),
+        pipelineWallUs: summariseUs(wallHist),
+        calls: Object.fromEntries(
+          Object.entries(calls).map(([k, v]) => [k, Number((v / requests).toFixed(2))]),
+        ),
+        rungs,
+        candidatesMean: Number((candidates / requests).toFixed(1)),
+        l1Cache: cache && {
+          hitRate: Number((cache.hits / Math.max(1, cache.hits + cache.misses)).toFixed(3)),
+          ...cache,
+        },
+        loadAverage: os.loadavg(),
+      };
+      cpuHist.destroy();
+      wallHist.destroy();
+      results.push(row);
+      console.log(
+        `L1 ${mode}: pipeline ${row.pipelineCpuUsPerRequest} µs CPU/request, parts ${row.partsSumCpuUsPerRequest} µs ` +
+          `→ ratio ${row.overheadRatio} (without user tower ${row.overheadRatioWithoutUserTower}); rungs ${JSON.stringify(rungs)}` +
+          `${cache ? `; L1 hit rate ${row.l1Cache!.hitRate}` : ''}; load ${row.loadAverage[0]!.toFixed(2)}`,
+      );
+      console.log(`  parts µs/request: ${JSON.stringify(partsPerRequest)}`);
+    }
+    redis.disconnect();
+    await artifacts.release();
+
+    const outPath = resolve(values.out);
+    await mkdir(dirname(outPath), { recursive: true });
+    const doc = {
+      bench: 'pipeline-overhead',
+      command: `npx tsx bench/pipeline-overhead.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      at: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
+      loadAverageBefore,
+      loadAverageAfter: os.loadavg(),
+      world: { ...world, artifactsDir, modelVersion: artifacts.modelVersion, embDim: artifacts.items.dim },
+      setup: {
+        page: PAGE,
+        retrievalK: pcfg.retrievalK,
+        candidatesMax: pcfg.candidatesMax,
+        ann: cfg.ann,
+        ortThreads: cfg.ortThreads,
+        l1Cache: cfg.l1Cache,
+        watchesPerUser: WATCHES_PER_USER,
+        trendingSetSize: TRENDING_SET_SIZE,
+      },
+      targetRatio: TARGET_RATIO,
+      results,
+    };
+    await writeFile(outPath, `${JSON.stringify(doc, null, 2)}\n`);
+    console.log(`wrote ${outPath}`);
+    const pass = results.every((r) => r.overheadRatio === null || r.overheadRatio <= TARGET_RATIO);
+    process.exitCode = pass ? 0 : 3;
+  } finally {
+    admin.disconnect();
+    await redisInfra.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

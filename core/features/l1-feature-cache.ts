@@ -1,0 +1,180 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../ports/clock.ts';
+import type { FeatureStore } from '../ports/feature-store.ts';
+
+/** Bounds of the in-process L1 cache. `maxEntries` 0 or `ttlMs` 0 disables it (`withL1Cache`). */
+export interface L1CacheOptions {
+  /** Video records held at most (entries; least recently used evicted first). */
+  maxEntries: number;
+  /** How long a cached record is served after it was read from the store, ms. */
+  ttlMs: number;
+  /**
+   * How long "no record for this video" is remembered, ms (default `min(ttlMs, 1000)`, never more
+   * than `ttlMs`); 0 = unknown ids are asked of the store every time.
+   */
+  negativeTtlMs?: number;
+}
+
+/** Default of `L1CacheOptions.negativeTtlMs`, ms. */
+export const L1_NEGATIVE_TTL_MS = 1000;
+
+/**
+ * Where lookups are counted: prom-client's `Counter<'cache' | 'result'>` fits
+ * (`reclab_feature_cache_requests_total`, core/observability/metrics.ts).
+ */
+export interface CacheLookupCounter {
+  inc(labels: { cache: string; result: 'hit' | 'miss' }, value: number): void;
+}
+
+/** Cumulative counts of one cache since it was made. */
+export interface L1CacheStats {
+  /** Ids served from the cache (remembered-unknown ids included). */
+  hits: number;
+  /** Ids asked of the inner store. */
+  misses: number;
+  /** Entries held now (expired ones not yet evicted included). */
+  size: number;
+}
+
+/** Stands for "the store has no record of this video" (lru-cache cannot hold `undefined`). */
+const MISSING = Symbol('missing');
+type Entry = Float32Array | typeof MISSING;
+
+/**
+ * The in-process L1 cache in front of the feature store (ARCHITECTURE.md request flow step 6; seed
+ * 002 §3.2, "Multi-level Caching Strategy": a cache level per tier, with a TTL, hit/miss counters).
+ * A `FeatureStore` decorator over an LRU (lru-cache 11) bounded by entries and TTL; time comes from
+ * `clock` (lru-cache's `perf` option), so a manual or virtual clock drives expiry.
+ *
+ * What it caches, and why:
+ * - **Video records** (`getVideos`): shared by every request (~300 per request, heavy-tailed
+ *   popularity), written by the batch loader and by uploads, not by the streaming consumer (which
+ *   keeps its counters under `rt:*`, docs/streaming.md). A record is served for at most `ttlMs`
+ *   after it was read, so a batch update reaches the core within `ttlMs`. Only the ids that miss are
+ *   asked of the inner store, in ONE `getVideos` call (one MGET), distinct ids once.
+ * - **Unknown videos** are remembered for `negativeTtlMs` (default 1 s): a trending or popularity set
+ *   naming a video without a record would otherwise cost every request a round trip; the short TTL
+ *   bounds how late a record written after such a miss is seen (e.g. a `POST /v1/videos/fresh`
+ *   retried within 1 s of a `missing` answer still finds it missing).
+ * - **Failures are not cached**: when the inner store throws, nothing is stored and the error is the
+ *   caller's (the pipeline's breaker and the `default_features` rung decide).
+ * - **User records are not cached** (`getUser` passes through), nor popularity (`topPopular`; the
+ *   PopularityCache already holds it): a user record is read once per request and reused by
+ *   nobody else (a user's requests spread over replicas), a cached "unknown" would delay a new
+ *   user's profile, and a Redis outage must still show at the user read (the `popularity` rung).
+ *   Recent watches (the already-watched filter) are read by `RealtimeFeatures`, never through here.
+ *
+ * Returned records are the cached instances, shared between requests: callers must not write to
+ * them (the pipeline only reads). Concurrent misses of the same id are not coalesced: each request
+ * asks for its own misses (bounded by the request's candidate count).
+ */
+export class L1FeatureCache implements FeatureStore {
+  readonly #inner: FeatureStore;
+  readonly #videos: LRUCache<number, Entry>;
+  readonly #negativeTtlMs: number;
+  readonly #counter: CacheLookupCounter | undefined;
+  #hits = 0;
+  #misses = 0;
+
+  /**
+   * @param inner the store behind the cache (Redis in the core)
+   * @param clock time source of the TTLs
+   * @throws RangeError when `maxEntries` or `ttlMs` is not a positive integer (disable with
+   *   `withL1Cache` instead)
+   */
+  constructor(inner: FeatureStore, clock: Clock, opts: L1CacheOptions, counter?: CacheLookupCounter) {
+    if (!(Number.isInteger(opts.maxEntries) && opts.maxEntries > 0)) {
+      throw new RangeError(`L1 cache maxEntries must be a positive integer, got ${opts.maxEntries}`);
+    }
+    if (!(Number.isInteger(opts.ttlMs) && opts.ttlMs > 0)) {
+      throw new RangeError(`L1 cache ttlMs must be a positive integer, got ${opts.ttlMs}`);
+    }
+    this.#inner = inner;
+    this.#negativeTtlMs = Math.min(opts.ttlMs, Math.max(0, opts.negativeTtlMs ?? L1_NEGATIVE_TTL_MS));
+    this.#counter = counter;
+    // lru-cache takes an entry whose start time is 0 for one without TTL: count from 1 at creation
+    // so a virtual clock starting at 0 still expires entries.
+    const origin = clock.now();
+    this.#videos = new LRUCache<number, Entry>({
+      max: opts.maxEntries,
+      ttl: opts.ttlMs,
+      // Read the clock on every check (the default 1 ms resolution arms a real timer per read).
+      ttlResolution: 0,
+      perf: { now: () => clock.now() - origin + 1 },
+    });
+  }
+
+  getUser(userId: string): Promise<Float32Array | undefined> {
+    return this.#inner.getUser(userId);
+  }
+
+  topPopular(regionIdx: number | undefined, n: number): Promise<{ video: number; score: number }[]> {
+    return this.#inner.topPopular(regionIdx, n);
+  }
+
+  /**
+   * Video records for `videos`, from the cache where fresh, else from ONE `getVideos` call on the
+   * inner store for the distinct missing ids (none when all hit).
+   * @throws whatever the inner store throws for the misses (nothing is cached then)
+   */
+  async getVideos(videos: readonly number[]): Promise<(Float32Array | undefined)[]> {
+    const out: (Float32Array | undefined)[] = new Array(videos.length);
+    /** Distinct missing ids → the positions in `videos` that want them. */
+    const missing = new Map<number, number[]>();
+    for (let i = 0; i < videos.length; i++) {
+      const v = videos[i];
+      const waiting = missing.get(v);
+      if (waiting) {
+        waiting.push(i);
+        continue;
+      }
+      const hit = this.#videos.get(v);
+      if (hit === undefined) missing.set(v, [i]);
+      else out[i] = hit === MISSING ? undefined : hit;
+    }
+    const hits = videos.length - sumLengths(missing);
+    this.#count(hits, missing.size);
+    if (missing.size === 0) return out;
+    const ids = [...missing.keys()];
+    const records = await this.#inner.getVideos(ids);
+    for (let j = 0; j < ids.length; j++) {
+      const rec = records[j];
+      if (rec) this.#videos.set(ids[j], rec);
+      else if (this.#negativeTtlMs > 0) this.#videos.set(ids[j], MISSING, { ttl: this.#negativeTtlMs });
+      for (const i of missing.get(ids[j])!) out[i] = rec;
+    }
+    return out;
+  }
+
+  stats(): L1CacheStats {
+    return { hits: this.#hits, misses: this.#misses, size: this.#videos.size };
+  }
+
+  #count(hits: number, misses: number): void {
+    this.#hits += hits;
+    this.#misses += misses;
+    if (!this.#counter) return;
+    if (hits > 0) this.#counter.inc({ cache: 'video', result: 'hit' }, hits);
+    if (misses > 0) this.#counter.inc({ cache: 'video', result: 'miss' }, misses);
+  }
+}
+
+function sumLengths(m: Map<number, number[]>): number {
+  let n = 0;
+  for (const positions of m.values()) n += positions.length;
+  return n;
+}
+
+/**
+ * `inner` behind an L1 cache, or `inner` itself when the cache is disabled (`maxEntries` 0 or
+ * `ttlMs` 0: RECLAB_L1_CACHE_MAX_ENTRIES, RECLAB_L1_CACHE_TTL_MS).
+ */
+export function withL1Cache(
+  inner: FeatureStore,
+  clock: Clock,
+  opts: L1CacheOptions,
+  counter?: CacheLookupCounter,
+): FeatureStore {
+  if (opts.maxEntries <= 0 || opts.ttlMs <= 0) return inner;
+  return new L1FeatureCache(inner, clock, opts, counter);
+}

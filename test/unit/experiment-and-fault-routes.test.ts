@@ -1,0 +1,208 @@
+/**
+ * Routing of experiment variants to pinned model versions, and the /admin/faults API, through the
+ * core's HTTP app (`app.inject`). The model sets are minimal in-memory ones: what is tested is which
+ * set a request takes and what the admin routes do, not the models (fallback-rungs.test.ts runs the
+ * real ones).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../core/app.ts';
+import { PopularityCache } from '../../core/pipeline/popularity-cache.ts';
+import { Breakers, type PipelineConfig, type PipelineDeps } from '../../core/pipeline/recommend.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { FeatureStore } from '../../core/ports/feature-store.ts';
+import { seededRandom } from '../../core/random/seeded-random.ts';
+import { ModelSlots, type SwappableModelSet } from '../../core/registry/model-slots.ts';
+import { FaultInjector } from '../../core/resilience/fault-injection.ts';
+
+const clock: Clock = {
+  now: () => Date.now(),
+  setTimer: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+const features: FeatureStore = {
+  getUser: async () => undefined,
+  getVideos: async (v) => v.map(() => undefined),
+  topPopular: async () => [],
+};
+
+function set(version: string): SwappableModelSet {
+  return {
+    modelVersion: version,
+    userEncoder: { dim: 2, encode: async () => new Float32Array(2) },
+    ranker: {
+      modelVersion: version,
+      score: async (_f, n) => ({ pClick: new Float32Array(n), watchTimeS: new Float32Array(n) }),
+    },
+    items: { vectors: new Float32Array(4), dim: 2, count: 2 },
+    sources: [],
+    editorial: [0, 1],
+    release: async () => {},
+  };
+}
+
+const cfg: PipelineConfig = {
+  deadlines: { userMs: 50, encoderMs: 50, retrievalMs: 50, enrichmentMs: 50, rankingMs: 50 },
+  retrievalK: {},
+  retrievalKDefault: 10,
+  candidatesMax: 10,
+  mmrLambda: 0.7,
+  rerank: {
+    clickbaitPenalty: 0,
+    freshnessBoost: 0,
+    freshnessHalfLifeH: 24,
+    creatorCapPerPage: 10,
+    explorationShare: 0,
+    explorationMaxAgeH: 0,
+    explorationMaxLogViews: 0,
+  },
+  watchedFilterN: 0,
+  breaker: { failureThreshold: 5, openMs: 1000 },
+  experiments: [
+    { id: 'exp_weights', variants: [{ name: 'a', share: 1 }] },
+    {
+      id: 'exp_model',
+      variants: [
+        { name: 'current', share: 1 },
+        { name: 'next', share: 1, params: { modelVersion: 'green' } },
+      ],
+    },
+  ],
+  rankingWeights: { like: 0, finish: 0, dislike: 0 },
+  cascadeTopN: 0,
+};
+
+function deps(faults?: FaultInjector): PipelineDeps {
+  return {
+    clock,
+    features,
+    sources: [],
+    exploration: seededRandom(1).stream('test'),
+    popularity: new PopularityCache(features, clock, {
+      refreshMs: 1000,
+      globalSize: 1,
+      regionSize: 1,
+      regions: 1,
+    }),
+    impressions: {
+      publish: () => {},
+      stats: () => ({ pending: 0, published: 0, dropped: 0 }),
+      close: async () => {},
+    },
+    faults,
+  };
+}
+
+const noLoad = { load: async () => set('x'), warmUp: async () => {} };
+const slots = new ModelSlots(set('blue'), noLoad);
+const pinned = new Map([['green', new ModelSlots(set('green'), noLoad)]]);
+const faults = new FaultInjector(clock, seededRandom(1).stream('faults'));
+const app = buildApp(
+  deps(faults),
+  slots,
+  cfg,
+  new Breakers(clock, [], cfg.breaker),
+  { ready: true, draining: false },
+  { logLevel: 'silent', pinned },
+);
+const appWithoutFaults = buildApp(
+  deps(),
+  slots,
+  cfg,
+  new Breakers(clock, [], cfg.breaker),
+  { ready: true, draining: false },
+  { logLevel: 'silent' },
+);
+afterAll(async () => {
+  await app.close();
+  await appWithoutFaults.close();
+});
+
+describe('experiment variants pinning a model version', () => {
+  it('serve the variant’s users from the pinned set and everyone else from the active one', async () => {
+    const seen = { blue: 0, green: 0 };
+    for (let i = 0; i < 60; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/recommendations',
+        payload: { user_id: `u_${i}`, count: 2 },
+      });
+      expect(res.statusCode).toBe(200);
+      const meta = res.json().meta;
+      expect(meta.experiments.map((e: { id: string }) => e.id)).toEqual(['exp_weights', 'exp_model']);
+      expect(meta.experiment).toEqual(meta.experiments[0]);
+      const variant = meta.experiments[1].variant;
+      expect(meta.model_version).toBe(variant === 'next' ? 'green' : 'blue');
+      seen[meta.model_version as 'blue' | 'green']++;
+    }
+    expect(seen.blue).toBeGreaterThan(10);
+    expect(seen.green).toBeGreaterThan(10);
+  });
+});
+
+describe('/admin/faults', () => {
+  it('sets, lists and clears faults, and rejects bad ones with 400', async () => {
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/admin/faults/retrieval.two_tower',
+      payload: { kind: 'delay', delay_ms: 200, ratio: 0.5 },
+    });
+    expect(put.statusCode).toBe(200);
+    expect(put.json().fault).toMatchObject({
+      target: 'retrieval.two_tower',
+      kind: 'delay',
+      delay_ms: 200,
+      ratio: 0.5,
+    });
+    const list = await app.inject({ method: 'GET', url: '/admin/faults' });
+    expect(list.json().faults.map((f: { target: string }) => f.target)).toEqual(['retrieval.two_tower']);
+    for (const payload of [{ kind: 'slow' }, { kind: 'delay', delay_ms: -1 }, { kind: 'error', ratio: 0 }]) {
+      const bad = await app.inject({ method: 'PUT', url: '/admin/faults/ranker', payload });
+      expect([bad.statusCode, bad.json().error.code]).toEqual([400, 'RECLAB_ERR_REQUEST_INVALID']);
+    }
+    const badTarget = await app.inject({
+      method: 'PUT',
+      url: '/admin/faults/Not%20A%20Name',
+      payload: { kind: 'error' },
+    });
+    expect(badTarget.statusCode).toBe(400);
+    const del = await app.inject({ method: 'DELETE', url: '/admin/faults/retrieval.two_tower' });
+    expect(del.json()).toEqual({ removed: 1 });
+    expect((await app.inject({ method: 'GET', url: '/admin/faults' })).json().faults).toEqual([]);
+  });
+
+  it('answer 404 RECLAB_ERR_FAULT_INJECTION_OFF when the core runs without fault injection', async () => {
+    const res = await appWithoutFaults.inject({
+      method: 'PUT',
+      url: '/admin/faults/ranker',
+      payload: { kind: 'error' },
+    });
+    expect([res.statusCode, res.json().error.code]).toEqual([404, 'RECLAB_ERR_FAULT_INJECTION_OFF']);
+  });
+});
+
+describe('FaultInjector', () => {
+  it('delays a call by the fault, fails it with RECLAB_ERR_FAULT_INJECTED, and expires after for_ms', async () => {
+    const f = new FaultInjector(clock, seededRandom(2).stream('faults'));
+    f.set('ranker', { kind: 'delay', delayMs: 30 });
+    const t0 = Date.now();
+    expect(await f.run('ranker', async () => 7)).toBe(7);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(await f.run('features', async () => 8)).toBe(8);
+    f.set('ranker', { kind: 'error', forMs: 40 });
+    await expect(f.run('ranker', async () => 7)).rejects.toMatchObject({ code: 'RECLAB_ERR_FAULT_INJECTED' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await f.run('ranker', async () => 9)).toBe(9);
+    expect(f.list()).toEqual([]);
+  });
+
+  it('affects about `ratio` of calls', async () => {
+    const f = new FaultInjector(clock, seededRandom(3).stream('faults'));
+    f.set('light_ranker', { kind: 'error', ratio: 0.3 });
+    let failed = 0;
+    for (let i = 0; i < 2000; i++) await f.run('light_ranker', async () => 1).catch(() => failed++);
+    expect(failed / 2000).toBeGreaterThan(0.25);
+    expect(failed / 2000).toBeLessThan(0.35);
+  });
+});

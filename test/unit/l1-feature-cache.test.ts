@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { L1FeatureCache, withL1Cache } from '../../core/features/l1-feature-cache.ts';
+import { VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
+import { CoreMetrics } from '../../core/observability/metrics.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { FeatureStore } from '../../core/ports/feature-store.ts';
+
+/** A clock that moves only when the test says so; starts at 0 (as a virtual clock does). */
+function manualClock() {
+  let now = 0;
+  const clock: Clock = {
+    now: () => now,
+    setTimer: () => () => {},
+  };
+  return { clock, advance: (ms: number) => (now += ms) };
+}
+
+const record = (v: number, version = 0) =>
+  Float32Array.from({ length: VIDEO_RECORD_LEN }, (_, i) => v * 10 + i + version);
+
+/**
+ * An in-memory FeatureStore that records every `getVideos` call (the ids it was asked), and can be
+ * made to fail. Video `v` exists when `v < videos`; `version` changes what its record holds.
+ */
+class MemoryStore implements FeatureStore {
+  calls: number[][] = [];
+  userCalls = 0;
+  failing = false;
+  version = 0;
+  constructor(public videos: number) {}
+  async getUser(): Promise<Float32Array | undefined> {
+    this.userCalls++;
+    return new Float32Array(4);
+  }
+  async getVideos(videos: readonly number[]): Promise<(Float32Array | undefined)[]> {
+    this.calls.push([...videos]);
+    if (this.failing) throw new Error('store down');
+    return videos.map((v) => (v < this.videos ? record(v, this.version) : undefined));
+  }
+  async topPopular(): Promise<{ video: number; score: number }[]> {
+    return [{ video: 1, score: 2 }];
+  }
+}
+
+const first = (rs: (Float32Array | undefined)[]) => rs.map((r) => (r ? r[0] : undefined));
+
+describe('L1FeatureCache', () => {
+  it('serves hits without the inner store, and asks for only the misses in one call', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(100);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 1000, ttlMs: 60_000 });
+    expect(first(await cache.getVideos([1, 2, 3]))).toEqual([10, 20, 30]);
+    expect(inner.calls).toEqual([[1, 2, 3]]);
+    expect(first(await cache.getVideos([3, 1, 2]))).toEqual([30, 10, 20]);
+    expect(inner.calls).toHaveLength(1); // all hits: no call
+    expect(first(await cache.getVideos([4, 2, 5, 1, 6]))).toEqual([40, 20, 50, 10, 60]);
+    expect(inner.calls).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(cache.stats()).toMatchObject({ hits: 5, misses: 6, size: 6 });
+  });
+
+  it('asks for a repeated missing id once and fills every position', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(100);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 1000, ttlMs: 60_000 });
+    expect(first(await cache.getVideos([7, 7, 8]))).toEqual([70, 70, 80]);
+    expect(inner.calls).toEqual([[7, 8]]);
+    expect(await cache.getVideos([])).toEqual([]);
+    expect(inner.calls).toHaveLength(1);
+  });
+
+  it('expires records after the TTL on the injected clock (a clock starting at 0 too)', async () => {
+    const { clock, advance } = manualClock();
+    const inner = new MemoryStore(100);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 1000, ttlMs: 1000 });
+    await cache.getVideos([1]);
+    inner.version = 5;
+    advance(999);
+    expect(first(await cache.getVideos([1]))).toEqual([10]); // still the cached record
+    expect(inner.calls).toHaveLength(1);
+    advance(2);
+    expect(first(await cache.getVideos([1]))).toEqual([15]); // re-read after expiry
+    expect(inner.calls).toEqual([[1], [1]]);
+  });
+
+  it('holds at most maxEntries, evicting the least recently used', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(100);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 3, ttlMs: 60_000 });
+    await cache.getVideos([1, 2, 3]);
+    await cache.getVideos([1]); // 1 is now the most recently used
+    await cache.getVideos([4]); // evicts 2
+    expect(cache.stats().size).toBe(3);
+    inner.calls = [];
+    await cache.getVideos([1, 3, 4]);
+    expect(inner.calls).toEqual([]);
+    await cache.getVideos([2]);
+    expect(inner.calls).toEqual([[2]]);
+  });
+
+  it('does not cache a failure: the error reaches the caller and the next call asks again', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(100);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 100, ttlMs: 60_000 });
+    await cache.getVideos([1]);
+    inner.failing = true;
+    await expect(cache.getVideos([1, 2])).rejects.toThrow('store down');
+    expect(inner.calls.at(-1)).toEqual([2]);
+    await expect(cache.getVideos([2])).rejects.toThrow('store down');
+    inner.failing = false;
+    expect(first(await cache.getVideos([1, 2]))).toEqual([10, 20]);
+    expect(inner.calls.at(-1)).toEqual([2]);
+    expect(cache.stats().size).toBe(2);
+  });
+
+  it('remembers unknown videos for the negative TTL only', async () => {
+    const { clock, advance } = manualClock();
+    const inner = new MemoryStore(10);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 100, ttlMs: 60_000, negativeTtlMs: 500 });
+    expect(first(await cache.getVideos([50, 1]))).toEqual([undefined, 10]);
+    advance(400);
+    expect(first(await cache.getVideos([50]))).toEqual([undefined]);
+    expect(inner.calls).toHaveLength(1);
+    inner.videos = 100; // the record of 50 is written now
+    advance(101);
+    expect(first(await cache.getVideos([50, 1]))).toEqual([500, 10]);
+    expect(inner.calls.at(-1)).toEqual([50]);
+  });
+
+  it('with negativeTtlMs 0, asks for unknown videos every time', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(10);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 100, ttlMs: 60_000, negativeTtlMs: 0 });
+    await cache.getVideos([50]);
+    await cache.getVideos([50]);
+    expect(inner.calls).toEqual([[50], [50]]);
+  });
+
+  it('passes user reads and popularity through', async () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(10);
+    const cache = new L1FeatureCache(inner, clock, { maxEntries: 100, ttlMs: 60_000 });
+    await cache.getUser('u_1');
+    await cache.getUser('u_1');
+    expect(inner.userCalls).toBe(2);
+    expect(await cache.topPopular(undefined, 1)).toEqual([{ video: 1, score: 2 }]);
+  });
+
+  it('counts hits and misses into reclab_feature_cache_requests_total', async () => {
+    const { clock } = manualClock();
+    const metrics = new CoreMetrics({ defaultMetrics: false });
+    const cache = new L1FeatureCache(
+      new MemoryStore(100),
+      clock,
+      { maxEntries: 100, ttlMs: 60_000 },
+      metrics.featureCache,
+    );
+    await cache.getVideos([1, 2, 3]);
+    await cache.getVideos([1, 2, 4]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('reclab_feature_cache_requests_total{cache="video",result="miss"} 4');
+    expect(text).toContain('reclab_feature_cache_requests_total{cache="video",result="hit"} 2');
+  });
+
+  it('is disabled by maxEntries 0 or ttlMs 0 (withL1Cache returns the inner store)', () => {
+    const { clock } = manualClock();
+    const inner = new MemoryStore(10);
+    expect(withL1Cache(inner, clock, { maxEntries: 0, ttlMs: 1000 })).toBe(inner);
+    expect(withL1Cache(inner, clock, { maxEntries: 10, ttlMs: 0 })).toBe(inner);
+    expect(withL1Cache(inner, clock, { maxEntries: 10, ttlMs: 1000 })).toBeInstanceOf(L1FeatureCache);
+    expect(() => new L1FeatureCache(inner, clock, { maxEntries: 0, ttlMs: 1000 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../core/adapters/clock/system-clock.ts';
+import { ReclabError } from '../../core/errors.ts';
+import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
+import { assignExperiments, assignVariant } from '../../core/pipeline/experiments.ts';
+import { combineScores, rankCandidates } from '../../core/pipeline/ranking.ts';
+import type { Predictions, Ranker } from '../../core/ports/ranker.ts';
+import { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
+
+/** Scores row i by the value of its first feature; records the rows it was asked for. */
+class FirstFeatureRanker implements Ranker {
+  readonly modelVersion = 'test';
+  readonly calls: number[] = [];
+  constructor(
+    readonly fail = false,
+    readonly heads = false,
+  ) {}
+  async score(features: Float32Array, n: number): Promise<Predictions> {
+    this.calls.push(n);
+    if (this.fail) throw new ReclabError('RECLAB_ERR_RANKER_UNAVAILABLE', 'down');
+    const pClick = new Float32Array(n).fill(0.5);
+    const watchTimeS = Float32Array.from({ length: n }, (_, i) => features[i * RANKER_INPUT_DIM]);
+    const p: Predictions = { pClick, watchTimeS };
+    if (this.heads) {
+      p.pLike = new Float32Array(n).fill(0.5);
+      p.pFinish = new Float32Array(n).fill(0);
+      p.pDislike = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
+    }
+    return p;
+  }
+}
+
+const rows = (values: number[]) => {
+  const x = new Float32Array(values.length * RANKER_INPUT_DIM);
+  values.forEach((v, i) => {
+    x[i * RANKER_INPUT_DIM] = v;
+  });
+  return x;
+};
+const breakers = () => ({
+  main: new CircuitBreaker('ranker', systemClock, { failureThreshold: 5, openMs: 1000 }),
+  light: new CircuitBreaker('light_ranker', systemClock, { failureThreshold: 5, openMs: 1000 }),
+});
+const opts = { deadlineMs: 1000, cascadeTopN: 0, weights: { like: 0, finish: 0, dislike: 0 } };
+
+describe('rankCandidates (ranker tiers, seed 000 §6 and Q5)', () => {
+  it('uses the main ranker when it answers', async () => {
+    const main = new FirstFeatureRanker();
+    const light = new FirstFeatureRanker();
+    const r = await rankCandidates(systemClock, { main, light }, breakers(), rows([1, 2, 3]), 3, opts);
+    expect(r.by).toBe('main');
+    expect([...r.scores]).toEqual([0.5, 1, 1.5]);
+    expect(light.calls).toEqual([]);
+  });
+
+  it('falls to the light ranker when the main tier fails, and to merge order when both do', async () => {
+    const light = new FirstFeatureRanker();
+    const r = await rankCandidates(
+      systemClock,
+      { main: new FirstFeatureRanker(true), light },
+      breakers(),
+      rows([4, 5]),
+      2,
+      opts,
+    );
+    expect(r.by).toBe('light');
+    expect(r.mainRows).toBe(0);
+    expect(r.failures.map((f) => f.stage)).toEqual(['ranking']);
+    const both = await rankCandidates(
+      systemClock,
+      { main: new FirstFeatureRanker(true), light: new FirstFeatureRanker(true) },
+      breakers(),
+      rows([4, 5]),
+      2,
+      opts,
+    );
+    expect(both.by).toBe('retrieval');
+    expect([...both.scores]).toEqual([1, 0.5]);
+    expect(both.failures.map((f) => f.stage)).toEqual(['ranking', 'light_ranking']);
+  });
+
+  it('cascade: the light ranker keeps the top N and only those reach the main ranker', async () => {
+    const main = new FirstFeatureRanker();
+    const light = new FirstFeatureRanker();
+    const r = await rankCandidates(systemClock, { main, light }, breakers(), rows([3, 9, 1, 7, 5]), 5, {
+      ...opts,
+      cascadeTopN: 2,
+    });
+    expect(light.calls).toEqual([5]);
+    expect(main.calls).toEqual([2]);
+    expect(r.kept).toEqual([1, 3]);
+    expect([...r.scores]).toEqual([4.5, 3.5]);
+    expect(r.by).toBe('main');
+  });
+
+  it('cascade with the main tier down serves the light scores of the kept rows', async () => {
+    const r = await rankCandidates(
+      systemClock,
+      { main: new FirstFeatureRanker(true), light: new FirstFeatureRanker() },
+      breakers(),
+      rows([3, 9, 1]),
+      3,
+      { ...opts, cascadeTopN: 1 },
+    );
+    expect(r.by).toBe('light');
+    expect(r.kept).toEqual([1]);
+  });
+
+  it('rejects NaN from the main ranker as a failure (seed 000 §6)', async () => {
+    const r = await rankCandidates(
+      systemClock,
+      { main: new FirstFeatureRanker(), light: new FirstFeatureRanker() },
+      breakers(),
+      rows([1, Number.NaN]),
+      2,
+      opts,
+    );
+    expect(r.failures[0]).toEqual({ stage: 'ranking', code: 'RECLAB_ERR_RANKER_INVALID_OUTPUT' });
+  });
+});
+
+describe('combineScores', () => {
+  it('is expected watch time with zero weights, and scales it by the satisfaction heads', async () => {
+    const p = await new FirstFeatureRanker(false, true).score(rows([10, 10]), 2);
+    expect([...combineScores(p, 2, { like: 0, finish: 0, dislike: 0 })]).toEqual([5, 5]);
+    // row 0: 1 + 0.5·0.5 − 2·1 < 0 → 0; row 1: 1 + 0.25 = 1.25
+    expect([...combineScores(p, 2, { like: 0.5, finish: 0, dislike: 2 })]).toEqual([0, 6.25]);
+  });
+});
+
+describe('layered experiments', () => {
+  const layers = [
+    {
+      id: 'exp_w',
+      variants: [
+        { name: 'a', share: 1 },
+        { name: 'b', share: 1, params: { rankingWeights: { like: 1 } } },
+      ],
+    },
+    {
+      id: 'exp_m',
+      variants: [
+        { name: 'old', share: 1 },
+        { name: 'new', share: 1, params: { modelVersion: 'v2' } },
+      ],
+    },
+  ];
+
+  it('assigns stickily and independently per layer, resolving variant params', () => {
+    const users = Array.from({ length: 4000 }, (_, i) => `u_${i}`);
+    const pairs = users.map((u) => assignExperiments(u, layers));
+    expect(users.map((u) => assignExperiments(u, layers))).toEqual(pairs);
+    const count = (f: (a: (typeof pairs)[number]) => boolean) => pairs.filter(f).length / pairs.length;
+    const bShare = count((a) => a.experiments[0].variant === 'b');
+    const newShare = count((a) => a.experiments[1].variant === 'new');
+    const both = count((a) => a.experiments[0].variant === 'b' && a.experiments[1].variant === 'new');
+    expect(bShare).toBeGreaterThan(0.45);
+    expect(bShare).toBeLessThan(0.55);
+    // Independent layers: P(b ∧ new) ≈ P(b)·P(new).
+    expect(Math.abs(both - bShare * newShare)).toBeLessThan(0.03);
+    for (const a of pairs) {
+      expect(a.rankingWeights.like).toBe(a.experiments[0].variant === 'b' ? 1 : 0);
+      expect(a.modelVersion).toBe(a.experiments[1].variant === 'new' ? 'v2' : undefined);
+    }
+    expect(assignVariant('u_1', layers[0])).toBe(pairs[1].experiments[0].variant);
+  });
+});

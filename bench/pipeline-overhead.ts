@@ -1,8 +1,9 @@
 /**
  * CPU overhead of the serving pipeline (issue 5 acceptance): the CPU time per request of the full
  * `recommend()` (core/pipeline/recommend.ts), against the sum of its irreducible parts measured
- * alone on the same inputs — one ANN search per ANN source, the user-tower and ranker inferences,
- * and each Redis round trip. Overhead ratio = pipeline ÷ sum of parts (target ≤ 1.5).
+ * alone on the same inputs — one ANN search per ANN source, the user-tower and ranker inferences
+ * (the light ranker's too, when the pipeline calls it), and each Redis round trip. Overhead ratio =
+ * pipeline ÷ sum of parts (target ≤ 1.5).
  *
  *   npx tsx bench/pipeline-overhead.ts [--requests 2000] [--warmup 300] [--l1 off,on] [--seed 7]
  *        [--users 20000 --videos 10000 | --artifacts .reclab/cache/world-…] [--skip-parts]
@@ -15,8 +16,9 @@
  * loaded (no training). Streaming features are seeded so that their reads return data: 20 recent
  * watches per user and 200-member trending sets (global and per region), drawn from the stream
  * `bench.streaming`. The core is driven in process exactly as core/main.ts wires it (Redis feature
- * store, optionally behind the L1 cache; popularity and trending sources; RealtimeFeatures for the
- * already-watched filter; the artifacts' two-tower source), with deadlines raised to 1 s so that a
+ * store, optionally behind the L1 cache; popularity, trending and subscriptions sources;
+ * RealtimeFeatures for the already-watched filter; the artifacts' two-tower and content sources;
+ * the main and light rankers, cascade as configured: off by default), with deadlines raised to 1 s so that a
  * busy machine does not push requests down the ladder (a deadline changes no CPU cost). Impressions
  * go to a log that serialises each one to JSON and drops it (the Kafka client's own CPU is not
  * counted). The popularity cache's refresh timer is not started (only the `popularity` rung reads it).
@@ -27,17 +29,25 @@
  * wrappers record the inputs of every irreducible call it made. Then each part is replayed alone on
  * those inputs and timed the same way:
  * - `redis.user`: `GET u:<id>` (raw ioredis, Buffer reply);
- * - `redis.recent_watches`: `LRANGE rt:rw:<id> 0 -1`;
+ * - `redis.recent_watches`: `LRANGE rt:rw:<id> 0 -1` (the already-watched filter's read);
+ * - `redis.content_watches`: the same `LRANGE`, made by the content source for its profile;
+ * - `redis.subscriptions`: `ZREVRANGE sub:<id> 0 n-1` (followed creators);
+ * - `redis.uploads`: the pipeline of `ZREVRANGEBYSCORE upl:<creator> max min WITHSCORES LIMIT 0 m`,
+ *   one per followed creator, as one ioredis pipeline (not sent when the user follows nobody);
  * - `redis.popularity`, `redis.trending`: each `ZREVRANGE … WITHSCORES` the sources made;
  * - `redis.candidates`: the `MGET` of the video keys that reached Redis (all candidates without L1,
  *   only the misses with it; nothing when every candidate hit);
  * - `user_tower`: the user-tower inference on the same input (needed by every embedding search);
- * - `ann.<source>`: `AnnIndex.search(query, k)` per ANN source (the main FAISS index);
- * - `ranker`: the ranker's one batched inference on the same input matrix and candidate count.
+ * - `ann.two_tower`: `AnnIndex.search(query, k)` on the main FAISS index (the pipeline searches it
+ *   through `MergedAnnSearcher`, which also asks the fresh index: that is overhead);
+ * - `ann.content`: `AnnIndex.search(profile, k)` on the content index, same query and k;
+ * - `ranker`: the ranker's one batched inference on the same input matrix and candidate count;
+ * - `light_ranker`: the light ranker's inference, only when the pipeline called it (the cascade,
+ *   `RECLAB_RANKING_CASCADE_TOP_N`, or a failed main ranker; with the defaults it is not called).
  * Pipeline and parts alternate request by request, so both see the same machine load. The first
  * `--warmup` requests are excluded. Decoding replies into records and numbers, merging, feature
- * assembly, re-ranking (MMR), A/B hashing, impression building and the resilience wrappers are
- * what the ratio calls overhead.
+ * assembly, the content profile (mean of watched embeddings), re-ranking (MMR), A/B hashing,
+ * impression building and the resilience wrappers are what the ratio calls overhead.
  *
  * Output: `bench/out/pipeline-overhead.json` (per L1 mode: mean CPU µs/request of the pipeline and
  * of each part, the ratio, per-request CPU percentiles, wall-time percentiles, rungs, L1 hit rate),
@@ -56,6 +66,7 @@ import { systemClock } from '../core/adapters/clock/system-clock.ts';
 import { keys } from '../core/adapters/redis/keys.ts';
 import { RealtimeFeatures } from '../core/adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from '../core/adapters/redis/redis-feature-store.ts';
+import { RedisSubscriptions } from '../core/adapters/redis/subscriptions.ts';
 import { type Artifacts, loadArtifacts } from '../core/artifacts.ts';
 import { loadConfig } from '../core/config/config.ts';
 import { videoIdOf } from '../core/features/ids.ts';
@@ -74,8 +85,10 @@ import type { FeatureStore } from '../core/ports/feature-store.ts';
 import type { Impression, ImpressionLog } from '../core/ports/impression-log.ts';
 import type { Predictions, Ranker, UserEncoder } from '../core/ports/ranker.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
+import { ContentSource } from '../core/retrieval/content-source.ts';
 import { MergedAnnSearcher } from '../core/retrieval/fresh-index.ts';
 import { RegionalTopSource } from '../core/retrieval/regional-top-source.ts';
+import { type SubscriptionReader, SubscriptionsSource } from '../core/retrieval/subscriptions-source.ts';
 import { TwoTowerSource } from '../core/retrieval/two-tower-source.ts';
 import { configureContainerEngine } from '../loadtest/infra/container-engine.ts';
 import { startRedis } from '../loadtest/infra/redis.ts';
@@ -111,9 +124,13 @@ interface Trace {
   popularityReads: { region: number | undefined; n: number }[];
   trendingReads: { region: number | undefined; n: number }[];
   watchReads: string[];
+  contentWatchReads: string[];
+  followReads: { userId: string; n: number }[];
+  uploadReads: { creators: string[]; perCreator: number; minTsS: number; maxTsS: number }[];
   userTower: Float32Array[];
   ann: { source: string; query: Float32Array; k: number }[];
   ranker: { input: Float32Array; n: number }[];
+  lightRanker: { input: Float32Array; n: number }[];
 }
 
 const newTrace = (): Trace => ({
@@ -122,9 +139,13 @@ const newTrace = (): Trace => ({
   popularityReads: [],
   trendingReads: [],
   watchReads: [],
+  contentWatchReads: [],
+  followReads: [],
+  uploadReads: [],
   userTower: [],
   ann: [],
   ranker: [],
+  lightRanker: [],
 });
 
 /** An impression log that pays JSON serialisation per impression and keeps nothing. */
@@ -278,7 +299,7 @@ async function main(): Promise<void> {
       breaker: cfg.breaker,
       experiments: cfg.experiments,
       rankingWeights: cfg.rankingWeights,
-      cascadeTopN: 0,
+      cascadeTopN: cfg.cascadeTopN,
     };
 
     const redis = connectRedis(redisInfra.url, cfg.redis.commandTimeoutMs);
@@ -317,11 +338,23 @@ async function main(): Promise<void> {
         return artifacts.ranker.score(input, n);
       },
     };
+    const light = artifacts.lightRanker;
+    const lightRanker: Ranker | undefined = light && {
+      modelVersion: light.modelVersion,
+      score: (input, n): Promise<Predictions> => {
+        trace.lightRanker.push({ input, n });
+        return light.score(input, n);
+      },
+    };
     const merged = new MergedAnnSearcher(artifacts.index, artifacts.fresh);
+    const content = artifacts.content;
     const models: ModelSet = {
       ...artifacts,
       userEncoder,
       ranker,
+      lightRanker,
+      // As loadArtifacts builds them (two-tower over the merged index, content over its own index
+      // reading the recent watches), with recording wrappers around the indexes and the reader.
       sources: [
         new TwoTowerSource({
           search: (query, k) => {
@@ -329,13 +362,44 @@ async function main(): Promise<void> {
             return merged.search(query, k);
           },
         }),
+        ...(content
+          ? [
+              new ContentSource(
+                {
+                  search: (query, k) => {
+                    trace.ann.push({ source: 'content', query: query.slice(), k });
+                    return content.index.search(query, k);
+                  },
+                },
+                content,
+                {
+                  recentWatches: (id, n) => {
+                    trace.contentWatchReads.push(id);
+                    return realtime.recentWatches(id, n);
+                  },
+                },
+              ),
+            ]
+          : []),
       ],
     };
-    if (artifacts.sources.some((s) => s.name !== 'two_tower')) {
-      console.warn(
-        `warning: model-set sources ${artifacts.sources.map((s) => s.name).join(', ')}: only two_tower is decomposed into parts here`,
-      );
-    }
+    const annIndexOf: Record<string, { search(q: Float32Array, k: number): unknown }> = {
+      two_tower: artifacts.index,
+      ...(content ? { content: content.index } : {}),
+    };
+    if (!content) console.warn('warning: no content_embeddings.f32 in the artifacts: no content source');
+    const subscriptionsStore = new RedisSubscriptions(redis);
+    const subscriptions: SubscriptionReader = {
+      followedCreators: (userId, n) => {
+        trace.followReads.push({ userId, n });
+        return subscriptionsStore.followedCreators(userId, n);
+      },
+      recentUploads: (creators, perCreator, minTsS, maxTsS) => {
+        if (creators.length > 0 && perCreator > 0)
+          trace.uploadReads.push({ creators: [...creators], perCreator, minTsS, maxTsS });
+        return subscriptionsStore.recentUploads(creators, perCreator, minTsS, maxTsS);
+      },
+    };
     const activity = {
       recentWatches: (id: string, n: number) => {
         trace.watchReads.push(id);
@@ -352,6 +416,7 @@ async function main(): Promise<void> {
           trace.trendingReads.push({ region: r, n });
           return realtime.trending(r, n);
         }),
+        new SubscriptionsSource(subscriptions, systemClock),
       ];
       const impressions = new SerializingImpressionLog();
       const deps: PipelineDeps = {
@@ -419,6 +484,26 @@ async function main(): Promise<void> {
         for (const id of t.userReads) await part('redis.user', () => redis.getBuffer(keys.user(id)));
         for (const id of t.watchReads)
           await part('redis.recent_watches', () => redis.lrange(keys.recentWatches(id), 0, -1));
+        for (const id of t.contentWatchReads)
+          await part('redis.content_watches', () => redis.lrange(keys.recentWatches(id), 0, -1));
+        for (const r of t.followReads)
+          await part('redis.subscriptions', () => redis.zrevrange(keys.subscriptions(r.userId), 0, r.n - 1));
+        for (const r of t.uploadReads) {
+          await part('redis.uploads', () => {
+            const p = redis.pipeline();
+            for (const c of r.creators)
+              p.zrevrangebyscore(
+                keys.creatorUploads(c),
+                r.maxTsS,
+                r.minTsS,
+                'WITHSCORES',
+                'LIMIT',
+                0,
+                r.perCreator,
+              );
+            return p.exec();
+          });
+        }
         for (const r of t.popularityReads) {
           const key = r.region === undefined ? keys.popularityGlobal : keys.popularityRegion(r.region);
           await part('redis.popularity', () => redis.zrevrange(key, 0, r.n - 1, 'WITHSCORES'));
@@ -433,8 +518,10 @@ async function main(): Promise<void> {
           await part('redis.candidates', () => redis.mgetBuffer(...ks));
         }
         for (const f of t.userTower) await part('user_tower', () => artifacts.userEncoder.encode(f));
-        for (const a of t.ann) await part(`ann.${a.source}`, () => artifacts.index.search(a.query, a.k));
+        for (const a of t.ann)
+          await part(`ann.${a.source}`, () => annIndexOf[a.source]!.search(a.query, a.k));
         for (const r of t.ranker) await part('ranker', () => artifacts.ranker.score(r.input, r.n));
+        for (const r of t.lightRanker) await part('light_ranker', () => light!.score(r.input, r.n));
       }
       const perReq = (us: number) => Number((us / requests).toFixed(1));
       const partsPerRequest = Object.fromEntries(Object.entries(partsUs).map(([k, v]) => [k, perReq(v)]));
@@ -497,6 +584,10 @@ async function main(): Promise<void> {
         l1Cache: cfg.l1Cache,
         watchesPerUser: WATCHES_PER_USER,
         trendingSetSize: TRENDING_SET_SIZE,
+        cascadeTopN: pcfg.cascadeTopN,
+        sources: [...models.sources, 'popularity', 'trending', 'subscriptions'].map((s) =>
+          typeof s === 'string' ? s : s.name,
+        ),
       },
       targetRatio: TARGET_RATIO,
       results,

@@ -4,7 +4,7 @@
  * few concurrencies.
  *
  *   npx tsx bench/ranker-tier.ts [--concurrency 1,4,16] [--seconds 4] [--delay-ms 2]
- *                                [--batch-rows 2400] [--artifacts .reclab/cache/world-…]
+ *                                [--batch-rows 1200] [--artifacts .reclab/cache/world-…]
  *                                [--out bench/out/ranker-tier.json]
  *
  * Two tier configurations, each its own process (loadtest/ranker-process.ts), 1 ONNX Runtime
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '1,4,16' },
       seconds: { type: 'string', default: '4' },
       'delay-ms': { type: 'string', default: '2' },
-      'batch-rows': { type: 'string', default: '2400' },
+      'batch-rows': { type: 'string', default: '1200' },
       artifacts: { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench', 'out', 'ranker-tier.json') },
     },

@@ -15,6 +15,7 @@ import { seededRandom } from '../core/random/seeded-random.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
 import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
 import { progressFactory, progressMode } from '../sim/progress.ts';
+import { publishVersion } from '../sim/registry/publish.ts';
 import { startCore } from './core-process.ts';
 import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import { applyContainerFault } from './faults/container-faults.ts';
@@ -25,6 +26,8 @@ import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
+import { type RankerProcess, startRankerTier } from './ranker-process.ts';
+import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
 
 /** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
 export const EXIT = { pass: 0, crash: 1, invalidConfig: 2, budgetBreached: 3, invariantViolated: 4 } as const;
@@ -56,6 +59,8 @@ export interface RunSummary {
   world: PreparedWorld['info'];
   /** Ground-truth quality of the served lists, by phase and rung, with reference lists. */
   quality: RunQuality;
+  /** What the simulated users sent to POST /v1/events; undefined when the scenario turns them off. */
+  userEvents?: UserActivityStats;
 }
 
 function runIdOf(scenario: string, seed: number): string {
@@ -63,7 +68,24 @@ function runIdOf(scenario: string, seed: number): string {
   return `${scenario}-${ts}-s${seed}`;
 }
 
-async function applyFault(f: FaultStep, redis: StartedRedis, kafka: StartedKafka): Promise<void> {
+/** The processes and containers a fault can act on; `tier.current` changes when it is restarted. */
+interface FaultTargets {
+  redis: StartedRedis;
+  kafka: StartedKafka;
+  tier?: { current: RankerProcess };
+}
+
+async function applyFault(f: FaultStep, t: FaultTargets): Promise<void> {
+  if (f.target === 'ranker_tier') {
+    if (!t.tier) throw new Error('fault on ranker_tier: the scenario runs no ranker tier (rankerTier: true)');
+    const p = t.tier.current;
+    if (f.action === 'stop') await p.kill();
+    else if (f.action === 'start') t.tier.current = await p.restart();
+    else if (f.action === 'pause') p.pause();
+    else p.resume();
+    return;
+  }
+  const { redis, kafka } = t;
   const target = f.target === 'redis' ? redis.container : kafka.container;
   if (!target) throw new Error(`fault ${f.action} ${f.target}: no container in external mode`);
   await applyContainerFault(target, f.action);
@@ -124,27 +146,59 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.
     const topic = `impressions.${runId}`;
     await createTopic(kafka.brokers, topic);
+    // The events topic of the simulated users (POST /v1/events → Kafka → the streaming consumer).
+    const eventsTopic = `events.${runId}`;
+    await createTopic(kafka.brokers, eventsTopic);
 
-    // 4. The core, as its own process.
+    // 4. The ranker tier (when the scenario has one) and the core, each as its own process. With a
+    //    tier both serve the same registry version, published from the world's artifacts.
+    let modelEnv: Record<string, string> = { RECLAB_ARTIFACTS_DIR: world.artifactsDir };
+    let tier: { current: RankerProcess } | undefined;
+    if (scenario.rankerTier) {
+      const registryDir = join(outDir, 'registry');
+      const { card } = await publishVersion({
+        registryDir,
+        sourceDir: world.artifactsDir,
+        codeVersion: { package: 'reclab', gitCommit: 'run' },
+      });
+      const current = await startRankerTier(
+        { RECLAB_RANKER_TIER_REGISTRY_DIR: registryDir, RECLAB_RANKER_TIER_PRELOAD: card.modelVersion },
+        join(outDir, 'ranker-tier.log'),
+      );
+      tier = { current };
+      cleanups.push(() => tier!.current.stop());
+      modelEnv = {
+        RECLAB_MODEL_REGISTRY_DIR: registryDir,
+        RECLAB_MODEL_VERSION: card.modelVersion,
+        RECLAB_RANKER_TIER_URL: current.url,
+      };
+      log(`ranker tier: ${current.url} model ${card.modelVersion}`);
+    }
     const core = await startCore(
       {
         RECLAB_REDIS_URL: redis.url,
         RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
         RECLAB_IMPRESSION_TOPIC: topic,
-        RECLAB_ARTIFACTS_DIR: world.artifactsDir,
+        ...modelEnv,
         RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
-        RECLAB_EVENTS_TOPIC: `events.${runId}`,
+        RECLAB_EVENTS_TOPIC: eventsTopic,
         RECLAB_LOG_LEVEL: 'info',
         ...scenario.coreEnv,
       },
       join(outDir, 'core.log'),
     );
-    cleanups.push(() => core.stop());
+    const stopCore = () => core.stop();
+    cleanups.push(stopCore);
     log(`core: ${core.url} model ${core.modelVersion}`);
 
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
     const rnd = seededRandom(seed).stream('loadtest.requests');
     const quality = new QualityRecorder(world.world, world.editorial, seed);
+    // The simulated users act on what they are served: clicks, watches and likes go to the core's
+    // events route, so streaming features (watched filter, trending, recent watches) follow them.
+    const activity =
+      scenario.userEvents === false ? undefined : new SimulatedUserActivity(world.world, seed, core.url);
+    cleanups.push(async () => activity?.close(0));
     const phases: PhaseResult[] = [];
     let responses200 = 0;
     for (const phase of scenario.phases) {
@@ -153,7 +207,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const timers = (phase.faults ?? []).map((f) =>
         setTimeout(() => {
           log(`fault: ${f.action} ${f.target} (phase ${phase.name} +${f.atS} s)`);
-          applyFault(f, redis, kafka).catch((err) => log(`fault failed: ${(err as Error).message}`));
+          applyFault(f, { redis, kafka, tier }).catch((err) =>
+            log(`fault failed: ${(err as Error).message}`),
+          );
         }, f.atS * 1000),
       );
       const userOf = new Map<number, number>(); // request slot → user index, until its response
@@ -181,7 +237,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           userOf.delete(r.i);
           if (r.status !== 200) return;
           responses200++;
-          if (u !== undefined) quality.record(phase.name, u, r.body);
+          if (u !== undefined) {
+            quality.record(phase.name, u, r.body);
+            activity?.react(u, r.body);
+          }
         },
       });
       timers.forEach(clearTimeout);
@@ -191,9 +250,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
     //    flushes the rest), then count the impressions on the topic with a real consumer.
+    const userEvents = await activity?.close();
+    if (userEvents) {
+      log(
+        `user events: ${userEvents.sent} sent, ${userEvents.failed} failed, ${userEvents.dropped} dropped (${userEvents.lists} lists)`,
+      );
+    }
     const published = await awaitImpressionsDelivered(core.url, 30_000);
     const exitCode = await core.stop();
-    cleanups.pop();
+    cleanups.splice(cleanups.indexOf(stopCore), 1);
     log(`core stopped (exit ${exitCode})`);
     const onTopic = await countImpressions(kafka.brokers, topic, responses200, { timeoutMs: 60_000 });
 
@@ -228,6 +293,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       },
       world: world.info,
       quality: quality.summary(),
+      userEvents,
     };
     await writeReports(summary, opts, startedAt);
     return summary;

@@ -48,6 +48,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
     assertions: s.assertions,
     impressions: { published: s.impressions.published, consumedOnTopic: s.impressions.distinctOnTopic },
     quality: s.quality,
+    userEvents: s.userEvents,
     outcome: s.exitCode === 0 ? 'pass' : 'fail',
     exitCode: s.exitCode,
   };

@@ -146,6 +146,8 @@ export const RunResultSchema = z
     }),
     /** Ground-truth quality of what was served (absent for runs without a world, e.g. external). */
     quality: RunQualitySchema.optional(),
+    /** Events the simulated users sent to POST /v1/events (loadtest/user-activity.ts); absent when off. */
+    userEvents: z.object({ lists: count, sent: count, failed: count, dropped: count }).optional(),
     outcome: z.enum(['pass', 'fail']),
     /** docs/exit-codes.md: 0 pass, 1 crash, 2 invalid config, 3 budget breached, 4 invariant violated. */
     exitCode: z.number().int().min(0).max(255),

@@ -4,11 +4,14 @@
  * later, the virtual-time runner (sim/).
  */
 
-/** A fault applied at the start of a phase (more kinds come with loadtest/faults/). */
+/**
+ * A fault applied during a phase. Containers (`redis`, `kafka`): engine-level actions; `stop` keeps
+ * the container, so a later `start` restores the service. The ranker tier process (`ranker_tier`,
+ * needs `rankerTier: true`): `stop` = SIGKILL (a crashed GPU host), `start` = a new process on the
+ * same port, `pause`/`unpause` = SIGSTOP/SIGCONT (a host that hangs).
+ */
 export interface FaultStep {
-  /** The container to act on. */
-  target: 'redis' | 'kafka';
-  /** Engine-level actions: `stop` keeps the container, so a later `start` restores the service. */
+  target: 'redis' | 'kafka' | 'ranker_tier';
   action: 'stop' | 'start' | 'pause' | 'unpause';
   /** Seconds after the phase starts. */
   atS: number;
@@ -52,6 +55,16 @@ export interface ScenarioDefinition {
   assertions: Assertion[];
   /** Core settings the scenario needs (RECLAB_* variables), on top of the defaults. */
   coreEnv?: Record<string, string>;
+  /**
+   * Run the main ranker as its own tier process (core/ranker-tier/, the stand-in for the GPU pool)
+   * instead of inside the core; the light ranker stays in the core.
+   */
+  rankerTier?: boolean;
+  /**
+   * The simulated users send click/watch/like events for what they are served to POST /v1/events
+   * (loadtest/user-activity.ts); default true. False: requests only.
+   */
+  userEvents?: boolean;
 }
 
 /** Identity helper that type-checks a scenario definition. */

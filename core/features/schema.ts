@@ -72,14 +72,25 @@ export function encodeRecord(record: Float32Array): Buffer {
   return Buffer.from(record.buffer, record.byteOffset, record.byteLength);
 }
 
+/** True on a little-endian host: `encodeRecord` stores the host's byte order. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Decodes bytes read from Redis into a Float32Array record (copies: Redis buffers are not 4-byte
- * aligned). Returns `undefined` when the length does not match `len` (missing or foreign value).
+ * Decodes bytes read from Redis into a new Float32Array record of `len` floats (a copy: Redis
+ * buffers are not 4-byte aligned, and each record is the caller's own). Returns `undefined` when the
+ * length does not match `len` (missing or foreign value).
+ *
+ * The floats are read one by one (`Buffer.readFloatLE`/`BE`, host order as `encodeRecord` writes)
+ * into a small array V8 keeps on its heap. Copying the bytes through `new Uint8Array(out.buffer)`
+ * instead forces V8 to give every record its own off-heap ArrayBuffer: at the ~300 video records a
+ * request decodes, that cost ≈ 250–400 µs CPU (mostly garbage collection) against ≈ 35 µs this way
+ * (bench/pipeline-overhead.ts, bench/README.md).
  */
 export function decodeRecord(bytes: Buffer | null | undefined, len: number): Float32Array | undefined {
   if (!bytes || bytes.byteLength !== len * 4) return undefined;
   const out = new Float32Array(len);
-  new Uint8Array(out.buffer).set(bytes);
+  if (HOST_LITTLE_ENDIAN) for (let i = 0; i < len; i++) out[i] = bytes.readFloatLE(i * 4);
+  else for (let i = 0; i < len; i++) out[i] = bytes.readFloatBE(i * 4);
   return out;
 }
 

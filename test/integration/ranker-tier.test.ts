@@ -66,7 +66,9 @@ beforeAll(async () => {
   });
   registryDir = join(tmp, 'registry');
   const codeVersion = { package: 'test', gitCommit: 'test' };
-  await publishVersion({ registryDir, sourceDir: world.artifactsDir, version: VERSION, codeVersion });
+  for (const version of [VERSION, 'tier-b', 'tier-c']) {
+    await publishVersion({ registryDir, sourceDir: world.artifactsDir, version, codeVersion });
+  }
   tier = await startRankerTier(
     {
       RECLAB_RANKER_TIER_REGISTRY_DIR: registryDir,
@@ -130,6 +132,24 @@ describe('ranker tier process', () => {
     const r = await rejection(remote!.withVersion('no-such-version').score(rows(3, 2), 3));
     expect(r.code).toBe('RECLAB_ERR_RANKER_UNAVAILABLE');
     expect(r.message).toContain('RECLAB_ERR_MODEL_VERSION_UNKNOWN');
+  });
+
+  it('keeps at most RECLAB_RANKER_TIER_MAX_MODELS sessions, evicting the least recently used', async () => {
+    // Three versions (the same model under three names), one after the other, with 2 sessions.
+    const x = rows(40, 5);
+    const want = await local!.score(x, 40);
+    for (const version of ['tier-b', 'tier-c', VERSION, 'tier-b']) {
+      const ranker = remote!.withVersion(version);
+      const got = await Promise.all(Array.from({ length: 4 }, () => ranker.score(x, 40)));
+      for (const p of got)
+        for (let r = 0; r < 40; r++) expect(Math.abs(p.pClick[r] - want.pClick[r])).toBeLessThanOrEqual(1e-5);
+      const health = (await (await fetch(`${tier!.url}/healthz`)).json()) as { models: string[] };
+      expect(health.models[0]).toBe(version);
+      expect(health.models.length).toBeLessThanOrEqual(2);
+    }
+    const text = await (await fetch(`${tier!.url}/metrics`)).text();
+    // Preloaded a, then b, c, a again (evicted by c), b again (evicted by a).
+    expect(text).toMatch(/^reclab_ranker_tier_model_loads_total\{result="ok"\} 5$/m);
   });
 
   it('times out against a paused tier, and is served again once it resumes', async () => {

@@ -1,0 +1,44 @@
+import { defineScenario } from './define.ts';
+
+/**
+ * Ranker (GPU tier) outage: the main ranker runs as its own tier process, the stand-in for seed
+ * 000's GPU pool, and is killed mid-run, then started again. The core must step down to the light
+ * ranker in process (rung `light_ranker`; seed 000 §6: "GPU ranker down → lightweight CPU model")
+ * with zero 5xx and bounded latency, and climb back to `full` once the tier answers again (its
+ * breaker half-opens after RECLAB_BREAKER_OPEN_MS). The quality report shows what the outage cost.
+ */
+export const rankerOutage = defineScenario({
+  name: 'ranker-outage',
+  description:
+    'Ranker tier process killed mid-run, then restarted; the core serves from the light ranker with zero 5xx and recovers',
+  world: { users: 20_000, videos: 10_000 },
+  rankerTier: true,
+  coreEnv: { RECLAB_BREAKER_OPEN_MS: '2000' },
+  phases: [
+    { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },
+    { name: 'steady', rateQps: 100, durationS: 10 },
+    {
+      name: 'outage',
+      rateQps: 100,
+      durationS: 15,
+      faults: [{ target: 'ranker_tier', action: 'stop', atS: 0 }],
+    },
+    {
+      name: 'recovery',
+      rateQps: 100,
+      durationS: 15,
+      faults: [{ target: 'ranker_tier', action: 'start', atS: 0 }],
+    },
+  ],
+  assertions: [
+    { metric: 'errors_5xx', stat: 'count', op: '==', value: 0 },
+    { metric: 'errors_transport', stat: 'count', op: '==', value: 0 },
+    { metric: 'rung_share', rung: 'full', phase: 'steady', stat: 'rate', op: '>=', value: 0.99 },
+    { metric: 'rung_share', rung: 'light_ranker', phase: 'outage', stat: 'rate', op: '>=', value: 0.9 },
+    { metric: 'http_req_duration', phase: 'outage', stat: 'p(99)', op: '<=', value: 200 },
+    { metric: 'achieved_rate_ratio', phase: 'outage', stat: 'rate', op: '>=', value: 0.95 },
+    // The restarted tier loads and warms its model in a few seconds; the breaker then lets it back.
+    { metric: 'rung_share', rung: 'full', phase: 'recovery', stat: 'rate', op: '>=', value: 0.5 },
+    { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
+  ],
+});

@@ -194,6 +194,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
     const rnd = seededRandom(seed).stream('loadtest.requests');
     const quality = new QualityRecorder(world.world, world.editorial, seed);
+    const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
     // The simulated users act on what they are served: clicks, watches and likes go to the core's
     // events route, so streaming features (watched filter, trending, recent watches) follow them.
     const activity =
@@ -237,6 +238,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           userOf.delete(r.i);
           if (r.status !== 200) return;
           responses200++;
+          countReasons(reasons, phase.name, r.body);
           if (u !== undefined) {
             quality.record(phase.name, u, r.body);
             activity?.react(u, r.body);
@@ -272,6 +274,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       statusCounts: p.statusCounts,
       rungCounts: p.rungCounts,
     }));
+    for (const p of phases) p.reasonCounts = reasons.get(p.phase) ?? {};
     const assertions = scenario.assertions.map((a) =>
       evaluate(a, { phases: measurements, responses200, impressionsOnTopic: onTopic.distinct }),
     );
@@ -301,6 +304,30 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await cleanup();
+  }
+}
+
+/**
+ * Counts the degradation reasons of one 200 response (`meta.reasons`: the stage that fell back and
+ * its error code) under its phase, as `"<stage> <code>"`: which dependency made a rung, not only
+ * which rung. Unreadable bodies are skipped.
+ */
+function countReasons(into: Map<string, Record<string, number>>, phase: string, body: Buffer | string): void {
+  let meta: { reasons?: { stage?: unknown; code?: unknown }[] } | undefined;
+  try {
+    meta = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')).meta;
+  } catch {
+    return;
+  }
+  if (!meta?.reasons?.length) return;
+  let counts = into.get(phase);
+  if (!counts) {
+    counts = {};
+    into.set(phase, counts);
+  }
+  for (const r of meta.reasons) {
+    const key = `${String(r.stage)} ${String(r.code)}`;
+    counts[key] = (counts[key] ?? 0) + 1;
   }
 }
 

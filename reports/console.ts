@@ -26,6 +26,15 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
           .join('  ') || '-'
       }`,
     );
+    const reasons = Object.entries(p.reasonCounts ?? {}).sort((a, b) => b[1] - a[1]);
+    if (reasons.length > 0) {
+      out(
+        `  reasons: ${reasons
+          .slice(0, 4)
+          .map(([r, n]) => `${r} ×${n}`)
+          .join('; ')}`,
+      );
+    }
   }
   const fmt = (g: { lists: number; metrics: Record<string, { mean: number }> }) =>
     `watch ${g.metrics.expectedWatchTimeS.mean.toFixed(1)} s, clicks ${g.metrics.expectedClicks.mean.toFixed(3)}, ` +

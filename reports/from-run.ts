@@ -41,6 +41,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       late: p.late,
       dropped: p.dropped,
       rungCounts: p.rungCounts,
+      reasonCounts: p.reasonCounts,
       histogramBase64: p.histogramBase64 || undefined,
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,

@@ -63,6 +63,8 @@ export const PhaseSchema = z.object({
   dropped: count,
   /** Responses by fallback rung (`meta.rung`), e.g. `{ full: 9120, popularity: 41 }`. */
   rungCounts: z.record(z.string().min(1), count),
+  /** Why responses stepped down: `"<stage> <code>"` → responses (`meta.reasons`), e.g. `"retrieval.subscriptions RECLAB_ERR_RETRIEVAL_TIMEOUT": 12`. */
+  reasonCounts: z.record(z.string().min(1), count).optional(),
   /** Intended-time latency histogram, µs, HdrHistogram compressed base64: for merging phases/runs. */
   histogramBase64: z.string().min(1).optional(),
   /** Diagnostics: latency from the actual write (closed-model view) and the driver's pacing error. */

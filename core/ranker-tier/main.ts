@@ -9,13 +9,14 @@
  * SIGTERM/SIGINT: refuse new requests, run every queued one, release the sessions, exit 0.
  * Exit codes: 0 clean stop, 1 crash (or drain longer than the shutdown timeout), 2 invalid config.
  */
+
+import { systemClock } from '../adapters/clock/system-clock.ts';
 import { CONFIG_VARIABLES } from '../config/config.ts';
 import { ReclabError } from '../errors.ts';
 import { loadRankerTierConfig, type RankerTierConfig } from './config.ts';
 import { RankerTierMetrics } from './metrics.ts';
 import { ModelSessions } from './model-sessions.ts';
 import { buildRankerTierApp, type RankerTierLifecycle } from './server.ts';
-import { tierClock } from './tier-clock.ts';
 
 async function main(): Promise<void> {
   let cfg: Readonly<RankerTierConfig>;
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     ortThreads: cfg.ortThreads,
     warmUpRounds: cfg.warmUpRounds,
     batching: cfg.batching,
-    clock: tierClock,
+    clock: systemClock,
     onBatch: (version, s) => metrics?.observeBatch(version, s),
     onEvent: (e) => {
       if (e.event === 'model_loaded') metrics?.modelLoads.inc({ result: 'ok' });

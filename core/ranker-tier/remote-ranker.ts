@@ -1,9 +1,9 @@
 import { Pool } from 'undici';
+import { systemClock } from '../adapters/clock/system-clock.ts';
 import { ReclabError } from '../errors.ts';
 import { RANKER_INPUT_DIM } from '../features/schema.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Predictions, Ranker } from '../ports/ranker.ts';
-import { tierClock } from './tier-clock.ts';
 import {
   CONTENT_TYPE,
   decodePredictions,
@@ -23,7 +23,7 @@ export interface RemoteRankerOptions {
   timeoutMs?: number;
   /** Calls in flight at most (waiting for a connection included); beyond: RECLAB_ERR_RANKER_OVERLOADED (default 64). */
   maxPending?: number;
-  /** Time source of the timeout (default `tierClock`: the system clock with timers that fire in an idle process). */
+  /** Time source of the timeout (default the system clock). */
   clock?: Clock;
 }
 
@@ -82,7 +82,7 @@ export class RemoteRanker implements Ranker {
       }),
       timeoutMs,
       maxPending: opts.maxPending ?? 64,
-      clock: opts.clock ?? tierClock,
+      clock: opts.clock ?? systemClock,
       pending: 0,
       rejectedFull: 0,
     };

@@ -132,6 +132,8 @@ export interface WindowStats {
   sendLagMs: LatencySummaryMs;
   /** Responses by fallback rung (`meta.rung`); 2xx responses without one count as `none`. */
   rungCounts: Record<string, number>;
+  /** Degradation reasons (`"<stage> <code>"` → responses), filled in by the runner. */
+  reasonCounts?: Record<string, number>;
   /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
   histogramBase64: string;
 }

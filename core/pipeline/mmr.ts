@@ -47,10 +47,14 @@ export function mmrSelect(
   const picked = new Uint8Array(n); // 1 = on the list, 2 = refused by `admit`
   const order: number[] = [];
 
-  // Round 0: no penalty yet; the best admitted candidate by λ·relevance alone (ties: lower index).
-  const first = Float64Array.from(rel, (r) => lambda * r);
-  const byRel = Array.from({ length: n }, (_, i) => i).sort((a, b) => first[b] - first[a] || a - b);
-  for (const i of byRel) {
+  // Round 0: no penalty yet; the best admitted candidate by λ·relevance alone (ties: lower index),
+  // by a linear scan per attempt (usually one) rather than sorting all n.
+  const first = new Float64Array(n);
+  for (let i = 0; i < n; i++) first[i] = lambda * rel[i];
+  for (;;) {
+    let i = -1;
+    for (let j = 0; j < n; j++) if (picked[j] === 0 && (i < 0 || first[j] > first[i])) i = j;
+    if (i < 0) break;
     if (admit && !admit(i)) {
       picked[i] = 2;
       continue;
@@ -69,9 +73,7 @@ export function mmrSelect(
     const a = i * dim;
     let m = maxSim[i];
     for (let p = seen[i]; p < order.length; p++) {
-      const b = order[p] * dim;
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += embeddings[a + d] * embeddings[b + d];
+      const dot = dotAt(embeddings, a, order[p] * dim, dim);
       if (dot > m) m = dot;
     }
     maxSim[i] = m;
@@ -99,6 +101,13 @@ export function mmrSelect(
     order.push(top);
   }
   return order;
+}
+
+/** Inner product of rows starting at offsets `a` and `b` of `e` (a top-level function: V8 optimises it once). */
+function dotAt(e: Float32Array, a: number, b: number, dim: number): number {
+  let dot = 0;
+  for (let d = 0; d < dim; d++) dot += e[a + d] * e[b + d];
+  return dot;
 }
 
 /**
@@ -131,7 +140,9 @@ class IndexMaxHeap {
     while (c > 0) {
       const p = (c - 1) >> 1;
       if (!this.#above(h[c], h[p])) break;
-      [h[c], h[p]] = [h[p], h[c]];
+      const t = h[c];
+      h[c] = h[p];
+      h[p] = t;
       c = p;
     }
   }
@@ -151,7 +162,9 @@ class IndexMaxHeap {
         if (l < h.length && this.#above(h[l], h[m])) m = l;
         if (r < h.length && this.#above(h[r], h[m])) m = r;
         if (m === p) break;
-        [h[p], h[m]] = [h[m], h[p]];
+        const t = h[p];
+        h[p] = h[m];
+        h[m] = t;
         p = m;
       }
     }

@@ -39,6 +39,9 @@ export async function warmUp(a: WarmUpTarget, rounds = 20): Promise<{ firstMs: n
       const p = await ranker.score(features, rows);
       if (p.pClick.length !== rows) throw new Error(`ranker returned ${p.pClick.length} rows for ${rows}`);
     }
+    // The tier warms its own sessions; the core warms its connections to it. A tier that is down
+    // must not stop the core from starting (it serves on the light ranker meanwhile).
+    if (a.rankerRemote && round < 3) await a.ranker.score(features, rows).catch(() => undefined);
     lastMs = performance.now() - t0;
     if (round === 0) firstMs = lastMs;
     // Yield between rounds: during a hot swap the active set keeps serving on this event loop.

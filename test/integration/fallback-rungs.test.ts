@@ -158,9 +158,14 @@ afterAll(async () => {
 }, 120_000);
 
 describe('fallback ladder: each rung through its cause, zero 5xx', () => {
-  it('serves `full` with every dependency up (the main ranker is the tier process)', async () => {
-    await until(core!.url, 'full');
-    const served = await burst(core!.url, 20);
+  it('serves `full` with every dependency up (the main ranker is the tier process)', {
+    timeout: 60_000,
+  }, async () => {
+    // Once warm (the first concurrent calls open the core's connections to the tier), a whole burst
+    // is served on `full`; before that, a cold call may miss the 50 ms ranking deadline.
+    const end = Date.now() + 30_000;
+    let served = await burst(core!.url, 20);
+    while (served.some((s) => s.rung !== 'full') && Date.now() < end) served = await burst(core!.url, 20);
     expect(served.filter((s) => s.status !== 200 || s.rung !== 'full')).toEqual([]);
   });
 

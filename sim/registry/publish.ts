@@ -113,7 +113,7 @@ export async function publishVersion(opts: PublishOptions): Promise<PublishResul
         options: { ...manifest.options },
         logs: { ...manifest.logs },
       },
-      metrics: { ...manifest.metrics },
+      metrics: { ...manifest.metrics, calibrationEce: calibrationEce(manifest) },
       inputSchema: currentInputSchema(manifest.embDim),
       files,
     };
@@ -124,4 +124,20 @@ export async function publishVersion(opts: PublishOptions): Promise<PublishResul
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Expected calibration error (15 bins, Guo et al. 2017) of every probability head, before and after
+ * its Platt map, from the build's manifest: `{ "ranker.p_click": { before, after }, … }`. Empty for
+ * builds whose manifest has no calibration section.
+ */
+function calibrationEce(manifest: {
+  ranker?: { calibration?: Record<string, { eceBefore: number; eceAfter: number }> };
+}): Record<string, { before: number; after: number }> {
+  return Object.fromEntries(
+    Object.entries(manifest.ranker?.calibration ?? {}).map(([head, c]) => [
+      head,
+      { before: c.eceBefore, after: c.eceAfter },
+    ]),
+  );
 }

@@ -35,6 +35,7 @@ describe('registry publish and read', () => {
         options: { sessions: 100, epochs: 1, maxTwoTowerPairs: 1, maxRankerSessions: 1 },
         logs: { sessions: 100, impressions: 1, clicks: 1, historySessions: 1, trainSessions: 1 },
         metrics: { clickAuc: 0.7, twoTowerRecall100: 0.3 },
+        ranker: { calibration: { 'ranker.p_click': { a: 1, b: 0, eceBefore: 0.02, eceAfter: 0.01 } } },
       };
       await writeFile(join(src, 'manifest.json'), JSON.stringify(manifest));
       await writeFile(join(src, 'ranker.onnx'), 'x');
@@ -53,7 +54,7 @@ describe('registry publish and read', () => {
       expect(card).toMatchObject({
         modelVersion: 'm-3-abcdef012345',
         training: { seed: 3 },
-        metrics: { clickAuc: 0.7 },
+        metrics: { clickAuc: 0.7, calibrationEce: { 'ranker.p_click': { before: 0.02, after: 0.01 } } },
       });
       const again = await publishVersion({ registryDir: reg, sourceDir: src, codeVersion: code });
       expect(again.created).toBe(false);

@@ -94,7 +94,7 @@ describe('ranker tier config (RECLAB_RANKER_TIER_*)', () => {
       port: 8090,
       preload: ['a', 'b'],
       maxModels: 2,
-      batching: { maxBatchRows: 1200, maxBatchDelayMs: 2, maxInFlightBatches: 1, maxQueueRows: 12000 },
+      batching: { maxBatchRows: 1200, maxBatchDelayMs: 0, maxInFlightBatches: 1, maxQueueRows: 12000 },
     });
     expect(Object.isFrozen(cfg)).toBe(true);
   });

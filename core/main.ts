@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import { systemClock } from './adapters/clock/system-clock.ts';
 import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
+import { RedisBlocklistSource } from './adapters/redis/policy-blocklist-source.ts';
 import { RealtimeFeatures } from './adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
 import { RedisSubscriptions } from './adapters/redis/subscriptions.ts';
@@ -22,6 +23,7 @@ import { withL1Cache } from './features/l1-feature-cache.ts';
 import { NUM_REGIONS } from './features/schema.ts';
 import { CoreMetrics } from './observability/metrics.ts';
 import { pinnedModelVersions } from './pipeline/experiments.ts';
+import { PolicyBlocklist } from './pipeline/policy-blocklist.ts';
 import { PopularityCache } from './pipeline/popularity-cache.ts';
 import { Breakers, type PipelineConfig, type RecentActivity } from './pipeline/recommend.ts';
 import { seededRandom } from './random/seeded-random.ts';
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     clock,
   );
   impressions.start();
+  const policy = new PolicyBlocklist(new RedisBlocklistSource(redis), clock, cfg.policy);
   const popularity = new PopularityCache(features, clock, {
     refreshMs: cfg.popularityRefreshMs,
     globalSize: 200,
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
     popularity,
     impressions,
     activity: realtime,
+    policy,
     exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
     faults: cfg.faultInjection
       ? new FaultInjector(clock, seededRandom(cfg.randomSeed).stream('faults'))
@@ -216,7 +220,7 @@ async function main(): Promise<void> {
   // The popularity cache is the fallback for a Redis outage: fill it before taking traffic. A core
   // whose Redis is down at start still starts (and serves the editorial list) after the wait.
   await waitForRedis(redis, cfg.redis.startupWaitMs);
-  await popularity.start();
+  await Promise.all([popularity.start(), policy.start()]);
   // Kafka may still be starting: the consumer and publisher connect in the background and the core
   // serves meanwhile (the events route answers 503 until the publisher is connected).
   void publisher.connect().catch((err) => app.log.warn({ err }, 'event publisher not connected'));
@@ -232,6 +236,7 @@ async function main(): Promise<void> {
     hardStop.unref();
     await app.close(); // stops accepting; waits for requests in flight
     popularity.stop();
+    policy.stop();
     await consumer?.stop().catch(() => {});
     await publisher.close().catch(() => {});
     consumerRedis?.disconnect();

@@ -61,6 +61,8 @@ const envSchema = z
     RECLAB_EVENTS_TOPIC: z.string().default('events'), // POST /v1/events → this topic
     RECLAB_STREAMING_CONSUMER: z.enum(['on', 'off']).default('on'), // run the streaming-features consumer in process
     RECLAB_WATCHED_FILTER_N: int(50, 0), // recent watches the already-watched filter reads
+    RECLAB_POLICY_REFRESH_MS: int(10_000, 100), // how often the policy block list (Redis set policy:blocked) is re-read
+    RECLAB_POLICY_MAX_ENTRIES: int(100_000, 0), // most blocked videos held in process
     RECLAB_RERANK_CLICKBAIT_PENALTY: num(0.5, 0, 1),
     RECLAB_RERANK_FRESHNESS_BOOST: num(0.2, 0),
     RECLAB_RERANK_FRESHNESS_HALF_LIFE_H: num(24, 0.01),
@@ -126,6 +128,7 @@ export interface CoreConfig {
   impressionSpool: { dir?: string; maxBytes: number };
   events: { topic: string; consumer: boolean };
   watchedFilterN: number;
+  policy: { refreshMs: number; maxEntries: number };
   rerank: PipelineConfig['rerank'];
   bulkhead: BulkheadOptions;
   /** In-process L1 cache of video records (core/features/l1-feature-cache.ts); either 0 disables it. */
@@ -307,6 +310,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     impressionSpool: { dir: e.RECLAB_IMPRESSION_SPOOL_DIR, maxBytes: e.RECLAB_IMPRESSION_SPOOL_MAX_BYTES },
     events: { topic: e.RECLAB_EVENTS_TOPIC, consumer: e.RECLAB_STREAMING_CONSUMER === 'on' },
     watchedFilterN: e.RECLAB_WATCHED_FILTER_N,
+    policy: { refreshMs: e.RECLAB_POLICY_REFRESH_MS, maxEntries: e.RECLAB_POLICY_MAX_ENTRIES },
     rerank: {
       clickbaitPenalty: e.RECLAB_RERANK_CLICKBAIT_PENALTY,
       freshnessBoost: e.RECLAB_RERANK_FRESHNESS_BOOST,

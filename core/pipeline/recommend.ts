@@ -79,6 +79,8 @@ export interface PipelineDeps {
   activity?: RecentActivity;
   /** Stream for exploration slots (`Random.stream('rerank.exploration')`). */
   exploration: RandomStream;
+  /** Videos blocked by policy, held in process (core/pipeline/policy-blocklist.ts); none when absent. */
+  policy?: { readonly blocked: ReadonlySet<number> };
   /** Faults injected at dependency calls (RECLAB_FAULT_INJECTION=on only). */
   faults?: FaultInjector;
 }
@@ -181,7 +183,7 @@ export class Breakers {
   }
 }
 
-/** The policy block list (empty until a policy source exists). */
+/** The block list of a core without a policy source. */
 const NO_BLOCKED: ReadonlySet<number> = new Set();
 
 /**
@@ -448,7 +450,7 @@ export async function recommend(
     rerankCands,
     keptEmb,
     dim,
-    { watched: await watchedRead, blocked: NO_BLOCKED },
+    { watched: await watchedRead, blocked: deps.policy?.blocked ?? NO_BLOCKED },
     { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
     deps.exploration,
   );

@@ -15,6 +15,8 @@ export const keys = {
   popularityRegion: (regionIdx: number) => `pop:r:${regionIdx}`,
   /** String: the world hash the loaded data came from (readiness check). */
   worldHash: 'meta:world_hash',
+  /** Set: video ids (`v_<index>`) blocked by policy; the re-ranking filter never serves them (core/pipeline/policy-blocklist.ts). */
+  policyBlocked: 'policy:blocked',
 
   // --- Streaming (real-time) features, written by core/streaming/event-consumer.ts and read by
   // core/adapters/redis/realtime-features.ts (docs/streaming.md). Members are public video ids. ---

@@ -35,6 +35,11 @@ export interface RankingOutcome {
   by: RankedBy;
   /** Rows the main ranker scored (0 if it did not answer). */
   mainRows: number;
+  /**
+   * The click and watch-time heads behind `scores`, per kept row (same order); absent when no
+   * ranker answered. Re-ranking reads its clickbait estimate from them (`clickbaitEstimate`).
+   */
+  heads?: { pClick: Float32Array; watchTimeS: Float32Array };
   /** Why a tier was skipped or failed, with the stage name (`ranking`, `light_ranking`). */
   failures: { stage: string; code: ErrorCode }[];
 }
@@ -75,6 +80,29 @@ export function combineScores(p: Predictions, n: number, w: RankingWeights): Flo
     out[i] = Math.max(0, p.pClick[i] * p.watchTimeS[i] * Math.max(0, satisfaction));
   }
   return out;
+}
+
+/**
+ * Clickbait estimate of one candidate from the ranker's own heads, in [0, 1]: seed 001's "clickbait
+ * (high CTR, low watch time)" as P(click) × (1 − expected completion), where expected completion =
+ * min(1, E[watch_s | click] / duration_s). High when many are expected to click and few to stay.
+ * 0 for an unknown duration.
+ */
+export function clickbaitEstimate(pClick: number, watchTimeS: number, durationS: number): number {
+  if (!(durationS > 0)) return 0;
+  const completion = Math.min(1, Math.max(0, watchTimeS / durationS));
+  return Math.min(1, Math.max(0, pClick)) * (1 - completion);
+}
+
+/** Rows `idx` of each head. */
+function pickHeads(
+  p: Predictions,
+  idx: readonly number[],
+): { pClick: Float32Array; watchTimeS: Float32Array } {
+  return {
+    pClick: Float32Array.from(idx, (i) => p.pClick[i]),
+    watchTimeS: Float32Array.from(idx, (i) => p.watchTimeS[i]),
+  };
 }
 
 /** Copies rows `idx` of a row-major n × RANKER_INPUT_DIM matrix. */
@@ -128,13 +156,16 @@ export async function rankCandidates(
   let kept = all;
   let keptInput = input;
   let lightScores: Float64Array | undefined;
+  let lightHeads: RankingOutcome['heads'];
 
   if (opts.cascadeTopN > 0 && n > opts.cascadeTopN && tiers.light) {
     try {
-      const light = combineScores(await call(tiers.light, breakers.light, input, n), n, opts.weights);
+      const lightPreds = await call(tiers.light, breakers.light, input, n);
+      const light = combineScores(lightPreds, n, opts.weights);
       kept = topKIndices(light, opts.cascadeTopN);
       keptInput = selectRows(input, kept);
       lightScores = Float64Array.from(kept, (i) => light[i]);
+      lightHeads = pickHeads(lightPreds, kept);
     } catch (err) {
       failures.push({ stage: 'light_ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
     }
@@ -147,17 +178,26 @@ export async function rankCandidates(
       scores: combineScores(preds, kept.length, opts.weights),
       by: 'main',
       mainRows: kept.length,
+      heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },
       failures,
     };
   } catch (err) {
     failures.push({ stage: 'ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
   }
 
-  if (lightScores) return { kept, scores: lightScores, by: 'light', mainRows: 0, failures };
+  if (lightScores)
+    return { kept, scores: lightScores, by: 'light', mainRows: 0, heads: lightHeads, failures };
   if (tiers.light && failures.every((f) => f.stage !== 'light_ranking')) {
     try {
       const preds = await call(tiers.light, breakers.light, input, n);
-      return { kept: all, scores: combineScores(preds, n, opts.weights), by: 'light', mainRows: 0, failures };
+      return {
+        kept: all,
+        scores: combineScores(preds, n, opts.weights),
+        by: 'light',
+        mainRows: 0,
+        heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },
+        failures,
+      };
     } catch (err) {
       failures.push({ stage: 'light_ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
     }

@@ -28,7 +28,7 @@ import {
 } from './experiments.ts';
 import { type Candidate, mergeCandidates } from './merge.ts';
 import type { PopularityCache } from './popularity-cache.ts';
-import { rankCandidates } from './ranking.ts';
+import { clickbaitEstimate, rankCandidates } from './ranking.ts';
 import { type RerankCandidate, type RerankConfig, rerank } from './rerank.ts';
 
 /** Item-tower embeddings of the whole catalogue, kept in memory (FAISS holds a copy). */
@@ -441,8 +441,10 @@ export async function recommend(
       creator: rec[VIDEO_RECORD.creator],
       score: Math.max(0, scores[j]),
       ageH: records[r] ? Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600) : Number.POSITIVE_INFINITY,
-      // No observable clickbait estimate is served yet (a bounce-rate feature would be one).
-      clickbait: 0,
+      // Seed 001's "high CTR, low watch time", from the heads that scored it (0 on merge order).
+      clickbait: ranking.heads
+        ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rec[VIDEO_RECORD.durationS])
+        : 0,
       logViews: records[r] ? rec[VIDEO_RECORD.logViews] : Number.POSITIVE_INFINITY,
     };
   });

@@ -3,7 +3,7 @@ import { systemClock } from '../../core/adapters/clock/system-clock.ts';
 import { ReclabError } from '../../core/errors.ts';
 import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
 import { assignExperiments, assignVariant } from '../../core/pipeline/experiments.ts';
-import { combineScores, rankCandidates } from '../../core/pipeline/ranking.ts';
+import { clickbaitEstimate, combineScores, rankCandidates } from '../../core/pipeline/ranking.ts';
 import type { Predictions, Ranker } from '../../core/ports/ranker.ts';
 import { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
 
@@ -90,6 +90,7 @@ describe('rankCandidates (ranker tiers, seed 000 §6 and Q5)', () => {
     expect(main.calls).toEqual([2]);
     expect(r.kept).toEqual([1, 3]);
     expect([...r.scores]).toEqual([4.5, 3.5]);
+    expect([...(r.heads?.watchTimeS ?? [])]).toEqual([9, 7]); // the heads line up with `kept`
     expect(r.by).toBe('main');
   });
 
@@ -163,5 +164,15 @@ describe('layered experiments', () => {
       expect(a.modelVersion).toBe(a.experiments[1].variant === 'new' ? 'v2' : undefined);
     }
     expect(assignVariant('u_1', layers[0])).toBe(pairs[1].experiments[0].variant);
+  });
+});
+
+describe('clickbaitEstimate (seed 001: high CTR, low watch time)', () => {
+  it('is P(click) × (1 − expected completion), 0 without a duration', () => {
+    expect(clickbaitEstimate(0.8, 30, 600)).toBeCloseTo(0.8 * 0.95, 10);
+    expect(clickbaitEstimate(0.8, 600, 600)).toBe(0);
+    expect(clickbaitEstimate(0.8, 900, 600)).toBe(0);
+    expect(clickbaitEstimate(0.1, 30, 600)).toBeLessThan(clickbaitEstimate(0.8, 30, 600));
+    expect(clickbaitEstimate(0.5, 10, 0)).toBe(0);
   });
 });

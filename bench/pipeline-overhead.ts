@@ -74,7 +74,7 @@ import { RealtimeFeatures } from '../core/adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from '../core/adapters/redis/redis-feature-store.ts';
 import { RedisSubscriptions } from '../core/adapters/redis/subscriptions.ts';
 import { type Artifacts, loadArtifacts } from '../core/artifacts.ts';
-import { loadConfig } from '../core/config/config.ts';
+import { loadConfig, pipelineConfigOf } from '../core/config/config.ts';
 import { videoIdOf } from '../core/features/ids.ts';
 import { L1FeatureCache, withL1Cache } from '../core/features/l1-feature-cache.ts';
 import { NUM_REGIONS, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
@@ -298,17 +298,8 @@ async function main(): Promise<void> {
       ortThreads: cfg.ortThreads,
     });
     const pcfg: PipelineConfig = {
+      ...pipelineConfigOf(cfg),
       deadlines: { userMs: 1000, encoderMs: 1000, retrievalMs: 1000, enrichmentMs: 1000, rankingMs: 1000 },
-      retrievalK: cfg.retrievalK,
-      retrievalKDefault: 100,
-      candidatesMax: cfg.candidatesMax,
-      mmrLambda: cfg.mmrLambda,
-      rerank: cfg.rerank,
-      watchedFilterN: cfg.watchedFilterN,
-      breaker: cfg.breaker,
-      experiments: cfg.experiments,
-      rankingWeights: cfg.rankingWeights,
-      cascadeTopN: cfg.cascadeTopN,
     };
 
     const redis = connectRedis(redisInfra.url, cfg.redis.commandTimeoutMs);

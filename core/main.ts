@@ -17,7 +17,7 @@ import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-
 import { RedisSubscriptions } from './adapters/redis/subscriptions.ts';
 import { buildApp, type Lifecycle } from './app.ts';
 import { type Artifacts, loadArtifacts, type OwnedRanker } from './artifacts.ts';
-import { type CoreConfig, loadConfig } from './config/config.ts';
+import { type CoreConfig, loadConfig, pipelineConfigOf } from './config/config.ts';
 import { ReclabError } from './errors.ts';
 import { withL1Cache } from './features/l1-feature-cache.ts';
 import { NUM_REGIONS } from './features/schema.ts';
@@ -25,7 +25,7 @@ import { CoreMetrics } from './observability/metrics.ts';
 import { pinnedModelVersions } from './pipeline/experiments.ts';
 import { PolicyBlocklist } from './pipeline/policy-blocklist.ts';
 import { PopularityCache } from './pipeline/popularity-cache.ts';
-import { Breakers, type PipelineConfig, type RecentActivity } from './pipeline/recommend.ts';
+import { Breakers, type RecentActivity } from './pipeline/recommend.ts';
 import { seededRandom } from './random/seeded-random.ts';
 import { RemoteRanker } from './ranker-tier/remote-ranker.ts';
 import { versionDir } from './registry/model-registry.ts';
@@ -38,22 +38,6 @@ import { RegionalTopSource } from './retrieval/regional-top-source.ts';
 import { SubscriptionsSource } from './retrieval/subscriptions-source.ts';
 import { EventConsumer } from './streaming/event-consumer.ts';
 import { EventPublisher } from './streaming/event-publisher.ts';
-
-function pipelineConfig(cfg: CoreConfig): PipelineConfig {
-  return {
-    deadlines: cfg.deadlines,
-    retrievalK: cfg.retrievalK,
-    retrievalKDefault: 100,
-    candidatesMax: cfg.candidatesMax,
-    mmrLambda: cfg.mmrLambda,
-    rerank: cfg.rerank,
-    watchedFilterN: cfg.watchedFilterN,
-    breaker: cfg.breaker,
-    experiments: cfg.experiments,
-    rankingWeights: cfg.rankingWeights,
-    cascadeTopN: cfg.cascadeTopN,
-  };
-}
 
 /**
  * The first model set: a registry version, or one artifact directory (RECLAB_ARTIFACTS_DIR).
@@ -84,10 +68,8 @@ function tierRanker(cfg: CoreConfig): ((version: string) => OwnedRanker) | undef
   if (!tier) return undefined;
   tierClient ??= new RemoteRanker({ url: tier.url, modelVersion: '', timeoutMs: tier.timeoutMs });
   const client = tierClient;
-  return (version) => {
-    const r = client.withVersion(version);
-    return { modelVersion: version, score: (x, n) => r.score(x, n), release: async () => {} };
-  };
+  // Each version's ranker shares the client's connections; releasing it leaves them open.
+  return (version) => client.withVersion(version);
 }
 
 /** Resolves when the connection is ready, or after `timeoutMs` (the core then starts degraded). */
@@ -163,7 +145,7 @@ async function main(): Promise<void> {
       )
     : undefined;
   const bulkhead = new Bulkhead(clock, cfg.bulkhead);
-  const pcfg = pipelineConfig(cfg);
+  const pcfg = pipelineConfigOf(cfg);
   const breakers = new Breakers(
     clock,
     // `content` too when the first set lacks it: a set swapped in later may bring it.

@@ -8,6 +8,7 @@ import {
   servedVideos,
 } from '../sim/quality/index.ts';
 import type { World } from '../sim/world/index.ts';
+import type { ServedResponse } from './served-response.ts';
 
 /** Quality of a run: served lists by phase and rung, and reference lists for comparison. */
 export interface RunQuality {
@@ -50,12 +51,9 @@ export class QualityRecorder {
     this.#rnd = seededRandom(seed).stream('quality.random-reference');
   }
 
-  /** Records one 2xx response body for user index `user` in `phase`. Never throws. */
-  record(phase: string, user: number, body: Buffer | string): void {
-    let parsed: { items?: { video_id?: unknown }[]; meta?: { rung?: unknown } };
-    try {
-      parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-    } catch {
+  /** Records one parsed 2xx response (undefined: unreadable) for user index `user` in `phase`. Never throws. */
+  record(phase: string, user: number, parsed: ServedResponse | undefined): void {
+    if (!parsed) {
       this.#unreadable++;
       return;
     }

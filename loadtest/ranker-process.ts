@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startService } from './service-process.ts';
 
 const TIER_MAIN = fileURLToPath(new URL('../core/ranker-tier/main.ts', import.meta.url));
 
@@ -49,92 +48,43 @@ export async function startRankerTier(
   logPath: string,
   timeoutMs = 60_000,
 ): Promise<RankerProcess> {
-  const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', TIER_MAIN], {
+  const svc = await startService({
+    main: TIER_MAIN,
     env: {
       ...process.env,
       RECLAB_RANKER_TIER_HOST: '127.0.0.1',
       RECLAB_RANKER_TIER_PORT: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    logPath,
+    timeoutMs,
+    label: 'ranker tier',
+    healthPath: '/healthz',
+    healthWord: 'healthy',
+    startError: (message) => new RankerStartError(message),
   });
-  child.stderr!.pipe(log);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then(() => log.end());
-
-  const listening = new Promise<{ url: string; models: string[] }>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      let msg: { event?: string; url?: string; models?: string[] } | undefined;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        msg = undefined;
-      }
-      if (msg?.event === 'listening') resolve({ url: msg.url!, models: msg.models ?? [] });
-      else if (log.writable) log.write(`${line}\n`);
-    });
-    exited.then((code) =>
-      reject(new RankerStartError(`ranker tier exited with code ${code} before listening; see ${logPath}`)),
-    );
-    setTimeout(
-      () => reject(new RankerStartError(`ranker tier not listening after ${timeoutMs} ms; see ${logPath}`)),
-      timeoutMs,
-    ).unref();
-  });
-
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const stop = async (stopTimeoutMs = 20_000): Promise<number | null> => {
-    if (!running()) return exited;
-    child.kill('SIGCONT'); // a paused process cannot handle SIGTERM
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
+  const { url, child, running } = svc;
+  return {
+    url,
+    models: (svc.listening.models as string[] | undefined) ?? [],
+    pid: child.pid!,
+    child,
+    exited: svc.exited,
+    stop: svc.stop,
+    kill: svc.kill,
+    pause: () => {
+      if (running()) child.kill('SIGSTOP');
+    },
+    resume: () => {
+      if (running()) child.kill('SIGCONT');
+    },
+    restart: async (restartTimeoutMs = timeoutMs) => {
+      await svc.kill();
+      return startRankerTier(
+        { ...env, RECLAB_RANKER_TIER_PORT: new URL(url).port },
+        logPath,
+        restartTimeoutMs,
+      );
+    },
   };
-  const kill = async (): Promise<void> => {
-    if (running()) child.kill('SIGKILL');
-    await exited;
-  };
-
-  try {
-    const { url, models } = await listening;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const res = await fetch(`${url}/healthz`).catch(() => undefined);
-      await res?.body?.cancel();
-      if (res?.status === 200) break;
-      if (Date.now() > deadline)
-        throw new RankerStartError(`ranker tier at ${url} not healthy in ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return {
-      url,
-      models,
-      pid: child.pid!,
-      child,
-      exited,
-      stop,
-      kill,
-      pause: () => {
-        if (running()) child.kill('SIGSTOP');
-      },
-      resume: () => {
-        if (running()) child.kill('SIGCONT');
-      },
-      restart: async (restartTimeoutMs = timeoutMs) => {
-        await kill();
-        return startRankerTier(
-          { ...env, RECLAB_RANKER_TIER_PORT: new URL(url).port },
-          logPath,
-          restartTimeoutMs,
-        );
-      },
-    };
-  } catch (err) {
-    await stop(2000);
-    throw err;
-  }
 }

@@ -27,6 +27,7 @@ import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
+import { parseServed, type ServedResponse } from './served-response.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
 
 /** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
@@ -238,10 +239,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           userOf.delete(r.i);
           if (r.status !== 200) return;
           responses200++;
-          countReasons(reasons, phase.name, r.body);
+          const served = parseServed(r.body);
+          countReasons(reasons, phase.name, served);
           if (u !== undefined) {
-            quality.record(phase.name, u, r.body);
-            activity?.react(u, r.body);
+            quality.record(phase.name, u, served);
+            activity?.react(u, served);
           }
         },
       });
@@ -310,15 +312,14 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 /**
  * Counts the degradation reasons of one 200 response (`meta.reasons`: the stage that fell back and
  * its error code) under its phase, as `"<stage> <code>"`: which dependency made a rung, not only
- * which rung. Unreadable bodies are skipped.
+ * which rung. Unreadable responses are skipped.
  */
-function countReasons(into: Map<string, Record<string, number>>, phase: string, body: Buffer | string): void {
-  let meta: { reasons?: { stage?: unknown; code?: unknown }[] } | undefined;
-  try {
-    meta = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')).meta;
-  } catch {
-    return;
-  }
+function countReasons(
+  into: Map<string, Record<string, number>>,
+  phase: string,
+  served: ServedResponse | undefined,
+): void {
+  const meta = served?.meta;
   if (!meta?.reasons?.length) return;
   let counts = into.get(phase);
   if (!counts) {

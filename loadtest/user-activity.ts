@@ -1,10 +1,12 @@
 import { Pool } from 'undici';
-import { parseVideoIndex, videoIdOf } from '../core/features/ids.ts';
+import { videoIdOf } from '../core/features/ids.ts';
 import { REGIONS } from '../core/features/schema.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
 import type { StreamEvent } from '../core/streaming/events.ts';
 import { type BehaviorModel, type BehaviorSession, createBehaviorModel } from '../sim/behavior/index.ts';
+import { servedVideos } from '../sim/quality/served-items.ts';
 import type { World } from '../sim/world/world.ts';
+import type { ServedResponse } from './served-response.ts';
 
 /** Counters of the simulated users' events, for the run report. */
 export interface UserActivityStats {
@@ -70,22 +72,11 @@ export class SimulatedUserActivity {
   }
 
   /**
-   * User `user` reacts to a 200 response `body` (the core's JSON). Unreadable bodies and unknown
-   * video ids are ignored. Never throws.
+   * User `user` reacts to a parsed 200 response (undefined or unknown video ids: ignored). Never throws.
    */
-  react(user: number, body: Buffer | string): void {
-    if (this.#closed) return;
-    let ranked: number[];
-    try {
-      const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as {
-        items?: { video_id?: unknown }[];
-      };
-      ranked = (parsed.items ?? [])
-        .map((it) => (typeof it.video_id === 'string' ? parseVideoIndex(it.video_id) : -1))
-        .filter((v) => v >= 0 && v < this.#world.config.videos);
-    } catch {
-      return;
-    }
+  react(user: number, parsed: ServedResponse | undefined): void {
+    if (this.#closed || !parsed) return;
+    const { videos: ranked } = servedVideos(this.#world, Array.isArray(parsed.items) ? parsed.items : []);
     if (ranked.length === 0) return;
     let session = this.#sessions.get(user);
     if (!session) {

@@ -4,6 +4,7 @@ import type { ExperimentConfig, RankingWeights } from '../pipeline/experiments.t
 import type { PipelineConfig } from '../pipeline/recommend.ts';
 import { RANKER_TIER_VARIABLES } from '../ranker-tier/config.ts';
 import type { BulkheadOptions } from '../resilience/bulkhead.ts';
+import { parseEnv } from './env.ts';
 
 /**
  * The core's configuration, read from `RECLAB_*` environment variables (only core/main.ts reads
@@ -226,16 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   const vars = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined && !TIER_ONLY.has(k)),
   );
-  const parsed = envSchema.safeParse(vars);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys'
-        ? `unknown variable(s): ${i.keys.join(', ')}`
-        : `${i.path.join('.')}: ${i.message}`,
-    );
-    throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${lines.join('\n  ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, vars);
   const problems: string[] = [];
   if (!e.RECLAB_ARTIFACTS_DIR && !e.RECLAB_MODEL_VERSION) {
     problems.push(
@@ -328,4 +320,21 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     l1Cache: { maxEntries: e.RECLAB_L1_CACHE_MAX_ENTRIES, ttlMs: e.RECLAB_L1_CACHE_TTL_MS },
   });
+}
+
+/** The pipeline's tunables from the core's configuration (`retrievalKDefault`: 100 per other source). */
+export function pipelineConfigOf(cfg: CoreConfig): PipelineConfig {
+  return {
+    deadlines: cfg.deadlines,
+    retrievalK: cfg.retrievalK,
+    retrievalKDefault: 100,
+    candidatesMax: cfg.candidatesMax,
+    mmrLambda: cfg.mmrLambda,
+    rerank: cfg.rerank,
+    watchedFilterN: cfg.watchedFilterN,
+    breaker: cfg.breaker,
+    experiments: cfg.experiments,
+    rankingWeights: cfg.rankingWeights,
+    cascadeTopN: cfg.cascadeTopN,
+  };
 }

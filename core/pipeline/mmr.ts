@@ -11,7 +11,7 @@
  * a max-heap by (possibly stale) value; the top is brought up to date against only the picks made
  * since its last update, and taken once it is up to date and still on top. The picks are the same
  * as the plain greedy's (ties to the lower index), at a fraction of its O(n·k·dim) similarity work:
- * at 300 → 30 over random 64-d unit vectors it took a quarter of the plain greedy's time here.
+ * at 300 → 30 over random 64-d unit vectors, 165 µs against 1008 µs for the plain greedy (one run here).
  *
  * @param relevance scores, length n (any scale; normalised to [0, 1] internally so lambda means the
  *   same whatever the ranker's scale)

@@ -1,5 +1,6 @@
 import { parseVideoIndex } from '../features/ids.ts';
 import type { Clock } from '../ports/clock.ts';
+import { type RefreshLoop, startRefreshLoop } from './background-refresh.ts';
 
 /** Where the block list comes from: the ids in the policy set, at most `max` of them. */
 export interface BlocklistSource {
@@ -26,8 +27,7 @@ export class PolicyBlocklist {
   readonly #clock: Clock;
   readonly #opts: PolicyBlocklistOptions;
   #blocked: ReadonlySet<number> = new Set();
-  #cancel: (() => void) | undefined;
-  #stopped = false;
+  #loop: RefreshLoop<boolean> | undefined;
   /** Unix ms of the last successful refresh (0 = never). */
   lastRefreshMs = 0;
   /** True when the policy set held more than `maxEntries` ids at the last refresh. */
@@ -64,18 +64,12 @@ export class PolicyBlocklist {
 
   /** First read, then a refresh every `refreshMs` until `stop()`. */
   async start(): Promise<void> {
-    await this.refresh();
-    const loop = () => {
-      if (this.#stopped) return;
-      this.#cancel = this.#clock.setTimer(this.#opts.refreshMs, () => {
-        void this.refresh().finally(loop);
-      });
-    };
-    loop();
+    this.#loop?.stop();
+    this.#loop = startRefreshLoop(this.#clock, this.#opts.refreshMs, () => this.refresh());
+    await this.#loop.first;
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#cancel?.();
+    this.#loop?.stop();
   }
 }

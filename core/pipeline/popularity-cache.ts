@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
+import { type RefreshLoop, startRefreshLoop } from './background-refresh.ts';
 
 export interface PopularityCacheOptions {
   /** How often the cache re-reads the popularity sets (ms). */
@@ -23,8 +24,7 @@ export class PopularityCache {
   readonly #opts: PopularityCacheOptions;
   #global: number[] = [];
   #byRegion: number[][] = [];
-  #cancel: (() => void) | undefined;
-  #stopped = false;
+  #loop: RefreshLoop<boolean> | undefined;
   /** Unix ms of the last successful refresh (0 = never). */
   lastRefreshMs = 0;
 
@@ -54,21 +54,13 @@ export class PopularityCache {
 
   /** Starts periodic refreshes (the first one runs now). */
   start(): Promise<boolean> {
-    this.#stopped = false;
-    const loop = async () => {
-      await this.refresh();
-      if (!this.#stopped) this.#cancel = this.#clock.setTimer(this.#opts.refreshMs, loop);
-    };
-    const first = this.refresh();
-    first.then(() => {
-      if (!this.#stopped) this.#cancel = this.#clock.setTimer(this.#opts.refreshMs, loop);
-    });
-    return first;
+    this.#loop?.stop();
+    this.#loop = startRefreshLoop(this.#clock, this.#opts.refreshMs, () => this.refresh());
+    return this.#loop.first;
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#cancel?.();
+    this.#loop?.stop();
   }
 
   get size(): number {

@@ -183,6 +183,9 @@ export class Breakers {
   }
 }
 
+/** The rung a response falls to when its candidates were scored by each ranking outcome. */
+const RUNG_OF_RANKING = { main: 'full', light: 'light_ranker', retrieval: 'retrieval_scores' } as const;
+
 /** The block list of a core without a policy source. */
 const NO_BLOCKED: ReadonlySet<number> = new Set();
 
@@ -287,7 +290,8 @@ export async function recommend(
   };
 
   // 2. User context; the recent watches (for the already-watched filter) are read alongside.
-  const watchedRead: Promise<ReadonlySet<number>> = deps.activity
+  // One read serves both the already-watched filter and content retrieval's profile (ctx below).
+  const recentRead: Promise<number[]> | undefined = deps.activity
     ? guarded(
         clock,
         breakers.activity,
@@ -295,7 +299,10 @@ export async function recommend(
         { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
         () => deps.activity!.recentWatches(req.userId, cfg.watchedFilterN),
         deps.faults,
-      ).then(
+      )
+    : undefined;
+  const watchedRead: Promise<ReadonlySet<number>> = recentRead
+    ? recentRead.then(
         (list) => new Set(list),
         (err: unknown) => {
           // Without the filter a page may repeat a recent watch: worse, but still the full pipeline.
@@ -339,7 +346,13 @@ export async function recommend(
   } catch (err) {
     ladder.degrade('partial_retrieval', 'user_encoder', errorCode(err, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'));
   }
-  const ctx: RetrievalContext = { userId: req.userId, user, userEmbedding, regionIdx };
+  const ctx: RetrievalContext = {
+    userId: req.userId,
+    user,
+    userEmbedding,
+    regionIdx,
+    recentWatches: recentRead,
+  };
   const settled = await Promise.allSettled(
     sources.map((s) =>
       guarded(
@@ -415,10 +428,9 @@ export async function recommend(
     { deadlineMs: cfg.deadlines.rankingMs, cascadeTopN: cfg.cascadeTopN, weights: assigned.rankingWeights },
     deps.faults,
   );
-  const rungOfRanking = { main: 'full', light: 'light_ranker', retrieval: 'retrieval_scores' } as const;
   for (const f of ranking.failures) {
     // A failed cascade pre-scorer costs only CPU (the main ranker then scores every candidate).
-    const to = f.stage === 'light_ranking' && ranking.by === 'main' ? 'full' : rungOfRanking[ranking.by];
+    const to = f.stage === 'light_ranking' && ranking.by === 'main' ? 'full' : RUNG_OF_RANKING[ranking.by];
     ladder.degrade(to, f.stage, f.code);
   }
   const kept = ranking.kept;

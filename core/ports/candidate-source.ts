@@ -8,6 +8,12 @@ export interface RetrievalContext {
   /** The user-tower embedding, L2-normalised, or undefined when the encoder is unavailable. */
   userEmbedding: Float32Array | undefined;
   regionIdx: number;
+  /**
+   * The request's one read of the user's last watched videos (catalogue indices, newest first; the
+   * pipeline's `watchedFilterN` of them), shared by the already-watched filter and the sources that
+   * need it. Rejects when that read failed or missed its deadline. Absent without streaming features.
+   */
+  recentWatches?: Promise<readonly number[]>;
 }
 
 /**

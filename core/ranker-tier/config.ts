@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ReclabError } from '../errors.ts';
+import { parseEnv } from '../config/env.ts';
 
 /**
  * The ranker tier's configuration (`reclab ranker serve`, core/ranker-tier/main.ts), read from
@@ -21,7 +21,7 @@ const envSchema = z
     RECLAB_RANKER_TIER_PRELOAD: z.string().optional(), // comma-separated versions loaded and warmed at start
     RECLAB_RANKER_TIER_MAX_MODELS: int(2, 1, 3), // sessions kept loaded (least recently used evicted)
     RECLAB_RANKER_TIER_MAX_BATCH_ROWS: int(1200, 1), // rows per batch: 4 requests of 300 candidates
-    RECLAB_RANKER_TIER_MAX_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0), // oldest request's wait before a partial batch leaves; 0 measured best on CPU (docs/ranker-tier.md)
+    RECLAB_RANKER_TIER_MAX_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0), // oldest request's wait before a partial batch leaves; 0: lowest latency at scenario rates (docs/ranker-tier.md)
     RECLAB_RANKER_TIER_MAX_IN_FLIGHT_BATCHES: int(1, 1, 64), // batches running at once per model
     RECLAB_RANKER_TIER_MAX_QUEUE_ROWS: int(12_000, 1), // rows waiting per model; beyond: 503 RECLAB_ERR_RANKER_OVERLOADED
     RECLAB_RANKER_TIER_ORT_THREADS: int(1, 1, 64), // ONNX Runtime intra-op threads per session
@@ -69,16 +69,7 @@ export function loadRankerTierConfig(
   const vars = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k.startsWith(PREFIX) && v !== undefined && !others.has(k)),
   );
-  const parsed = envSchema.safeParse(vars);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys'
-        ? `unknown variable(s): ${i.keys.join(', ')}`
-        : `${i.path.join('.')}: ${i.message}`,
-    );
-    throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${lines.join('\n  ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, vars);
   return Object.freeze({
     host: e.RECLAB_RANKER_TIER_HOST,
     port: e.RECLAB_RANKER_TIER_PORT,

@@ -161,6 +161,11 @@ export class RemoteRanker implements Ranker {
   async close(): Promise<void> {
     if (this.#owner) await this.#t.pool.close();
   }
+
+  /** `close()`, under the name a model set uses to free what it owns (core/artifacts.ts `OwnedRanker`). */
+  release(): Promise<void> {
+    return this.close();
+  }
 }
 
 /** Maps a non-200 reply of the tier to the client's code (the tier's code kept in the message). */

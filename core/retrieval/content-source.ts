@@ -58,7 +58,7 @@ export function contentProfile(emb: ContentEmbeddings, videos: readonly number[]
  * would rank every video of the top category equal). Reader or index errors propagate (the
  * pipeline's deadline and breaker make them `partial_retrieval`).
  *
- * Cost: one `LRANGE` (≤ 50) + one ANN search of `k + |watched|` (the search is synchronous on the
+ * Cost: one `LRANGE` (≤ 50; none when the pipeline shares its read in `ctx.recentWatches`) + one ANN search of `k + |watched|` (the search is synchronous on the
  * event loop, as for two-tower).
  */
 export class ContentSource implements CandidateSource {
@@ -88,7 +88,10 @@ export class ContentSource implements CandidateSource {
 
   async retrieve(ctx: RetrievalContext, k: number): Promise<Candidate[]> {
     if (k <= 0) return [];
-    const watched = await this.#watches.recentWatches(ctx.userId, this.#profileN);
+    // The pipeline's own read when it made one (no second round trip), else this source's.
+    const watched = ctx.recentWatches
+      ? (await ctx.recentWatches).slice(0, this.#profileN)
+      : await this.#watches.recentWatches(ctx.userId, this.#profileN);
     if (watched.length === 0) return [];
     const profile = contentProfile(this.#emb, watched);
     if (!profile) return [];

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../core/ports/clock.ts';
 import { Bulkhead } from '../../core/resilience/bulkhead.ts';
+import { manualClock } from '../helpers/manual-clock.ts';
 
-function manualClock() {
-  let now = 0;
-  const clock: Clock = { now: () => now, setTimer: () => () => {} };
-  return { clock, advance: (ms: number) => (now += ms) };
-}
 const opts = { maxConcurrent: 2, maxQueue: 2, shedTargetMs: 10, shedIntervalMs: 100 };
 
 describe('Bulkhead (cockatiel BulkheadPolicy semantics + CoDel shedding)', () => {

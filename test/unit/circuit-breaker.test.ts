@@ -1,34 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ReclabError } from '../../core/errors.ts';
-import type { Clock } from '../../core/ports/clock.ts';
 import { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
 import { guarded } from '../../core/resilience/guard.ts';
-
-/** A manual clock: time moves only when the test says so (the resilience code is sans-I/O). */
-function manualClock() {
-  let now = 0;
-  const timers: { at: number; fn: () => void; live: boolean }[] = [];
-  const clock: Clock = {
-    now: () => now,
-    setTimer(delayMs, fn) {
-      const t = { at: now + delayMs, fn, live: true };
-      timers.push(t);
-      return () => {
-        t.live = false;
-      };
-    },
-  };
-  const advance = (ms: number) => {
-    now += ms;
-    for (const t of timers) {
-      if (t.live && t.at <= now) {
-        t.live = false;
-        t.fn();
-      }
-    }
-  };
-  return { clock, advance };
-}
+import { manualClock } from '../helpers/manual-clock.ts';
 
 const codes = { timeout: 'RECLAB_ERR_RANKER_TIMEOUT', unavailable: 'RECLAB_ERR_RANKER_UNAVAILABLE' } as const;
 

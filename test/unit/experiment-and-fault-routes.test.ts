@@ -6,13 +6,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../core/app.ts';
-import { PopularityCache } from '../../core/pipeline/popularity-cache.ts';
-import { Breakers, type PipelineConfig, type PipelineDeps } from '../../core/pipeline/recommend.ts';
+import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
-import type { FeatureStore } from '../../core/ports/feature-store.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { ModelSlots, type SwappableModelSet } from '../../core/registry/model-slots.ts';
+import { ModelSlots } from '../../core/registry/model-slots.ts';
 import { FaultInjector } from '../../core/resilience/fault-injection.ts';
+import { emptyFeatureStore, fakeModelSet, pipelineConfig, pipelineDeps } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = {
   now: () => Date.now(),
@@ -21,82 +20,22 @@ const clock: Clock = {
     return () => clearTimeout(t);
   },
 };
-const features: FeatureStore = {
-  getUser: async () => undefined,
-  getVideos: async (v) => v.map(() => undefined),
-  topPopular: async () => [],
-};
-
-function set(version: string): SwappableModelSet {
-  return {
-    modelVersion: version,
-    userEncoder: { dim: 2, encode: async () => new Float32Array(2) },
-    ranker: {
-      modelVersion: version,
-      score: async (_f, n) => ({ pClick: new Float32Array(n), watchTimeS: new Float32Array(n) }),
-    },
-    items: { vectors: new Float32Array(4), dim: 2, count: 2 },
-    sources: [],
-    editorial: [0, 1],
-    release: async () => {},
-  };
-}
-
-const cfg: PipelineConfig = {
-  deadlines: { userMs: 50, encoderMs: 50, retrievalMs: 50, enrichmentMs: 50, rankingMs: 50 },
-  retrievalK: {},
-  retrievalKDefault: 10,
-  candidatesMax: 10,
-  mmrLambda: 0.7,
-  rerank: {
-    clickbaitPenalty: 0,
-    freshnessBoost: 0,
-    freshnessHalfLifeH: 24,
-    creatorCapPerPage: 10,
-    explorationShare: 0,
-    explorationMaxAgeH: 0,
-    explorationMaxLogViews: 0,
+const cfg = pipelineConfig([
+  { id: 'exp_weights', variants: [{ name: 'a', share: 1 }] },
+  {
+    id: 'exp_model',
+    variants: [
+      { name: 'current', share: 1 },
+      { name: 'next', share: 1, params: { modelVersion: 'green' } },
+    ],
   },
-  watchedFilterN: 0,
-  breaker: { failureThreshold: 5, openMs: 1000 },
-  experiments: [
-    { id: 'exp_weights', variants: [{ name: 'a', share: 1 }] },
-    {
-      id: 'exp_model',
-      variants: [
-        { name: 'current', share: 1 },
-        { name: 'next', share: 1, params: { modelVersion: 'green' } },
-      ],
-    },
-  ],
-  rankingWeights: { like: 0, finish: 0, dislike: 0 },
-  cascadeTopN: 0,
-};
+]);
 
-function deps(faults?: FaultInjector): PipelineDeps {
-  return {
-    clock,
-    features,
-    sources: [],
-    exploration: seededRandom(1).stream('test'),
-    popularity: new PopularityCache(features, clock, {
-      refreshMs: 1000,
-      globalSize: 1,
-      regionSize: 1,
-      regions: 1,
-    }),
-    impressions: {
-      publish: () => {},
-      stats: () => ({ pending: 0, published: 0, dropped: 0 }),
-      close: async () => {},
-    },
-    faults,
-  };
-}
+const deps = (faults?: FaultInjector) => pipelineDeps(clock, emptyFeatureStore, faults);
 
-const noLoad = { load: async () => set('x'), warmUp: async () => {} };
-const slots = new ModelSlots(set('blue'), noLoad);
-const pinned = new Map([['green', new ModelSlots(set('green'), noLoad)]]);
+const noLoad = { load: async () => fakeModelSet('x'), warmUp: async () => {} };
+const slots = new ModelSlots(fakeModelSet('blue'), noLoad);
+const pinned = new Map([['green', new ModelSlots(fakeModelSet('green'), noLoad)]]);
 const faults = new FaultInjector(clock, seededRandom(1).stream('faults'));
 const app = buildApp(
   deps(faults),

@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { L1FeatureCache, withL1Cache } from '../../core/features/l1-feature-cache.ts';
 import { VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
 import { CoreMetrics } from '../../core/observability/metrics.ts';
-import type { Clock } from '../../core/ports/clock.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
-
-/** A clock that moves only when the test says so; starts at 0 (as a virtual clock does). */
-function manualClock() {
-  let now = 0;
-  const clock: Clock = {
-    now: () => now,
-    setTimer: () => () => {},
-  };
-  return { clock, advance: (ms: number) => (now += ms) };
-}
+import { manualClock } from '../helpers/manual-clock.ts';
 
 const record = (v: number, version = 0) =>
   Float32Array.from({ length: VIDEO_RECORD_LEN }, (_, i) => v * 10 + i + version);

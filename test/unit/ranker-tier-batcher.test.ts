@@ -1,40 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../core/ports/clock.ts';
 import type { Predictions } from '../../core/ports/ranker.ts';
 import {
   type BatchStats,
   DynamicBatcher,
   type DynamicBatcherOptions,
 } from '../../core/ranker-tier/dynamic-batcher.ts';
-
-/**
- * A manual clock with timers: time moves only when the test says so (the batcher is sans-I/O).
- * The repo's other manual clocks are private to their test files (test/unit/circuit-breaker.test.ts).
- */
-function manualClock() {
-  let now = 0;
-  const timers: { at: number; fn: () => void; live: boolean }[] = [];
-  const clock: Clock = {
-    now: () => now,
-    setTimer(delayMs, fn) {
-      const t = { at: now + delayMs, fn, live: true };
-      timers.push(t);
-      return () => {
-        t.live = false;
-      };
-    },
-  };
-  const advance = (ms: number) => {
-    now += ms;
-    for (const t of timers) {
-      if (t.live && t.at <= now) {
-        t.live = false;
-        t.fn();
-      }
-    }
-  };
-  return { clock, advance, liveTimers: () => timers.filter((t) => t.live).length };
-}
+import { manualClock } from '../helpers/manual-clock.ts';
 
 const W = 3; // floats per row
 

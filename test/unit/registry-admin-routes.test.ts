@@ -1,83 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../core/app.ts';
 import { ReclabError } from '../../core/errors.ts';
-import { PopularityCache } from '../../core/pipeline/popularity-cache.ts';
-import { Breakers, type PipelineConfig } from '../../core/pipeline/recommend.ts';
+import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
-import type { FeatureStore } from '../../core/ports/feature-store.ts';
-import { seededRandom } from '../../core/random/seeded-random.ts';
-import { ModelSlots, type SwappableModelSet } from '../../core/registry/model-slots.ts';
+import { ModelSlots } from '../../core/registry/model-slots.ts';
+import { emptyFeatureStore, fakeModelSet, pipelineConfig, pipelineDeps } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = { now: () => performance.now(), setTimer: () => () => {} };
-const features: FeatureStore = {
-  getUser: async () => undefined,
-  getVideos: async (v) => v.map(() => undefined),
-  topPopular: async () => [],
-};
-
-function set(version: string): SwappableModelSet {
-  return {
-    modelVersion: version,
-    userEncoder: { dim: 2, encode: async () => new Float32Array(2) },
-    ranker: {
-      modelVersion: version,
-      score: async (_f, n) => ({ pClick: new Float32Array(n), watchTimeS: new Float32Array(n) }),
-    },
-    items: { vectors: new Float32Array(4), dim: 2, count: 2 },
-    sources: [],
-    editorial: [0, 1],
-    release: async () => {},
-  };
-}
-
-const cfg: PipelineConfig = {
-  deadlines: { userMs: 50, encoderMs: 50, retrievalMs: 50, enrichmentMs: 50, rankingMs: 50 },
-  retrievalK: {},
-  retrievalKDefault: 10,
-  candidatesMax: 10,
-  mmrLambda: 0.7,
-  rerank: {
-    clickbaitPenalty: 0,
-    freshnessBoost: 0,
-    freshnessHalfLifeH: 24,
-    creatorCapPerPage: 10,
-    explorationShare: 0,
-    explorationMaxAgeH: 0,
-    explorationMaxLogViews: 0,
-  },
-  watchedFilterN: 0,
-  breaker: { failureThreshold: 5, openMs: 1000 },
-  experiments: [{ id: 'e', variants: [{ name: 'control', share: 1 }] }],
-  rankingWeights: { like: 0, finish: 0, dislike: 0 },
-  cascadeTopN: 0,
-};
+const cfg = pipelineConfig([{ id: 'e', variants: [{ name: 'control', share: 1 }] }]);
 
 const TOKEN = 'a-token-of-16-chars-or-more';
-const slots = new ModelSlots(set('blue'), {
+const slots = new ModelSlots(fakeModelSet('blue'), {
   load: async (v) => {
     if (v !== 'green') throw new ReclabError('RECLAB_ERR_MODEL_VERSION_UNKNOWN', v);
-    return set(v);
+    return fakeModelSet(v);
   },
   warmUp: async () => {},
 });
 const app = buildApp(
-  {
-    clock,
-    features,
-    sources: [],
-    exploration: seededRandom(1).stream('test'),
-    popularity: new PopularityCache(features, clock, {
-      refreshMs: 1000,
-      globalSize: 1,
-      regionSize: 1,
-      regions: 1,
-    }),
-    impressions: {
-      publish: () => {},
-      stats: () => ({ pending: 0, published: 0, dropped: 0 }),
-      close: async () => {},
-    },
-  },
+  pipelineDeps(clock, emptyFeatureStore),
   slots,
   cfg,
   new Breakers(clock, [], cfg.breaker),

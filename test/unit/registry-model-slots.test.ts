@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReclabError } from '../../core/errors.ts';
 import { ModelSlots, type SwappableModelSet } from '../../core/registry/model-slots.ts';
+import { fakeModelSet } from '../helpers/core-fixtures.ts';
 
 interface FakeSet extends SwappableModelSet {
   released: number;
@@ -8,14 +9,8 @@ interface FakeSet extends SwappableModelSet {
 
 function fakeSet(version: string): FakeSet {
   const set: FakeSet = {
-    modelVersion: version,
-    userEncoder: { dim: 2, encode: async () => new Float32Array(2) },
-    ranker: {
-      modelVersion: version,
-      score: async (_f, n) => ({ pClick: new Float32Array(n), watchTimeS: new Float32Array(n) }),
-    },
+    ...fakeModelSet(version),
     items: { vectors: new Float32Array(2), dim: 2, count: 1 },
-    sources: [],
     editorial: [0],
     released: 0,
     release: async () => {

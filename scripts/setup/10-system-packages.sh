@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# System packages from Debian: the container engine (podman + runc, SETUP-NOTES), Redis tools
+# System packages from Debian: the container engine (podman + runc, and podman's network stack netavark +
+# aardvark-dns, which --no-install-recommends would leave out: SETUP-NOTES), Redis tools
 # (redis-server's binary goes into the local Redis image; redis-benchmark for load baselines),
 # FAISS for faiss-node (with OpenBLAS: the reference BLAS slows IVF/PQ training), cmake for native builds, Java/Maven for the Kafka image.
 set -euo pipefail
-pkgs=(podman runc redis-server redis-tools libfaiss-dev libopenblas0-pthread cmake kcat maven openjdk-17-jre-headless)
+pkgs=(podman runc netavark aardvark-dns busybox-static redis-server redis-tools libfaiss-dev libopenblas0-pthread cmake kcat maven openjdk-17-jre-headless)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,3 +19,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian redis-server package starts a system Redis on 6379; the lab provisions its own.
 systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1 || true
+# Post-condition: every package is installed now (apt can succeed while leaving one half-configured).
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || { echo "10-system-packages: $p is not installed after apt-get" >&2; exit 1; }
+done

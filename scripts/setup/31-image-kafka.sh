@@ -48,12 +48,7 @@ if [ -z "${RECLAB_KAFKA_REBUILD:-}" ] && [ "$have" = "$hash" ]; then
 fi
 
 t0=$EPOCHREALTIME
-if ! command -v busybox >/dev/null; then
-  echo "  installing busybox-static (the image's shell)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends busybox-static >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }
-fi
+command -v busybox >/dev/null || { echo "  busybox missing: run scripts/setup/10-system-packages.sh" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "  mvn missing: run scripts/setup/10-system-packages.sh" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/reclab-kafka-image.XXXXXX")

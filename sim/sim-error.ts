@@ -20,6 +20,10 @@ export const SIM_ERROR_CODES = {
   RECLAB_ERR_ARTIFACTS_PARITY: 'ONNX and tfjs outputs differ',
   /** Arrays handed to the Redis loader do not match the world. */
   RECLAB_ERR_LOADER_INPUT_INVALID: 'loader input does not match the world',
+  /** A simulated run read wall time or an unseeded random (sim/engine/no-wall-clock.ts). */
+  RECLAB_ERR_SIM_NONDETERMINISM: 'a simulated run read wall time or an unseeded random',
+  /** A fleet file is not valid (sim/fleet/fleet-spec.ts); every problem is listed. */
+  RECLAB_ERR_SIM_FLEET_INVALID: 'fleet file is invalid',
 } as const;
 
 export type SimErrorCode = keyof typeof SIM_ERROR_CODES;

@@ -57,30 +57,45 @@ export class Bulkhead {
     };
   }
 
+  /**
+   * Admission as a Promise: resolves with a release function once the call may run.
+   * @throws ReclabError RECLAB_ERR_OVERLOADED when the queue is full or while shedding
+   */
   acquire(): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      const refused = this.tryAcquire(resolve);
+      if (refused) reject(refused);
+    });
+  }
+
+  /**
+   * Admission in callback form, the one implementation (the simulator calls it directly): returns
+   * RECLAB_ERR_OVERLOADED when refused at once; otherwise returns undefined and calls `grant` with
+   * a release function when the call may run — synchronously when a slot is free, later from the
+   * queue.
+   */
+  tryAcquire(grant: (release: () => void) => void): ReclabError | undefined {
     // A free slot always admits (and, with no wait, ends shedding): shedding refuses only calls
     // that would have to join a standing queue.
     if (this.#running < this.#opts.maxConcurrent) {
       this.#running++;
       this.#observeWait(0);
-      return Promise.resolve(this.#releaser());
+      grant(this.#releaser());
+      return undefined;
     }
     if (this.#shedding) {
       this.#rejectedShed++;
-      return Promise.reject(
-        new ReclabError('RECLAB_ERR_OVERLOADED', 'shedding load: queueing time above target'),
-      );
+      return new ReclabError('RECLAB_ERR_OVERLOADED', 'shedding load: queueing time above target');
     }
     if (this.#queue.length >= this.#opts.maxQueue) {
       this.#rejectedFull++;
-      return Promise.reject(
-        new ReclabError(
-          'RECLAB_ERR_OVERLOADED',
-          `bulkhead full (${this.#opts.maxConcurrent} running, ${this.#opts.maxQueue} queued)`,
-        ),
+      return new ReclabError(
+        'RECLAB_ERR_OVERLOADED',
+        `bulkhead full (${this.#opts.maxConcurrent} running, ${this.#opts.maxQueue} queued)`,
       );
     }
-    return new Promise((resolve) => this.#queue.push({ enqueuedMs: this.#clock.now(), grant: resolve }));
+    this.#queue.push({ enqueuedMs: this.#clock.now(), grant });
+    return undefined;
   }
 
   #releaser(): () => void {

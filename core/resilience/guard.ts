@@ -11,6 +11,52 @@ export interface GuardCodes {
 }
 
 /**
+ * The callback form of `guarded`, the one implementation of the deadline-and-breaker rule: the
+ * simulator's synchronous request flow (sim/fleet/) calls it directly, `guarded` wraps it in a
+ * Promise. Same semantics as `guarded`; `start` begins the call and reports once through `done`
+ * (later reports are ignored), `onSettle` receives the outcome exactly once — synchronously when
+ * the breaker is open.
+ */
+export function guardedCallback<T>(
+  clock: Clock,
+  breaker: CircuitBreaker,
+  deadlineMs: number,
+  codes: GuardCodes,
+  start: (done: (err: unknown, value?: T) => void) => void,
+  onSettle: (err: ReclabError | undefined, value?: T) => void,
+): void {
+  if (!breaker.tryAcquire()) {
+    onSettle(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is open`));
+    return;
+  }
+  let settled = false;
+  const cancel = clock.setTimer(deadlineMs, () => {
+    if (settled) return;
+    settled = true;
+    breaker.onFailure();
+    onSettle(new ReclabError(codes.timeout, `'${breaker.name}' exceeded ${deadlineMs} ms`));
+  });
+  start((err, value) => {
+    if (settled) return;
+    settled = true;
+    cancel();
+    if (err === undefined) {
+      breaker.onSuccess();
+      onSettle(undefined, value);
+      return;
+    }
+    breaker.onFailure();
+    onSettle(
+      err instanceof ReclabError
+        ? err
+        : new ReclabError(codes.unavailable, `'${breaker.name}': ${(err as Error)?.message ?? err}`, {
+            cause: err,
+          }),
+    );
+  });
+}
+
+/**
  * Runs `call` under a deadline and a circuit breaker: `withDeadline(withBreaker(call))`.
  *
  * - breaker open → throws `codes.unavailable` at once, without calling;
@@ -30,44 +76,25 @@ export function guarded<T>(
   call: () => Promise<T>,
   faults?: FaultInjector,
 ): Promise<T> {
-  if (!breaker.tryAcquire()) {
-    return Promise.reject(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is open`));
-  }
   return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const cancel = clock.setTimer(deadlineMs, () => {
-      if (settled) return;
-      settled = true;
-      breaker.onFailure();
-      reject(new ReclabError(codes.timeout, `'${breaker.name}' exceeded ${deadlineMs} ms`));
-    });
-    let pending: Promise<T>;
-    try {
-      pending = faults ? faults.run(breaker.name, call) : call();
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        cancel();
-        breaker.onSuccess();
-        resolve(value);
-      },
-      (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        cancel();
-        breaker.onFailure();
-        reject(
-          err instanceof ReclabError
-            ? err
-            : new ReclabError(codes.unavailable, `'${breaker.name}': ${(err as Error)?.message ?? err}`, {
-                cause: err,
-              }),
+    guardedCallback<T>(
+      clock,
+      breaker,
+      deadlineMs,
+      codes,
+      (done) => {
+        let pending: Promise<T>;
+        try {
+          pending = faults ? faults.run(breaker.name, call) : call();
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
+        pending.then(
+          (value) => done(undefined, value),
+          (err: unknown) => done(err ?? new Error('rejected without a reason')),
         );
       },
+      (err, value) => (err ? reject(err) : resolve(value as T)),
     );
   });
 }

@@ -150,6 +150,26 @@ export const RunResultSchema = z
     quality: RunQualitySchema.optional(),
     /** Events the simulated users sent to POST /v1/events (loadtest/user-activity.ts); absent when off. */
     userEvents: z.object({ lists: count, sent: count, failed: count, dropped: count }).optional(),
+    /**
+     * A simulated run's fleet (reclab sim): sizes, the outcome-trace hash that two runs with the
+     * same seed and inputs share, scheduler events, and each pool's utilisation (busy ÷ capacity)
+     * per phase.
+     */
+    fleet: z
+      .object({
+        name: z.string().min(1),
+        replicas: count,
+        redisShards: count,
+        rankerNodes: count,
+        traceHash: z.string().regex(/^[0-9a-f]{16}$/),
+        events: count,
+        impressionsLost: count,
+        utilisation: z.record(
+          z.string().min(1),
+          z.object({ replicaCpu: z.number().nonnegative(), redis: z.number().nonnegative(), ranker: z.number().nonnegative().optional() }),
+        ),
+      })
+      .optional(),
     outcome: z.enum(['pass', 'fail']),
     /** docs/exit-codes.md: 0 pass, 1 crash, 2 invalid config, 3 budget breached, 4 invariant violated. */
     exitCode: z.number().int().min(0).max(255),

@@ -15,6 +15,12 @@ export interface FaultStep {
   action: 'stop' | 'start' | 'pause' | 'unpause';
   /** Seconds after the phase starts. */
   atS: number;
+  /**
+   * Simulated runs only (reclab sim): how many nodes of the target's pool the fault hits — Redis
+   * shards or ranker nodes, the first ones — e.g. 2 of 8 ranker nodes. Absent: all of them. The
+   * live runner has one of each and ignores it.
+   */
+  nodes?: number;
 }
 
 export interface Phase {

@@ -40,8 +40,9 @@ import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import autocannon, { type Request as AutocannonRequest, type Client } from 'autocannon';
-import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
+import { type LatencySummaryMs, latencyHistogram, summarizeLatencyMs } from '../../../reports/latency.ts';
 
 /** One request of the schedule, produced by the caller for slot `i`. */
 export interface RequestSpec {
@@ -89,17 +90,7 @@ export interface OpenModelOptions {
   lateThresholdMs?: number;
 }
 
-/** Latency summary in ms from an HdrHistogram recorded in µs. All zero when `count` is 0. */
-export interface LatencySummaryMs {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+export type { LatencySummaryMs } from '../../../reports/latency.ts';
 
 /** Responses by status class; `errors` are connection errors/closures, `timeouts` unanswered requests. */
 export interface StatusCounts {
@@ -224,18 +215,6 @@ interface WindowRecorder {
   sendLag: Histogram;
 }
 
-function newHistogram(): Histogram {
-  // µs from 1 µs up; auto-resize keeps multi-minute stalls recordable; 3 significant digits is the
-  // HdrHistogram default (0.1 % value error).
-  return build({
-    bitBucketSize: 32,
-    autoResize: true,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000, // 60 s in µs
-    numberOfSignificantValueDigits: 3,
-  });
-}
-
 function newWindow(scheduled: number): WindowRecorder {
   return {
     stats: {
@@ -247,35 +226,20 @@ function newWindow(scheduled: number): WindowRecorder {
       statusCounts: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, errors: 0, timeouts: 0 },
       rungCounts: {},
     },
-    latency: newHistogram(),
-    fromSend: newHistogram(),
-    sendLag: newHistogram(),
+    latency: latencyHistogram(),
+    fromSend: latencyHistogram(),
+    sendLag: latencyHistogram(),
   };
 }
 
-const usToMs = (us: number): number => Math.round(us) / 1000;
 const msToUs = (ms: number): number => Math.max(1, Math.round(ms * 1000));
-
-function summarize(h: Histogram): LatencySummaryMs {
-  if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
-  return {
-    count: h.totalCount,
-    mean: usToMs(h.mean),
-    p50: usToMs(h.getValueAtPercentile(50)),
-    p90: usToMs(h.getValueAtPercentile(90)),
-    p95: usToMs(h.getValueAtPercentile(95)),
-    p99: usToMs(h.getValueAtPercentile(99)),
-    p999: usToMs(h.getValueAtPercentile(99.9)),
-    max: usToMs(h.maxValue),
-  };
-}
 
 function finishWindow(w: WindowRecorder): WindowStats {
   return {
     ...w.stats,
-    latencyMs: summarize(w.latency),
-    latencyFromSendMs: summarize(w.fromSend),
-    sendLagMs: summarize(w.sendLag),
+    latencyMs: summarizeLatencyMs(w.latency),
+    latencyFromSendMs: summarizeLatencyMs(w.fromSend),
+    sendLagMs: summarizeLatencyMs(w.sendLag),
     histogramBase64: encodeIntoCompressedBase64(w.latency),
   };
 }

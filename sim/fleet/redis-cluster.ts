@@ -1,0 +1,90 @@
+import type { EventScheduler } from '../engine/scheduler.ts';
+import type { Sampler } from './distributions.ts';
+import { FifoServer } from './fifo-server.ts';
+import { HEALTHY, type Health } from './health.ts';
+
+/** Redis Cluster's hash-slot count. */
+const SLOTS = 16_384;
+
+/** Error a call to a down shard reports (ioredis with the offline queue off fails at once). */
+export const REDIS_DOWN = new Error('connection refused');
+
+/**
+ * Redis shards, each a single-threaded FIFO server with a per-command and per-key service time,
+ * reached over a network round trip. Keys route by hash slot: slot = hash(key) mod 16384, and the
+ * slots split into equal contiguous ranges, one per shard (Redis Cluster's layout). A user key's
+ * slot comes from its user index through a 32-bit integer mix standing in for CRC16: only which
+ * shard a key lands on matters here, and that is uniform either way.
+ *
+ * A multi-key read of candidates' records (MGET) is split per shard, as a cluster client must;
+ * the candidates' keys are spread evenly over the shards (the video ids are not modelled).
+ */
+export class RedisCluster {
+  readonly shards: FifoServer[];
+  readonly health: Health[];
+  readonly #scheduler: EventScheduler;
+  readonly #rtt: Sampler;
+  readonly #command: Sampler;
+  readonly #perKeyUs: number;
+
+  constructor(
+    scheduler: EventScheduler,
+    shards: number,
+    samplers: { rtt: Sampler; command: Sampler },
+    perKeyUs: number,
+  ) {
+    this.#scheduler = scheduler;
+    this.shards = Array.from({ length: shards }, () => new FifoServer());
+    this.health = Array.from({ length: shards }, () => ({ ...HEALTHY }));
+    this.#rtt = samplers.rtt;
+    this.#command = samplers.command;
+    this.#perKeyUs = perKeyUs;
+  }
+
+  /** The shard that holds user `userIdx`'s keys. */
+  shardOfUser(userIdx: number): number {
+    let h = Math.imul(userIdx ^ (userIdx >>> 16), 0x45d9f3b);
+    h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+    const slot = ((h ^ (h >>> 16)) >>> 0) % SLOTS;
+    return Math.floor((slot * this.shards.length) / SLOTS);
+  }
+
+  /**
+   * One command of `keys` keys to `shard`; `done(err)` at the moment the reply reaches the
+   * replica (never, for a hung shard).
+   */
+  command(shard: number, keys: number, done: (err: Error | undefined) => void): void {
+    const s = this.#scheduler;
+    const h = this.health[shard];
+    const rtt = this.#rtt() + h.extraLatencyUs;
+    if (h.state === 'down') {
+      s.after(rtt, () => done(REDIS_DOWN));
+      return;
+    }
+    if (h.state === 'hang') return;
+    const service = (this.#command() + this.#perKeyUs * keys) * h.slowFactor;
+    const end = this.shards[shard].submit(s.nowUs + rtt / 2, service);
+    s.at(end + rtt / 2, () => done(undefined));
+  }
+
+  /** A read of `keys` keys spread evenly over the shards; `done` once every part has answered. */
+  spreadRead(keys: number, done: (err: Error | undefined) => void): void {
+    const n = this.shards.length;
+    const parts = Math.min(n, keys);
+    let left = parts;
+    let failed: Error | undefined;
+    const base = Math.floor(keys / parts);
+    const extra = keys - base * parts;
+    for (let i = 0; i < parts; i++) {
+      this.command(i, base + (i < extra ? 1 : 0), (err) => {
+        failed ??= err;
+        if (--left === 0) done(failed);
+      });
+    }
+  }
+
+  /** Applies `health` to `count` shards, the first ones (a fault on part of the cluster). */
+  setHealth(count: number, health: Health): void {
+    for (let i = 0; i < Math.min(count, this.health.length); i++) this.health[i] = { ...health };
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * `reclab sim`: a scenario in virtual time on a simulated fleet (issue 13; ARCHITECTURE.md "sim/").
+ *
+ * One seed decides everything: the arrival schedule, which user each request is for, every
+ * service time (a named random stream per pool), the load balancer's draws. The run is a pure
+ * function of (scenario, fleet, seed, rate and duration scales): the same inputs give the same
+ * `summary.json` byte for byte and the same trace hash (`fleet.traceHash`), which mixes every
+ * request's outcome (arrival, completion µs, status, rung).
+ *
+ * Each replica runs the core's own admission, breaker, deadline and ladder code on the virtual
+ * clock (sim/fleet/replica.ts). The live runner's phases, faults and assertions are read from the
+ * same scenario file; faults map to fleet state (sim/run/fleet-faults.ts). The result is the
+ * live runner's `RunResult` with `mode: "sim"` plus the fleet section, so assertions and reports
+ * work unchanged.
+ *
+ * Time: the run executes in one-virtual-second slices, each inside `withoutWallClock` (reading
+ * wall time or `Math.random` there throws RECLAB_ERR_SIM_NONDETERMINISM); `onProgress` is called
+ * between slices, where the caller may read the wall clock.
+ */
+import { Bulkhead } from '../../core/resilience/bulkhead.ts';
+import { seededRandom } from '../../core/random/seeded-random.ts';
+import { machineInfo } from '../../reports/machine.ts';
+import { type RunResult, SCHEMA_VERSION } from '../../reports/model.ts';
+import { evaluate, type RunMeasurements } from '../../scenarios/assertions.ts';
+import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { EventScheduler } from '../engine/scheduler.ts';
+import { TraceHash } from '../engine/trace-hash.ts';
+import { VirtualClock } from '../engine/virtual-clock.ts';
+import { withoutWallClock } from '../engine/no-wall-clock.ts';
+import { samplerOf } from '../fleet/distributions.ts';
+import { DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
+import { KafkaModel } from '../fleet/kafka-model.ts';
+import { loadBalancer } from '../fleet/load-balancer.ts';
+import { RankerPool } from '../fleet/ranker-pool.ts';
+import { RedisCluster } from '../fleet/redis-cluster.ts';
+import { type CpuSamplers, Replica, type RequestOutcome } from '../fleet/replica.ts';
+import { simCoreSettings } from './core-settings.ts';
+import { applyFault } from './fleet-faults.ts';
+import { PhaseRecorder } from './phase-recorder.ts';
+
+/** Virtual time 0 is this instant (2026-01-01T00:00:00Z): fixed, so runs never read the wall clock. */
+export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+/** How long after the last phase in-flight requests may still finish before they count as timeouts. */
+const DRAIN_US = 60_000_000;
+
+export interface SimOptions {
+  scenario: ScenarioDefinition;
+  fleet: FleetSpec;
+  seed: number;
+  /** Scales every phase's rate so the busiest measured phase offers this many requests/s. */
+  qps?: number;
+  /** Multiplies every phase's duration (and its faults' offsets). */
+  durationScale?: number;
+  reclabVersion: string;
+  /** Called after each virtual second (outside the no-wall-clock guard). */
+  onProgress?: (p: SimProgress) => void;
+}
+
+export interface SimProgress {
+  virtualS: number;
+  totalS: number;
+  phase: string;
+  completed: number;
+  /** Scheduler events fired so far. */
+  events: number;
+  /** Share of the last second's 200 responses per rung. */
+  rungShare: Record<string, number>;
+  shed: number;
+}
+
+export interface SimRun {
+  result: RunResult;
+  traceHash: string;
+  events: number;
+  requests: number;
+}
+
+/** Runs one simulation; see the file header. Throws ReclabError RECLAB_ERR_CONFIG_INVALID for bad core settings. */
+export function simulate(opts: SimOptions): SimRun {
+  const { scenario, seed } = opts;
+  const fleet: FleetSpec =
+    scenario.rankerTier && !opts.fleet.rankerPool ? { ...opts.fleet, rankerPool: DEFAULT_RANKER_POOL } : opts.fleet;
+  const settings = simCoreSettings({ ...(scenario.coreEnv ?? {}), ...fleet.coreEnv });
+  const random = seededRandom(seed);
+  const scheduler = new EventScheduler();
+  const clock = new VirtualClock(scheduler, SIM_EPOCH_MS);
+
+  // Phases, scaled.
+  const measured = scenario.phases.filter((p) => !p.warmup);
+  const peak = Math.max(...(measured.length ? measured : scenario.phases).map((p) => p.rateQps));
+  const rateScale = opts.qps ? opts.qps / peak : 1;
+  const durationScale = opts.durationScale ?? 1;
+  let t = 0;
+  const phases = scenario.phases.map((p) => {
+    const rec = new PhaseRecorder({
+      name: p.name,
+      warmup: p.warmup === true,
+      offeredQps: Math.round(p.rateQps * rateScale * 1000) / 1000,
+      durationS: p.durationS * durationScale,
+      startUs: t,
+    });
+    t = rec.endUs;
+    return rec;
+  });
+  const endUs = t;
+
+  // The fleet.
+  const cpuSpec = fleet.replicas.cpu;
+  const stream = (name: string) => random.stream(`sim.${name}`);
+  const redis = new RedisCluster(
+    scheduler,
+    fleet.redis.shards,
+    { rtt: samplerOf(fleet.redis.rttUs, stream('redis.rtt')), command: samplerOf(fleet.redis.commandUs, stream('redis.command')) },
+    fleet.redis.perKeyUs,
+  );
+  const pool = fleet.rankerPool
+    ? new RankerPool(scheduler, fleet.rankerPool, {
+        rtt: samplerOf(fleet.rankerPool.rttUs, stream('ranker.rtt')),
+        batchFixed: samplerOf(fleet.rankerPool.batchFixedUs, stream('ranker.batch')),
+      })
+    : undefined;
+  const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
+  const hash = new TraceHash();
+  let completed = 0;
+  let secondShed = 0;
+  const secondRungs = new Map<string, number>();
+  let phaseIdx = 0;
+  const phaseOf = (us: number) => {
+    let i = 0;
+    while (i < phases.length - 1 && us >= phases[i].endUs) i++;
+    return phases[i];
+  };
+  const onOutcome = (o: RequestOutcome) => {
+    completed++;
+    phaseOf(o.intendedUs).record(o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
+    hash.add(o.intendedUs);
+    hash.add(o.doneUs);
+    hash.add(o.status === 200 ? RUNG_CODE[o.rung ?? 'full'] : 99);
+    if (o.status === 503) secondShed++;
+    else if (o.rung) secondRungs.set(o.rung, (secondRungs.get(o.rung) ?? 0) + 1);
+  };
+  const replicas = Array.from({ length: fleet.replicas.count }, (_, index) => {
+    // One stream per replica and stage: adding a replica does not shift the others' draws.
+    const s = (stage: string, d: (typeof cpuSpec)[keyof typeof cpuSpec]) =>
+      samplerOf(d, stream(`replica${index}.${stage}`));
+    const cpu: CpuSamplers = {
+      request: s('request', cpuSpec.requestUs),
+      userEncoder: s('user_encoder', cpuSpec.userEncoderUs),
+      ann: s('ann', cpuSpec.annUs),
+      redisReply: s('redis_reply', cpuSpec.redisReplyUs),
+      merge: s('merge', cpuSpec.mergeUs),
+      enrichment: s('enrichment', cpuSpec.enrichmentUs),
+      mainRanker: s('main_ranker', cpuSpec.mainRankerUs),
+      rankerClient: s('ranker_client', cpuSpec.rankerClientUs),
+      lightRanker: s('light_ranker', cpuSpec.lightRankerUs),
+      rerank: s('rerank', cpuSpec.rerankUs),
+      popularity: s('popularity', cpuSpec.popularityUs),
+      reject: s('reject', cpuSpec.rejectUs),
+    };
+    return new Replica({
+      index,
+      scheduler,
+      clock,
+      cfg: settings.pipeline,
+      bulkhead: new Bulkhead(clock, settings.bulkhead),
+      cpu,
+      sources: fleet.sources,
+      candidates: fleet.candidates,
+      redis,
+      rankerPool: pool,
+      kafka,
+      onOutcome,
+    });
+  });
+  const pick = loadBalancer(fleet.replicas.lb, replicas, stream('lb'));
+  const users = stream('users');
+  const worldUsers = scenario.world.users;
+
+  // Arrivals: each phase's constant rate as evenly spaced intended times (the live driver's
+  // schedule); each arrival schedules the next, so the heap holds one pending arrival.
+  const startPhase = (i: number) => {
+    const p = phases[i];
+    const src = scenario.phases[i];
+    for (const f of src.faults ?? []) {
+      scheduler.at(p.startUs + Math.round(f.atS * durationScale * 1e6), () =>
+        applyFault(f, { redis, pool, kafka }),
+      );
+    }
+    if (p.offeredQps <= 0) return;
+    const intervalUs = 1e6 / p.offeredQps;
+    const slots = Math.floor(p.durationS * p.offeredQps);
+    p.scheduled = slots;
+    let k = 0;
+    const arrive = () => {
+      const intendedUs = scheduler.nowUs;
+      replicas[pick()].handle(users.int(worldUsers), intendedUs);
+      if (++k < slots) scheduler.at(p.startUs + Math.round(k * intervalUs), arrive);
+    };
+    if (slots > 0) scheduler.at(p.startUs, arrive);
+  };
+  phases.forEach((p, i) => scheduler.at(p.startUs, () => startPhase(i)));
+
+  // Utilisation per phase: busy time added during the phase ÷ capacity.
+  const busy = () => ({
+    cpu: replicas.reduce((s, r) => s + r.cpuServer.busyUs, 0),
+    redis: redis.shards.reduce((s, r) => s + r.busyUs, 0),
+    ranker: pool ? pool.nodes.reduce((s, n) => s + n.busyUs, 0) : 0,
+  });
+  const busyAt: ReturnType<typeof busy>[] = [];
+  phases.forEach((p, i) => scheduler.at(p.startUs, () => (busyAt[i] = busy())));
+  let busyEnd: ReturnType<typeof busy> | undefined;
+  scheduler.at(endUs, () => (busyEnd = busy()));
+
+  // Run, a virtual second at a time.
+  const totalS = endUs / 1e6;
+  for (let s = 1; s * 1e6 < endUs + 1e6; s++) {
+    const sliceEnd = Math.min(s * 1e6, endUs);
+    withoutWallClock(() => scheduler.runUntil(sliceEnd));
+    while (phaseIdx < phases.length - 1 && sliceEnd >= phases[phaseIdx].endUs) phaseIdx++;
+    if (opts.onProgress) {
+      const served = [...secondRungs.values()].reduce((a, b) => a + b, 0);
+      opts.onProgress({
+        virtualS: sliceEnd / 1e6,
+        totalS,
+        phase: phases[phaseIdx].name,
+        completed,
+        events: scheduler.fired,
+        rungShare: Object.fromEntries([...secondRungs].map(([k, v]) => [k, served ? v / served : 0])),
+        shed: secondShed,
+      });
+    }
+    secondRungs.clear();
+    secondShed = 0;
+  }
+  withoutWallClock(() => scheduler.runUntil(endUs + DRAIN_US));
+  // Impressions still held when the run ends are flushed by the live core's shutdown; here the
+  // brokers may still be down (a scenario ending in an outage): those count as lost.
+  const reports = phases.map((p) => p.report());
+  const utilisation = Object.fromEntries(
+    phases.map((p, i) => {
+      const a = busyAt[i];
+      const b = i + 1 < phases.length ? busyAt[i + 1] : busyEnd!;
+      const span = p.endUs - p.startUs;
+      return [
+        p.name,
+        {
+          replicaCpu: round3((b.cpu - a.cpu) / (span * replicas.length)),
+          redis: round3((b.redis - a.redis) / (span * redis.shards.length)),
+          ...(pool ? { ranker: round3((b.ranker - a.ranker) / (span * pool.nodes.length)) } : {}),
+        },
+      ];
+    }),
+  );
+
+  const measurements: RunMeasurements = {
+    phases: reports.map((r) => ({
+      phase: r.name,
+      warmup: r.warmup === true,
+      offeredQps: r.offeredQps,
+      achievedQps: r.achievedQps,
+      latencyMs: r.latencyMs,
+      statusCounts: { ...r.statusCounts, '3xx': 0 },
+      rungCounts: r.rungCounts,
+    })),
+    responses200: kafka.published,
+    impressionsOnTopic: kafka.delivered,
+  };
+  const assertions = scenario.assertions.map((a) => evaluate(a, measurements));
+  const passed = assertions.every((a) => a.passed);
+  const machine = machineInfo();
+  const traceHash = hash.hex();
+  const result: RunResult = {
+    schemaVersion: SCHEMA_VERSION,
+    runId: `${scenario.name}-sim-s${seed}-q${Math.round(peak * rateScale)}`,
+    scenario: scenario.name,
+    mode: 'sim',
+    seed,
+    worldHash: `sim-${scenario.world.users}x${scenario.world.videos}`,
+    versions: { reclab: opts.reclabVersion, node: process.version, modelVersion: 'surrogate', images: {} },
+    machine: { cpus: machine.cpus, memGiB: Math.round((machine.memTotalMiB / 1024) * 10) / 10, os: `${machine.platform}-${machine.arch}` },
+    startedAt: new Date(SIM_EPOCH_MS).toISOString(),
+    endedAt: new Date(SIM_EPOCH_MS + endUs / 1000).toISOString(),
+    phases: reports,
+    assertions,
+    impressions: { published: kafka.published, consumedOnTopic: kafka.delivered },
+    fleet: {
+      name: fleet.name,
+      replicas: replicas.length,
+      redisShards: redis.shards.length,
+      rankerNodes: pool?.nodes.length ?? 0,
+      traceHash,
+      events: scheduler.fired,
+      impressionsLost: kafka.published - kafka.delivered,
+      utilisation,
+    },
+    outcome: passed ? 'pass' : 'fail',
+    exitCode: passed ? 0 : 3,
+  };
+  return { result, traceHash, events: scheduler.fired, requests: completed };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Rungs as small integers for the trace hash. */
+const RUNG_CODE: Record<string, number> = {
+  full: 0,
+  partial_retrieval: 1,
+  light_ranker: 2,
+  retrieval_scores: 3,
+  default_features: 4,
+  popularity: 5,
+  editorial: 6,
+};

@@ -166,7 +166,11 @@ export const RunResultSchema = z
         impressionsLost: count,
         utilisation: z.record(
           z.string().min(1),
-          z.object({ replicaCpu: z.number().nonnegative(), redis: z.number().nonnegative(), ranker: z.number().nonnegative().optional() }),
+          z.object({
+            replicaCpu: z.number().nonnegative(),
+            redis: z.number().nonnegative(),
+            ranker: z.number().nonnegative().optional(),
+          }),
         ),
       })
       .optional(),

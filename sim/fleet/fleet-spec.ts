@@ -166,10 +166,12 @@ export const DEFAULT_FLEET: FleetSpec = {
 /** A GPU-style ranker pool after seed 000 §2.5 (T4/A10: 300 items in ~15–20 ms, dynamic batching). */
 export const DEFAULT_RANKER_POOL: NonNullable<FleetSpec['rankerPool']> = {
   nodes: 1,
-  maxBatchRows: 4096,
+  maxBatchRows: 2048,
   maxBatchDelayUs: 1000,
-  batchFixedUs: lognormal(6000, 12000),
-  perRowUs: 30, // µs per row: 300 rows ≈ 9 ms on top of the fixed part
+  // A GPU's batch cost is mostly fixed (kernel launches, transfers): one request's 300 rows cost
+  // ~15 ms, a full 2048-row batch ~19 ms.
+  batchFixedUs: lognormal(14_000, 24_000),
+  perRowUs: 2.5,
   rttUs: lognormal(300, 1200),
   maxQueuedRequests: 1024,
 };

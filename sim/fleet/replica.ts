@@ -261,7 +261,8 @@ class SimRequest {
   #retrieveFrom(source: FleetSource, haveEmbedding: boolean, done: (err: unknown) => void): void {
     // Content retrieval needs the recent watches the pipeline is still reading: wait for them.
     if (source.needsRecentWatches && this.#recentOk === undefined) {
-      (this.#recentWaiters ??= []).push(() => this.#retrieveFrom(source, haveEmbedding, done));
+      this.#recentWaiters ??= [];
+      this.#recentWaiters.push(() => this.#retrieveFrom(source, haveEmbedding, done));
       return;
     }
     const d = this.#r.d;

@@ -53,7 +53,8 @@ export class PhaseRecorder {
   /** The phase as the RunResult reports it (maps sorted by key: byte-stable JSON). */
   report(): PhaseReport {
     const completed = this.ok + this.shed;
-    const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sorted = (m: Map<string, number>) =>
+      Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
     return {
       name: this.name,
       warmup: this.warmup || undefined,
@@ -61,7 +62,13 @@ export class PhaseRecorder {
       achievedQps: Math.round((completed / this.durationS) * 10) / 10,
       durationS: this.durationS,
       latencyMs: summarizeLatencyMs(this.#latency),
-      statusCounts: { '2xx': this.ok, '4xx': 0, '5xx': this.shed, errors: 0, timeouts: this.scheduled - completed },
+      statusCounts: {
+        '2xx': this.ok,
+        '4xx': 0,
+        '5xx': this.shed,
+        errors: 0,
+        timeouts: this.scheduled - completed,
+      },
       late: 0,
       dropped: 0,
       rungCounts: sorted(this.#rungs),

@@ -17,16 +17,17 @@
  * wall time or `Math.random` there throws RECLAB_ERR_SIM_NONDETERMINISM); `onProgress` is called
  * between slices, where the caller may read the wall clock.
  */
-import { Bulkhead } from '../../core/resilience/bulkhead.ts';
+
 import { seededRandom } from '../../core/random/seeded-random.ts';
+import { Bulkhead } from '../../core/resilience/bulkhead.ts';
 import { machineInfo } from '../../reports/machine.ts';
 import { type RunResult, SCHEMA_VERSION } from '../../reports/model.ts';
 import { evaluate, type RunMeasurements } from '../../scenarios/assertions.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { withoutWallClock } from '../engine/no-wall-clock.ts';
 import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 import { VirtualClock } from '../engine/virtual-clock.ts';
-import { withoutWallClock } from '../engine/no-wall-clock.ts';
 import { samplerOf } from '../fleet/distributions.ts';
 import { DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
@@ -80,7 +81,9 @@ export interface SimRun {
 export function simulate(opts: SimOptions): SimRun {
   const { scenario, seed } = opts;
   const fleet: FleetSpec =
-    scenario.rankerTier && !opts.fleet.rankerPool ? { ...opts.fleet, rankerPool: DEFAULT_RANKER_POOL } : opts.fleet;
+    scenario.rankerTier && !opts.fleet.rankerPool
+      ? { ...opts.fleet, rankerPool: DEFAULT_RANKER_POOL }
+      : opts.fleet;
   const settings = simCoreSettings({ ...(scenario.coreEnv ?? {}), ...fleet.coreEnv });
   const random = seededRandom(seed);
   const scheduler = new EventScheduler();
@@ -111,7 +114,10 @@ export function simulate(opts: SimOptions): SimRun {
   const redis = new RedisCluster(
     scheduler,
     fleet.redis.shards,
-    { rtt: samplerOf(fleet.redis.rttUs, stream('redis.rtt')), command: samplerOf(fleet.redis.commandUs, stream('redis.command')) },
+    {
+      rtt: samplerOf(fleet.redis.rttUs, stream('redis.rtt')),
+      command: samplerOf(fleet.redis.commandUs, stream('redis.command')),
+    },
     fleet.redis.perKeyUs,
   );
   const pool = fleet.rankerPool
@@ -199,7 +205,9 @@ export function simulate(opts: SimOptions): SimRun {
     };
     if (slots > 0) scheduler.at(p.startUs, arrive);
   };
-  phases.forEach((p, i) => scheduler.at(p.startUs, () => startPhase(i)));
+  phases.forEach((p, i) => {
+    scheduler.at(p.startUs, () => startPhase(i));
+  });
 
   // Utilisation per phase: busy time added during the phase ÷ capacity.
   const busy = () => ({
@@ -208,9 +216,15 @@ export function simulate(opts: SimOptions): SimRun {
     ranker: pool ? pool.nodes.reduce((s, n) => s + n.busyUs, 0) : 0,
   });
   const busyAt: ReturnType<typeof busy>[] = [];
-  phases.forEach((p, i) => scheduler.at(p.startUs, () => (busyAt[i] = busy())));
+  phases.forEach((p, i) => {
+    scheduler.at(p.startUs, () => {
+      busyAt[i] = busy();
+    });
+  });
   let busyEnd: ReturnType<typeof busy> | undefined;
-  scheduler.at(endUs, () => (busyEnd = busy()));
+  scheduler.at(endUs, () => {
+    busyEnd = busy();
+  });
 
   // Run, a virtual second at a time.
   const totalS = endUs / 1e6;
@@ -278,7 +292,11 @@ export function simulate(opts: SimOptions): SimRun {
     seed,
     worldHash: `sim-${scenario.world.users}x${scenario.world.videos}`,
     versions: { reclab: opts.reclabVersion, node: process.version, modelVersion: 'surrogate', images: {} },
-    machine: { cpus: machine.cpus, memGiB: Math.round((machine.memTotalMiB / 1024) * 10) / 10, os: `${machine.platform}-${machine.arch}` },
+    machine: {
+      cpus: machine.cpus,
+      memGiB: Math.round((machine.memTotalMiB / 1024) * 10) / 10,
+      os: `${machine.platform}-${machine.arch}`,
+    },
     startedAt: new Date(SIM_EPOCH_MS).toISOString(),
     endedAt: new Date(SIM_EPOCH_MS + endUs / 1000).toISOString(),
     phases: reports,

@@ -1,0 +1,119 @@
+/**
+ * `reclab sim <scenario|path>`: runs `simulate()`, prints progress (virtual time, simulated ÷ wall
+ * speed, rung mix), the phases, the assertions and the trace hash; writes summary.json and
+ * junit.xml; returns the exit code (docs/exit-codes.md: 0 pass, 3 a budget breached). A failing
+ * run prints its seed and the replay command.
+ */
+import { join } from 'node:path';
+import { writeSummaryJson } from '../../reports/json.ts';
+import { writeJUnit } from '../../reports/junit.ts';
+import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
+import { type SimProgress, type SimRun, simulate } from './simulate.ts';
+
+export interface SimCommandOptions {
+  scenario: ScenarioDefinition;
+  /** The argument as given (name or path), for the replay command. */
+  scenarioArg: string;
+  fleet: FleetSpec;
+  seed: number;
+  qps?: number;
+  durationScale?: number;
+  outRoot: string;
+  reclabVersion: string;
+  /** Progress every virtual second (a terminal) or every 10 (CI, logs). */
+  progressEveryS: number;
+  out: (line: string) => void;
+  /** Wall clock in ms, for the speed figure (read between slices, never inside one). */
+  wallMs: () => number;
+}
+
+/** Fleet size overrides from the command line applied to a fleet spec (validated again). */
+export function withSizes(
+  fleet: FleetSpec,
+  o: { replicas?: number; redisShards?: number; rankerNodes?: number; lb?: string },
+): FleetSpec {
+  return parseFleet({
+    ...fleet,
+    replicas: {
+      ...fleet.replicas,
+      ...(o.replicas ? { count: o.replicas } : {}),
+      ...(o.lb ? { lb: o.lb } : {}),
+    },
+    redis: { ...fleet.redis, ...(o.redisShards ? { shards: o.redisShards } : {}) },
+    ...(o.rankerNodes ? { rankerPool: { ...(fleet.rankerPool ?? {}), nodes: o.rankerNodes } } : {}),
+  });
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export async function runSimCommand(
+  o: SimCommandOptions,
+): Promise<{ exitCode: number; run: SimRun; dir: string }> {
+  const t0 = o.wallMs();
+  const onProgress = (p: SimProgress) => {
+    if (Math.round(p.virtualS) % o.progressEveryS !== 0 && p.virtualS < p.totalS) return;
+    const wallS = (o.wallMs() - t0) / 1000;
+    const mix = Object.entries(p.rungShare)
+      .sort((a, b) => b[1] - a[1])
+      .map(([r, s]) => `${r} ${pct(s)}`)
+      .join(', ');
+    o.out(
+      `sim ${p.virtualS.toFixed(0)}/${p.totalS.toFixed(0)} s  phase ${p.phase}  ` +
+        `${(p.virtualS / Math.max(wallS, 1e-3)).toFixed(2)}× real time  ${p.completed} requests  ` +
+        `rungs ${mix || '-'}${p.shed ? `  shed ${p.shed}/s` : ''}`,
+    );
+  };
+  const run = simulate({
+    scenario: o.scenario,
+    fleet: o.fleet,
+    seed: o.seed,
+    qps: o.qps,
+    durationScale: o.durationScale,
+    reclabVersion: o.reclabVersion,
+    onProgress,
+  });
+  const wallS = (o.wallMs() - t0) / 1000;
+  const r = run.result;
+  const dir = join(o.outRoot, r.runId);
+  await writeSummaryJson(dir, r);
+  await writeJUnit(dir, r);
+
+  const f = r.fleet!;
+  o.out('');
+  o.out(`== ${r.runId}: ${r.outcome.toUpperCase()} (exit ${r.exitCode})`);
+  o.out(
+    `fleet ${f.name}: ${f.replicas} replicas, ${f.redisShards} Redis shards, ${f.rankerNodes} ranker nodes`,
+  );
+  for (const p of r.phases) {
+    const st = p.statusCounts;
+    const mix = Object.entries(p.rungCounts)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    const u = f.utilisation[p.name];
+    o.out(
+      `phase ${p.name.padEnd(10)} offered ${p.offeredQps} QPS  achieved ${p.achievedQps} QPS  ` +
+        `p50 ${p.latencyMs.p50.toFixed(1)} ms  p99 ${p.latencyMs.p99.toFixed(1)} ms  ` +
+        `2xx ${st['2xx']}  503 ${st['5xx']}  timeouts ${st.timeouts}${p.warmup ? '  (warm-up)' : ''}`,
+    );
+    o.out(
+      `  rungs ${mix || '-'}  utilisation: cpu ${pct(u.replicaCpu)}, redis ${pct(u.redis)}` +
+        (u.ranker !== undefined ? `, ranker ${pct(u.ranker)}` : ''),
+    );
+  }
+  for (const a of r.assertions) o.out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
+  o.out(
+    `trace hash ${f.traceHash}  ${run.events} events  ${run.requests} requests  ` +
+      `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 / wallS).toFixed(2)}× real time ` +
+      `(${Math.round(run.events / wallS)} events/s)`,
+  );
+  o.out(`reports: ${join(dir, 'summary.json')}  ${join(dir, 'junit.xml')}`);
+  if (r.exitCode !== 0) {
+    const scale = o.durationScale && o.durationScale !== 1 ? ` --duration-scale ${o.durationScale}` : '';
+    const qps = o.qps ? ` --qps ${o.qps}` : '';
+    o.out(
+      `seed=${o.seed} rerun: npm run reclab -- sim ${o.scenarioArg} --seed ${o.seed}${qps}${scale} (same fleet)`,
+    );
+  }
+  return { exitCode: r.exitCode, run, dir };
+}

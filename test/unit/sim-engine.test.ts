@@ -65,12 +65,13 @@ describe('VirtualClock', () => {
 
 describe('no wall clock in a simulated slice', () => {
   it('Date.now, performance.now and Math.random throw inside and work again after', () => {
-    for (const read of [
+    const reads: (() => unknown)[] = [
       () => Date.now(),
       () => performance.now(),
       () => Math.random(),
       () => crypto.randomUUID(),
-    ]) {
+    ];
+    for (const read of reads) {
       expect(() => withoutWallClock(read)).toThrow(/RECLAB_ERR_SIM_NONDETERMINISM/);
     }
     expect(typeof Date.now()).toBe('number');

@@ -212,6 +212,12 @@ export function buildApp(
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   // Bodies are JSON only: any other media type is 415 RECLAB_ERR_MEDIA_TYPE_UNSUPPORTED.
   app.removeContentTypeParser('text/plain');
+  // HTTP/1.1 requires Host (RFC 9112 §3.2): 400 with the core's code rather than Node's empty one.
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new ReclabError('RECLAB_ERR_REQUEST_MALFORMED', 'an HTTP/1.1 request needs a Host header');
+    }
+  });
   const guard = adminGuard(opts.admin ?? 'closed');
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(errorBody('RECLAB_ERR_ROUTE_NOT_FOUND', `${req.method} ${req.url}`)),

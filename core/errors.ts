@@ -53,7 +53,7 @@ export const ERRORS = {
   RECLAB_ERR_REQUEST_MALFORMED: {
     status: 400,
     degrades: false,
-    message: 'The request is not valid HTTP/1.1',
+    message: 'The request is not valid HTTP/1.1 (unparseable, or no Host header)',
   },
   RECLAB_ERR_OVERLOADED: {
     status: 503,

@@ -42,6 +42,9 @@ export function serverTimeoutOptions(t: ServerTimeouts) {
     connectionTimeout: t.connectionTimeoutMs,
     keepAliveTimeout: t.keepAliveTimeoutMs,
     http: {
+      // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; the app answers
+      // it instead, with the core's code (core/app.ts).
+      requireHostHeader: false,
       headersTimeout: t.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(t.requestTimeoutMs / 4))),
     },

@@ -1,11 +1,13 @@
 /**
  * The core's HTTP app over in-memory fixtures (test/helpers/core-fixtures.ts), with every optional
- * route present: fault injection, the events route (a publisher that keeps what it is given) and
+ * route present: /metrics, fault injection, the events route (a publisher that keeps what it is given) and
  * fresh uploads (an item tower and a fresh index; the feature store knows no video). For tests of the HTTP layer: limits, auth, errors, timeouts, fuzzing.
  */
 import { buildApp } from '../../core/app.ts';
+import { ReclabError } from '../../core/errors.ts';
 import type { AdminAccess } from '../../core/http/admin-access.ts';
 import type { ServerTimeouts } from '../../core/http/server-timeouts.ts';
+import { CoreMetrics } from '../../core/observability/metrics.ts';
 import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
@@ -35,13 +37,20 @@ export const realClock: Clock = {
   },
 };
 
-/** Builds the app; `published` collects every event batch the events route accepted. */
+/**
+ * Builds the app; `published` collects every event batch the events route accepted. Model `blue`
+ * serves; `green` is the one other version that loads.
+ */
 export function buildTestApp(opts: { admin?: AdminAccess; timeouts?: ServerTimeouts } = {}) {
   const cfg = pipelineConfig([{ id: 'e', variants: [{ name: 'control', share: 1 }] }]);
   const published: StreamEvent[][] = [];
   const faults = new FaultInjector(realClock, seededRandom(1).stream('faults'));
   const slots = new ModelSlots(modelSetWithFreshIndex('blue'), {
-    load: async () => modelSetWithFreshIndex('green'),
+    // Only `green` is in the "registry".
+    load: async (v) => {
+      if (v !== 'green') throw new ReclabError('RECLAB_ERR_MODEL_VERSION_UNKNOWN', v);
+      return modelSetWithFreshIndex(v);
+    },
     warmUp: async () => {},
   });
   const app = buildApp(
@@ -52,6 +61,7 @@ export function buildTestApp(opts: { admin?: AdminAccess; timeouts?: ServerTimeo
     { ready: true, draining: false },
     {
       logLevel: 'silent',
+      metrics: new CoreMetrics(),
       admin: opts.admin,
       timeouts: opts.timeouts,
       events: {

@@ -182,6 +182,14 @@ describe('server timeouts and client errors (real socket on 127.0.0.1)', () => {
     const g = await badClosed;
     expect(g.text).toMatch(/^HTTP\/1\.1 400 /);
     expect(code(g.text.slice(g.text.indexOf('\r\n\r\n') + 4))).toBe('RECLAB_ERR_REQUEST_MALFORMED');
+
+    // HTTP/1.1 without Host (RFC 9112 §3.2): Node's own answer is an empty 400; the core's has a code.
+    const noHost = await open();
+    const noHostClosed = untilClosed(noHost);
+    noHost.end('GET /healthz HTTP/1.1\r\n\r\n');
+    const h = await noHostClosed;
+    expect(h.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(code(h.text.slice(h.text.indexOf('\r\n\r\n') + 4))).toBe('RECLAB_ERR_REQUEST_MALFORMED');
   });
 
   it('applies the stated defaults to the server', async () => {

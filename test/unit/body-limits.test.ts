@@ -104,7 +104,7 @@ describe('maxJsonBytes', () => {
   });
 });
 
-describe('docs/errors.md body limits', () => {
+describe('documented body limits', () => {
   it('states the limit of every route as the code computes it', () => {
     const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
     const stated = (route: string) => {
@@ -117,5 +117,10 @@ describe('docs/errors.md body limits', () => {
     expect(stated('`POST /admin/models/activate`')).toBe(BODY_LIMITS.activate);
     expect(stated('`PUT /admin/faults/:target`')).toBe(BODY_LIMITS.faults);
     expect(stated('every other route (no body)')).toBe(BODY_LIMITS.noBody);
+  });
+
+  it('docs/streaming.md states the events limit', () => {
+    const doc = readFileSync(new URL('../../docs/streaming.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`up to ${BODY_LIMITS.events.toLocaleString('en-US')} bytes`);
   });
 });

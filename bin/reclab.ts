@@ -20,6 +20,20 @@ function intArg(name: string) {
   };
 }
 
+/**
+ * Exits 2 when `process.env` has a `RECLAB_*` variable that is not the core's, the ranker tier's
+ * or the lab's (a typo must not be dropped silently: the services get only their own variables).
+ */
+async function refuseUnknownVariables(): Promise<void> {
+  const { unknownReclabVariables } = await import('../loadtest/lab-env.ts');
+  const unknown = unknownReclabVariables(process.env);
+  if (unknown.length === 0) return;
+  process.stderr.write(
+    `reclab: unknown variable(s): ${unknown.join(', ')} (docs/configuration.md lists every variable)\n`,
+  );
+  process.exit(2);
+}
+
 const program = new Command()
   .name('reclab')
   .description('Simulation-first test harness and load-testing lab for a video recommendation serving core')
@@ -53,6 +67,7 @@ program
       process.stderr.write(`--infra must be testcontainers or external\n`);
       process.exit(2);
     }
+    await refuseUnknownVariables();
     const { runScenario } = await import('../loadtest/run.ts');
     const { printSummary } = await import('../reports/console.ts');
     try {
@@ -331,9 +346,12 @@ indexCmd
 program
   .command('serve')
   .description('start the serving core (config from RECLAB_* variables; see docs/configuration.md)')
-  .action(() => {
+  .action(async () => {
+    await refuseUnknownVariables();
+    const { coreEnv } = await import('../loadtest/lab-env.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/main.ts')], {
       stdio: 'inherit',
+      env: coreEnv(process.env),
     });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
     child.on('exit', (code) => process.exit(code ?? 1));
@@ -346,9 +364,12 @@ program
   .description(
     'start the ranker tier (config from RECLAB_RANKER_TIER_* variables; see docs/configuration.md)',
   )
-  .action(() => {
+  .action(async () => {
+    await refuseUnknownVariables();
+    const { rankerTierEnv } = await import('../loadtest/lab-env.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'core/ranker-tier/main.ts')], {
       stdio: 'inherit',
+      env: rankerTierEnv(process.env),
     });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
     child.on('exit', (code) => process.exit(code ?? 1));

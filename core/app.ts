@@ -1,8 +1,20 @@
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { ERRORS, ReclabError } from './errors.ts';
-import { parseVideoIndex, videoIdOf } from './features/ids.ts';
+import { parseVideoIndex, VIDEO_ID_MAX_LENGTH, VIDEO_ID_PATTERN, videoIdOf } from './features/ids.ts';
 import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, VIDEO_RECORD, videoModelInput } from './features/schema.ts';
+import { type AdminAccess, adminGuard } from './http/admin-access.ts';
+import {
+  type BoundedSchema,
+  eventBatchJsonSchema,
+  maxJsonBytes,
+  NO_BODY_LIMIT_BYTES,
+} from './http/body-limits.ts';
+import { clientErrorHandler, httpLayerError } from './http/http-errors.ts';
+import {
+  DEFAULT_SERVER_TIMEOUTS,
+  type ServerTimeouts,
+  serverTimeoutOptions,
+} from './http/server-timeouts.ts';
 import type { CoreMetrics } from './observability/metrics.ts';
 import { assignExperiments } from './pipeline/experiments.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
@@ -37,7 +49,7 @@ const recommendationBody = {
       properties: {
         region: { type: 'string', enum: [...REGIONS] },
         device: { type: 'string', enum: [...DEVICES] },
-        time: { type: 'string', format: 'date-time' },
+        time: { type: 'string', format: 'date-time', maxLength: 64 },
       },
     },
   },
@@ -48,7 +60,12 @@ const freshVideosBody = {
   required: ['video_ids'],
   additionalProperties: false,
   properties: {
-    video_ids: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', maxLength: 32 } },
+    video_ids: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      items: { type: 'string', maxLength: VIDEO_ID_MAX_LENGTH, pattern: VIDEO_ID_PATTERN },
+    },
   },
 } as const;
 
@@ -102,11 +119,18 @@ const faultBody = {
   },
 } as const;
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
-}
+/**
+ * Each route's body limit, bytes: the largest body its schema admits as compact JSON
+ * (core/http/body-limits.ts); routes without a body take NO_BODY_LIMIT_BYTES.
+ */
+export const BODY_LIMITS = Object.freeze({
+  recommendations: maxJsonBytes(recommendationBody as BoundedSchema),
+  freshVideos: maxJsonBytes(freshVideosBody as BoundedSchema),
+  events: maxJsonBytes(eventBatchJsonSchema),
+  activate: maxJsonBytes(activateBody as BoundedSchema),
+  faults: maxJsonBytes(faultBody as BoundedSchema),
+  noBody: NO_BODY_LIMIT_BYTES,
+});
 
 /**
  * Builds the serving core's HTTP app (never listens: core/main.ts does, tests use `inject()`).
@@ -123,10 +147,15 @@ function tokenMatches(header: string | undefined, token: string): boolean {
  *   blue/green model swap (seed 000 §7; docs/configuration.md). Errors by code:
  *   RECLAB_ERR_MODEL_VERSION_UNKNOWN 404, RECLAB_ERR_MODEL_REGISTRY_UNSET 409,
  *   RECLAB_ERR_MODEL_SWAP_IN_PROGRESS 409, RECLAB_ERR_MODEL_NO_PREVIOUS 409,
- *   RECLAB_ERR_MODEL_LOAD_FAILED 500, RECLAB_ERR_ADMIN_UNAUTHORIZED 401 (when `opts.adminToken`).
+ *   RECLAB_ERR_MODEL_LOAD_FAILED 500.
  * - `GET /admin/faults`, `PUT /admin/faults/:target {kind: delay|error, delay_ms?, ratio?, for_ms?}`,
  *   `DELETE /admin/faults[/:target]`: fault injection at a dependency (`deps.faults`); 404
  *   RECLAB_ERR_FAULT_INJECTION_OFF when the core runs without it.
+ * - `/admin/*` and `POST /v1/videos/fresh` answer 401 RECLAB_ERR_ADMIN_UNAUTHORIZED with
+ *   `WWW-Authenticate: Bearer` unless `opts.admin` lets the caller in (default: closed).
+ * - Every route has a body limit (BODY_LIMITS, 413 RECLAB_ERR_BODY_TOO_LARGE) and the server has
+ *   timeouts (`opts.timeouts`, 408 RECLAB_ERR_REQUEST_TIMEOUT); the HTTP layer's own refusals carry
+ *   the core's codes with their own status (core/http/http-errors.ts, docs/errors.md).
  */
 export function buildApp(
   deps: PipelineDeps,
@@ -136,7 +165,10 @@ export function buildApp(
   lifecycle: Lifecycle,
   opts: {
     logLevel?: string;
-    adminToken?: string;
+    /** Who may call /admin/* and POST /v1/videos/fresh (core/http/admin-access.ts); default closed. */
+    admin?: AdminAccess;
+    /** Server timeouts; default DEFAULT_SERVER_TIMEOUTS (RECLAB_HTTP_*_MS). */
+    timeouts?: ServerTimeouts;
     registryDir?: string;
     /** Prometheus metrics; served at GET /metrics when given. */
     metrics?: CoreMetrics;
@@ -163,19 +195,30 @@ export function buildApp(
     logger: { level: opts.logLevel ?? 'info', stream: process.stderr },
     // Per-request log lines at thousands of requests per second would cost more than the pipeline.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024, // 16 KiB: a recommendation request is a few hundred bytes
+    // Routes with a body set their own limit (BODY_LIMITS); this one is for all others.
+    bodyLimit: BODY_LIMITS.noBody,
+    ...serverTimeoutOptions(opts.timeouts ?? DEFAULT_SERVER_TIMEOUTS),
+    clientErrorHandler,
+    // The router's refusals (a malformed URL, an over-long path parameter) go through the error table.
+    frameworkErrors: (err, _req, reply) => sendError(reply, err),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
-
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ReclabError) return reply.status(err.status).send(errorBody(err.code, err.message));
-    const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation || (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)) {
-      return reply.status(400).send(errorBody('RECLAB_ERR_REQUEST_INVALID', e.message));
-    }
+  const sendError = (reply: FastifyReply, err: unknown) => {
+    const known = httpLayerError(err);
+    if (known) return reply.status(known.status).send(errorBody(known.code, known.message));
     app.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('RECLAB_ERR_INTERNAL', ERRORS.RECLAB_ERR_INTERNAL.message));
+  };
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  // Bodies are JSON only: any other media type is 415 RECLAB_ERR_MEDIA_TYPE_UNSUPPORTED.
+  app.removeContentTypeParser('text/plain');
+  // HTTP/1.1 requires Host (RFC 9112 §3.2): 400 with the core's code rather than Node's empty one.
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new ReclabError('RECLAB_ERR_REQUEST_MALFORMED', 'an HTTP/1.1 request needs a Host header');
+    }
   });
+  const guard = adminGuard(opts.admin ?? 'closed');
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(errorBody('RECLAB_ERR_ROUTE_NOT_FOUND', `${req.method} ${req.url}`)),
   );
@@ -217,7 +260,7 @@ export function buildApp(
 
   app.post<{ Body: RecommendationBody }>(
     '/v1/recommendations',
-    { schema: { body: recommendationBody } },
+    { schema: { body: recommendationBody }, bodyLimit: BODY_LIMITS.recommendations },
     async (req, reply) => {
       if (!lifecycle.ready || lifecycle.draining) {
         return reply.status(503).send(errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message));
@@ -254,7 +297,7 @@ export function buildApp(
   // (core/registry/model-slots.ts); the standby set indexes them too, for a rollback.
   app.post<{ Body: { video_ids: string[] } }>(
     '/v1/videos/fresh',
-    { schema: { body: freshVideosBody } },
+    { schema: { body: freshVideosBody }, bodyLimit: BODY_LIMITS.freshVideos, onRequest: guard },
     async (req, reply) => {
       const videos = req.body.video_ids.map(parseVideoIndex);
       const bad = req.body.video_ids.filter((_, i) => videos[i] < 0);
@@ -303,7 +346,7 @@ export function buildApp(
   const { events } = opts;
   if (events) {
     // Body: a JSON array of 1..500 events (core/streaming/events.ts); all or nothing.
-    app.post('/v1/events', async (req, reply) => {
+    app.post('/v1/events', { bodyLimit: BODY_LIMITS.events }, async (req, reply) => {
       const parsed = parseEventBatch(req.body);
       if (!parsed.ok) {
         const where = parsed.index >= 0 ? `event ${parsed.index}: ` : '';
@@ -320,11 +363,7 @@ export function buildApp(
 
   app.register(
     async (admin) => {
-      admin.addHook('onRequest', async (req) => {
-        if (opts.adminToken && !tokenMatches(req.headers.authorization, opts.adminToken)) {
-          throw new ReclabError('RECLAB_ERR_ADMIN_UNAUTHORIZED');
-        }
-      });
+      admin.addHook('onRequest', guard);
       // Fault injection (core/resilience/fault-injection.ts): present only with RECLAB_FAULT_INJECTION=on.
       const faults = (): FaultInjector => {
         if (!deps.faults) throw new ReclabError('RECLAB_ERR_FAULT_INJECTION_OFF');
@@ -342,7 +381,7 @@ export function buildApp(
       admin.get('/faults', async () => ({ faults: faults().list().map(faultView) }));
       admin.put<{ Params: { target: string }; Body: FaultBody }>(
         '/faults/:target',
-        { schema: { body: faultBody } },
+        { schema: { body: faultBody }, bodyLimit: BODY_LIMITS.faults },
         async (req) => {
           const b = req.body;
           const spec = { kind: b.kind, delayMs: b.delay_ms, ratio: b.ratio, forMs: b.for_ms };
@@ -374,7 +413,7 @@ export function buildApp(
       });
       admin.post<{ Body: { version: string } }>(
         '/models/activate',
-        { schema: { body: activateBody } },
+        { schema: { body: activateBody }, bodyLimit: BODY_LIMITS.activate },
         async (req) => {
           const swap = await models.activate(req.body.version);
           return { swap: swapView(swap), active: models.active.modelVersion };

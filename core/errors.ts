@@ -13,6 +13,48 @@ export const ERRORS = {
     message: 'The request body or parameters are invalid',
   },
   RECLAB_ERR_ROUTE_NOT_FOUND: { status: 404, degrades: false, message: 'No such route' },
+  // The HTTP layer's own refusals (Fastify's FST_ERR_* and Node's client errors, mapped in
+  // core/http/http-errors.ts): each keeps its HTTP status.
+  RECLAB_ERR_URL_INVALID: {
+    status: 400,
+    degrades: false,
+    message: 'The URL is not valid (e.g. a malformed percent-encoding)',
+  },
+  RECLAB_ERR_URL_TOO_LONG: {
+    status: 414,
+    degrades: false,
+    message: 'A path parameter is longer than the router accepts (100 characters)',
+  },
+  RECLAB_ERR_BODY_MALFORMED: {
+    status: 400,
+    degrades: false,
+    message: 'The body is not valid JSON, is empty, or does not match its Content-Length',
+  },
+  RECLAB_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    degrades: false,
+    message: "The body is larger than the route's limit (docs/errors.md, body limits)",
+  },
+  RECLAB_ERR_MEDIA_TYPE_UNSUPPORTED: {
+    status: 415,
+    degrades: false,
+    message: 'The body must be application/json',
+  },
+  RECLAB_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    degrades: false,
+    message: 'The whole request did not arrive within RECLAB_HTTP_REQUEST_TIMEOUT_MS',
+  },
+  RECLAB_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    degrades: false,
+    message: "The request headers are larger than Node's limit (16 KiB)",
+  },
+  RECLAB_ERR_REQUEST_MALFORMED: {
+    status: 400,
+    degrades: false,
+    message: 'The request is not valid HTTP/1.1 (unparseable, or no Host header)',
+  },
   RECLAB_ERR_OVERLOADED: {
     status: 503,
     degrades: false,
@@ -107,7 +149,8 @@ export const ERRORS = {
   RECLAB_ERR_ADMIN_UNAUTHORIZED: {
     status: 401,
     degrades: false,
-    message: 'The admin route needs the bearer token of RECLAB_ADMIN_TOKEN',
+    message:
+      'The admin and fresh-upload routes need `Authorization: Bearer <RECLAB_ADMIN_TOKEN>`; without a token they are served only by a core bound to loopback (RECLAB_ADMIN_OPEN)',
   },
   RECLAB_ERR_MODEL_REGISTRY_UNSET: {
     status: 409,

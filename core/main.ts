@@ -21,6 +21,7 @@ import { type CoreConfig, loadConfig, pipelineConfigOf } from './config/config.t
 import { ReclabError } from './errors.ts';
 import { withL1Cache } from './features/l1-feature-cache.ts';
 import { NUM_REGIONS } from './features/schema.ts';
+import { adminAccessOf } from './http/admin-access.ts';
 import { CoreMetrics } from './observability/metrics.ts';
 import { pinnedModelVersions } from './pipeline/experiments.ts';
 import { PolicyBlocklist } from './pipeline/policy-blocklist.ts';
@@ -190,7 +191,8 @@ async function main(): Promise<void> {
   app = buildApp(deps, models, pcfg, breakers, lifecycle, {
     pinned,
     logLevel: cfg.logLevel,
-    adminToken: cfg.adminToken,
+    admin: adminAccessOf(cfg),
+    timeouts: cfg.http,
     registryDir: cfg.models.registryDir,
     metrics,
     bulkhead,

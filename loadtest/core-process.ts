@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { coreEnv, labAdminToken } from './lab-env.ts';
 import { startService } from './service-process.ts';
 
 const CORE_MAIN = fileURLToPath(new URL('../core/main.ts', import.meta.url));
@@ -7,6 +8,8 @@ const CORE_MAIN = fileURLToPath(new URL('../core/main.ts', import.meta.url));
 export interface CoreProcess {
   url: string;
   modelVersion: string;
+  /** The core's RECLAB_ADMIN_TOKEN: send `authorization: Bearer <adminToken>` to /admin/* and POST /v1/videos/fresh. */
+  adminToken: string;
   child: ChildProcess;
   /** SIGTERM, then wait for a graceful exit (impressions flushed); SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<number | null>;
@@ -18,8 +21,11 @@ export class CoreStartError extends Error {
 
 /**
  * Starts the serving core (core/main.ts) as its own process, the way it is deployed: its own event
- * loop and CPU, config only through RECLAB_* variables, on an ephemeral port. Its stderr (pino logs)
- * goes to `logPath`. Resolves once it prints its `listening` line and /readyz answers 200.
+ * loop and CPU, config only through RECLAB_* variables, on 127.0.0.1 and an ephemeral port. It gets
+ * the OS environment and exactly its own RECLAB_* variables (loadtest/lab-env.ts): those of this
+ * process, overridden by `env` (core variables only). Its admin token is `env`'s, else this
+ * process's RECLAB_ADMIN_TOKEN, else `labAdminToken(0)`. Its stderr (pino logs) goes to `logPath`.
+ * Resolves once it prints its `listening` line and /readyz answers 200.
  *
  * @throws CoreStartError (code RECLAB_ERR_CORE_START) when it exits or is not ready in `timeoutMs`
  */
@@ -28,9 +34,15 @@ export async function startCore(
   logPath: string,
   timeoutMs = 120_000,
 ): Promise<CoreProcess> {
+  const adminToken = env.RECLAB_ADMIN_TOKEN ?? process.env.RECLAB_ADMIN_TOKEN ?? labAdminToken(0);
   const svc = await startService({
     main: CORE_MAIN,
-    env: { ...process.env, ...env, RECLAB_HOST: '127.0.0.1', RECLAB_PORT: '0' },
+    env: coreEnv(process.env, {
+      ...env,
+      RECLAB_ADMIN_TOKEN: adminToken,
+      RECLAB_HOST: '127.0.0.1',
+      RECLAB_PORT: '0',
+    }),
     logPath,
     timeoutMs,
     label: 'core',
@@ -41,6 +53,7 @@ export async function startCore(
   return {
     url: svc.url,
     modelVersion: svc.listening.modelVersion as string,
+    adminToken,
     child: svc.child,
     stop: svc.stop,
   };

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { rankerTierEnv } from './lab-env.ts';
 import { startService } from './service-process.ts';
 
 const TIER_MAIN = fileURLToPath(new URL('../core/ranker-tier/main.ts', import.meta.url));
@@ -36,7 +37,8 @@ export class RankerStartError extends Error {
 
 /**
  * Starts the ranker tier as its own process, the way it is deployed: config only through
- * RECLAB_RANKER_TIER_* variables (`env`; RECLAB_RANKER_TIER_REGISTRY_DIR is required), on an
+ * RECLAB_RANKER_TIER_* variables (`env`; RECLAB_RANKER_TIER_REGISTRY_DIR is required; with the OS
+ * environment and this process's tier variables, and no other RECLAB_*: loadtest/lab-env.ts), on an
  * ephemeral port unless `env` names one, on 127.0.0.1. Its stderr (pino logs) is appended to
  * `logPath`. Resolves once it prints its `listening` line (after preloading) and GET /healthz
  * answers 200.
@@ -50,12 +52,11 @@ export async function startRankerTier(
 ): Promise<RankerProcess> {
   const svc = await startService({
     main: TIER_MAIN,
-    env: {
-      ...process.env,
+    env: rankerTierEnv(process.env, {
       RECLAB_RANKER_TIER_HOST: '127.0.0.1',
       RECLAB_RANKER_TIER_PORT: '0',
       ...env,
-    },
+    }),
     logPath,
     timeoutMs,
     label: 'ranker tier',

@@ -24,6 +24,7 @@ import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
+import { labAdminToken } from './lab-env.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
@@ -184,6 +185,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
         RECLAB_EVENTS_TOPIC: eventsTopic,
         RECLAB_LOG_LEVEL: 'info',
+        RECLAB_ADMIN_TOKEN: labAdminToken(seed),
         ...scenario.coreEnv,
       },
       join(outDir, 'core.log'),

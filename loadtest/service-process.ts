@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 export interface ServiceSpec {
   /** Absolute path of the entry module, run as `node --import tsx <main>`. */
   main: string;
-  /** The child's whole environment (callers merge `process.env` and their RECLAB_* variables). */
+  /** The child's whole environment (loadtest/lab-env.ts: the OS's variables and the service's own). */
   env: NodeJS.ProcessEnv;
   /** The child's stderr, and any stdout line other than `listening`, are appended here. */
   logPath: string;

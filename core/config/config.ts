@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ReclabError } from '../errors.ts';
+import type { ServerTimeouts } from '../http/server-timeouts.ts';
+import { DEFAULT_SERVER_TIMEOUTS as HTTP } from '../http/server-timeouts.ts';
 import type { ExperimentConfig, RankingWeights } from '../pipeline/experiments.ts';
 import type { PipelineConfig } from '../pipeline/recommend.ts';
 import { RANKER_TIER_VARIABLES } from '../ranker-tier/config.ts';
@@ -30,7 +32,11 @@ const envSchema = z
     RECLAB_ARTIFACTS_DIR: z.string().min(1).optional(), // one artifact directory, served as is
     RECLAB_MODEL_REGISTRY_DIR: z.string().min(1).optional(), // <dir>/<version>/ (reclab models train)
     RECLAB_MODEL_VERSION: z.string().min(1).optional(), // registry version served at start
-    RECLAB_ADMIN_TOKEN: z.string().min(16).optional(), // bearer token for /admin/*; unset = no check
+    RECLAB_ADMIN_TOKEN: z.string().min(16).optional(), // bearer token for /admin/* and POST /v1/videos/fresh
+    RECLAB_ADMIN_OPEN: z.enum(['loopback', 'always']).default('loopback'), // without a token: served on a loopback-bound core only, or (opt-out) always
+    RECLAB_HTTP_REQUEST_TIMEOUT_MS: int(HTTP.requestTimeoutMs, 1), // whole request (headers + body); then 408
+    RECLAB_HTTP_CONNECTION_TIMEOUT_MS: int(HTTP.connectionTimeoutMs, 1), // socket with no traffic is destroyed
+    RECLAB_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(HTTP.keepAliveTimeoutMs, 1), // idle keep-alive connection is closed
     RECLAB_ANN_FACTORY: z.string().default('auto'), // FAISS factory string; auto: Flat ≤ 50k items, else IVF
     RECLAB_ANN_EF_SEARCH: int(128, 1), // HNSW efSearch
     RECLAB_ANN_NPROBE: int(16, 1), // IVF nprobe
@@ -82,12 +88,15 @@ const envSchema = z
 
 export type CoreEnv = z.infer<typeof envSchema>;
 
+/** Every variable the core reads: what a launcher passes it (loadtest/lab-env.ts), and no other. */
+export const CORE_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * Every variable the core reads, and the ranker tier's (docs/configuration.md lists them; a test keeps
  * both in step).
  */
 export const CONFIG_VARIABLES: readonly string[] = [
-  ...Object.keys(envSchema.shape),
+  ...CORE_VARIABLES,
   // The ranker tier's own process (core/ranker-tier/config.ts) is configured from the same page.
   ...RANKER_TIER_VARIABLES,
 ];
@@ -106,8 +115,14 @@ export interface CoreConfig {
    * `POST /admin/models/activate` can swap in any version of the registry.
    */
   models: { artifactsDir?: string; registryDir?: string; version?: string };
-  /** Bearer token the /admin routes require; undefined = no check (bind to localhost then). */
+  /**
+   * Bearer token that /admin/* and POST /v1/videos/fresh require. Without one they are served only
+   * when `host` is loopback, or always with `adminOpen: 'always'` (core/http/admin-access.ts).
+   */
   adminToken?: string;
+  adminOpen: 'loopback' | 'always';
+  /** HTTP server timeouts (core/http/server-timeouts.ts). */
+  http: ServerTimeouts;
   ann: { factory: string; efSearch: number; nprobe: number };
   ortThreads: number;
   deadlines: PipelineConfig['deadlines'];
@@ -276,6 +291,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       version: e.RECLAB_MODEL_VERSION,
     },
     adminToken: e.RECLAB_ADMIN_TOKEN,
+    adminOpen: e.RECLAB_ADMIN_OPEN,
+    http: {
+      requestTimeoutMs: e.RECLAB_HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: e.RECLAB_HTTP_CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.RECLAB_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     ann: { factory: e.RECLAB_ANN_FACTORY, efSearch: e.RECLAB_ANN_EF_SEARCH, nprobe: e.RECLAB_ANN_NPROBE },
     ortThreads: e.RECLAB_ORT_THREADS,
     deadlines: {

@@ -94,7 +94,10 @@ async function until(url: string, rung: string, timeoutMs = 20_000): Promise<voi
 async function admin(method: string, path: string, body?: unknown): Promise<number> {
   const res = await fetch(`${core!.url}/admin${path}`, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: {
+      authorization: `Bearer ${core!.adminToken}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   await res.arrayBuffer();

@@ -96,7 +96,10 @@ async function post(
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${core!.url}${path}`, {
     method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${core!.adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -188,7 +191,12 @@ describe('hot model swap under load', () => {
       `${outcomes.length} requests, 0 failed; ${before.length} before (A), ${during.length} on B, ${after.length} after rollback (A)\n`,
     );
 
-    const status = (await (await fetch(`${core!.url}/admin/models`)).json()) as Record<string, unknown>;
+    const noToken = await fetch(`${core!.url}/admin/models`);
+    expect(noToken.status).toBe(401);
+    await noToken.arrayBuffer();
+    const status = (await (
+      await fetch(`${core!.url}/admin/models`, { headers: { authorization: `Bearer ${core!.adminToken}` } })
+    ).json()) as Record<string, unknown>;
     expect(status).toMatchObject({
       active: { version: versionA },
       standby: { version: versionB },

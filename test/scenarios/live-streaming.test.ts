@@ -127,7 +127,7 @@ describe('streaming features, live', () => {
     expect(await page(userId)).not.toContain(fresh);
     const res = await fetch(`${core.url}/v1/videos/fresh`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${core.adminToken}` },
       body: JSON.stringify({ video_ids: [fresh, 'v_999999999'] }),
     });
     expect(res.status).toBe(202);

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../../core/config/config.ts';
+import { CONFIG_VARIABLES, CORE_VARIABLES, loadConfig } from '../../core/config/config.ts';
+import { loadRankerTierConfig } from '../../core/ranker-tier/config.ts';
+import { coreEnv, LAB_VARIABLES, rankerTierEnv, unknownReclabVariables } from '../../loadtest/lab-env.ts';
 
 const required = {
   RECLAB_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -94,10 +96,77 @@ describe('loadConfig', () => {
 });
 
 describe('docs/configuration.md', () => {
-  it('lists every variable the core reads, and no other', () => {
-    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
-    const documented = [...doc.matchAll(/^\|\s*`(RECLAB_[A-Z_0-9]+)`/gm)].map((m) => m[1]);
-    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  const LAB_HEADING = '## Variables of the lab and the set-up';
+  const [services, lab] = doc.split(LAB_HEADING);
+  const names = (text: string) => [...text.matchAll(/^\|\s*`([A-Z][A-Z_0-9]+)`/gm)].map((m) => m[1]).sort();
+
+  it('lists every variable the core and the ranker tier read, and no other', () => {
+    expect(lab).toBeDefined();
+    expect(names(services)).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it("lists the lab's and the set-up's variables as the lab's, none of them the core's", () => {
+    expect(names(lab)).toEqual([...LAB_VARIABLES].sort());
+    for (const name of ['REDIS_URL', 'KAFKA_BROKERS', 'RECLAB_REDIS_IMAGE', 'RECLAB_KAFKA_IMAGE'])
+      expect(LAB_VARIABLES).toContain(name);
+    for (const name of LAB_VARIABLES) expect(CONFIG_VARIABLES).not.toContain(name);
+  });
+
+  it('knows every RECLAB_* name the scripts read', () => {
+    const dir = new URL('../../scripts/', import.meta.url);
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.sh'));
+    expect(files.length).toBeGreaterThan(5);
+    const used = new Set(
+      files.flatMap((f) =>
+        [...readFileSync(new URL(f, dir), 'utf8').matchAll(/\bRECLAB_[A-Z0-9_]*[A-Z0-9]\b/g)].map(
+          (m) => m[0],
+        ),
+      ),
+    );
+    expect(used.has('RECLAB_REDIS_IMAGE')).toBe(true);
+    for (const name of used) expect([...LAB_VARIABLES, ...CONFIG_VARIABLES], name).toContain(name);
+  });
+});
+
+describe('the environment a launcher gives the core and the ranker tier (loadtest/lab-env.ts)', () => {
+  const shell = {
+    PATH: '/usr/bin',
+    HOME: '/root',
+    ...Object.fromEntries(LAB_VARIABLES.map((k) => [k, 'lab'])),
+    RECLAB_DEADLINE_RANKING_MS: '75',
+    RECLAB_RANKER_TIER_MAX_BATCH_ROWS: '600',
+  };
+
+  it("passes the core the OS variables and its own, none of the lab's or the tier's, and the core accepts it", () => {
+    const env = coreEnv(shell, required);
+    expect(env).toMatchObject({
+      PATH: '/usr/bin',
+      HOME: '/root',
+      RECLAB_DEADLINE_RANKING_MS: '75',
+      ...required,
+    });
+    for (const k of Object.keys(env).filter((k) => k.startsWith('RECLAB_')))
+      expect(CORE_VARIABLES).toContain(k);
+    expect(env.RECLAB_REDIS_IMAGE).toBeUndefined();
+    expect(env.RECLAB_RANKER_TIER_MAX_BATCH_ROWS).toBeUndefined();
+    // The crash of issue 9: the whole shell's environment stops the core; the allow-listed one does not.
+    expect(() => loadConfig({ ...shell, ...required })).toThrow(/RECLAB_REDIS_IMAGE/);
+    expect(loadConfig(env).deadlines.rankingMs).toBe(75);
+  });
+
+  it("passes the ranker tier only the tier's variables", () => {
+    const env = rankerTierEnv(shell, { RECLAB_RANKER_TIER_REGISTRY_DIR: '/reg' });
+    const reclab = Object.keys(env).filter((k) => k.startsWith('RECLAB_'));
+    expect(reclab.sort()).toEqual(['RECLAB_RANKER_TIER_MAX_BATCH_ROWS', 'RECLAB_RANKER_TIER_REGISTRY_DIR']);
+    expect(loadRankerTierConfig(env).batching.maxBatchRows).toBe(600);
+  });
+
+  it('refuses an override that is not the service’s, and names unknown RECLAB_* variables', () => {
+    expect(() => coreEnv({}, { RECLAB_REDIS_IMAGE: 'x' })).toThrow(/RECLAB_REDIS_IMAGE/);
+    expect(unknownReclabVariables({ ...shell, RECLAB_DEADLINE_RANKNG_MS: '5' })).toEqual([
+      'RECLAB_DEADLINE_RANKNG_MS',
+    ]);
   });
 });
 

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../core/config/config.ts';
+import { adminAccessOf } from '../../core/http/admin-access.ts';
 import {
   coreRoots,
   importSpecifiers,
@@ -80,6 +81,23 @@ describe('images/core/Dockerfile', () => {
       RECLAB_ARTIFACTS_DIR: '/models',
     });
     expect(cfg.port).toBe(8080);
+  });
+
+  it('ships no open admin routes: without a token they are refused', () => {
+    const env = Object.fromEntries(
+      instructions
+        .filter((l) => l.startsWith('ENV '))
+        .flatMap((l) => [...l.matchAll(/\b(RECLAB_[A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1], m[2]] as const)),
+    );
+    expect(env.RECLAB_ADMIN_OPEN).toBeUndefined();
+    expect(env.RECLAB_ADMIN_TOKEN).toBeUndefined();
+    const cfg = loadConfig({
+      ...env,
+      RECLAB_REDIS_URL: 'redis://redis:6379',
+      RECLAB_KAFKA_BROKERS: 'kafka:9092',
+      RECLAB_ARTIFACTS_DIR: '/models',
+    });
+    expect(adminAccessOf(cfg)).toBe('closed');
   });
 });
 

@@ -43,7 +43,7 @@ const app = buildApp(
   cfg,
   new Breakers(clock, [], cfg.breaker),
   { ready: true, draining: false },
-  { logLevel: 'silent', pinned },
+  { logLevel: 'silent', pinned, admin: 'open' },
 );
 const appWithoutFaults = buildApp(
   deps(),
@@ -51,7 +51,7 @@ const appWithoutFaults = buildApp(
   cfg,
   new Breakers(clock, [], cfg.breaker),
   { ready: true, draining: false },
-  { logLevel: 'silent' },
+  { logLevel: 'silent', admin: 'open' },
 );
 afterAll(async () => {
   await app.close();

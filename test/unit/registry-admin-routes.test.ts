@@ -23,7 +23,7 @@ const app = buildApp(
   cfg,
   new Breakers(clock, [], cfg.breaker),
   { ready: true, draining: false },
-  { logLevel: 'silent', adminToken: TOKEN },
+  { logLevel: 'silent', admin: { token: TOKEN } },
 );
 
 beforeAll(() => app.ready());

@@ -322,6 +322,8 @@ async function main(): Promise<void> {
         trace.popularityReads.push({ region: r, n });
         return redisStore.topPopular(r, n);
       },
+      // Read only for unknown users; the bench's users are all known.
+      loadMarker: () => redisStore.loadMarker(),
     };
     const realtime = new RealtimeFeatures(redis, systemClock);
     const userEncoder: UserEncoder = {

@@ -76,6 +76,12 @@ export const ERRORS = {
     degrades: true,
     message: 'The feature store failed or its circuit breaker is open',
   },
+  RECLAB_ERR_FEATURES_MISSING: {
+    status: 503,
+    degrades: true,
+    message:
+      'The feature store answered without the records asked: its load marker is gone (data lost, or a load in progress) or most candidates have no video record',
+  },
   RECLAB_ERR_RETRIEVAL_TIMEOUT: {
     status: 503,
     degrades: true,
@@ -125,6 +131,12 @@ export const ERRORS = {
     status: 503,
     degrades: true,
     message: 'The popularity cache is empty or unavailable',
+  },
+  RECLAB_ERR_PAGE_SHORT: {
+    status: 503,
+    degrades: true,
+    message:
+      'The rung produced fewer items than asked; the page was topped up from the next rung down (stage top_up.<rung>)',
   },
   RECLAB_ERR_EVENT_INVALID: {
     status: 400,

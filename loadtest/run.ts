@@ -19,6 +19,7 @@ import { publishVersion } from '../sim/registry/publish.ts';
 import { startCore } from './core-process.ts';
 import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import { applyContainerFault } from './faults/container-faults.ts';
+import { restartRedisEmpty } from './faults/redis-data-loss.ts';
 import { countImpressions } from './impression-counter.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
@@ -65,6 +66,9 @@ export interface RunSummary {
   userEvents?: UserActivityStats;
 }
 
+/** Items each simulated request asks for (`count`); fewer in a 200 response is a short list. */
+const PAGE_COUNT = 30;
+
 function runIdOf(scenario: string, seed: number): string {
   const ts = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   return `${scenario}-${ts}-s${seed}`;
@@ -77,7 +81,16 @@ interface FaultTargets {
   tier?: { current: RankerProcess };
 }
 
-async function applyFault(f: FaultStep, t: FaultTargets): Promise<void> {
+async function applyFault(f: FaultStep, t: FaultTargets, log: (line: string) => void): Promise<void> {
+  if (f.action === 'restart_empty') {
+    if (f.target !== 'redis') throw new Error(`fault restart_empty: only redis, not ${f.target}`);
+    const r = await restartRedisEmpty(t.redis);
+    log(
+      `fault: redis ${r.killed ? 'flushed, SIGKILLed' : 'was stopped'} and started empty in ${r.ms} ms ` +
+        `(${r.keysAfterStart} keys after start${r.flushedAfterStart ? ', flushed' : ''})`,
+    );
+    return;
+  }
   if (f.target === 'ranker_tier') {
     if (!t.tier) throw new Error('fault on ranker_tier: the scenario runs no ranker tier (rankerTier: true)');
     const p = t.tier.current;
@@ -198,6 +211,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const rnd = seededRandom(seed).stream('loadtest.requests');
     const quality = new QualityRecorder(world.world, world.editorial, seed);
     const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
+    const shortLists = new Map<string, number>(); // phase → 200 responses with fewer than PAGE_COUNT items
     // The simulated users act on what they are served: clicks, watches and likes go to the core's
     // events route, so streaming features (watched filter, trending, recent watches) follow them.
     const activity =
@@ -211,7 +225,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const timers = (phase.faults ?? []).map((f) =>
         setTimeout(() => {
           log(`fault: ${f.action} ${f.target} (phase ${phase.name} +${f.atS} s)`);
-          applyFault(f, { redis, kafka, tier }).catch((err) =>
+          applyFault(f, { redis, kafka, tier }, log).catch((err) =>
             log(`fault failed: ${(err as Error).message}`),
           );
         }, f.atS * 1000),
@@ -231,7 +245,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({
               user_id: `u_${u}`,
-              count: 30,
+              count: PAGE_COUNT,
               context: { region: REGIONS[world.userRegion(u)] },
             }),
           };
@@ -243,6 +257,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           responses200++;
           const served = parseServed(r.body);
           countReasons(reasons, phase.name, served);
+          if ((served?.items?.length ?? 0) < PAGE_COUNT)
+            shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
           if (u !== undefined) {
             quality.record(phase.name, u, served);
             activity?.react(u, served);
@@ -250,6 +266,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         },
       });
       timers.forEach(clearTimeout);
+      result.shortLists = shortLists.get(phase.name) ?? 0;
       phases.push(result);
       log(phaseLine(result, phase.warmup === true));
     }
@@ -269,6 +286,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const onTopic = await countImpressions(kafka.brokers, topic, responses200, { timeoutMs: 60_000 });
 
     // 7. Assertions and reports.
+    for (const p of phases) p.reasonCounts = reasons.get(p.phase) ?? {};
     const measurements: PhaseMeasurement[] = phases.map((p, i) => ({
       phase: p.phase,
       warmup: scenario.phases[i].warmup === true,
@@ -277,8 +295,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       latencyMs: p.latencyMs,
       statusCounts: p.statusCounts,
       rungCounts: p.rungCounts,
+      reasonCounts: p.reasonCounts,
+      shortLists: p.shortLists,
     }));
-    for (const p of phases) p.reasonCounts = reasons.get(p.phase) ?? {};
     const assertions = scenario.assertions.map((a) =>
       evaluate(a, { phases: measurements, responses200, impressionsOnTopic: onTopic.distinct }),
     );
@@ -328,8 +347,8 @@ function countReasons(
     counts = {};
     into.set(phase, counts);
   }
-  for (const r of meta.reasons) {
-    const key = `${String(r.stage)} ${String(r.code)}`;
+  // A response counts once per reason (the editorial rung names its stage twice, for instance).
+  for (const key of new Set(meta.reasons.map((r) => `${String(r.stage)} ${String(r.code)}`))) {
     counts[key] = (counts[key] ?? 0) + 1;
   }
 }
@@ -356,7 +375,8 @@ function phaseLine(p: PhaseResult, warmup: boolean): string {
   return (
     `phase ${p.phase}${warmup ? ' (warm-up, excluded)' : ''}: offered ${p.offeredQps} QPS, achieved ${p.achievedQps.toFixed(1)} QPS; ` +
     `p50 ${p.latencyMs.p50.toFixed(1)} ms, p95 ${p.latencyMs.p95.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms; ` +
-    `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}`
+    `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}` +
+    (p.shortLists ? `; short lists ${p.shortLists}` : '')
   );
 }
 

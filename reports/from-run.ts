@@ -42,6 +42,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       dropped: p.dropped,
       rungCounts: p.rungCounts,
       reasonCounts: p.reasonCounts,
+      shortLists: p.shortLists,
       histogramBase64: p.histogramBase64 || undefined,
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,

@@ -65,6 +65,8 @@ export const PhaseSchema = z.object({
   rungCounts: z.record(z.string().min(1), count),
   /** Why responses stepped down: `"<stage> <code>"` → responses (`meta.reasons`), e.g. `"retrieval.subscriptions RECLAB_ERR_RETRIEVAL_TIMEOUT": 12`. */
   reasonCounts: z.record(z.string().min(1), count).optional(),
+  /** 200 responses with fewer items than the request's `count`. */
+  shortLists: count.optional(),
   /** Intended-time latency histogram, µs, HdrHistogram compressed base64: for merging phases/runs. */
   histogramBase64: z.string().min(1).optional(),
   /** Diagnostics: latency from the actual write (closed-model view) and the driver's pacing error. */

@@ -11,6 +11,10 @@ export interface PhaseMeasurement {
   latencyMs: { count: number; p50: number; p95: number; p99: number };
   statusCounts: { '2xx': number; '4xx': number; '5xx': number; errors: number; timeouts: number };
   rungCounts: Record<string, number>;
+  /** Responses per degradation reason `"<stage> <code>"` (a response counts once per reason). */
+  reasonCounts?: Record<string, number>;
+  /** 200 responses with fewer items than the request's `count`. */
+  shortLists?: number;
 }
 
 export interface RunMeasurements {
@@ -50,6 +54,8 @@ function compare(observed: number, op: Assertion['op'], value: number): boolean 
  * - `errors_5xx`, `errors_transport` (connection errors + timeouts) count;
  * - `achieved_rate_ratio` rate: achieved ÷ offered QPS (the lowest phase when unfiltered);
  * - `rung_share{rung:X}` rate: share of 2xx responses served by rung X;
+ * - `reason_share{reason:"S C"}` rate: share of 2xx responses whose `meta.reasons` has stage S, code C;
+ * - `short_lists` count: 200 responses with fewer items than their request's `count`;
  * - `impressions_lost` count: 200 responses minus distinct impressions found on the topic.
  */
 export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
@@ -78,6 +84,15 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       observed = total ? rung / total : 0;
       break;
     }
+    case 'reason_share': {
+      const total = phases.reduce((s, p) => s + p.statusCounts['2xx'], 0);
+      const withReason = phases.reduce((s, p) => s + (p.reasonCounts?.[a.reason ?? ''] ?? 0), 0);
+      observed = total ? withReason / total : 0;
+      break;
+    }
+    case 'short_lists':
+      observed = phases.reduce((s, p) => s + (p.shortLists ?? 0), 0);
+      break;
     case 'impressions_lost':
       observed = run.responses200 - run.impressionsOnTopic;
       break;

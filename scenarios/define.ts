@@ -6,13 +6,15 @@
 
 /**
  * A fault applied during a phase. Containers (`redis`, `kafka`): engine-level actions; `stop` keeps
- * the container, so a later `start` restores the service. The ranker tier process (`ranker_tier`,
- * needs `rankerTier: true`): `stop` = SIGKILL (a crashed GPU host), `start` = a new process on the
- * same port, `pause`/`unpause` = SIGSTOP/SIGCONT (a host that hangs).
+ * the container, so a later `start` restores the service. `restart_empty` (`redis` only): Redis
+ * loses its data — FLUSHALL, SIGKILL, start, nothing reloaded (loadtest/faults/redis-data-loss.ts).
+ * The ranker tier process (`ranker_tier`, needs `rankerTier: true`): `stop` = SIGKILL (a crashed GPU
+ * host), `start` = a new process on the same port, `pause`/`unpause` = SIGSTOP/SIGCONT (a host that
+ * hangs).
  */
 export interface FaultStep {
   target: 'redis' | 'kafka' | 'ranker_tier';
-  action: 'stop' | 'start' | 'pause' | 'unpause';
+  action: 'stop' | 'start' | 'pause' | 'unpause' | 'restart_empty';
   /** Seconds after the phase starts. */
   atS: number;
   /**
@@ -40,6 +42,8 @@ export type AssertionMetric =
   | 'errors_transport'
   | 'achieved_rate_ratio'
   | 'rung_share'
+  | 'reason_share'
+  | 'short_lists'
   | 'impressions_lost';
 
 export interface Assertion {
@@ -51,6 +55,8 @@ export interface Assertion {
   /** Tag filters, k6 style: `{phase:steady}`, `{rung:popularity}`. Absent: all measured phases. */
   phase?: string;
   rung?: string;
+  /** For `reason_share`: one degradation reason as `"<stage> <code>"` (`meta.reasons`). */
+  reason?: string;
 }
 
 export interface ScenarioDefinition {
@@ -80,6 +86,8 @@ export function defineScenario(s: ScenarioDefinition): ScenarioDefinition {
 
 /** The assertion as a k6-like string: `http_req_duration{phase:steady} p(99) <= 200`. */
 export function formatAssertion(a: Assertion): string {
-  const tags = [a.phase && `phase:${a.phase}`, a.rung && `rung:${a.rung}`].filter(Boolean).join(',');
+  const tags = [a.phase && `phase:${a.phase}`, a.rung && `rung:${a.rung}`, a.reason && `reason:${a.reason}`]
+    .filter(Boolean)
+    .join(',');
   return `${a.metric}${tags ? `{${tags}}` : ''} ${a.stat} ${a.op} ${a.value}`;
 }

@@ -119,6 +119,11 @@ export class L1FeatureCache implements FeatureStore {
     return this.#inner.topPopular(regionIdx, n);
   }
 
+  /** Passes through: the marker must show a data loss at once, never a cached "loaded". */
+  loadMarker(): Promise<string | undefined> {
+    return this.#inner.loadMarker();
+  }
+
   /**
    * Video records for `videos`, from the cache where fresh, else from ONE `getVideos` call on the
    * inner store for the distinct missing ids (none when all hit).

@@ -8,7 +8,6 @@ import {
   USER_RECORD,
   userModelInput,
   VIDEO_RECORD,
-  VIDEO_RECORD_LEN,
 } from '../features/schema.ts';
 import type { CandidateSource, RetrievalContext } from '../ports/candidate-source.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -28,7 +27,7 @@ import {
 } from './experiments.ts';
 import { type Candidate, mergeCandidates } from './merge.ts';
 import type { PopularityCache } from './popularity-cache.ts';
-import { clickbaitEstimate, rankCandidates } from './ranking.ts';
+import { clickbaitEstimate, type RankingOutcome, rankCandidates } from './ranking.ts';
 import { type RerankCandidate, type RerankConfig, rerank } from './rerank.ts';
 
 /** Item-tower embeddings of the whole catalogue, kept in memory (FAISS holds a copy). */
@@ -190,19 +189,57 @@ const RUNG_OF_RANKING = { main: 'full', light: 'light_ranker', retrieval: 'retri
 const NO_BLOCKED: ReadonlySet<number> = new Set();
 
 /**
+ * Above this share of candidates without a video record, the store has lost its data (the
+ * candidates come from the in-memory index of the whole catalogue, so each should have a record):
+ * the request goes to the `popularity` rung instead of ranking the few that are left.
+ */
+export const MISSING_RECORDS_SHARE_MAX = 0.5;
+
+/**
+ * Appends videos of `from` that are neither on the page (`onPage`) nor excluded, until the page has
+ * `count` items; each gets `source` and score 0 (below every ranked item). Returns how many it added.
+ */
+function topUp(
+  items: RecommendedItem[],
+  onPage: Set<number>,
+  from: readonly number[],
+  source: string,
+  count: number,
+  excluded: (video: number) => boolean,
+): number {
+  let added = 0;
+  for (const v of from) {
+    if (items.length >= count) break;
+    if (onPage.has(v) || excluded(v)) continue;
+    onPage.add(v);
+    items.push({ video_id: videoIdOf(v), score: 0, source });
+    added++;
+  }
+  return added;
+}
+
+/**
  * Serves one recommendation request through the full pipeline (seed 000 §1 and §2.2), stepping down
  * the fallback ladder (seed 000 §6) instead of failing:
  *
- * 1. A/B assignment; 2. user context (feature store) — unavailable ⇒ `popularity`;
+ * 1. A/B assignment; 2. user context (feature store) — unavailable ⇒ `popularity`; no record: a
+ *    new user (cold start, defaults from the request's context) when the store's load marker is
+ *    there, else the store lost its data ⇒ `popularity` (RECLAB_ERR_FEATURES_MISSING);
  * 3. user tower + parallel retrieval, each source under its own deadline and breaker — a failed
  *    source ⇒ `partial_retrieval`, none left ⇒ `popularity`; 4. merge & de-duplicate;
- * 5. batched enrichment — unavailable ⇒ `default_features`; 6. ranking (core/pipeline/ranking.ts):
+ * 5. batched enrichment — candidates without a video record are dropped (`default_features`,
+ *    RECLAB_ERR_FEATURES_MISSING), more than `MISSING_RECORDS_SHARE_MAX` of them ⇒ `popularity`;
+ *    the read failed ⇒ `default_features`: the candidates in retrieval order, flagged, never ranked
+ *    on made-up records; 6. ranking (core/pipeline/ranking.ts):
  *    the main ranker tier, optionally behind a light-ranker cascade — main failed, late or NaN/Inf ⇒
  *    light ranker (`light_ranker`), both ⇒ merge order (`retrieval_scores`); 7. re-rank (filters,
- *    MMR, creator caps, exploration); 8. impression published asynchronously.
+ *    MMR, creator caps, exploration); a page shorter than `count` is topped up from the popularity
+ *    cache, then the editorial list (reason `top_up.<rung>` RECLAB_ERR_PAGE_SHORT, the rung kept);
+ *    8. impression published asynchronously.
  * Experiment variants (assigned up front, or by the caller in `req.assignments`) set the ranking
  * weights; the caller picks the model set a variant pins.
- * The `popularity` rung serves the in-process popularity cache; if it is empty, `editorial`.
+ * The `popularity` rung serves the in-process popularity cache, topped up from the editorial list
+ * when short; if it is empty, `editorial`. The rules are in docs/fallback.md.
  *
  * Never throws for a dependency failure: every such failure is a rung and a reason.
  * `models` is the set the caller took for this request; retrieval runs its sources first, then
@@ -267,7 +304,37 @@ export async function recommend(
     return result;
   };
 
-  /** The non-personalised rungs: popularity cache, then the editorial list. */
+  /**
+   * Tops a short page up from the rungs below the one that made it: the popularity cache (unless
+   * that made it), then the editorial list; each rung that added items is named in the reasons.
+   */
+  const topUpPage = (
+    items: RecommendedItem[],
+    regionIdx: number,
+    fromPopularity: boolean,
+    excluded: (video: number) => boolean,
+  ): void => {
+    if (items.length >= req.count) return;
+    const onPage = new Set(items.map((it) => Number(it.video_id.slice(2))));
+    if (
+      fromPopularity &&
+      topUp(
+        items,
+        onPage,
+        deps.popularity.top(regionIdx, Number.POSITIVE_INFINITY),
+        'popularity_cache',
+        req.count,
+        excluded,
+      ) > 0
+    ) {
+      ladder.note('top_up.popularity', 'RECLAB_ERR_PAGE_SHORT');
+    }
+    if (topUp(items, onPage, models.editorial, 'editorial', req.count, excluded) > 0) {
+      ladder.note('top_up.editorial', 'RECLAB_ERR_PAGE_SHORT');
+    }
+  };
+
+  /** The non-personalised rungs: popularity cache (topped up from the editorial list), then the editorial list. */
   const servePopular = (stage: string, code: ErrorCode): RecommendResult => {
     const videos = deps.popularity.top(req.regionIdx ?? 0, req.count);
     if (videos.length > 0) {
@@ -277,6 +344,7 @@ export async function recommend(
         score: 1 - i / videos.length,
         source: 'popularity_cache',
       }));
+      topUpPage(items, req.regionIdx ?? 0, false, () => false);
       return finish(items, videos.length, 0);
     }
     ladder.degrade('editorial', stage, code);
@@ -313,16 +381,38 @@ export async function recommend(
     : Promise.resolve(new Set<number>());
   let user: Float32Array;
   try {
+    const featureCodes = {
+      timeout: 'RECLAB_ERR_FEATURES_TIMEOUT',
+      unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE',
+    } as const;
     const found = await guarded(
       clock,
       breakers.features,
       cfg.deadlines.userMs,
-      { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
+      featureCodes,
       () => deps.features.getUser(req.userId),
       deps.faults,
     );
-    // An unknown user is a cold start, not a failure: defaults shaped by the request's context.
-    user = found ?? defaultUserRecord(req.regionIdx ?? 0, req.deviceIdx ?? 0);
+    if (found) user = found;
+    else {
+      // No record: a new user only while the store holds a complete load (its loader's marker).
+      // Without the marker the store lost its data (flushed, restarted empty) or is being loaded:
+      // defaults would serve every user the same cold-start list as if nothing were wrong.
+      const marker = await guarded(
+        clock,
+        breakers.features,
+        cfg.deadlines.userMs,
+        featureCodes,
+        () => deps.features.loadMarker(),
+        deps.faults,
+      );
+      if (marker === undefined) {
+        lap('user');
+        return servePopular('user_context', 'RECLAB_ERR_FEATURES_MISSING');
+      }
+      // A cold start, not a failure: defaults shaped by the request's context.
+      user = defaultUserRecord(req.regionIdx ?? 0, req.deviceIdx ?? 0);
+    }
   } catch (err) {
     lap('user');
     return servePopular('user_context', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
@@ -378,28 +468,42 @@ export async function recommend(
   lap('retrieval');
 
   // 4. Merge and de-duplicate.
-  const candidates = mergeCandidates(lists, cfg.candidatesMax);
+  const merged = mergeCandidates(lists, cfg.candidatesMax);
   lap('merge');
-  if (candidates.length === 0) return servePopular('retrieval', 'RECLAB_ERR_RETRIEVAL_EMPTY');
-  const n = candidates.length;
+  if (merged.length === 0) return servePopular('retrieval', 'RECLAB_ERR_RETRIEVAL_EMPTY');
 
-  // 5. Enrichment: one batched read for all candidates.
+  // 5. Enrichment: one batched read for all candidates. A candidate is never ranked on a made-up
+  //    record: without one it is dropped (the store answered: the video is unknown to it) or, when
+  //    the read failed, every candidate goes on flagged in retrieval order (`default_features`).
+  let candidates = merged;
   let records: (Float32Array | undefined)[];
+  let unenriched = false;
   try {
     records = await guarded(
       clock,
       breakers.features,
       cfg.deadlines.enrichmentMs,
       { timeout: 'RECLAB_ERR_FEATURES_TIMEOUT', unavailable: 'RECLAB_ERR_FEATURES_UNAVAILABLE' },
-      () => deps.features.getVideos(candidates.map((c) => c.video)),
+      () => deps.features.getVideos(merged.map((c) => c.video)),
       deps.faults,
     );
+    let missing = 0;
+    for (let i = 0; i < merged.length; i++) if (!records[i]) missing++;
+    if (missing > merged.length * MISSING_RECORDS_SHARE_MAX) {
+      lap('enrichment');
+      return servePopular('enrichment', 'RECLAB_ERR_FEATURES_MISSING');
+    }
+    if (missing > 0) {
+      ladder.degrade('default_features', 'enrichment', 'RECLAB_ERR_FEATURES_MISSING');
+      candidates = merged.filter((_, i) => records[i]);
+      records = records.filter((r) => r);
+    }
   } catch (err) {
     ladder.degrade('default_features', 'enrichment', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
     records = [];
+    unenriched = true;
   }
-  const emptyRecord = new Float32Array(VIDEO_RECORD_LEN);
-  const videoRecords = candidates.map((_, i) => records[i] ?? emptyRecord);
+  const n = candidates.length;
   lap('enrichment');
 
   // 6. Ranking: one batched call; affinity from the in-memory item embeddings.
@@ -419,15 +523,28 @@ export async function recommend(
       affinity[i] = dot;
     }
   }
-  const ranking = await rankCandidates(
-    clock,
-    { main: models.ranker, light: models.lightRanker },
-    { main: breakers.ranker, light: breakers.lightRanker },
-    rankerInput(user, videoRecords, affinity, clock.now() / 1000),
-    n,
-    { deadlineMs: cfg.deadlines.rankingMs, cascadeTopN: cfg.cascadeTopN, weights: assigned.rankingWeights },
-    deps.faults,
-  );
+  // Without records there is nothing to rank on: merge order is the retrieval-score ranking.
+  const ranking: RankingOutcome = unenriched
+    ? {
+        kept: Array.from({ length: n }, (_, i) => i),
+        scores: Float64Array.from({ length: n }, (_, i) => 1 - i / n),
+        by: 'retrieval',
+        mainRows: 0,
+        failures: [],
+      }
+    : await rankCandidates(
+        clock,
+        { main: models.ranker, light: models.lightRanker },
+        { main: breakers.ranker, light: breakers.lightRanker },
+        rankerInput(user, records as Float32Array[], affinity, clock.now() / 1000),
+        n,
+        {
+          deadlineMs: cfg.deadlines.rankingMs,
+          cascadeTopN: cfg.cascadeTopN,
+          weights: assigned.rankingWeights,
+        },
+        deps.faults,
+      );
   for (const f of ranking.failures) {
     // A failed cascade pre-scorer costs only CPU (the main ranker then scores every candidate).
     const to = f.stage === 'light_ranking' && ranking.by === 'main' ? 'full' : RUNG_OF_RANKING[ranking.by];
@@ -447,24 +564,37 @@ export async function recommend(
     });
   }
   const rerankCands: RerankCandidate[] = kept.map((r, j) => {
-    const rec = videoRecords[r];
+    const rec = records[r];
+    if (!rec) {
+      // Flagged (the enrichment read failed): no creator to cap (each its own), never explorable.
+      return {
+        video: candidates[r].video,
+        creator: -1 - r,
+        score: Math.max(0, scores[j]),
+        ageH: Number.POSITIVE_INFINITY,
+        clickbait: 0,
+        logViews: Number.POSITIVE_INFINITY,
+      };
+    }
     return {
       video: candidates[r].video,
       creator: rec[VIDEO_RECORD.creator],
       score: Math.max(0, scores[j]),
-      ageH: records[r] ? Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600) : Number.POSITIVE_INFINITY,
+      ageH: Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600),
       // Seed 001's "high CTR, low watch time", from the heads that scored it (0 on merge order).
       clickbait: ranking.heads
         ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rec[VIDEO_RECORD.durationS])
         : 0,
-      logViews: records[r] ? rec[VIDEO_RECORD.logViews] : Number.POSITIVE_INFINITY,
+      logViews: rec[VIDEO_RECORD.logViews],
     };
   });
+  const watched = await watchedRead;
+  const blocked = deps.policy?.blocked ?? NO_BLOCKED;
   const page = rerank(
     rerankCands,
     keptEmb,
     dim,
-    { watched: await watchedRead, blocked: deps.policy?.blocked ?? NO_BLOCKED },
+    { watched, blocked },
     { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
     deps.exploration,
   );
@@ -473,6 +603,8 @@ export async function recommend(
     score: Math.round(scores[j] * 1e4) / 1e4,
     source: candidates[kept[j]].source,
   }));
+  // Filters, creator caps and dropped candidates can leave a page short: fill it from lower rungs.
+  topUpPage(items, regionIdx, true, (v) => watched.has(v) || blocked.has(v));
   lap('reranking');
-  return finish(items, n, ranked);
+  return finish(items, merged.length, ranked);
 }

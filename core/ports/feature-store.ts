@@ -13,4 +13,11 @@ export interface FeatureStore {
   getVideos(videos: readonly number[]): Promise<(Float32Array | undefined)[]>;
   /** Top `n` popular video indices of a region (`regionIdx`) or the whole world (`undefined`). */
   topPopular(regionIdx: number | undefined, n: number): Promise<{ video: number; score: number }[]>;
+  /**
+   * The store's load marker: the world hash its loader writes last (and deletes first) once a load is
+   * complete, or `undefined` when the store holds no complete load (never loaded, flushed, restarted
+   * empty, or a load in progress). Tells a new user (marker present, no record) from a store that
+   * lost its data (no marker). Throws on store failure. Never cached by decorators.
+   */
+  loadMarker(): Promise<string | undefined>;
 }

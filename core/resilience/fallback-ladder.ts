@@ -45,4 +45,12 @@ export class LadderPosition {
     this.#rung = lowerRung(this.#rung, to);
     this.reasons.push({ stage, code });
   }
+
+  /**
+   * Records a reason without stepping down: the rung still says how the page was made (e.g. a page
+   * topped up from a lower rung, whose items name their own `source`).
+   */
+  note(stage: string, code: ErrorCode): void {
+    this.reasons.push({ stage, code });
+  }
 }

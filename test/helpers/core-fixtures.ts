@@ -10,11 +10,15 @@ import { seededRandom } from '../../core/random/seeded-random.ts';
 import type { SwappableModelSet } from '../../core/registry/model-slots.ts';
 import type { FaultInjector } from '../../core/resilience/fault-injection.ts';
 
-/** A FeatureStore that knows no user and no video, and has no popular videos. */
+/**
+ * A FeatureStore that knows no user and no video, and has no popular videos, but holds a complete
+ * load (its marker says `empty-world`): every user is a cold start.
+ */
 export const emptyFeatureStore: FeatureStore = {
   getUser: async () => undefined,
   getVideos: async (v) => v.map(() => undefined),
   topPopular: async () => [],
+  loadMarker: async () => 'empty-world',
 };
 
 /**

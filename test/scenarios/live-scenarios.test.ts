@@ -61,8 +61,15 @@ describe('reclab run (live)', () => {
     expect(summary.quality?.served.byPhase.steady.byRung.full.lists).toBe(steady.rungCounts.full);
   });
 
-  it('redis-failure: stopping Redis mid-run degrades to popularity/editorial with zero 5xx, without hanging', async () => {
+  it('redis-failure: Redis restarted empty, then stopped: popularity, never `full` on missing data, 30 items, zero 5xx', async () => {
     const s = await runScenario({ ...common, scenario: redisFailure, rateQps: 50, durationS: 8 });
+    expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+    // After the data loss: no `full` response, every one from the kept popularity lists, and why.
+    const lost = s.phases.find((p) => p.phase === 'data_lost')!;
+    expect(lost.rungCounts.full ?? 0).toBe(0);
+    expect(lost.rungCounts.popularity).toBe(lost.statusCounts['2xx']);
+    expect(lost.reasonCounts?.['user_context RECLAB_ERR_FEATURES_MISSING']).toBeGreaterThan(0);
+    expect(s.phases.every((p) => p.shortLists === 0)).toBe(true);
     const outage = s.phases.find((p) => p.phase === 'outage')!;
     expect(outage.statusCounts['5xx']).toBe(0);
     expect(outage.statusCounts.errors + outage.statusCounts.timeouts).toBe(0);

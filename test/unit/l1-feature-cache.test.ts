@@ -30,6 +30,11 @@ class MemoryStore implements FeatureStore {
   async topPopular(): Promise<{ video: number; score: number }[]> {
     return [{ video: 1, score: 2 }];
   }
+  markerCalls = 0;
+  async loadMarker(): Promise<string | undefined> {
+    this.markerCalls++;
+    return 'world';
+  }
 }
 
 const first = (rs: (Float32Array | undefined)[]) => rs.map((r) => (r ? r[0] : undefined));
@@ -128,7 +133,7 @@ describe('L1FeatureCache', () => {
     expect(inner.calls).toEqual([[50], [50]]);
   });
 
-  it('passes user reads and popularity through', async () => {
+  it('passes user reads, popularity and the load marker through (a data loss shows at once)', async () => {
     const { clock } = manualClock();
     const inner = new MemoryStore(10);
     const cache = new L1FeatureCache(inner, clock, { maxEntries: 100, ttlMs: 60_000 });
@@ -136,6 +141,9 @@ describe('L1FeatureCache', () => {
     await cache.getUser('u_1');
     expect(inner.userCalls).toBe(2);
     expect(await cache.topPopular(undefined, 1)).toEqual([{ video: 1, score: 2 }]);
+    expect(await cache.loadMarker()).toBe('world');
+    expect(await cache.loadMarker()).toBe('world');
+    expect(inner.markerCalls).toBe(2);
   });
 
   it('counts hits and misses into reclab_feature_cache_requests_total', async () => {

@@ -25,7 +25,7 @@ export function connectRedis(url: string, commandTimeoutMs: number): Redis {
 /**
  * FeatureStore over Redis (seed 000 §2.3): one binary record per user and per video, read with
  * GET / MGET as Buffers (SETUP-NOTES: MGET of 300 binary values ≈ 0.19 ms vs ≈ 2.5 ms for 300
- * HGETALLs); popularity from sorted sets (ZREVRANGE).
+ * HGETALLs); popularity from sorted sets (ZREVRANGE); the load marker from `meta:world_hash`.
  */
 export class RedisFeatureStore implements FeatureStore {
   readonly #redis: Redis;
@@ -50,5 +50,10 @@ export class RedisFeatureStore implements FeatureStore {
       regionIdx === undefined ? keys.popularityGlobal : keys.popularityRegion(regionIdx),
       n,
     );
+  }
+
+  /** `GET meta:world_hash` (sim/loader/redis-loader.ts deletes it first and writes it last). */
+  async loadMarker(): Promise<string | undefined> {
+    return (await this.#redis.get(keys.worldHash)) ?? undefined;
   }
 }

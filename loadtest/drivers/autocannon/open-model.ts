@@ -125,6 +125,8 @@ export interface WindowStats {
   rungCounts: Record<string, number>;
   /** Degradation reasons (`"<stage> <code>"` → responses), filled in by the runner. */
   reasonCounts?: Record<string, number>;
+  /** 200 responses with fewer items than the request's `count`, filled in by the runner. */
+  shortLists?: number;
   /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
   histogramBase64: string;
 }

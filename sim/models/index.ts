@@ -37,6 +37,7 @@ export {
   type OfflineCandidates,
   offlineCandidates,
   rankedList,
+  rungOrderViolations,
   sampleUsers,
 } from './offline-lists.ts';
 export { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';

@@ -189,3 +189,34 @@ export function rankedList(
 export function mergeOrderList(c: OfflineCandidates, i: number, length: number): Uint32Array {
   return c.videos.subarray(c.offsets[i], Math.min(c.offsets[i + 1], c.offsets[i] + length));
 }
+
+/**
+ * Where a model card breaks the fallback ladder's premise that the main ranker is better than its
+ * light fallback: one message per metric on which the light ranker beats the full ranker — click
+ * AUC, watch-time RMSE (lower is better), and the offline lists' expected watch time and NDCG@10.
+ * Empty when the order holds. Reads `metrics` as published in the card (`metrics.offlineLists`).
+ * @param tolerance relative slack: the light ranker "beats" the full one only by more than this
+ *   share of the full ranker's figure (default 0: any margin counts)
+ */
+export function rungOrderViolations(metrics: Record<string, unknown>, tolerance = 0): string[] {
+  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+  const lists = (metrics.offlineLists ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const checks: [string, number, number, 'higher' | 'lower'][] = [
+    ['click AUC', num(metrics.clickAuc), num(metrics.lightClickAuc), 'higher'],
+    ['watch-time RMSE (s)', num(metrics.watchTimeRmseS), num(metrics.lightWatchTimeRmseS), 'lower'],
+    [
+      'offline expected watch time per list (s)',
+      num(lists.full?.expectedWatchTimeS),
+      num(lists.light_ranker?.expectedWatchTimeS),
+      'higher',
+    ],
+    ['offline NDCG@10', num(lists.full?.ndcgAt10), num(lists.light_ranker?.ndcgAt10), 'higher'],
+  ];
+  const out: string[] = [];
+  for (const [name, full, light, better] of checks) {
+    if (!Number.isFinite(full) || !Number.isFinite(light)) out.push(`${name}: missing on the card`);
+    else if (better === 'higher' ? light > full * (1 + tolerance) : light < full * (1 - tolerance))
+      out.push(`${name}: light ranker ${light} beats full ${full}`);
+  }
+  return out;
+}

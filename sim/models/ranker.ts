@@ -30,9 +30,10 @@ import { gatherRows, shuffle } from './two-tower.ts';
  *   impressions; labels are the behaviour model's reactions in the logs.
  *
  * No dislike head: the world's users dislike rarely (dislike logit intercept −5, docs/behavior-model.md)
- * — the default build's 100 000 training rows hold 14 dislikes among 6 506 clicks, and even 400 000
- * rows hold 88 — so a dislike head fit on them ranked held-out dislikes at chance (AUC 0.44–0.70 on a
- * handful of positives, 0.50 after Platt). The logs keep the label (NDCG's gain subtracts it) and the
+ * — the default build's 100 000 training rows (seed 7) hold 29 dislikes among about 6 500 clicks
+ * (`manifest.ranker.trainingDislikes`), and even 400 000 rows held 88 — so a dislike head fit on them
+ * ranked held-out dislikes at chance (AUC 0.44–0.70 on a handful of positives; 0.50 on the card
+ * before this change, where Platt scaling flattened it). The logs keep the label (NDCG's gain subtracts it) and the
  * ranking score keeps its `dislike` weight for models that have such a head.
  *
  * MMoE (Ma et al., "Modeling Task Relationships in Multi-task Learning with Multi-gate

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/adapters/clock/system-clock.ts';
+import { tunedScoreWeights } from '../../core/artifacts.ts';
 import { ReclabError } from '../../core/errors.ts';
 import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
 import {
@@ -155,6 +156,18 @@ describe('combineScores', () => {
 });
 
 describe('score weights: configured over the model card over the defaults', () => {
+  it("reads each ranker's tuned weights from the manifest, keeping only known finite numbers", () => {
+    expect(
+      tunedScoreWeights({
+        ranker: {
+          scoreWeights: { click: 0.5, watchTime: 1, clickbait: 1, bogus: 3, like: 'x' },
+          lightScoreWeights: { click: 0.75 },
+        },
+      }),
+    ).toEqual({ main: { click: 0.5, watchTime: 1, clickbait: 1 }, light: { click: 0.75 } });
+    expect(tunedScoreWeights({})).toEqual({ main: undefined, light: undefined });
+  });
+
   it('resolves each weight from the highest layer that sets it', () => {
     expect(resolveScoreWeights(undefined, undefined)).toEqual(DEFAULT_SCORE_WEIGHTS);
     expect(resolveScoreWeights({}, { watchTime: 2, clickbait: 0.5 })).toEqual({

@@ -4,6 +4,7 @@ import { AnnIndex } from './adapters/faiss/faiss-index.ts';
 import { OnnxItemEncoder, OnnxRanker, type OnnxTower, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
 import { VIDEO_FEATURE_DIM } from './features/schema.ts';
+import { SCORE_WEIGHT_NAMES, type ScoreWeights } from './pipeline/experiments.ts';
 import type { ModelSet, RecentActivity } from './pipeline/recommend.ts';
 import type { Ranker } from './ports/ranker.ts';
 import { ContentSource } from './retrieval/content-source.ts';
@@ -150,6 +151,40 @@ async function loadContentIndex(
 }
 
 /**
+ * The ranking-score weights tuned for the version's rankers on validation data, from its manifest
+ * (the model card's source): `ranker.scoreWeights` (main) and `ranker.lightScoreWeights` (light);
+ * only known, finite weights are kept, and a missing section means none (the defaults apply:
+ * core/pipeline/experiments.ts).
+ */
+export function tunedScoreWeights(manifest: Record<string, unknown>): {
+  main?: Partial<ScoreWeights>;
+  light?: Partial<ScoreWeights>;
+} {
+  const section = (manifest.ranker ?? {}) as Record<string, unknown>;
+  const pick = (raw: unknown): Partial<ScoreWeights> | undefined => {
+    if (!raw || typeof raw !== 'object') return undefined;
+    const out: Partial<ScoreWeights> = {};
+    for (const name of SCORE_WEIGHT_NAMES) {
+      const v = (raw as Record<string, unknown>)[name];
+      if (typeof v === 'number' && Number.isFinite(v)) out[name] = v;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+  return { main: pick(section.scoreWeights), light: pick(section.lightScoreWeights) };
+}
+
+/** `r` carrying `weights` as its `scoreWeights` (for a ranker made elsewhere, e.g. the tier's client). */
+function withScoreWeights(r: OwnedRanker, weights: Partial<ScoreWeights> | undefined): OwnedRanker {
+  if (!weights) return r;
+  return {
+    modelVersion: r.modelVersion,
+    scoreWeights: weights,
+    score: (features, n) => r.score(features, n),
+    release: () => r.release(),
+  };
+}
+
+/**
  * Loads models, embeddings and the editorial list from `dir` and builds the ANN index over the item
  * embeddings (seed 000 §2.4; the index type is `opts.ann.factory`).
  * @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID for a missing or malformed file
@@ -196,6 +231,7 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
     AnnIndex.build(vectors, dim, { factory, metric: 'ip', params, threads: 1 });
   const content = await loadContentIndex(dir, manifest, count, opts.ann);
 
+  const weights = tunedScoreWeights(manifest);
   const lightPath = join(dir, 'light_ranker.onnx');
   const hasLight = await access(lightPath).then(
     () => true,
@@ -203,11 +239,13 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
   );
   const loads = await Promise.allSettled([
     opts.mainRanker
-      ? Promise.resolve<OwnedRanker>(opts.mainRanker(modelVersion))
-      : OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads),
+      ? Promise.resolve<OwnedRanker>(withScoreWeights(opts.mainRanker(modelVersion), weights.main))
+      : OnnxRanker.load(join(dir, 'ranker.onnx'), modelVersion, opts.ortThreads, weights.main),
     OnnxUserEncoder.load(join(dir, 'user_tower.onnx'), dim, opts.ortThreads),
     OnnxItemEncoder.load(join(dir, 'item_tower.onnx'), dim, opts.ortThreads),
-    hasLight ? OnnxRanker.load(lightPath, modelVersion, opts.ortThreads) : Promise.resolve(undefined),
+    hasLight
+      ? OnnxRanker.load(lightPath, modelVersion, opts.ortThreads, weights.light)
+      : Promise.resolve(undefined),
   ] as const);
   const [ranker, userEncoder, itemEncoder, lightRanker] = loads;
   if (

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ReclabError } from '../errors.ts';
 import type { ServerTimeouts } from '../http/server-timeouts.ts';
 import { DEFAULT_SERVER_TIMEOUTS as HTTP } from '../http/server-timeouts.ts';
-import type { ExperimentConfig, RankingWeights } from '../pipeline/experiments.ts';
+import { type ExperimentConfig, type RankingWeights, SCORE_WEIGHT_NAMES } from '../pipeline/experiments.ts';
 import type { PipelineConfig } from '../pipeline/recommend.ts';
 import { RANKER_TIER_VARIABLES } from '../ranker-tier/config.ts';
 import type { BulkheadOptions } from '../resilience/bulkhead.ts';
@@ -56,7 +56,7 @@ const envSchema = z
     RECLAB_EXPERIMENT_ID: z.string().default('exp_ranking_v1'),
     RECLAB_EXPERIMENT_VARIANTS: z.string().default('control:50,treatment:50'), // name:share,…
     RECLAB_EXPERIMENTS_JSON: z.string().min(1).optional(), // layered experiments with variant params; replaces the two above
-    RECLAB_RANKING_WEIGHTS: z.string().default('like:0,finish:0,dislike:0'), // task weights of the ranking score
+    RECLAB_RANKING_WEIGHTS: z.string().default(''), // overrides of the ranking score's weights; unset = the model card's
     RECLAB_RANKING_CASCADE_TOP_N: int(0, 0), // seed 000 Q5: light ranker keeps top N for the main ranker; 0 = off
     RECLAB_RANKER_TIER_URL: z.string().url().optional(), // main ranker tier (core/ranker-tier); unset = in process
     RECLAB_RANKER_TIER_TIMEOUT_MS: int(1000, 1), // backstop of one call to the tier, below the breaker
@@ -70,7 +70,7 @@ const envSchema = z
     RECLAB_WATCHED_FILTER_N: int(50, 0), // recent watches the already-watched filter reads
     RECLAB_POLICY_REFRESH_MS: int(10_000, 100), // how often the policy block list (Redis set policy:blocked) is re-read
     RECLAB_POLICY_MAX_ENTRIES: int(100_000, 0), // most blocked videos held in process
-    RECLAB_RERANK_CLICKBAIT_PENALTY: num(0.5, 0, 1),
+    RECLAB_RERANK_CLICKBAIT_PENALTY: num(0, 0, 1), // extra to the ranking score's tuned `clickbait` weight
     RECLAB_RERANK_FRESHNESS_BOOST: num(0.2, 0),
     RECLAB_RERANK_FRESHNESS_HALF_LIFE_H: num(24, 0.01),
     RECLAB_RERANK_CREATOR_CAP: int(3, 1), // videos per creator per page
@@ -166,7 +166,14 @@ function parseVariants(spec: string): { name: string; share: number }[] {
 }
 
 const weightsSchema = z
-  .object({ like: z.number(), finish: z.number(), dislike: z.number() })
+  .object({
+    click: z.number(),
+    watchTime: z.number(),
+    like: z.number(),
+    finish: z.number(),
+    dislike: z.number(),
+    clickbait: z.number(),
+  })
   .partial()
   .strict();
 
@@ -220,13 +227,19 @@ function parseExperiments(json: string, problems: string[]): ExperimentConfig[] 
   }));
 }
 
-/** `like:0.2,finish:0.1,dislike:1` → weights (unnamed ones 0). */
+/**
+ * `like:0.2,clickbait:0.5` → those weights; unnamed ones stay unset (the model card's tuned weight,
+ * else the default: core/pipeline/experiments.ts).
+ */
 function parseWeights(spec: string, problems: string[]): RankingWeights {
-  const w: RankingWeights = { like: 0, finish: 0, dislike: 0 };
+  const w: RankingWeights = {};
+  const names: readonly string[] = SCORE_WEIGHT_NAMES;
   for (const part of spec.split(',').filter((p) => p.trim())) {
     const [name, value] = part.split(':').map((x) => x.trim());
-    if (!(name in w) || !Number.isFinite(Number(value)) || value === '') {
-      problems.push(`RECLAB_RANKING_WEIGHTS: expected like|finish|dislike:number,… got '${part}'`);
+    if (!names.includes(name) || !Number.isFinite(Number(value)) || value === '') {
+      problems.push(
+        `RECLAB_RANKING_WEIGHTS: expected ${SCORE_WEIGHT_NAMES.join('|')}:number,… got '${part}'`,
+      );
       continue;
     }
     w[name as keyof RankingWeights] = Number(value);

@@ -105,13 +105,31 @@ export function userModelInput(user: Float32Array, out: Float32Array, offset = 0
   for (let c = 0; c < NUM_CATEGORIES; c++) out[o + c] = user[USER_RECORD.catShare + c];
 }
 
+/** The duration feature is `ln(1 + durationS) / DURATION_FEATURE_SCALE`. */
+export const DURATION_FEATURE_SCALE = 8;
+/** Column of the duration feature in a ranker input row (`rankerInput`). */
+export const RANKER_DURATION_COLUMN = USER_FEATURE_DIM + NUM_CATEGORIES;
+
+/**
+ * The video duration in seconds encoded in a ranker row's duration feature: the inverse of
+ * `videoModelInput`'s `ln(1 + durationS) / 8`, clamped at 0. The ranker's watch head and the ranking
+ * score's clickbait term read it, so they need no other input than the row.
+ * @param rows row-major `n × RANKER_INPUT_DIM`; `row` 0-based
+ */
+export function rankerRowDurationS(rows: ArrayLike<number>, row: number): number {
+  return Math.max(
+    0,
+    Math.expm1(DURATION_FEATURE_SCALE * rows[row * RANKER_INPUT_DIM + RANKER_DURATION_COLUMN]),
+  );
+}
+
 /** Writes the item tower's input for one video record into `out` at `offset`; `nowS` is Unix seconds. */
 export function videoModelInput(video: Float32Array, nowS: number, out: Float32Array, offset = 0): void {
   out.fill(0, offset, offset + VIDEO_FEATURE_DIM);
   out[offset + (video[VIDEO_RECORD.category] | 0)] = 1;
   let o = offset + NUM_CATEGORIES;
   const ageH = Math.max(0, (nowS - video[VIDEO_RECORD.uploadTsS]) / 3600);
-  out[o++] = Math.log1p(video[VIDEO_RECORD.durationS]) / 8;
+  out[o++] = Math.log1p(video[VIDEO_RECORD.durationS]) / DURATION_FEATURE_SCALE;
   out[o++] = Math.log1p(ageH) / 10;
   out[o++] = video[VIDEO_RECORD.logViews] / 16;
   out[o++] = video[VIDEO_RECORD.logCreatorFollowers] / 16;

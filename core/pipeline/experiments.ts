@@ -3,32 +3,80 @@ import { createHash } from 'node:crypto';
 /**
  * Task weights that combine the multi-task ranker's heads into one score (seed 000 §7 of the
  * request walk-through: "P(click), E[watch_time], P(like), P(finish), P(dislike) → weighted
- * combination → single score"):
+ * combination → single score"), a multiplicative fusion of the heads:
  *
- *   score = P(click) × E[watch_s | click] × max(0, 1 + like·P(like) + finish·P(finish) − dislike·P(dislike))
+ *   score = P(click)^click × E[watch_s | click]^watchTime
+ *           × max(0, 1 + like·P(like) + finish·P(finish) − dislike·P(dislike))
+ *           × max(0, 1 − clickbait·cb),   cb = P(click) × (1 − min(1, E[watch_s | click] / duration_s))
  *
- * Expected watch time (Covington et al. 2016) is the base; the satisfaction heads scale it. All
- * weights 0 (the default) is the pure expected-watch-time score. Heads a ranker lacks (the light
- * ranker has only click and watch time) count as 0.
+ * `click = watchTime = 1` with the others 0 is the expected watch time of an impression (Covington
+ * et al. 2016); `cb` is seed 001's clickbait signal (high CTR, low watch time; `clickbaitEstimate`).
+ * Heads a ranker lacks (the light ranker has only click and watch time) count as 0.
  */
-export interface RankingWeights {
+export interface ScoreWeights {
+  /** Exponent of P(click). */
+  click: number;
+  /** Exponent of E[watch_s | click]. */
+  watchTime: number;
   like: number;
   finish: number;
   dislike: number;
+  /** Penalty on the clickbait estimate, in [0, 1]. */
+  clickbait: number;
 }
 
-export const DEFAULT_RANKING_WEIGHTS: Readonly<RankingWeights> = Object.freeze({
+/** The score's weight names, in the order the model card and `RECLAB_RANKING_WEIGHTS` list them. */
+export const SCORE_WEIGHT_NAMES = ['click', 'watchTime', 'like', 'finish', 'dislike', 'clickbait'] as const;
+
+/**
+ * The weights used when neither the configuration nor the model (its card's tuned weights, carried
+ * by `Ranker.scoreWeights`) sets them: the plain expected watch time.
+ */
+export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = Object.freeze({
+  click: 1,
+  watchTime: 1,
   like: 0,
   finish: 0,
   dislike: 0,
+  clickbait: 0,
 });
+
+/**
+ * Weights as configured (`RECLAB_RANKING_WEIGHTS`, an A/B variant's `ranking_weights`): each one
+ * optional. An unset weight is the serving model's own (`Ranker.scoreWeights`: the weights tuned on
+ * validation data and written in its model card), else `DEFAULT_SCORE_WEIGHTS`.
+ */
+export type RankingWeights = Partial<ScoreWeights>;
+
+/** No overrides: every weight comes from the model, else the defaults. */
+export const DEFAULT_RANKING_WEIGHTS: Readonly<RankingWeights> = Object.freeze({});
+
+/**
+ * The weights one ranking uses: `DEFAULT_SCORE_WEIGHTS`, overridden by the model's tuned weights,
+ * overridden by the configured ones (precedence: variant > RECLAB_RANKING_WEIGHTS > model card >
+ * default). Undefined or non-finite entries are skipped at every level.
+ */
+export function resolveScoreWeights(
+  configured: Readonly<RankingWeights> | undefined,
+  model: Readonly<Partial<ScoreWeights>> | undefined,
+): ScoreWeights {
+  const out: ScoreWeights = { ...DEFAULT_SCORE_WEIGHTS };
+  for (const layer of [model, configured]) {
+    if (!layer) continue;
+    for (const name of SCORE_WEIGHT_NAMES) {
+      const v = layer[name];
+      if (typeof v === 'number' && Number.isFinite(v)) out[name] = v;
+    }
+  }
+  return out;
+}
 
 /** What a variant may change for the requests assigned to it. Unset fields keep the core's default. */
 export interface VariantParams {
   /** Registry version whose models serve this variant (loaded at start, next to the active one). */
   modelVersion?: string;
-  /** Task weights of the ranking score; unset weights stay 0. */
-  rankingWeights?: Partial<RankingWeights>;
+  /** Task weights of the ranking score; unset weights keep the layer below's (`resolveScoreWeights`). */
+  rankingWeights?: RankingWeights;
 }
 
 export interface VariantConfig {
@@ -56,7 +104,10 @@ export interface Assignments {
   experiments: Assignment[];
   /** The registry version a variant pinned, if any (the first layer that pins one wins). */
   modelVersion?: string;
-  /** The ranking weights after every layer's overrides (later layers override earlier ones). */
+  /**
+   * The configured ranking weights after every layer's overrides (later layers override earlier
+   * ones); weights still unset come from the serving model at ranking time.
+   */
   rankingWeights: RankingWeights;
 }
 
@@ -81,7 +132,7 @@ export function assignVariant(userId: string, exp: ExperimentConfig): string {
 /**
  * Assigns `userId` in every experiment (layered: one variant per layer) and resolves what the
  * variants select: a model version, and ranking weights (starting from `baseWeights`, the core's
- * configured ones).
+ * configured ones; unset weights stay unset, for the model's own).
  */
 export function assignExperiments(
   userId: string,
@@ -94,7 +145,10 @@ export function assignExperiments(
     out.experiments.push({ id: exp.id, variant: name });
     const params = exp.variants.find((v) => v.name === name)?.params;
     if (params?.modelVersion && out.modelVersion === undefined) out.modelVersion = params.modelVersion;
-    if (params?.rankingWeights) Object.assign(out.rankingWeights, params.rankingWeights);
+    if (params?.rankingWeights) {
+      for (const [name, v] of Object.entries(params.rankingWeights))
+        if (v !== undefined) out.rankingWeights[name as keyof RankingWeights] = v;
+    }
   }
   return out;
 }

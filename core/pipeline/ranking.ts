@@ -1,11 +1,11 @@
 import { type ErrorCode, errorCode, ReclabError } from '../errors.ts';
-import { RANKER_INPUT_DIM } from '../features/schema.ts';
+import { RANKER_INPUT_DIM, rankerRowDurationS } from '../features/schema.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Predictions, Ranker } from '../ports/ranker.ts';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.ts';
 import type { FaultInjector } from '../resilience/fault-injection.ts';
 import { guarded } from '../resilience/guard.ts';
-import type { RankingWeights } from './experiments.ts';
+import { type RankingWeights, resolveScoreWeights, type ScoreWeights } from './experiments.ts';
 
 /** The rankers of one model set: the main (MMoE) tier and the in-process light ranker. */
 export interface RankerTiers {
@@ -20,6 +20,7 @@ export interface RankingOptions {
   deadlineMs: number;
   /** Cascade (seed 000 Q5): light-rank all, keep the top N for the main ranker; 0 = off. */
   cascadeTopN: number;
+  /** The configured weights; unset ones come from the scoring ranker's `scoreWeights`. */
   weights: RankingWeights;
 }
 
@@ -66,20 +67,37 @@ export function validatePredictions(p: Predictions, n: number): Predictions {
 }
 
 /**
- * One combined score per row from the task heads (formula: `RankingWeights`,
- * core/pipeline/experiments.ts). Returns a `Float64Array` of length n, each ≥ 0.
+ * One combined score per row from the task heads (formula: `ScoreWeights`,
+ * core/pipeline/experiments.ts). Returns a `Float64Array` of length n, each ≥ 0 (0 for rows whose
+ * heads are 0 under a negative exponent, or whose factors clamp to 0).
+ * @param durationS seconds per row, for the clickbait term (its factor is 1 without durations)
  */
-export function combineScores(p: Predictions, n: number, w: RankingWeights): Float64Array {
+export function combineScores(
+  p: Predictions,
+  n: number,
+  w: Readonly<ScoreWeights>,
+  durationS?: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
+    const pClick = Math.max(0, p.pClick[i]);
+    const watchS = Math.max(0, p.watchTimeS[i]);
     const satisfaction =
       1 +
       w.like * (p.pLike?.[i] ?? 0) +
       w.finish * (p.pFinish?.[i] ?? 0) -
       w.dislike * (p.pDislike?.[i] ?? 0);
-    out[i] = Math.max(0, p.pClick[i] * p.watchTimeS[i] * Math.max(0, satisfaction));
+    const clickbait = w.clickbait !== 0 && durationS ? clickbaitEstimate(pClick, watchS, durationS[i]) : 0;
+    const base = pClick ** w.click * watchS ** w.watchTime;
+    const score = base * Math.max(0, satisfaction) * Math.max(0, 1 - w.clickbait * clickbait);
+    out[i] = Number.isFinite(score) ? score : 0;
   }
   return out;
+}
+
+/** Durations (seconds) of `n` ranker rows, from their duration feature (`rankerRowDurationS`). */
+function rowDurations(input: Float32Array, n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => rankerRowDurationS(input, i));
 }
 
 /**
@@ -161,7 +179,12 @@ export async function rankCandidates(
   if (opts.cascadeTopN > 0 && n > opts.cascadeTopN && tiers.light) {
     try {
       const lightPreds = await call(tiers.light, breakers.light, input, n);
-      const light = combineScores(lightPreds, n, opts.weights);
+      const light = combineScores(
+        lightPreds,
+        n,
+        resolveScoreWeights(opts.weights, tiers.light.scoreWeights),
+        rowDurations(input, n),
+      );
       kept = topKIndices(light, opts.cascadeTopN);
       keptInput = selectRows(input, kept);
       lightScores = Float64Array.from(kept, (i) => light[i]);
@@ -175,7 +198,12 @@ export async function rankCandidates(
     const preds = await call(tiers.main, breakers.main, keptInput, kept.length);
     return {
       kept,
-      scores: combineScores(preds, kept.length, opts.weights),
+      scores: combineScores(
+        preds,
+        kept.length,
+        resolveScoreWeights(opts.weights, tiers.main.scoreWeights),
+        rowDurations(keptInput, kept.length),
+      ),
       by: 'main',
       mainRows: kept.length,
       heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },
@@ -192,7 +220,12 @@ export async function rankCandidates(
       const preds = await call(tiers.light, breakers.light, input, n);
       return {
         kept: all,
-        scores: combineScores(preds, n, opts.weights),
+        scores: combineScores(
+          preds,
+          n,
+          resolveScoreWeights(opts.weights, tiers.light.scoreWeights),
+          rowDurations(input, n),
+        ),
         by: 'light',
         mainRows: 0,
         heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },

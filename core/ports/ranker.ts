@@ -1,3 +1,5 @@
+import type { ScoreWeights } from '../pipeline/experiments.ts';
+
 /** Per-candidate predictions of the ranking model. */
 export interface Predictions {
   /** Click probability per row, length n, in [0, 1]. */
@@ -7,7 +9,7 @@ export interface Predictions {
   /**
    * Optional heads of a multi-task (MMoE) ranker, each length n in [0, 1] and *given a click*:
    * P(like), P(finish), P(dislike). Absent for models without them (the light ranker, simulated
-   * rankers); the core's score stays `pClick × watchTimeS` whether or not they are present.
+   * rankers); the ranking score counts a missing head as 0 (core/pipeline/experiments.ts).
    */
   pLike?: Float32Array;
   pFinish?: Float32Array;
@@ -20,6 +22,12 @@ export interface Predictions {
  */
 export interface Ranker {
   readonly modelVersion: string;
+  /**
+   * The ranking-score weights this model's heads were tuned with on validation data (its model
+   * card's `ranker.scoreWeights`, or `lightScoreWeights` for the light ranker); the ranking uses them
+   * for every weight the configuration leaves unset (core/pipeline/experiments.ts). Absent: defaults.
+   */
+  readonly scoreWeights?: Readonly<Partial<ScoreWeights>>;
   /** `features`: `Float32Array` of length n × RANKER_INPUT_DIM. Throws on failure. */
   score(features: Float32Array, n: number): Promise<Predictions>;
 }

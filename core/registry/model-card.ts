@@ -33,6 +33,18 @@ export interface ModelCard {
    * objects of numbers for per-source breakdowns.
    */
   metrics: Record<string, unknown>;
+  /**
+   * How the rankers' heads combine into the ranking score (core/pipeline/experiments.ts): the
+   * weights tuned on validation data for the main ranker and the light ranker, the formula, and the
+   * tuning's validation figures. The core uses these weights for every weight its configuration
+   * leaves unset. Absent in cards of builds made before the weights were tuned.
+   */
+  ranking?: {
+    scoreFormula: string;
+    scoreWeights: Record<string, number>;
+    lightScoreWeights: Record<string, number>;
+    tuning: Record<string, unknown>;
+  };
   /** Input columns of the towers and the ranker, by name and order. */
   inputSchema: ModelInputSchema;
   /** Every file of the version with its size (bytes) and SHA-256 (hex). */

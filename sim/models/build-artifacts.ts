@@ -8,8 +8,10 @@ import {
   VIDEO_RECORD,
   VIDEO_RECORD_LEN,
 } from '../../core/features/schema.ts';
+import { DEFAULT_SCORE_WEIGHTS } from '../../core/pipeline/experiments.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { INDEX_CARD_FILE, INDEX_FILE } from '../index/rebuild-index.ts';
+import { oracleList } from '../quality/reference-lists.ts';
 import { SimError } from '../sim-error.ts';
 import { dotRows } from '../util/vector.ts';
 import type { World } from '../world/world.ts';
@@ -28,9 +30,11 @@ import {
   ARTIFACT_FILES,
   ARTIFACTS_CODE_VERSION,
   type ArtifactManifest,
+  type OfflineListMetrics,
   readCachedManifest,
 } from './manifest.ts';
 import { rocAuc } from './metrics.ts';
+import { ListJudge, mergeOrderList, offlineCandidates, sampleUsers } from './offline-lists.ts';
 import { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 import { onnxParity } from './onnx-parity.ts';
 import {
@@ -45,11 +49,12 @@ import {
   type RankerData,
   type RankerTask,
   rankerLogits,
-  SCORE_WEIGHTS,
+  rankerLoss,
   SERVING_POSITION,
   trainRanker,
 } from './ranker.ts';
 import { userRecords, videoRecords } from './records.ts';
+import { judgeWeights, tuneScoreWeights } from './score-weights.ts';
 import { historySlice, simulateLogs, testSlice, trainSlice } from './simulate-logs.ts';
 import type { TrainProgress } from './train-progress.ts';
 import {
@@ -131,6 +136,19 @@ const MMOE_EXPERT_UNITS = 32;
 const MMOE_TOWER_UNITS = 16;
 const LIGHT_HIDDEN_UNITS = 32;
 const ECE_BINS = 15;
+/** Served list length the offline rung lists are judged at (the live scenarios ask for 30). */
+const LIST_LENGTH = 30;
+/** Score tuning keeps NDCG@10 within this share of the default weights' (`tuneScoreWeights`). */
+const NDCG_TOLERANCE = 0.05;
+/**
+ * Users per offline list set (validation and held-out): each costs a full inner-product scan of
+ * the catalogue, so fewer for large catalogues (≤ 2e9 multiply-adds, between 50 and 300 users).
+ */
+const offlineListUsers = (videos: number) =>
+  Math.max(50, Math.min(300, Math.floor(2e9 / (videos * EMB_DIM))));
+const SCORE_FORMULA =
+  'p_click^click * watch_time_s^watchTime * max(0, 1 + like*p_like + finish*p_finish - dislike*p_dislike) * max(0, 1 - clickbait*p_click*(1 - min(1, watch_time_s/duration_s)))';
+const countOnes = (a: Uint8Array) => a.reduce((s, x) => s + x, 0);
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /** Reference outputs of a ranker as served, keyed by ONNX output name. */
@@ -141,7 +159,6 @@ function rankerOutputs(model: Ranker, x: Float32Array): Record<string, Float32Ar
     watch: p.watchTimeS,
     like: p.pLike,
     finish: p.pFinish,
-    dislike: p.pDislike,
   };
   return Object.fromEntries(model.tasks.map((t) => [RANKER_OUTPUT_NAMES[t], byTask[t]!]));
 }
@@ -160,7 +177,7 @@ function calibrateRanker(
   const calZ = rankerLogits(model, cal.x, cal.position);
   const testZ = rankerLogits(model, test.x, test.position);
   const labels = (d: RankerData, t: ProbabilityTask) =>
-    t === 'click' ? d.clicked : t === 'like' ? d.liked : t === 'finish' ? d.finished : d.disliked;
+    t === 'click' ? d.clicked : t === 'like' ? d.liked : d.finished;
   const out: Record<string, { a: number; b: number; eceBefore: number; eceAfter: number }> = {};
   for (const t of PROBABILITY_TASKS) {
     if (!model.tasks.includes(t)) continue;
@@ -319,6 +336,18 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     name: 'click auc',
     value: rocAuc(predictRanker(m, valX).pClick, valClicked),
   });
+  // Early stopping on the weighted loss of the same held-out rows (higher = better: minus the loss).
+  const valData: RankerData = {
+    rows: valRows,
+    x: valX,
+    clicked: valClicked,
+    watchTimeS: rCal.watchTimeS.subarray(0, valRows),
+    position: rCal.position.subarray(0, valRows),
+    liked: rCal.liked.subarray(0, valRows),
+    finished: rCal.finished.subarray(0, valRows),
+    disliked: rCal.disliked.subarray(0, valRows),
+  };
+  const selectBy = (m: Ranker) => -rankerLoss(m, valData);
   const ranker = await trainRanker(rTrain, {
     seed: opts.seed,
     epochs,
@@ -326,6 +355,7 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     expertUnits: MMOE_EXPERT_UNITS,
     towerUnits: MMOE_TOWER_UNITS,
     validate: validateRanker,
+    selectBy,
     onProgress: (e) => report('ranker', `MMoE ranker epoch ${e.epoch}/${e.epochs}`, e),
   });
   const light = await trainRanker(rTrain, {
@@ -334,6 +364,7 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     epochs,
     expertUnits: LIGHT_HIDDEN_UNITS,
     validate: validateRanker,
+    selectBy,
     onProgress: (e) => report('ranker', `light ranker epoch ${e.epoch}/${e.epochs}`, e),
   });
   const trainSeconds = towerSeconds + (performance.now() - rankerStarted) / 1000;
@@ -385,12 +416,50 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const meanWatch = watchN ? watchSum / watchN : 0;
   const quality = rankerQuality(rTest, testPred.pClick, testPred.watchTimeS, videoRec, meanWatch);
   const lightQuality = rankerQuality(rTest, lightPred.pClick, lightPred.watchTimeS, videoRec, meanWatch);
+  // The score weights: tuned per ranker on lists for validation-period users, then every rung's
+  // lists judged on other users of the held-out period (sim/models/offline-lists.ts).
+  report('evaluate', 'tuning the ranking-score weights and judging each rung on offline lists');
+  const listRng = seededRandom(opts.seed).stream('artifacts.offline-users');
+  const listUsers = offlineListUsers(videos);
+  const usersOf = (slice: { startSession: number; endSession: number }) =>
+    log.sessionUser.subarray(slice.startSession, slice.endSession);
+  const valUsers = sampleUsers(usersOf(calSlice), listUsers, listRng);
+  const heldOutUsers = sampleUsers(usersOf(test), listUsers, listRng, new Set(valUsers));
+  const listData = { userRec, videoRec, userEmb, itemEmb, embDim: EMB_DIM };
+  const valLists = offlineCandidates(world, listData, valUsers);
+  const testLists = offlineCandidates(world, listData, heldOutUsers);
+  const judge = new ListJudge(world);
+  const tuneOpts = { ndcgTolerance: NDCG_TOLERANCE, listLength: LIST_LENGTH };
+  const tuned = tuneScoreWeights(judge, valLists, predictRanker(ranker.model, valLists.x), tuneOpts);
+  const lightTuned = tuneScoreWeights(judge, valLists, predictRanker(light.model, valLists.x), tuneOpts);
+  const testListPred = predictRanker(ranker.model, testLists.x);
+  const regionList = (i: number) =>
+    testLists.popularityByRegion[world.userRegion[heldOutUsers[i]]].subarray(0, LIST_LENGTH);
+  const offlineLists: OfflineListMetrics = {
+    users: heldOutUsers.length,
+    validationUsers: valUsers.length,
+    listLength: LIST_LENGTH,
+    full: judgeWeights(judge, testLists, testListPred, tuned.weights, LIST_LENGTH),
+    fullDefaultWeights: judgeWeights(judge, testLists, testListPred, DEFAULT_SCORE_WEIGHTS, LIST_LENGTH),
+    light_ranker: judgeWeights(
+      judge,
+      testLists,
+      predictRanker(light.model, testLists.x),
+      lightTuned.weights,
+      LIST_LENGTH,
+    ),
+    retrieval_scores: judge.judge(heldOutUsers, (i) => mergeOrderList(testLists, i, LIST_LENGTH)),
+    popularity: judge.judge(heldOutUsers, regionList),
+    editorial: judge.judge(heldOutUsers, () => testLists.editorial.subarray(0, LIST_LENGTH)),
+    oracle: judge.judge(heldOutUsers, (i) => oracleList(world, {}, heldOutUsers[i], LIST_LENGTH)),
+  };
+
   const k = log.k;
   const coreScore = Float32Array.from(testPred.pClick, (p, i) => p * testPred.watchTimeS[i]);
   const ndcg10 = {
-    ndcg10Mmoe: ndcgAt(rTest, k, combinedScore(testPred)),
+    ndcg10Mmoe: ndcgAt(rTest, k, combinedScore(testPred, rTest.x, tuned.weights)),
     ndcg10MmoeCoreScore: ndcgAt(rTest, k, coreScore),
-    ndcg10Light: ndcgAt(rTest, k, combinedScore(lightPred)),
+    ndcg10Light: ndcgAt(rTest, k, combinedScore(lightPred, rTest.x, lightTuned.weights)),
     ndcg10Popularity: ndcgAt(
       rTest,
       k,
@@ -410,12 +479,17 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const itemTowerBytes = exportTowerOnnx(twoTower.model.itemTower, 'item', meta);
   const rankerMeta = {
     ...meta,
-    score_formula: 'p_click * watch_time_s * (1 + like*p_like + finish*p_finish - dislike*p_dislike)',
-    score_weights: JSON.stringify(SCORE_WEIGHTS),
+    score_formula: SCORE_FORMULA,
+    score_weights: JSON.stringify(tuned.weights),
     serving_position: String(SERVING_POSITION),
   };
   const rankerBytes = exportRankerOnnx(ranker.model, rankerMeta);
-  const lightBytes = exportRankerOnnx(light.model, { ...meta, serving_position: String(SERVING_POSITION) });
+  const lightBytes = exportRankerOnnx(light.model, {
+    ...meta,
+    score_formula: SCORE_FORMULA,
+    score_weights: JSON.stringify(lightTuned.weights),
+    serving_position: String(SERVING_POSITION),
+  });
 
   report('parity', 'checking ONNX Runtime against tfjs');
   const parityRng = seededRandom(opts.seed).stream('artifacts.parity');
@@ -538,7 +612,6 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       ...quality,
       likeAuc: clickedAuc(rTest, testPred.pLike!, rTest.liked),
       finishAuc: clickedAuc(rTest, testPred.pFinish!, rTest.finished),
-      dislikeAuc: clickedAuc(rTest, testPred.pDislike!, rTest.disliked),
       lightClickAuc: lightQuality.clickAuc,
       lightWatchTimeRmseS: lightQuality.watchTimeRmseS,
       ...ndcg10,
@@ -554,8 +627,19 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       towerUnits: MMOE_TOWER_UNITS,
       lightHiddenUnits: LIGHT_HIDDEN_UNITS,
       lossWeights: { ...DEFAULT_LOSS_WEIGHTS },
-      scoreWeights: { ...SCORE_WEIGHTS },
-      scoreFormula: 'p_click * watch_time_s * (1 + like*p_like + finish*p_finish - dislike*p_dislike)',
+      scoreWeights: tuned.weights,
+      lightScoreWeights: lightTuned.weights,
+      scoreFormula: SCORE_FORMULA,
+      scoreTuning: {
+        method: `coordinate ascent over a grid per weight (sim/models/score-weights.ts): maximise the mean expected watch seconds of ${LIST_LENGTH}-item lists (behaviour model) of validation-period users, keeping NDCG@10 ≥ (1 − ndcgTolerance) × that of the default weights`,
+        validationUsers: valUsers.length,
+        ndcgTolerance: NDCG_TOLERANCE,
+        ranker: { start: tuned.start, tuned: tuned.tuned, evaluated: tuned.evaluated },
+        lightRanker: { start: lightTuned.start, tuned: lightTuned.tuned, evaluated: lightTuned.evaluated },
+      },
+      bestEpoch: ranker.bestEpoch,
+      lightBestEpoch: light.bestEpoch,
+      trainingDislikes: countOnes(rTrain.disliked),
       position: {
         handling:
           'training adds a learned click-logit offset per logged position (shallow position tower); rankerInput is unchanged and the ONNX graph adds the offset of servingPosition as a constant',
@@ -566,6 +650,7 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       calibrationRows: rCal.rows,
       lightEpochLosses: light.epochLosses,
     },
+    offlineLists,
     content: {
       dim: CONTENT_DIM,
       method:

@@ -30,6 +30,16 @@ export {
   readCachedManifest,
 } from './manifest.ts';
 export { rankOf, rmse, rocAuc } from './metrics.ts';
+export {
+  ListJudge,
+  type ListScores,
+  mergeOrderList,
+  type OfflineCandidates,
+  offlineCandidates,
+  rankedList,
+  rungOrderViolations,
+  sampleUsers,
+} from './offline-lists.ts';
 export { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 export { BATCH_DIM, ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph.ts';
 export { onnxParity } from './onnx-parity.ts';
@@ -50,11 +60,12 @@ export {
   type RankerPredictions,
   type RankerTask,
   rankerLogits,
-  SCORE_WEIGHTS,
+  rankerLoss,
   SERVING_POSITION,
   trainRanker,
 } from './ranker.ts';
 export { PRIOR_VIEWS_PER_USER, userRecords, videoRecords } from './records.ts';
+export { judgeWeights, SCORE_WEIGHT_GRID, tuneScoreWeights } from './score-weights.ts';
 export {
   historySlice,
   type ImpressionLog,

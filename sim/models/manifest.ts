@@ -1,20 +1,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ScoreWeights } from '../../core/pipeline/experiments.ts';
+import type { ListScores } from './offline-lists.ts';
 
 /**
  * Version of the artifact-building code. Bump it whenever logs, records, training, a model's
  * architecture (e.g. `EMB_DIM`) or export change meaning: a cached `manifest.json` with another
  * version is rebuilt, and a registry version published from another build under the same name is
  * refused (sim/registry/publish.ts). History: `artifacts-3` = 64-d two-tower embeddings, two-tower
- * trained on the fit slice only (the latest 15 % of the training period is validation).
+ * trained on the fit slice only (the latest 15 % of the training period is validation); `artifacts-4` =
+ * watch head on the watched share (served as duration × share), no dislike head, early stopping on
+ * the validation loss, ranking-score weights tuned on validation lists, offline rung evaluation.
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-3';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-4';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {
   userTower: 'user_tower.onnx',
   itemTower: 'item_tower.onnx',
-  /** The MMoE ranker (outputs p_click, watch_time_s, p_like, p_finish, p_dislike). */
+  /** The MMoE ranker (outputs p_click, watch_time_s, p_like, p_finish). */
   ranker: 'ranker.onnx',
   /** The light ranker for the CPU fallback tier (outputs p_click, watch_time_s). */
   lightRanker: 'light_ranker.onnx',
@@ -57,17 +61,17 @@ export interface ArtifactMetrics {
   groundTruthRecall100Popularity: number;
   /** Users sampled for the ground-truth figures. */
   groundTruthUsers: number;
-  /** ROC AUC of the MMoE's p_like / p_finish / p_dislike on held-out clicked impressions. */
+  /** ROC AUC of the MMoE's p_like / p_finish on held-out clicked impressions. */
   likeAuc: number;
   finishAuc: number;
-  dislikeAuc: number;
   /** Light ranker on the same impressions. */
   lightClickAuc: number;
   lightWatchTimeRmseS: number;
   /**
    * Mean NDCG@10 on held-out sessions (gain 2^g − 1, g = click + like + finish − dislike ≥ 0) of
-   * re-ordering each logged list by: the MMoE combined score, the core's p_click × watch_time_s, the
-   * light ranker, `logViews`, and the logged order.
+   * re-ordering each logged list by: the MMoE's score with its tuned weights, its plain
+   * p_click × watch_time_s, the light ranker's score with its tuned weights, `logViews`, and the
+   * logged order.
    */
   ndcg10Mmoe: number;
   ndcg10MmoeCoreScore: number;
@@ -122,6 +126,13 @@ export interface ArtifactManifest {
     };
   };
   metrics: ArtifactMetrics;
+  /**
+   * What each rung of the fallback ladder would serve to held-out users, judged against the world's
+   * ground truth (sim/models/offline-lists.ts): mean expected watch seconds per list of `listLength`
+   * and NDCG@10 against the oracle, per rung, on `users` users of the held-out period (none of them
+   * among the `validationUsers` the weights were tuned on).
+   */
+  offlineLists: OfflineListMetrics;
   /** How the rankers were built and are to be read (see sim/models/ranker.ts). */
   ranker: {
     arch: string;
@@ -131,9 +142,24 @@ export interface ArtifactManifest {
     lightHiddenUnits: number;
     /** Loss weight per task in training. */
     lossWeights: Record<string, number>;
-    /** Weights of `scoreFormula`. */
-    scoreWeights: Record<string, number>;
+    /** Weights of `scoreFormula` for the MMoE, tuned on validation lists (core/pipeline/experiments.ts). */
+    scoreWeights: ScoreWeights;
+    /** The same for the light ranker (its heads: click and watch time). */
+    lightScoreWeights: ScoreWeights;
     scoreFormula: string;
+    /** How the weights were tuned, and their validation quality before (default weights) and after. */
+    scoreTuning: {
+      method: string;
+      validationUsers: number;
+      ndcgTolerance: number;
+      ranker: { start: ListScores; tuned: ListScores; evaluated: number };
+      lightRanker: { start: ListScores; tuned: ListScores; evaluated: number };
+    };
+    /** 1-based epoch whose weights were kept (early stopping on the validation loss). */
+    bestEpoch: number;
+    lightBestEpoch: number;
+    /** Dislikes among the training rows (why there is no dislike head: ranker.ts). */
+    trainingDislikes: number;
     /** The position feature: learned click-logit offset per logged position, fed `servingPosition` in the graph. */
     position: { handling: string; servingPosition: number; logitByPosition: number[] };
     /**
@@ -151,6 +177,23 @@ export interface ArtifactManifest {
   parity: Record<string, number>;
   /** ISO 8601 build time (the only non-deterministic field). */
   createdAt: string;
+}
+
+/** Offline list quality of every rung (`ArtifactManifest.offlineLists`). */
+export interface OfflineListMetrics {
+  users: number;
+  validationUsers: number;
+  listLength: number;
+  /** The MMoE with its tuned weights (rung `full`). */
+  full: ListScores;
+  /** The MMoE with the default weights (plain expected watch time), for reference. */
+  fullDefaultWeights: ListScores;
+  light_ranker: ListScores;
+  retrieval_scores: ListScores;
+  popularity: ListScores;
+  editorial: ListScores;
+  /** The ground-truth best list of the whole catalogue (the live report's `oracle`). */
+  oracle: ListScores;
 }
 
 /**

@@ -1,4 +1,10 @@
-import { RANKER_INPUT_DIM, USER_FEATURE_DIM, VIDEO_FEATURE_DIM } from '../../core/features/schema.ts';
+import {
+  DURATION_FEATURE_SCALE,
+  RANKER_DURATION_COLUMN,
+  RANKER_INPUT_DIM,
+  USER_FEATURE_DIM,
+  VIDEO_FEATURE_DIM,
+} from '../../core/features/schema.ts';
 import { IDENTITY_PLATT } from './calibration.ts';
 import { GraphBuilder, intAttr } from './onnx-graph.ts';
 import {
@@ -19,8 +25,8 @@ import { EMB_DIM } from './two-tower.ts';
  * - `item_tower.onnx`: `video_features` float32 [batch, VIDEO_FEATURE_DIM] → `item_embedding`
  *   float32 [batch, 32], L2-normalised (to embed fresh uploads at serving time);
  * - `ranker.onnx` (MMoE): `features` float32 [batch, RANKER_INPUT_DIM] → `p_click` (calibrated, at
- *   the top position), `watch_time_s` (seconds watched given a click), `p_like`, `p_finish`,
- *   `p_dislike` (calibrated, given a click), each float32 [batch, 1], in that order;
+ *   the top position), `watch_time_s` (seconds watched given a click), `p_like`, `p_finish`
+ *   (calibrated, given a click), each float32 [batch, 1], in that order (no `p_dislike`: ranker.ts);
  * - `light_ranker.onnx`: same input → `p_click`, `watch_time_s` only (the CPU fallback tier).
  */
 export const ONNX_NAMES = {
@@ -32,7 +38,6 @@ export const ONNX_NAMES = {
     watchTimeS: 'watch_time_s',
     pLike: 'p_like',
     pFinish: 'p_finish',
-    pDislike: 'p_dislike',
   },
 } as const;
 
@@ -42,7 +47,6 @@ export const RANKER_OUTPUT_NAMES: Readonly<Record<RankerTask, string>> = {
   watch: ONNX_NAMES.ranker.watchTimeS,
   like: ONNX_NAMES.ranker.pLike,
   finish: ONNX_NAMES.ranker.pFinish,
-  dislike: ONNX_NAMES.ranker.pDislike,
 };
 
 /** Serialises a tower (dense layers, then row L2 normalisation) as an ONNX model. */
@@ -111,7 +115,9 @@ function columns(w: DenseWeights, from: number, width: number): DenseWeights {
  *   logit [batch, 1];
  * - click: `Add` the constant `positionLogit[SERVING_POSITION]` (the position feature's serving
  *   default, so the input stays RANKER_INPUT_DIM wide), then Platt `Mul(a)`, `Add(b)`, `Sigmoid`;
- * - like / finish / dislike: Platt `Mul`, `Add`, `Sigmoid`; watch: `Relu(Exp(z) − 1)`.
+ * - like / finish: Platt `Mul`, `Add`, `Sigmoid`;
+ * - watch: the row's duration `Relu(Exp(8 · Gather(features, duration column)) − 1)` (the inverse of
+ *   its `ln(1 + s) / 8` encoding) times `Sigmoid(z)`, the predicted watched share.
  * Outputs follow `ranker.tasks` order, named by `RANKER_OUTPUT_NAMES`, each [batch, 1].
  */
 export function exportRankerOnnx(ranker: Ranker, metadata: Record<string, string> = {}): Uint8Array {
@@ -123,6 +129,20 @@ export function exportRankerOnnx(ranker: Ranker, metadata: Record<string, string
       ? g.op('Reshape', [shared, g.int64Const('experts_shape', [-1, ranker.experts, ranker.expertUnits])])
       : undefined;
   const one = g.floatConst('one', Float32Array.of(1), []);
+  // [batch, 1] seconds from the duration feature (same ops as predictRanker's durationFromFeatures).
+  const duration = () => {
+    const column = g.op(
+      'Gather',
+      [input, g.int64Const('duration_column', [RANKER_DURATION_COLUMN])],
+      undefined,
+      [intAttr('axis', 1)],
+    );
+    const scaled = g.op('Mul', [
+      column,
+      g.floatConst('duration_scale', Float32Array.of(DURATION_FEATURE_SCALE), []),
+    ]);
+    return g.op('Relu', [g.op('Sub', [g.op('Exp', [scaled]), one])]);
+  };
   const gates = ranker.gates ? plain(ranker.gates, 'linear') : undefined;
   for (const [ti, t] of ranker.tasks.entries()) {
     let h = shared;
@@ -139,7 +159,7 @@ export function exportRankerOnnx(ranker: Ranker, metadata: Record<string, string
     });
     const name = RANKER_OUTPUT_NAMES[t];
     if (t === 'watch') {
-      g.op('Relu', [g.op('Sub', [g.op('Exp', [h]), one])], name);
+      g.op('Mul', [duration(), g.op('Sigmoid', [h])], name);
       continue;
     }
     if (t === 'click') {
@@ -158,7 +178,7 @@ export function exportRankerOnnx(ranker: Ranker, metadata: Record<string, string
     ranker.tasks.map((t) => ({ name: RANKER_OUTPUT_NAMES[t], width: 1 })),
     light
       ? 'reclab light ranker (CPU fallback): rankerInput rows → calibrated click probability and watch seconds given a click (generated file)'
-      : `reclab MMoE ranker (${ranker.experts} experts, Ma et al. 2018): rankerInput rows → calibrated p_click (top position), watch seconds given a click, calibrated p_like / p_finish / p_dislike given a click (generated file)`,
+      : `reclab MMoE ranker (${ranker.experts} experts, Ma et al. 2018): rankerInput rows → calibrated p_click (top position), watch seconds given a click, calibrated p_like / p_finish given a click (generated file)`,
     metadata,
   );
 }

@@ -1,4 +1,11 @@
-import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
+import {
+  DURATION_FEATURE_SCALE,
+  RANKER_DURATION_COLUMN,
+  RANKER_INPUT_DIM,
+  rankerRowDurationS,
+} from '../../core/features/schema.ts';
+import { DEFAULT_SCORE_WEIGHTS, type ScoreWeights } from '../../core/pipeline/experiments.ts';
+import { combineScores } from '../../core/pipeline/ranking.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { IDENTITY_PLATT, type Platt } from './calibration.ts';
 import { tf } from './tf-runtime.ts';
@@ -11,12 +18,23 @@ import { gatherRows, shuffle } from './two-tower.ts';
  *
  * Tasks (each head outputs one logit `z`):
  * - `click`: `p_click = σ(z)`, BCE on every impression;
- * - `watch`: `z ≈ ln(1 + watch seconds | click)`, squared error on clicked impressions; served as
- *   `watch_time_s = relu(exp(z) − 1)` (seconds given a click; the expected watch time of an
- *   impression is `p_click × watch_time_s`). Fitting the log keeps long videos from dominating; exp(z)
- *   estimates a geometric mean (a slight under-prediction in seconds);
- * - `like`, `finish`, `dislike`: probabilities *given a click* (like `watch_time_s`), BCE on clicked
+ * - `watch`: the share of the video watched given a click, `σ(z) ≈ E[watch seconds / duration |
+ *   click]`, BCE with the fractional label (Papke & Wooldridge's fractional logit) on clicked
+ *   impressions; served as `watch_time_s = duration_s × σ(z)` with the duration read back from the
+ *   row's own duration feature (`rankerRowDurationS`), so the head estimates the *mean* seconds
+ *   watched (the expected watch time of an impression is `p_click × watch_time_s`, Covington et al.
+ *   2016) and long videos, whose shares are small but whose seconds are many, need no extra capacity.
+ *   (An earlier head fit `ln(1 + seconds)` by squared error; `exp` of that is a geometric mean, which
+ *   under-predicted long watches so much that its RMSE in seconds lost to the light ranker's.)
+ * - `like`, `finish`: probabilities *given a click* (like `watch_time_s`), BCE on clicked
  *   impressions; labels are the behaviour model's reactions in the logs.
+ *
+ * No dislike head: the world's users dislike rarely (dislike logit intercept −5, docs/behavior-model.md)
+ * — the default build's 100 000 training rows (seed 7) hold 29 dislikes among about 6 500 clicks
+ * (`manifest.ranker.trainingDislikes`), and even 400 000 rows held 88 — so a dislike head fit on them
+ * ranked held-out dislikes at chance (AUC 0.44–0.70 on a handful of positives; 0.50 on the card
+ * before this change, where Platt scaling flattened it). The logs keep the label (NDCG's gain subtracts it) and the
+ * ranking score keeps its `dislike` weight for models that have such a head.
  *
  * MMoE (Ma et al., "Modeling Task Relationships in Multi-task Learning with Multi-gate
  * Mixture-of-Experts", KDD 2018): `experts` one-layer ReLU experts (RANKER_INPUT_DIM → expertUnits)
@@ -35,10 +53,10 @@ import { gatherRows, shuffle } from './two-tower.ts';
  * Calibration (Platt 1999): `platt[task]` maps the (position-adjusted) logit to `σ(a·z + b)`; it is
  * fit after training on a held-out calibration slice and baked into the ONNX graph.
  */
-export const RANKER_TASKS = ['click', 'watch', 'like', 'finish', 'dislike'] as const;
+export const RANKER_TASKS = ['click', 'watch', 'like', 'finish'] as const;
 export type RankerTask = (typeof RANKER_TASKS)[number];
 /** The heads served as probabilities (the others: `watch`). */
-export const PROBABILITY_TASKS = ['click', 'like', 'finish', 'dislike'] as const;
+export const PROBABILITY_TASKS = ['click', 'like', 'finish'] as const;
 export type ProbabilityTask = (typeof PROBABILITY_TASKS)[number];
 /** Tasks of the light ranker. */
 export const LIGHT_RANKER_TASKS = ['click', 'watch'] as const;
@@ -51,10 +69,9 @@ export const SERVING_POSITION = 0;
 /** Loss weight of each task next to the click BCE (weight 1). */
 export const DEFAULT_LOSS_WEIGHTS: Readonly<Record<RankerTask, number>> = {
   click: 1,
-  watch: 0.5,
+  watch: 1,
   like: 0.5,
   finish: 0.5,
-  dislike: 0.5,
 };
 
 /** A dense layer as tfjs variables: `kernel` [in, out], `bias` [out]. */
@@ -128,6 +145,14 @@ export interface RankerOptions {
   /** Loss weights; default `DEFAULT_LOSS_WEIGHTS`. */
   lossWeights?: Partial<Record<RankerTask, number>>;
   /**
+   * Early stopping: a held-out criterion, higher is better (e.g. minus the held-out loss), computed
+   * after each epoch; the best epoch's weights are kept. Without it every epoch runs and the last
+   * weights are kept.
+   */
+  selectBy?: (model: Ranker) => number | Promise<number>;
+  /** Epochs without improvement of `selectBy` before training stops; default 1. */
+  patience?: number;
+  /**
    * Held-out metric computed at each epoch's end (e.g. click AUC on a sample of held-out rows;
    * build-artifacts passes one), reported in the progress events and returned per epoch.
    */
@@ -136,6 +161,12 @@ export interface RankerOptions {
 }
 
 const logit = (p: number) => Math.log(p / (1 - p));
+
+/** Share of the video watched on row `i` (the watch head's label): seconds ÷ the row's duration, in [0, 1]. */
+export function watchedShare(data: Pick<RankerData, 'x' | 'watchTimeS'>, i: number): number {
+  const durationS = rankerRowDurationS(data.x, i);
+  return durationS > 0 ? Math.min(1, Math.max(0, data.watchTimeS[i] / durationS)) : 0;
+}
 
 /** Binary cross-entropy on logits, elementwise: `relu(z) − z·y + ln(1 + e^−|z|)`. */
 function bceWithLogits(z: tf.Tensor, y: tf.Tensor): tf.Tensor {
@@ -195,25 +226,23 @@ function createRanker(data: RankerData, opts: RankerOptions): Ranker {
   };
   tf.dispose([expertKernels, ...parts.flatMap((p) => [p.kernel, p.bias])]);
 
-  // Base rates: the click rate over impressions; mean log watch and reaction rates over clicks.
+  // Base rates: the click rate over impressions; mean watched share and reaction rates over clicks.
   let clicks = 0;
-  let logWatch = 0;
-  const reactions = { like: 0, finish: 0, dislike: 0 };
+  let share = 0;
+  const reactions = { like: 0, finish: 0 };
   for (let i = 0; i < data.rows; i++) {
     if (!data.clicked[i]) continue;
     clicks++;
-    logWatch += Math.log1p(data.watchTimeS[i]);
+    share += watchedShare(data, i);
     reactions.like += data.liked[i];
     reactions.finish += data.finished[i];
-    reactions.dislike += data.disliked[i];
   }
   const clamp = (p: number) => Math.min(0.99, Math.max(0.01, p));
   const base: Record<RankerTask, number> = {
     click: logit(clamp(clicks / Math.max(1, data.rows))),
-    watch: clicks > 0 ? logWatch / clicks : 0,
+    watch: logit(clamp(share / Math.max(1, clicks))),
     like: logit(clamp(reactions.like / Math.max(1, clicks))),
     finish: logit(clamp(reactions.finish / Math.max(1, clicks))),
-    dislike: logit(clamp(reactions.dislike / Math.max(1, clicks))),
   };
 
   const gates =
@@ -296,16 +325,121 @@ function positionOneHot(position: ArrayLike<number>, rows: ArrayLike<number>): F
 }
 
 /**
+ * Targets and per-element loss weights of rows `rows` of `data`, each `Float32Array(tasks × B)`
+ * (task-major, the layout of `rankerLogitsT`): click BCE on every row (weight w/B), the others on
+ * clicked rows only (weight w/clicked rows), so each task's loss is a mean over the rows it applies to.
+ */
+function lossInputs(
+  data: RankerData,
+  rows: ArrayLike<number>,
+  tasks: readonly RankerTask[],
+  weights: Readonly<Record<RankerTask, number>>,
+): { target: Float32Array; weight: Float32Array } {
+  const b = rows.length;
+  let nClicked = 0;
+  for (let i = 0; i < b; i++) nClicked += data.clicked[rows[i]];
+  nClicked = Math.max(1, nClicked);
+  const target = new Float32Array(tasks.length * b);
+  const weight = new Float32Array(tasks.length * b);
+  tasks.forEach((task, ti) => {
+    const w = weights[task];
+    for (let i = 0; i < b; i++) {
+      const r = rows[i];
+      const c = data.clicked[r];
+      const o = ti * b + i;
+      if (task === 'click') {
+        target[o] = c;
+        weight[o] = w / b;
+        continue;
+      }
+      weight[o] = c ? w / nClicked : 0;
+      target[o] =
+        task === 'watch'
+          ? c
+            ? watchedShare(data, r)
+            : 0
+          : task === 'like'
+            ? data.liked[r]
+            : data.finished[r];
+    }
+  });
+  return { target, weight };
+}
+
+/**
+ * The weighted loss `Σ_t w_t · loss_t` of a batch: BCE on logits for every head (the watch head's
+ * label is the watched share), the click logit with the position term of each row's logged position.
+ * Call inside `tf.tidy` or an optimizer closure.
+ */
+function batchLoss(
+  m: Ranker,
+  x: tf.Tensor2D,
+  pos: tf.Tensor2D,
+  target: tf.Tensor3D,
+  weight: tf.Tensor3D,
+  clickMask: tf.Tensor3D,
+): tf.Scalar {
+  const z = rankerLogitsT(m, x);
+  // The position term enters the click logit only (clickMask selects the click task).
+  const zp = z.add(tf.matMul(pos, m.positionLogit).expandDims(0).mul(clickMask));
+  return bceWithLogits(zp, target).mul(weight).sum() as tf.Scalar;
+}
+
+/** The `batchLoss` of all rows of `data` (in chunks, no gradient): a held-out loss for early stopping. */
+export function rankerLoss(
+  m: Ranker,
+  data: RankerData,
+  lossWeights: Partial<Record<RankerTask, number>> = {},
+  chunkRows = 8192,
+): number {
+  const weights = { ...DEFAULT_LOSS_WEIGHTS, ...lossWeights };
+  const tasks = m.tasks.length;
+  const clickMask = tf.tensor3d(
+    Float32Array.from(m.tasks, (t) => (t === 'click' ? 1 : 0)),
+    [tasks, 1, 1],
+  );
+  // Per-chunk means are combined by row counts (click) and clicked counts (the rest) through the
+  // weights: each chunk's loss is computed as in training, then averaged weighted by its rows.
+  let total = 0;
+  for (let start = 0; start < data.rows; start += chunkRows) {
+    const n = Math.min(chunkRows, data.rows - start);
+    const rows = Uint32Array.from({ length: n }, (_, i) => start + i);
+    const { target, weight } = lossInputs(data, rows, m.tasks, weights);
+    total +=
+      tf.tidy(
+        () =>
+          batchLoss(
+            m,
+            tf.tensor2d(data.x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), [
+              n,
+              RANKER_INPUT_DIM,
+            ]),
+            tf.tensor2d(positionOneHot(data.position, rows), [n, MAX_POSITIONS]),
+            tf.tensor3d(target, [tasks, n, 1]),
+            tf.tensor3d(weight, [tasks, n, 1]),
+            clickMask,
+          ).dataSync()[0],
+      ) * n;
+  }
+  clickMask.dispose();
+  return total / Math.max(1, data.rows);
+}
+
+/**
  * Trains a ranker (MMoE or light mlp) with a custom loop: Adam on shuffled minibatches of
- * `Σ_t w_t · loss_t` — click BCE (with the position term) on all rows, masked log-watch-time MSE and
- * masked like/finish/dislike BCE on clicked rows. Platt maps start as identity (`calibrateRanker`).
- * @returns the model, the mean total loss of each epoch and, with `validate`, the held-out metric
- *   after each epoch
+ * `Σ_t w_t · loss_t` — click BCE (with the position term) on all rows, watched-share BCE and
+ * like/finish BCE on clicked rows. Platt maps start as identity (`calibrateRanker`).
+ *
+ * Early stopping (with `selectBy`): after each epoch the held-out criterion is computed; training
+ * stops once it has not improved for `patience` epochs, and the weights of the best epoch are
+ * restored (Prechelt, "Early Stopping — But When?", 1998).
+ * @returns the model, the mean total loss of each epoch run, with `validate` the held-out metric
+ *   after each epoch, and the 1-based epoch whose weights were kept
  */
 export async function trainRanker(
   data: RankerData,
   opts: RankerOptions,
-): Promise<{ model: Ranker; epochLosses: number[]; epochVal: ValMetric[] }> {
+): Promise<{ model: Ranker; epochLosses: number[]; epochVal: ValMetric[]; bestEpoch: number }> {
   const epochs = opts.epochs ?? 3;
   const batchSize = Math.min(opts.batchSize ?? 512, data.rows);
   const weights = { ...DEFAULT_LOSS_WEIGHTS, ...opts.lossWeights };
@@ -325,50 +459,19 @@ export async function trainRanker(
   );
   const validate = opts.validate;
   const tasks = model.tasks.length;
-  // Per-task selectors [tasks, 1, 1]: which task gets the position term, which a squared error.
-  const selector = (pick: (t: RankerTask) => boolean) =>
-    tf.tensor3d(
-      Float32Array.from(model.tasks, (t) => (pick(t) ? 1 : 0)),
-      [tasks, 1, 1],
-    );
-  const clickMask = selector((t) => t === 'click');
-  const squaredMask = model.tasks.includes('watch') ? selector((t) => t === 'watch') : undefined;
-  const bceMask = squaredMask ? selector((t) => t !== 'watch') : undefined;
+  const clickMask = tf.tensor3d(
+    Float32Array.from(model.tasks, (t) => (t === 'click' ? 1 : 0)),
+    [tasks, 1, 1],
+  );
+  const patience = opts.patience ?? 1;
+  let best: { epoch: number; score: number; values: tf.Tensor[] } | undefined;
+  let bestEpoch = epochs;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     shuffle(order, shuffleRng);
     let lossSum = 0;
     for (let step = 0; step < steps; step++) {
       const rows = order.subarray(step * batchSize, (step + 1) * batchSize);
-      let nClicked = 0;
-      for (let i = 0; i < batchSize; i++) nClicked += data.clicked[rows[i]];
-      nClicked = Math.max(1, nClicked);
-      // Targets and per-element loss weights, [tasks, B, 1]: click BCE on every row (weight
-      // w/B), the others on clicked rows only (weight w/nClicked).
-      const target = new Float32Array(tasks * batchSize);
-      const weight = new Float32Array(tasks * batchSize);
-      for (let ti = 0; ti < tasks; ti++) {
-        const task = model.tasks[ti];
-        const w = weights[task];
-        for (let i = 0; i < batchSize; i++) {
-          const r = rows[i];
-          const c = data.clicked[r];
-          const o = ti * batchSize + i;
-          if (task === 'click') {
-            target[o] = c;
-            weight[o] = w / batchSize;
-            continue;
-          }
-          weight[o] = c ? w / nClicked : 0;
-          target[o] =
-            task === 'watch'
-              ? Math.log1p(data.watchTimeS[r])
-              : task === 'like'
-                ? data.liked[r]
-                : task === 'finish'
-                  ? data.finished[r]
-                  : data.disliked[r];
-        }
-      }
+      const { target, weight } = lossInputs(data, rows, model.tasks, weights);
       const t = tf.tidy(() => ({
         x: tf.tensor2d(gatherRows(data.x, RANKER_INPUT_DIM, rows), [batchSize, RANKER_INPUT_DIM]),
         pos: tf.tensor2d(positionOneHot(data.position, rows), [batchSize, MAX_POSITIONS]),
@@ -376,16 +479,7 @@ export async function trainRanker(
         weight: tf.tensor3d(weight, [tasks, batchSize, 1]),
       }));
       const loss = optimizer.minimize(
-        () => {
-          const z = rankerLogitsT(model, t.x);
-          // The position term enters the click logit only (clickMask selects task 0 = click).
-          const zp = z.add(tf.matMul(t.pos, model.positionLogit).expandDims(0).mul(clickMask));
-          const bce = bceWithLogits(zp, t.target);
-          const perElement = squaredMask
-            ? bce.mul(bceMask!).add(zp.sub(t.target).square().mul(squaredMask))
-            : bce;
-          return perElement.mul(t.weight).sum() as tf.Scalar;
-        },
+        () => batchLoss(model, t.x, t.pos, t.target, t.weight, clickMask),
         true,
         varList,
       );
@@ -396,10 +490,25 @@ export async function trainRanker(
     epochLosses.push(lossSum / Math.max(1, steps));
     const val = await reporter.epochEnd(epoch, lossSum, validate && (() => validate(model)));
     if (val) epochVal.push(val);
+    if (!opts.selectBy) continue;
+    const score = await opts.selectBy(model);
+    if (!best || score > best.score) {
+      if (best) tf.dispose(best.values);
+      best = { epoch, score, values: varList.map((v) => v.clone()) };
+    } else if (epoch - best.epoch >= patience) {
+      break;
+    }
+  }
+  if (best) {
+    varList.forEach((v, i) => {
+      v.assign(best.values[i]);
+    });
+    tf.dispose(best.values);
+    bestEpoch = best.epoch;
   }
   optimizer.dispose();
-  tf.dispose([clickMask, ...(squaredMask ? [squaredMask] : []), ...(bceMask ? [bceMask] : [])]);
-  return { model, epochLosses, epochVal };
+  clickMask.dispose();
+  return { model, epochLosses, epochVal, bestEpoch };
 }
 
 /** The click-logit offset of each position: `Float32Array(MAX_POSITIONS)`. */
@@ -439,22 +548,31 @@ export function rankerLogits(
   return out;
 }
 
-/** Served predictions, each `Float32Array(rows)`; the like/finish/dislike ones only for the MMoE. */
+/** Served predictions, each `Float32Array(rows)`; the like/finish ones only for the MMoE. */
 export interface RankerPredictions {
   /** Calibrated click probability at the serving position, in [0, 1]. */
   pClick: Float32Array;
   /** Seconds watched given a click, ≥ 0. */
   watchTimeS: Float32Array;
-  /** Calibrated P(like | click), P(finish | click), P(dislike | click). */
+  /** Calibrated P(like | click), P(finish | click); `pDislike` is never set (no dislike head). */
   pLike?: Float32Array;
   pFinish?: Float32Array;
   pDislike?: Float32Array;
 }
 
 /**
+ * The duration in seconds of each row, from its duration feature: `relu(exp(8·x_d) − 1)` [B, 1] —
+ * `rankerRowDurationS` as tensor ops, in the order the ONNX graph computes it.
+ */
+function durationFromFeatures(x: tf.Tensor2D): tf.Tensor {
+  const column = tf.slice(x, [0, RANKER_DURATION_COLUMN], [-1, 1]);
+  return tf.relu(tf.exp(column.mul(tf.scalar(DURATION_FEATURE_SCALE))).sub(tf.scalar(1)));
+}
+
+/**
  * Scores ranker input rows with the tfjs model as served (the reference the ONNX export is checked
  * against): click logit + `positionLogit[SERVING_POSITION]`, Platt maps, sigmoid; the same op order
- * as the ONNX graph (Add, Mul, Add, Sigmoid).
+ * as the ONNX graph (Add, Mul, Add, Sigmoid); watch seconds = duration (from the row) × σ(z).
  * @param x `Float32Array(rows × RANKER_INPUT_DIM)`
  */
 export function predictRanker(m: Ranker, x: Float32Array, batchRows = 8192): RankerPredictions {
@@ -466,7 +584,6 @@ export function predictRanker(m: Ranker, x: Float32Array, batchRows = 8192): Ran
     watch: 'watchTimeS',
     like: 'pLike',
     finish: 'pFinish',
-    dislike: 'pDislike',
   };
   for (const t of m.tasks) out[key[t]] = new Float32Array(rows);
   for (let start = 0; start < rows; start += batchRows) {
@@ -479,7 +596,7 @@ export function predictRanker(m: Ranker, x: Float32Array, batchRows = 8192): Ran
       const z = tf.unstack(rankerLogitsT(m, input));
       for (const [ti, t] of m.tasks.entries()) {
         let y: tf.Tensor;
-        if (t === 'watch') y = tf.relu(tf.exp(z[ti]).sub(1));
+        if (t === 'watch') y = durationFromFeatures(input).mul(tf.sigmoid(z[ti]));
         else {
           const p = m.platt[t] ?? IDENTITY_PLATT;
           let l: tf.Tensor = z[ti];
@@ -494,27 +611,17 @@ export function predictRanker(m: Ranker, x: Float32Array, batchRows = 8192): Ran
 }
 
 /**
- * Task weights that combine the MMoE heads into one ranking score (seed 001: balance clickbait —
- * high p_click, short watches, dislikes — against quality):
- *
- *   score = p_click × watch_time_s × (1 + like·p_like + finish·p_finish − dislike·p_dislike)
- *
- * i.e. expected watch seconds per impression, raised by the chance of a like or a finished watch and
- * lowered by the chance of a dislike. With the light ranker (no reaction heads) the factor is 1, the
- * core's current `p_click × watch_time_s`.
+ * The ranking score of each row, exactly as the core computes it (`combineScores` of
+ * core/pipeline/ranking.ts, formula in core/pipeline/experiments.ts `ScoreWeights`), with durations
+ * read from the rows' duration feature: `Float64Array(rows)`, ≥ 0.
+ * @param x the rows `p` was predicted from, `Float32Array(rows × RANKER_INPUT_DIM)`
  */
-export const SCORE_WEIGHTS = { like: 0.5, finish: 0.3, dislike: 1 } as const;
-
-/** The combined score of each row (`SCORE_WEIGHTS`): `Float32Array(rows)`, ≥ 0 for weights ≤ 1. */
-export function combinedScore(p: RankerPredictions): Float32Array {
-  const out = new Float32Array(p.pClick.length);
-  for (let i = 0; i < out.length; i++) {
-    const factor =
-      1 +
-      SCORE_WEIGHTS.like * (p.pLike?.[i] ?? 0) +
-      SCORE_WEIGHTS.finish * (p.pFinish?.[i] ?? 0) -
-      SCORE_WEIGHTS.dislike * (p.pDislike?.[i] ?? 0);
-    out[i] = p.pClick[i] * p.watchTimeS[i] * factor;
-  }
-  return out;
+export function combinedScore(
+  p: RankerPredictions,
+  x: Float32Array,
+  w: Readonly<ScoreWeights> = DEFAULT_SCORE_WEIGHTS,
+): Float64Array {
+  const rows = p.pClick.length;
+  const durationS = Float64Array.from({ length: rows }, (_, i) => rankerRowDurationS(x, i));
+  return combineScores(p, rows, w, durationS);
 }

@@ -113,7 +113,21 @@ export async function publishVersion(opts: PublishOptions): Promise<PublishResul
         options: { ...manifest.options },
         logs: { ...manifest.logs },
       },
-      metrics: { ...manifest.metrics, calibrationEce: calibrationEce(manifest) },
+      metrics: {
+        ...manifest.metrics,
+        calibrationEce: calibrationEce(manifest),
+        ...(manifest.offlineLists ? { offlineLists: manifest.offlineLists } : {}),
+      },
+      ...(manifest.ranker?.scoreWeights && manifest.ranker.lightScoreWeights
+        ? {
+            ranking: {
+              scoreFormula: manifest.ranker.scoreFormula,
+              scoreWeights: { ...manifest.ranker.scoreWeights },
+              lightScoreWeights: { ...manifest.ranker.lightScoreWeights },
+              tuning: { ...manifest.ranker.scoreTuning },
+            },
+          }
+        : {}),
       inputSchema: currentInputSchema(manifest.embDim),
       files,
     };

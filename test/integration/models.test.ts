@@ -28,6 +28,7 @@ import {
   exportRankerOnnx,
   exportTowerOnnx,
   predictRanker,
+  rungOrderViolations,
   trainRanker,
   trainTwoTower,
 } from '../../sim/models/index.ts';
@@ -100,13 +101,21 @@ describe('buildArtifacts', () => {
       new Set(['two-tower', 'ranker', 'light-ranker']),
     );
     const v = manifest.training.validation;
-    expect(v.twoTower.map((m) => m.name)).toEqual(Array(manifest.options.epochs).fill('recall@100'));
-    expect(v.ranker).toHaveLength(manifest.options.epochs);
-    expect(v.lightRanker).toHaveLength(manifest.options.epochs);
+    const epochs = manifest.options.epochs;
+    expect(v.twoTower.map((m) => m.name)).toEqual(Array(epochs).fill('recall@100'));
+    // The rankers stop early once the validation loss stops falling (at least 2 epochs: patience 1).
+    const rankerEpochs = v.ranker.length;
+    const lightEpochs = v.lightRanker.length;
+    for (const n of [rankerEpochs, lightEpochs]) {
+      expect(n).toBeGreaterThanOrEqual(Math.min(2, epochs));
+      expect(n).toBeLessThanOrEqual(epochs);
+    }
+    expect(manifest.ranker.bestEpoch).toBeLessThanOrEqual(rankerEpochs);
+    expect(manifest.ranker.lightBestEpoch).toBeLessThanOrEqual(lightEpochs);
     expect(v.twoTowerClicks).toBeGreaterThan(0);
-    expect(epochEnds.filter((e) => e.stage === 'two-tower')).toHaveLength(manifest.options.epochs);
+    expect(epochEnds.filter((e) => e.stage === 'two-tower')).toHaveLength(epochs);
     // The MMoE ranker and the light ranker both report under the `ranker` stage.
-    expect(epochEnds.filter((e) => e.stage === 'ranker')).toHaveLength(2 * manifest.options.epochs);
+    expect(epochEnds.filter((e) => e.stage === 'ranker')).toHaveLength(rankerEpochs + lightEpochs);
     const { twoTowerEpochLosses: tt, rankerEpochLosses: rk } = manifest.training;
     expect(tt[tt.length - 1]).toBeLessThan(tt[0]);
     expect(rk[rk.length - 1]).toBeLessThan(rk[0]);
@@ -141,7 +150,6 @@ describe('buildArtifacts', () => {
     expect(Object.keys(cal).sort()).toEqual([
       'light_ranker.p_click',
       'ranker.p_click',
-      'ranker.p_dislike',
       'ranker.p_finish',
       'ranker.p_like',
     ]);
@@ -159,14 +167,14 @@ describe('buildArtifacts', () => {
   it('reports the offline evaluation of every head and retrieval source', () => {
     const m = manifest.metrics;
     for (const auc of [m.likeAuc, m.finishAuc, m.lightClickAuc]) expect(auc).toBeGreaterThan(0.5);
-    // Dislikes are rare (a few dozen held-out positives): the AUC is reported, not asserted.
-    expect(m.dislikeAuc).toBeGreaterThanOrEqual(0);
-    expect(m.dislikeAuc).toBeLessThanOrEqual(1);
+    // No dislike head (too few dislikes to learn from: ranker.ts); the card says how many there were.
+    expect(manifest.ranker.trainingDislikes).toBeGreaterThanOrEqual(0);
     expect(m.lightClickAuc).toBeGreaterThan(m.popularityClickAuc);
     expect(m.contentRecall100).toBeGreaterThan(0);
     expect(m.groundTruthRecall100TwoTower).toBeGreaterThan(m.groundTruthRecall100Popularity);
-    expect(m.ndcg10Mmoe).toBeGreaterThan(m.ndcg10Logged);
-    expect(m.ndcg10Mmoe).toBeGreaterThan(m.ndcg10Popularity);
+    // ndcg10* (logged sessions, gain = click + like + finish) are reported, not asserted: the tuned
+    // score trades that engagement gain for watch time; the ground-truth lists are asserted below.
+    for (const n of [m.ndcg10Mmoe, m.ndcg10MmoeCoreScore, m.ndcg10Light]) expect(n).toBeGreaterThan(0);
   });
 
   it('beats the popularity baselines on held-out logs', () => {
@@ -178,13 +186,39 @@ describe('buildArtifacts', () => {
     expect(m.watchTimeRmseS).toBeLessThan(m.baselineWatchTimeRmseS);
   });
 
+  it("judges every rung on offline lists of held-out users, in the ladder's order", () => {
+    const m = manifest.metrics;
+    const l = manifest.offlineLists;
+    expect(l.users).toBeGreaterThanOrEqual(50);
+    expect(l.listLength).toBe(30);
+    for (const rung of [l.full, l.light_ranker, l.retrieval_scores, l.popularity, l.editorial]) {
+      expect(rung.expectedWatchTimeS).toBeGreaterThan(0);
+      expect(rung.expectedWatchTimeS).toBeLessThan(l.oracle.expectedWatchTimeS);
+      expect(rung.ndcgAt10).toBeLessThan(1);
+    }
+    // The rankers' lists are far better than the non-personalised rungs.
+    for (const lower of [l.retrieval_scores, l.popularity, l.editorial]) {
+      expect(l.full.expectedWatchTimeS).toBeGreaterThan(1.5 * lower.expectedWatchTimeS);
+      expect(l.full.ndcgAt10).toBeGreaterThan(lower.ndcgAt10);
+    }
+    // The tuned weights beat the default ones on validation (they start from them).
+    const t = manifest.ranker.scoreTuning;
+    expect(t.ranker.tuned.expectedWatchTimeS).toBeGreaterThanOrEqual(t.ranker.start.expectedWatchTimeS);
+    expect(t.ranker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.ranker.start.ndcgAt10 * (1 - t.ndcgTolerance));
+    // The light ranker must not beat the full ranker on the card. The two are at parity in this
+    // world (same input row, which both models exhaust: docs/behavior-model.md, "Rankers at the
+    // information ceiling"), so a 5 % margin on any metric fails the test; click AUC and NDCG@10
+    // hold strictly here.
+    expect(rungOrderViolations({ ...manifest.metrics, offlineLists: l }, 0.05)).toEqual([]);
+    expect(m.clickAuc).toBeGreaterThan(m.lightClickAuc);
+  });
+
   it('checked ONNX against tfjs during the build (within 1e-4)', () => {
     expect(Object.keys(manifest.parity).sort()).toEqual([
       'item_tower.item_embedding',
       'light_ranker.p_click',
       'light_ranker.watch_time_s',
       'ranker.p_click',
-      'ranker.p_dislike',
       'ranker.p_finish',
       'ranker.p_like',
       'ranker.watch_time_s',
@@ -245,7 +279,7 @@ describe('ONNX contract (what the core loads)', () => {
   });
 
   it.each([
-    [ARTIFACT_FILES.ranker, ['p_click', 'watch_time_s', 'p_like', 'p_finish', 'p_dislike']],
+    [ARTIFACT_FILES.ranker, ['p_click', 'watch_time_s', 'p_like', 'p_finish']],
     [ARTIFACT_FILES.lightRanker, ['p_click', 'watch_time_s']],
   ])(
     '%s: features [batch, RANKER_INPUT_DIM] → %j [batch, 1], probabilities in [0,1], watch_time_s ≥ 0',
@@ -308,7 +342,6 @@ describe('ONNX export parity (independent of the build)', () => {
       click: { a: 0.8, b: -0.3 },
       like: { a: 1.2, b: 0.1 },
       finish: { a: 0.9, b: 0 },
-      dislike: { a: 1.1, b: -0.2 },
     };
     lightRk.model.platt = { click: { a: 0.7, b: 0.2 } };
     const rows = 64;
@@ -352,7 +385,7 @@ describe('ONNX export parity (independent of the build)', () => {
     expect(maxDiff(r.watch_time_s.data as Float32Array, ref.watchTimeS)).toBeLessThan(1e-4);
     expect(maxDiff(r.p_like.data as Float32Array, ref.pLike!)).toBeLessThan(1e-4);
     expect(maxDiff(r.p_finish.data as Float32Array, ref.pFinish!)).toBeLessThan(1e-4);
-    expect(maxDiff(r.p_dislike.data as Float32Array, ref.pDislike!)).toBeLessThan(1e-4);
+    expect(r.p_dislike).toBeUndefined();
     const l = await run(exportRankerOnnx(lightRk.model), feeds);
     const lightRef = predictRanker(lightRk.model, rx);
     expect(Object.keys(l).sort()).toEqual(['p_click', 'watch_time_s']);

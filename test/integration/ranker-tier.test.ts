@@ -98,7 +98,7 @@ describe('ranker tier process', () => {
     const got = await Promise.all(inputs.map((x, i) => remote!.score(x, sizes[i])));
     for (let i = 0; i < CALLS; i++) {
       const want = await local!.score(inputs[i], sizes[i]);
-      for (const head of ['pClick', 'watchTimeS', 'pLike', 'pFinish', 'pDislike'] as const) {
+      for (const head of ['pClick', 'watchTimeS', 'pLike', 'pFinish'] as const) {
         const a = got[i][head] as Predictions['pClick'];
         const b = want[head] as Predictions['pClick'];
         expect(a, head).toHaveLength(sizes[i]);

@@ -25,7 +25,8 @@ describe('loadConfig', () => {
         ],
       },
     ]);
-    expect(cfg.rankingWeights).toEqual({ like: 0, finish: 0, dislike: 0 });
+    // No overrides: every weight of the ranking score comes from the model card (else the defaults).
+    expect(cfg.rankingWeights).toEqual({});
     expect(cfg.cascadeTopN).toBe(0);
     expect(cfg.rankerTier).toBeUndefined();
     expect(Object.isFrozen(cfg)).toBe(true);
@@ -67,12 +68,12 @@ describe('loadConfig', () => {
       RECLAB_MODEL_VERSION: 'v1',
       RECLAB_ARTIFACTS_DIR: undefined,
       RECLAB_EXPERIMENTS_JSON: JSON.stringify(layers),
-      RECLAB_RANKING_WEIGHTS: 'dislike:2',
+      RECLAB_RANKING_WEIGHTS: 'dislike:2,watchTime:1.5',
     });
     expect(cfg.experiments.map((e) => e.id)).toEqual(['exp_weights', 'exp_model']);
     expect(cfg.experiments[0].variants[1].params?.rankingWeights).toEqual({ like: 0.5 });
     expect(cfg.experiments[1].variants[1].params?.modelVersion).toBe('v2');
-    expect(cfg.rankingWeights).toEqual({ like: 0, finish: 0, dislike: 2 });
+    expect(cfg.rankingWeights).toEqual({ dislike: 2, watchTime: 1.5 });
 
     let message = '';
     try {
@@ -87,7 +88,9 @@ describe('loadConfig', () => {
     }
     expect(message).toContain('RECLAB_EXPERIMENTS_JSON.0.variants.0.share');
     expect(message).toContain('not both');
-    expect(message).toContain("RECLAB_RANKING_WEIGHTS: expected like|finish|dislike:number,… got 'likes:1'");
+    expect(message).toContain(
+      "RECLAB_RANKING_WEIGHTS: expected click|watchTime|like|finish|dislike|clickbait:number,… got 'likes:1'",
+    );
   });
 
   it('requires the connection settings', () => {

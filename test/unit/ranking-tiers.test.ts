@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/adapters/clock/system-clock.ts';
+import { tunedScoreWeights } from '../../core/artifacts.ts';
 import { ReclabError } from '../../core/errors.ts';
 import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
-import { assignExperiments, assignVariant } from '../../core/pipeline/experiments.ts';
+import {
+  assignExperiments,
+  assignVariant,
+  DEFAULT_SCORE_WEIGHTS,
+  resolveScoreWeights,
+  type ScoreWeights,
+} from '../../core/pipeline/experiments.ts';
 import { clickbaitEstimate, combineScores, rankCandidates } from '../../core/pipeline/ranking.ts';
 import type { Predictions, Ranker } from '../../core/ports/ranker.ts';
 import { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
@@ -14,6 +21,7 @@ class FirstFeatureRanker implements Ranker {
   constructor(
     readonly fail = false,
     readonly heads = false,
+    readonly scoreWeights?: Partial<ScoreWeights>,
   ) {}
   async score(features: Float32Array, n: number): Promise<Predictions> {
     this.calls.push(n);
@@ -42,6 +50,7 @@ const breakers = () => ({
   light: new CircuitBreaker('light_ranker', systemClock, { failureThreshold: 5, openMs: 1000 }),
 });
 const opts = { deadlineMs: 1000, cascadeTopN: 0, weights: { like: 0, finish: 0, dislike: 0 } };
+// The rows' duration feature is 0 (duration 0 s): the clickbait term is 0 for them.
 
 describe('rankCandidates (ranker tiers, seed 000 §6 and Q5)', () => {
   it('uses the main ranker when it answers', async () => {
@@ -121,11 +130,84 @@ describe('rankCandidates (ranker tiers, seed 000 §6 and Q5)', () => {
 });
 
 describe('combineScores', () => {
-  it('is expected watch time with zero weights, and scales it by the satisfaction heads', async () => {
+  const w = (over: Partial<ScoreWeights>) => ({ ...DEFAULT_SCORE_WEIGHTS, ...over });
+
+  it('is expected watch time with the default weights, and scales it by the satisfaction heads', async () => {
     const p = await new FirstFeatureRanker(false, true).score(rows([10, 10]), 2);
-    expect([...combineScores(p, 2, { like: 0, finish: 0, dislike: 0 })]).toEqual([5, 5]);
+    expect([...combineScores(p, 2, DEFAULT_SCORE_WEIGHTS)]).toEqual([5, 5]);
     // row 0: 1 + 0.5·0.5 − 2·1 < 0 → 0; row 1: 1 + 0.25 = 1.25
-    expect([...combineScores(p, 2, { like: 0.5, finish: 0, dislike: 2 })]).toEqual([0, 6.25]);
+    expect([...combineScores(p, 2, w({ like: 0.5, dislike: 2 }))]).toEqual([0, 6.25]);
+  });
+
+  it('raises P(click) and the watch time to their weights, and penalises clickbait given durations', () => {
+    const p: Predictions = { pClick: Float32Array.of(0.25, 0.5), watchTimeS: Float32Array.of(100, 40) };
+    expect([...combineScores(p, 2, w({ click: 0.5, watchTime: 2 }))]).toEqual([
+      0.5 * 100 ** 2,
+      0.5 ** 0.5 * 1600,
+    ]);
+    // clickbait = P(click) × (1 − watch/duration): row 0 watches all 100 s of 100 → 0; row 1 40 of 400 → 0.45.
+    const durations = [100, 400];
+    const s = combineScores(p, 2, w({ clickbait: 1 }), durations);
+    expect(s[0]).toBeCloseTo(25, 10);
+    expect(s[1]).toBeCloseTo(20 * (1 - 0.5 * 0.9), 10);
+    // Without durations the clickbait factor is 1.
+    expect([...combineScores(p, 2, w({ clickbait: 1 }))]).toEqual([25, 20]);
+  });
+});
+
+describe('score weights: configured over the model card over the defaults', () => {
+  it("reads each ranker's tuned weights from the manifest, keeping only known finite numbers", () => {
+    expect(
+      tunedScoreWeights({
+        ranker: {
+          scoreWeights: { click: 0.5, watchTime: 1, clickbait: 1, bogus: 3, like: 'x' },
+          lightScoreWeights: { click: 0.75 },
+        },
+      }),
+    ).toEqual({ main: { click: 0.5, watchTime: 1, clickbait: 1 }, light: { click: 0.75 } });
+    expect(tunedScoreWeights({})).toEqual({ main: undefined, light: undefined });
+  });
+
+  it('resolves each weight from the highest layer that sets it', () => {
+    expect(resolveScoreWeights(undefined, undefined)).toEqual(DEFAULT_SCORE_WEIGHTS);
+    expect(resolveScoreWeights({}, { watchTime: 2, clickbait: 0.5 })).toEqual({
+      ...DEFAULT_SCORE_WEIGHTS,
+      watchTime: 2,
+      clickbait: 0.5,
+    });
+    expect(resolveScoreWeights({ clickbait: 0, like: 1 }, { watchTime: 2, clickbait: 0.5 })).toEqual({
+      ...DEFAULT_SCORE_WEIGHTS,
+      watchTime: 2,
+      clickbait: 0,
+      like: 1,
+    });
+  });
+
+  it("ranks with the scoring ranker's own weights unless the configuration overrides them", async () => {
+    // Watch times 1, 2, 3 with P(click) 0.5: a watchTime exponent of 2 squares them.
+    const main = new FirstFeatureRanker(false, false, { watchTime: 2 });
+    const r = await rankCandidates(systemClock, { main }, breakers(), rows([1, 2, 3]), 3, {
+      ...opts,
+      weights: {},
+    });
+    expect([...r.scores]).toEqual([0.5, 2, 4.5]);
+    const overridden = await rankCandidates(systemClock, { main }, breakers(), rows([1, 2, 3]), 3, {
+      ...opts,
+      weights: { watchTime: 1 },
+    });
+    expect([...overridden.scores]).toEqual([0.5, 1, 1.5]);
+    // The light ranker's own weights apply when it scores.
+    const light = new FirstFeatureRanker(false, false, { click: 0 });
+    const fallback = await rankCandidates(
+      systemClock,
+      { main: new FirstFeatureRanker(true), light },
+      breakers(),
+      rows([1, 2, 3]),
+      3,
+      { ...opts, weights: {} },
+    );
+    expect(fallback.by).toBe('light');
+    expect([...fallback.scores]).toEqual([1, 2, 3]);
   });
 });
 
@@ -160,7 +242,8 @@ describe('layered experiments', () => {
     // Independent layers: P(b ∧ new) ≈ P(b)·P(new).
     expect(Math.abs(both - bShare * newShare)).toBeLessThan(0.03);
     for (const a of pairs) {
-      expect(a.rankingWeights.like).toBe(a.experiments[0].variant === 'b' ? 1 : 0);
+      // Variant a sets nothing: the weight stays unset, for the model's own (resolveScoreWeights).
+      expect(a.rankingWeights.like).toBe(a.experiments[0].variant === 'b' ? 1 : undefined);
       expect(a.modelVersion).toBe(a.experiments[1].variant === 'new' ? 'v2' : undefined);
     }
     expect(assignVariant('u_1', layers[0])).toBe(pairs[1].experiments[0].variant);

@@ -1,6 +1,7 @@
 import ort from 'onnxruntime-node';
 import { ReclabError } from '../../errors.ts';
 import { RANKER_INPUT_DIM, USER_FEATURE_DIM, VIDEO_FEATURE_DIM } from '../../features/schema.ts';
+import type { ScoreWeights } from '../../pipeline/experiments.ts';
 import type { Predictions, Ranker, UserEncoder } from '../../ports/ranker.ts';
 
 /** Session options shared by both models: CPU, `threads` intra-op threads, no inter-op pool. */
@@ -61,18 +62,33 @@ export const RANKER_OPTIONAL_OUTPUTS = {
  */
 export class OnnxRanker implements Ranker {
   readonly modelVersion: string;
+  readonly scoreWeights?: Readonly<Partial<ScoreWeights>>;
   readonly #session: ort.InferenceSession;
 
-  private constructor(session: ort.InferenceSession, modelVersion: string) {
+  private constructor(
+    session: ort.InferenceSession,
+    modelVersion: string,
+    scoreWeights: Readonly<Partial<ScoreWeights>> | undefined,
+  ) {
     this.#session = session;
     this.modelVersion = modelVersion;
+    if (scoreWeights) this.scoreWeights = scoreWeights;
   }
 
-  /** @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID when the file is missing or breaks the contract */
-  static async load(path: string, modelVersion: string, threads: number): Promise<OnnxRanker> {
+  /**
+   * @param scoreWeights the ranking-score weights tuned for this model (its card's), if any
+   * @throws ReclabError RECLAB_ERR_ARTIFACT_INVALID when the file is missing or breaks the contract
+   */
+  static async load(
+    path: string,
+    modelVersion: string,
+    threads: number,
+    scoreWeights?: Readonly<Partial<ScoreWeights>>,
+  ): Promise<OnnxRanker> {
     return new OnnxRanker(
       await open(path, threads, ['features'], [...RANKER_REQUIRED_OUTPUTS]),
       modelVersion,
+      scoreWeights,
     );
   }
 

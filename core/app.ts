@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
-import { ERRORS, ReclabError } from './errors.ts';
+import { ERRORS, ReclabError, RetryableError } from './errors.ts';
 import { parseVideoIndex, VIDEO_ID_MAX_LENGTH, VIDEO_ID_PATTERN, videoIdOf } from './features/ids.ts';
 import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, VIDEO_RECORD, videoModelInput } from './features/schema.ts';
 import { type AdminAccess, adminGuard } from './http/admin-access.ts';
@@ -18,6 +18,7 @@ import {
 import type { CoreMetrics } from './observability/metrics.ts';
 import { assignExperiments } from './pipeline/experiments.ts';
 import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
+import type { EventLog } from './ports/event-log.ts';
 import { listVersions } from './registry/model-registry.ts';
 import {
   indexFreshUploads,
@@ -28,7 +29,7 @@ import {
 } from './registry/model-slots.ts';
 import type { Bulkhead } from './resilience/bulkhead.ts';
 import { type ActiveFault, type FaultInjector, MAX_FAULT_DELAY_MS } from './resilience/fault-injection.ts';
-import { parseEventBatch, type StreamEvent } from './streaming/events.ts';
+import { parseEventBatch } from './streaming/events.ts';
 
 /** What the app reports at /readyz and uses to refuse work while starting or stopping. */
 export interface Lifecycle {
@@ -174,8 +175,8 @@ export function buildApp(
     metrics?: CoreMetrics;
     /** Admission control for the recommendation pipeline (bulkhead + load shedding). */
     bulkhead?: Bulkhead;
-    /** Where POST /v1/events hands events (Kafka); the route exists only when given. */
-    events?: { publish(events: readonly StreamEvent[]): Promise<void> };
+    /** Where POST /v1/events hands events (Kafka, with a disk spool); the route exists only when given. */
+    events?: Pick<EventLog, 'publish'> & Partial<Pick<EventLog, 'stats'>>;
     /**
      * Where POST /v1/videos/fresh also records each upload under its creator, for subscription
      * retrieval (core/adapters/redis/subscriptions.ts); returns the uploads written.
@@ -198,6 +199,9 @@ export function buildApp(
     // Routes with a body set their own limit (BODY_LIMITS); this one is for all others.
     bodyLimit: BODY_LIMITS.noBody,
     ...serverTimeoutOptions(opts.timeouts ?? DEFAULT_SERVER_TIMEOUTS),
+    // On close, idle keep-alive sockets are closed at once (not after keepAliveTimeout); sockets
+    // busy with a request close after its reply (see the draining hook below).
+    forceCloseConnections: 'idle',
     clientErrorHandler,
     // The router's refusals (a malformed URL, an over-long path parameter) go through the error table.
     frameworkErrors: (err, _req, reply) => sendError(reply, err),
@@ -222,6 +226,12 @@ export function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(errorBody('RECLAB_ERR_ROUTE_NOT_FOUND', `${req.method} ${req.url}`)),
   );
+
+  // While draining, every reply ends its connection: a client on a keep-alive socket reconnects
+  // (to another instance) instead of holding a socket the closing server waits for.
+  app.addHook('onSend', async (_req, reply) => {
+    if (lifecycle.draining) reply.header('connection', 'close');
+  });
 
   const rungOf = new WeakMap<object, string>();
   const { metrics } = opts;
@@ -252,6 +262,7 @@ export function buildApp(
       breakers: Object.fromEntries(breakers.all().map((b) => [b.name, b.state])),
       popularity_cache_size: deps.popularity.size,
       impressions: deps.impressions.stats(),
+      events: opts.events?.stats?.() ?? null,
       model_version: models.active.modelVersion,
       model_standby: models.standby?.modelVersion ?? null,
     };
@@ -345,7 +356,9 @@ export function buildApp(
 
   const { events } = opts;
   if (events) {
-    // Body: a JSON array of 1..500 events (core/streaming/events.ts); all or nothing.
+    // Body: a JSON array of 1..500 events (core/streaming/events.ts); all or nothing. 202 once every
+    // event is on Kafka or in the disk spool; a 503 carries Retry-After, and sending the same events
+    // again is safe (the consumer deduplicates by event_id; docs/streaming.md, "Retry contract").
     app.post('/v1/events', { bodyLimit: BODY_LIMITS.events }, async (req, reply) => {
       const parsed = parseEventBatch(req.body);
       if (!parsed.ok) {
@@ -355,7 +368,12 @@ export function buildApp(
       try {
         await events.publish(parsed.events);
       } catch (err) {
-        throw new ReclabError('RECLAB_ERR_EVENTS_UNAVAILABLE', (err as Error).message, { cause: err });
+        const e =
+          err instanceof ReclabError
+            ? err
+            : new RetryableError('RECLAB_ERR_EVENTS_UNAVAILABLE', 1, (err as Error).message, { cause: err });
+        if (e instanceof RetryableError) reply.header('retry-after', String(e.retryAfterS));
+        throw e;
       }
       return reply.status(202).send({ accepted: parsed.events.length });
     });

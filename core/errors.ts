@@ -148,6 +148,12 @@ export const ERRORS = {
     degrades: false,
     message: 'Events could not be handed to Kafka (failure, overload or shutdown); retry',
   },
+  RECLAB_ERR_EVENTS_BACKLOG_FULL: {
+    status: 503,
+    degrades: false,
+    message:
+      'Kafka is unavailable and the event backlog (memory and disk spool) is full; send the same events again after Retry-After',
+  },
   RECLAB_ERR_CONFIG_INVALID: {
     status: 500,
     degrades: false,
@@ -206,6 +212,19 @@ export class ReclabError extends Error {
     this.code = code;
     this.status = entry.status;
     this.degrades = entry.degrades;
+  }
+}
+
+/**
+ * A ReclabError the client may retry, with the same request, after `retryAfterS` seconds: routes
+ * send it as the `Retry-After` header (RFC 9110 §10.2.3) next to the 503.
+ */
+export class RetryableError extends ReclabError {
+  readonly retryAfterS: number;
+
+  constructor(code: ErrorCode, retryAfterS: number, detail?: string, options?: { cause?: unknown }) {
+    super(code, detail, options);
+    this.retryAfterS = Math.max(1, Math.ceil(retryAfterS));
   }
 }
 

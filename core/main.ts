@@ -4,12 +4,16 @@
  *
  * On start it prints one JSON line `{"event":"listening","url":…}` on stdout (logs go to stderr):
  * with RECLAB_PORT=0 that is how a parent learns the ephemeral port.
- * SIGTERM/SIGINT: stop accepting, finish requests in flight, flush impressions, exit 0.
- * Exit codes: 0 clean stop, 1 crash, 2 invalid configuration.
+ * SIGTERM/SIGINT: a graceful stop bounded by RECLAB_SHUTDOWN_TIMEOUT_MS (see `shutdown` below and
+ * docs/deploy.md): drain requests, stop the consumer, flush impressions and events (to Kafka, else
+ * to their disk spools), exit.
+ * Exit codes (docs/exit-codes.md): 0 clean stop (nothing accepted was dropped), 1 crash or a stop
+ * that overran its bound, 2 invalid configuration, 4 stopped but impressions or events were dropped.
  */
 
 import { Redis } from 'ioredis';
 import { systemClock } from './adapters/clock/system-clock.ts';
+import { KafkaEventLog } from './adapters/kafka/kafka-event-log.ts';
 import { KafkaImpressionLog } from './adapters/kafka/kafka-impression-log.ts';
 import { RedisBlocklistSource } from './adapters/redis/policy-blocklist-source.ts';
 import { RealtimeFeatures } from './adapters/redis/realtime-features.ts';
@@ -38,7 +42,6 @@ import { ContentSource } from './retrieval/content-source.ts';
 import { RegionalTopSource } from './retrieval/regional-top-source.ts';
 import { SubscriptionsSource } from './retrieval/subscriptions-source.ts';
 import { EventConsumer } from './streaming/event-consumer.ts';
-import { EventPublisher } from './streaming/event-publisher.ts';
 
 /**
  * The first model set: a registry version, or one artifact directory (RECLAB_ARTIFACTS_DIR).
@@ -130,8 +133,20 @@ async function main(): Promise<void> {
     new SubscriptionsSource(subscriptions, clock),
   ];
   // Streaming features: events in through POST /v1/events, applied to Redis by a consumer group.
-  // The consumer gets its own Redis connection that queues and retries, unlike the request path's.
-  const publisher = new EventPublisher({ brokers: cfg.kafka.brokers, topic: cfg.events.topic });
+  // Events get the impressions' delivery path (memory bound, disk spool, replay); the route answers
+  // 202 once they are on Kafka or in the spool. The consumer gets its own Redis connection that
+  // queues and retries, unlike the request path's.
+  const events = new KafkaEventLog(
+    {
+      brokers: cfg.kafka.brokers,
+      topic: cfg.events.topic,
+      bufferMax: cfg.events.bufferMax,
+      spoolDir: cfg.events.spool.dir,
+      spoolMaxBytes: cfg.events.spool.maxBytes,
+    },
+    clock,
+  );
+  events.start();
   const consumerRedis = cfg.events.consumer
     ? new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 })
     : undefined;
@@ -196,7 +211,7 @@ async function main(): Promise<void> {
     registryDir: cfg.models.registryDir,
     metrics,
     bulkhead,
-    events: publisher,
+    events,
     uploads: subscriptions,
   });
   const warm = await warmUp(artifacts);
@@ -205,32 +220,60 @@ async function main(): Promise<void> {
   // whose Redis is down at start still starts (and serves the editorial list) after the wait.
   await waitForRedis(redis, cfg.redis.startupWaitMs);
   await Promise.all([popularity.start(), policy.start()]);
-  // Kafka may still be starting: the consumer and publisher connect in the background and the core
-  // serves meanwhile (the events route answers 503 until the publisher is connected).
-  void publisher.connect().catch((err) => app.log.warn({ err }, 'event publisher not connected'));
-  void consumer?.start().catch((err) => app.log.warn({ err }, 'streaming consumer not started'));
+  // Kafka may still be starting: the consumer joins in the background and the core serves meanwhile
+  // (events wait in memory, or the spool, until Kafka answers).
+  void consumer?.start();
 
+  /**
+   * The graceful stop, every step bounded so the whole fits RECLAB_SHUTDOWN_TIMEOUT_MS (issue 9 item
+   * 4): (1) drain, at most 40 % of the budget: stop accepting, close idle keep-alive connections at
+   * once (Fastify `forceCloseConnections: 'idle'`), let requests in flight finish (their replies carry
+   * `Connection: close`), then cut whatever connection is left; (2) at the same time stop the
+   * consumer (commit, leave the group) and flush events and impressions for the rest of the budget
+   * less 2 s: what Kafka has not acknowledged by then goes to the disk spools for the next process;
+   * (3) release Redis, models and the ranker tier. Exits 0, or 4 when impressions or events were
+   * dropped during the process's life (no spool, or no room in it). The timer below is only a
+   * backstop: it fires on a bug, never on a slow dependency.
+   */
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'draining');
+    const t0 = Date.now();
+    const budgetMs = cfg.shutdownTimeoutMs;
+    const leftMs = () => Math.max(0, budgetMs - (Date.now() - t0));
+    app.log.info({ signal, budgetMs }, 'draining');
     lifecycle.draining = true;
-    const hardStop = setTimeout(() => process.exit(1), cfg.shutdownTimeoutMs + 2000);
+    const hardStop = setTimeout(() => {
+      app.log.error({ budgetMs }, 'shutdown overran its bound');
+      process.exit(1);
+    }, budgetMs + 2000);
     hardStop.unref();
-    await app.close(); // stops accepting; waits for requests in flight
+    const closing = app.close();
+    if (!(await within(closing, budgetMs * 0.4))) {
+      app.server.closeAllConnections();
+      await within(closing, 1000);
+    }
+    const drainMs = Date.now() - t0;
     popularity.stop();
     policy.stop();
-    await consumer?.stop().catch(() => {});
-    await publisher.close().catch(() => {});
+    const flushMs = Math.max(0, leftMs() - 2000);
+    await Promise.all([
+      within(consumer?.stop() ?? Promise.resolve(), flushMs),
+      events.close(flushMs),
+      impressions.close(flushMs),
+    ]);
     consumerRedis?.disconnect();
-    await impressions.close(cfg.shutdownTimeoutMs);
-    app.log.info({ impressions: impressions.stats() }, 'stopped');
     redis.disconnect();
-    await models.close();
-    await Promise.all([...pinned.values()].map((p) => p.close()));
-    await tierClient?.close();
-    process.exit(0);
+    await within(
+      Promise.all([models.close(), ...[...pinned.values()].map((p) => p.close()), tierClient?.close()]),
+      Math.max(100, leftMs()),
+    );
+    const imp = impressions.stats();
+    const ev = events.stats();
+    const dropped = imp.dropped + ev.dropped;
+    app.log.info({ impressions: imp, events: ev, drainMs, stopMs: Date.now() - t0, dropped }, 'stopped');
+    process.exit(dropped > 0 ? 4 : 0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -240,6 +283,23 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', url, modelVersion: models.active.modelVersion })}\n`,
   );
+}
+
+/** Resolves true when `work` settles within `ms`, false otherwise; never rejects. */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
 }
 
 main().catch((err) => {

@@ -20,7 +20,6 @@ import { startCore } from './core-process.ts';
 import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import { applyContainerFault } from './faults/container-faults.ts';
 import { restartRedisEmpty } from './faults/redis-data-loss.ts';
-import { countImpressions } from './impression-counter.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
@@ -30,6 +29,7 @@ import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
 import { parseServed, type ServedResponse } from './served-response.ts';
+import { countImpressions } from './topic-counter.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
 
 /** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
@@ -283,7 +283,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const exitCode = await core.stop();
     cleanups.splice(cleanups.indexOf(stopCore), 1);
     log(`core stopped (exit ${exitCode})`);
-    const onTopic = await countImpressions(kafka.brokers, topic, responses200, { timeoutMs: 60_000 });
+    const onTopic = await countImpressions(kafka.brokers, topic, { timeoutMs: 60_000 });
 
     // 7. Assertions and reports.
     for (const p of phases) p.reasonCounts = reasons.get(p.phase) ?? {};

@@ -66,6 +66,9 @@ const envSchema = z
     RECLAB_IMPRESSION_SPOOL_DIR: z.string().min(1).optional(), // disk spool while Kafka is down; unset = memory only
     RECLAB_IMPRESSION_SPOOL_MAX_BYTES: int(256 * 1024 * 1024, 1), // 256 MiB
     RECLAB_EVENTS_TOPIC: z.string().default('events'), // POST /v1/events → this topic
+    RECLAB_EVENT_BUFFER_MAX: int(10_000, 1), // events held in memory while Kafka is slow; beyond: 503
+    RECLAB_EVENT_SPOOL_DIR: z.string().min(1).optional(), // disk spool of events while Kafka is down; unset = memory only
+    RECLAB_EVENT_SPOOL_MAX_BYTES: int(256 * 1024 * 1024, 1), // 256 MiB
     RECLAB_STREAMING_CONSUMER: z.enum(['on', 'off']).default('on'), // run the streaming-features consumer in process
     RECLAB_WATCHED_FILTER_N: int(50, 0), // recent watches the already-watched filter reads
     RECLAB_POLICY_REFRESH_MS: int(10_000, 100), // how often the policy block list (Redis set policy:blocked) is re-read
@@ -142,7 +145,8 @@ export interface CoreConfig {
   shutdownTimeoutMs: number;
   randomSeed: number;
   impressionSpool: { dir?: string; maxBytes: number };
-  events: { topic: string; consumer: boolean };
+  /** POST /v1/events: topic, memory bound, disk spool (core/adapters/kafka/kafka-event-log.ts), consumer. */
+  events: { topic: string; consumer: boolean; bufferMax: number; spool: { dir?: string; maxBytes: number } };
   watchedFilterN: number;
   policy: { refreshMs: number; maxEntries: number };
   rerank: PipelineConfig['rerank'];
@@ -334,7 +338,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     shutdownTimeoutMs: e.RECLAB_SHUTDOWN_TIMEOUT_MS,
     randomSeed: e.RECLAB_RANDOM_SEED,
     impressionSpool: { dir: e.RECLAB_IMPRESSION_SPOOL_DIR, maxBytes: e.RECLAB_IMPRESSION_SPOOL_MAX_BYTES },
-    events: { topic: e.RECLAB_EVENTS_TOPIC, consumer: e.RECLAB_STREAMING_CONSUMER === 'on' },
+    events: {
+      topic: e.RECLAB_EVENTS_TOPIC,
+      consumer: e.RECLAB_STREAMING_CONSUMER === 'on',
+      bufferMax: e.RECLAB_EVENT_BUFFER_MAX,
+      spool: { dir: e.RECLAB_EVENT_SPOOL_DIR, maxBytes: e.RECLAB_EVENT_SPOOL_MAX_BYTES },
+    },
     watchedFilterN: e.RECLAB_WATCHED_FILTER_N,
     policy: { refreshMs: e.RECLAB_POLICY_REFRESH_MS, maxEntries: e.RECLAB_POLICY_MAX_ENTRIES },
     rerank: {

@@ -1,5 +1,12 @@
+import {
+  Consumer,
+  type Message,
+  type MessagesStream,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+} from '@platformatic/kafka';
 import type { Redis } from 'ioredis';
-import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
+import { forceClose } from '../adapters/kafka/force-close.ts';
 import { keys } from '../adapters/redis/keys.ts';
 import { NUM_REGIONS } from '../features/schema.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -24,10 +31,8 @@ export interface EventConsumerOptions {
   sessionTtlS?: number;
   /** TTL of the `event_id` dedupe marks, s; default 600 (covers redelivery after a crash/rebalance). */
   dedupeTtlS?: number;
-  /** Most messages applied per Redis pipeline; a Kafka batch is cut into such chunks; default 500. */
+  /** Most messages applied per Redis pipeline (one chunk); default 500. */
   chunkSize?: number;
-  /** Partitions processed concurrently = most Redis pipelines in flight; default 2. */
-  maxInFlightPipelines?: number;
   /** Trending window (minutes merged), default 10; half-life of the merge weights (minutes), default 3. */
   trendingWindowMinutes?: number;
   trendingHalfLifeMinutes?: number;
@@ -35,9 +40,15 @@ export interface EventConsumerOptions {
   trendingRefreshMs?: number;
   /** Members kept in each merged trending set; default 1000. */
   trendingMaxSize?: number;
-  /** Longest wait of a fetch when the topic is idle, ms (bounds stop latency); default 500. */
+  /** Longest wait of a fetch when the topic is idle, ms; default 500. */
   maxWaitTimeMs?: number;
-  /** kafkajs client id; default `reclab-streaming`. */
+  /** How often applied offsets are committed, ms (and always on stop); default 1000. */
+  commitIntervalMs?: number;
+  /** Pause before re-creating the fetch stream after a Kafka error, or retrying a failed apply, ms; default 1000. */
+  retryDelayMs?: number;
+  /** Bound of `stop()`, ms: chunk in hand, commit, leave the group; default 5000. */
+  stopTimeoutMs?: number;
+  /** Kafka client id; default `reclab-streaming`. */
   clientId?: string;
 }
 
@@ -53,11 +64,15 @@ export interface EventConsumerStats {
   duplicates: number;
   /** Events whose timestamps were too old for the 1 h counters/trending (still applied to lists/sessions). */
   late: number;
-  /** Kafka batches handled. */
+  /** Chunks of messages applied. */
   batches: number;
-  /** Failed batch attempts (Redis errors); kafkajs re-delivers from the last resolved offset. */
+  /** Failed apply attempts (Redis errors); the chunk is applied again after `retryDelayMs`. */
   errors: number;
-  /** Messages behind the high watermark, summed over partitions, as of each partition's last batch (gauge). */
+  /** Fetch streams lost to Kafka errors (outage, rebalance failure) and re-created. */
+  streamErrors: number;
+  /** Offset commits that failed (the messages are redelivered and deduplicated). */
+  commitErrors: number;
+  /** Messages behind the partitions' end offsets (gauge; end offsets re-read every `trendingRefreshMs`). */
   lag: number;
   /** Trending merges done / failed. */
   trendingRefreshes: number;
@@ -68,11 +83,16 @@ export interface EventConsumerStats {
 
 /** View-count hashes live 2 h after their last write: the 1 h window needs the previous hour too. */
 const VIEW_COUNT_TTL_S = 2 * 3600;
+/** Most bytes one fetch returns (over all partitions, and per partition). */
+const FETCH_MAX_BYTES = 1024 * 1024; // 1 MiB
+/** Most messages the fetch stream buffers ahead of the chunk being applied. */
+const FETCH_BUFFER_MESSAGES = 1024;
 
 /**
  * The streaming-features consumer (ARCHITECTURE.md "Streaming features"; seed 000 §2.3 real-time
- * and near-real-time tiers). Reads topic `events` in a consumer group with kafkajs `eachBatch`,
- * and per chunk of ≤ `chunkSize` messages does two pipelined round trips to Redis:
+ * and near-real-time tiers). Reads topic `events` in a consumer group (@platformatic/kafka, one
+ * fetch stream, offsets committed by hand) and applies chunks of ≤ `chunkSize` messages — what the
+ * stream holds when the previous chunk is done — in two pipelined round trips to Redis:
  *
  * 1. claim: `SET rt:ev:<event_id> 1 NX EX dedupeTtlS` per event — already-claimed ids are skipped;
  * 2. apply (aggregated within the chunk, one command per distinct key/field):
@@ -81,10 +101,13 @@ const VIEW_COUNT_TTL_S = 2 * 3600;
  *      `ZINCRBY rt:tr:{g}:<minute> k <video>` and `rt:tr:{r<i>}:<minute>` + `EXPIRE` (trending input);
  *    - every type: `HINCRBY rt:sess:<user> <type> k`, `HSETNX … start <ms>`, `EXPIRE sessionTtlS`.
  *
- * then resolves the chunk's last offset, heartbeats and commits if due. If the apply fails the
- * claims are released (DEL, best effort) and the error goes to kafkajs, which re-delivers from the
- * last resolved offset: delivery is at-least-once, the dedupe marks make it effectively once for
- * redeliveries within `dedupeTtlS`; a chunk that failed half-way may double-count some counters.
+ * Commit guarantee (at-least-once): an offset is committed only after its chunk was applied, every
+ * `commitIntervalMs` and on stop. If the apply fails the claims are released (DEL, best effort) and
+ * the same chunk is applied again after `retryDelayMs`, until it succeeds or the consumer stops
+ * (then it is redelivered to the next member from the last commit). If Kafka fails, the fetch stream
+ * is re-created after `retryDelayMs` from the last committed offsets. The dedupe marks make any
+ * redelivery within `dedupeTtlS` effectively once; a chunk that failed half-way may double-count
+ * some counters.
  *
  * Every `trendingRefreshMs` a timer merges the last `trendingWindowMinutes` per-minute sets into
  * `rt:tr:{g}` and `rt:tr:{r<i>}` (ZUNIONSTORE with weights 2^(-age/halfLife), normalised; then
@@ -92,8 +115,8 @@ const VIEW_COUNT_TTL_S = 2 * 3600;
  * merge works on Redis Cluster. Event time decides buckets (a replay after an outage does not fake
  * a burst); timestamps ahead of the clock count as now; events older than a window skip it.
  *
- * Bounds: fetch size (kafkajs maxBytesPerPartition, 1 MB), ≤ `chunkSize` messages per pipeline,
- * ≤ `maxInFlightPipelines` partitions (so pipelines) at once, plus at most one trending merge.
+ * Bounds: one fetch ≤ 1 MiB, ≤ `FETCH_BUFFER_MESSAGES` messages buffered in the stream, one chunk
+ * (so one pair of pipelines) at a time, at most one trending merge, and `stop()` ≤ `stopTimeoutMs`.
  */
 export class EventConsumer {
   readonly #redis: Redis;
@@ -101,7 +124,11 @@ export class EventConsumer {
   readonly #consumer: Consumer;
   readonly #o: Required<Omit<EventConsumerOptions, 'brokers' | 'clientId'>>;
   readonly #weights: number[];
-  readonly #lagByPartition = new Map<number, number>();
+  /** Per partition: the offset after the last applied message, and the partition's end offset. */
+  readonly #applied = new Map<number, bigint>();
+  readonly #endOffsets = new Map<number, bigint>();
+  /** Per partition, the last applied message whose offset is not committed yet. */
+  readonly #toCommit = new Map<number, Message<Buffer, Buffer, Buffer, Buffer>>();
   #stats: Omit<EventConsumerStats, 'lag' | 'running'> = {
     processed: 0,
     invalid: 0,
@@ -109,15 +136,22 @@ export class EventConsumer {
     late: 0,
     batches: 0,
     errors: 0,
+    streamErrors: 0,
+    commitErrors: 0,
     trendingRefreshes: 0,
     trendingErrors: 0,
     lastAppliedMs: 0,
   };
   #running = false;
+  #loop: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #cancelRefresh: (() => void) | undefined;
   #refreshing: Promise<void> | undefined;
-  #cancelJoinTimer: (() => void) | undefined;
+  #lastCommitAt = 0;
+  /** Wakes the loop when it waits for messages or a retry delay (`stop` uses it). */
+  #wake: (() => void) | undefined;
+  /** Called on the fetch stream's events while the loop waits for messages. */
+  #notify: (() => void) | undefined;
 
   constructor(opts: EventConsumerOptions, redis: Redis, clock: Clock) {
     this.#redis = redis;
@@ -131,77 +165,91 @@ export class EventConsumer {
       sessionTtlS: opts.sessionTtlS ?? 1800,
       dedupeTtlS: opts.dedupeTtlS ?? 600,
       chunkSize: opts.chunkSize ?? 500,
-      maxInFlightPipelines: opts.maxInFlightPipelines ?? 2,
       trendingWindowMinutes: opts.trendingWindowMinutes ?? 10,
       trendingHalfLifeMinutes: opts.trendingHalfLifeMinutes ?? 3,
       trendingRefreshMs: opts.trendingRefreshMs ?? 5000,
       trendingMaxSize: opts.trendingMaxSize ?? 1000,
       maxWaitTimeMs: opts.maxWaitTimeMs ?? 500,
+      commitIntervalMs: opts.commitIntervalMs ?? 1000,
+      retryDelayMs: opts.retryDelayMs ?? 1000,
+      stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
     };
     this.#weights = trendingWeights(this.#o.trendingWindowMinutes, this.#o.trendingHalfLifeMinutes);
-    const kafka = new Kafka({
+    this.#consumer = new Consumer({
       clientId: opts.clientId ?? 'reclab-streaming',
-      brokers: opts.brokers,
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
-    this.#consumer = kafka.consumer({
       groupId: this.#o.groupId,
-      maxWaitTimeInMs: this.#o.maxWaitTimeMs,
+      bootstrapBrokers: opts.brokers,
+      autocommit: false,
+      maxWaitTime: this.#o.maxWaitTimeMs,
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_MAX_BYTES,
+      highWaterMark: FETCH_BUFFER_MESSAGES,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
-      allowAutoTopicCreation: true,
+      autocreateTopics: true,
+      connectTimeout: 1000,
+      requestTimeout: 5000,
+      retries: 3,
+      retryDelay: 500,
     });
   }
 
   /**
-   * Connects, subscribes and starts consuming; resolves once this member has joined the group (so
-   * partitions are assigned), or after `joinTimeoutMs` (default 30 000) with consumption still
-   * starting in the background. Starts the trending merge timer.
+   * Joins the group and starts consuming; resolves once this member has its partitions (the first
+   * fetch stream exists), or after `joinTimeoutMs` (default 30 000) with the join still going on in
+   * the background (Kafka may be starting). Starts the trending merge timer. Never rejects.
    */
   async start(joinTimeoutMs = 30_000): Promise<void> {
-    if (this.#running) return;
+    if (this.#running || this.#stopping) return;
     this.#running = true;
-    const joined = new Promise<void>((resolve) => {
-      const off = this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-      const cancel = this.#clock.setTimer(joinTimeoutMs, resolve);
-      this.#cancelJoinTimer = cancel;
+    let joined = (): void => {};
+    const join = new Promise<void>((resolve) => {
+      joined = resolve;
     });
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: this.#o.fromBeginning });
-    await this.#consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommitInterval: 1000,
-      partitionsConsumedConcurrently: this.#o.maxInFlightPipelines,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    this.#loop = this.#run(joined);
     this.#scheduleRefresh();
-    await joined;
-    this.#cancelJoinTimer?.();
+    await this.#bounded(join, joinTimeoutMs);
   }
 
   /**
-   * Stops fetching, lets the batch in hand finish its chunk, commits resolved offsets, disconnects
-   * from Kafka and stops the trending timer (an in-flight merge is awaited). Idempotent; an instance
-   * is not restartable (make a new one). Does not close the Redis client (the caller owns it).
+   * Stops fetching, lets the chunk in hand finish, commits what was applied, leaves the group and
+   * closes the connections, and stops the trending timer (an in-flight merge is awaited); every step
+   * is bounded so the whole takes at most about `stopTimeoutMs`, Kafka or Redis down included (what
+   * was not committed is redelivered to the group's next member). Idempotent; an instance is not
+   * restartable (make a new one). Does not close the Redis client (the caller owns it).
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      const budget = this.#o.stopTimeoutMs;
       this.#running = false;
       this.#cancelRefresh?.();
-      // disconnect() = stop() (waits for the running eachBatch, commits resolved offsets) + leave group.
-      await this.#consumer.disconnect();
-      await this.#refreshing;
+      this.#wake?.();
+      await this.#bounded(this.#loop ?? Promise.resolve(), budget * 0.4);
+      await this.#bounded(this.#commit(), budget * 0.2);
+      const closed = await this.#bounded(
+        forceClose(this.#consumer).then(
+          () => true,
+          () => false,
+        ),
+        budget * 0.3,
+      );
+      if (closed !== true) {
+        // Leaving the group failed (Kafka down): close without it, so no retry timer or socket
+        // outlives the consumer; the broker expires the member after its session timeout.
+        this.#consumer.memberId = null;
+        void forceClose(this.#consumer).catch(() => {});
+      }
+      await this.#bounded(this.#refreshing ?? Promise.resolve(), budget * 0.1);
     })();
     return this.#stopping;
   }
 
   stats(): EventConsumerStats {
     let lag = 0;
-    for (const l of this.#lagByPartition.values()) lag += l;
+    for (const [partition, end] of this.#endOffsets) {
+      const next = this.#applied.get(partition) ?? end;
+      if (end > next) lag += Number(end - next);
+    }
     return { running: this.#running, lag, ...this.#stats };
   }
 
@@ -241,6 +289,7 @@ export class EventConsumer {
     if (!this.#running) return;
     this.#cancelRefresh = this.#clock.setTimer(this.#o.trendingRefreshMs, () => {
       if (!this.#running) return;
+      void this.#refreshEndOffsets();
       this.#refreshing = this.refreshTrending()
         .then(() => {
           this.#stats.trendingRefreshes++;
@@ -255,32 +304,191 @@ export class EventConsumer {
     });
   }
 
-  async #eachBatch(p: EachBatchPayload): Promise<void> {
-    const { batch } = p;
-    this.#stats.batches++;
-    const msgs = batch.messages;
-    for (let i = 0; i < msgs.length; i += this.#o.chunkSize) {
-      if (!p.isRunning() || p.isStale()) break;
-      const chunk = msgs.slice(i, i + this.#o.chunkSize);
-      const events: StreamEvent[] = [];
-      for (const m of chunk) {
-        const r = decodeEvent(m.value);
-        if (r.ok) events.push(r.event);
-        else this.#stats.invalid++;
+  /** The consume loop: a fetch stream, re-created after Kafka errors, until `stop`. */
+  async #run(joined: () => void): Promise<void> {
+    while (this.#running) {
+      let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+      try {
+        stream = await this.#consumer.consume({
+          topics: [this.#o.topic],
+          mode: MessagesStreamModes.COMMITTED,
+          fallbackMode: this.#o.fromBeginning
+            ? MessagesStreamFallbackModes.EARLIEST
+            : MessagesStreamFallbackModes.LATEST,
+          autocommit: false,
+        });
+      } catch {
+        this.#stats.streamErrors++;
+        await this.#sleep(this.#o.retryDelayMs);
+        continue;
       }
+      joined();
+      void this.#refreshEndOffsets();
+      // Without a listener an 'error' event would crash the process; the loop sees it as the end.
+      stream.on('error', () => {});
+      const failed = await this.#drain(stream);
+      if (failed) this.#stats.streamErrors++;
+      await this.#commit();
+      if (!stream.destroyed)
+        await this.#bounded(
+          stream.close().catch(() => {}),
+          1000,
+        );
+      if (failed && this.#running) await this.#sleep(this.#o.retryDelayMs);
+    }
+  }
+
+  /**
+   * Applies chunks from `stream` until it ends or the consumer stops.
+   * @returns true when the stream ended with a Kafka error (the caller re-creates it)
+   */
+  async #drain(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<boolean> {
+    let error = false;
+    const onError = (): void => {
+      error = true;
+      this.#notify?.();
+    };
+    const onEvent = (): void => this.#notify?.();
+    stream.on('error', onError);
+    stream.on('readable', onEvent);
+    stream.on('end', onEvent);
+    stream.on('close', onEvent);
+    try {
+      for (;;) {
+        const chunk = await this.#nextChunk(stream);
+        if (chunk === undefined) return error;
+        if (!(await this.#applyUntilDone(chunk))) return false; // stopped with the chunk unapplied
+        for (const m of chunk) {
+          this.#toCommit.set(m.partition, m);
+          this.#applied.set(m.partition, m.offset + 1n);
+        }
+        if (this.#clock.now() - this.#lastCommitAt >= this.#o.commitIntervalMs) await this.#commit();
+      }
+    } finally {
+      stream.off('error', onError);
+      stream.off('end', onEvent);
+      stream.off('close', onEvent);
+      // The 'readable' listener stays: the stream is closed next, and must not look unconsumed first.
+    }
+  }
+
+  /**
+   * Up to `chunkSize` messages the stream holds now; waits for the first; undefined once the stream
+   * ended or on stop. The stream's listeners stay attached for its whole life (see #drain): removing
+   * the last 'readable' listener would make Node call the stream unconsumed, and the client's fetch
+   * loop would stop for good.
+   */
+  #nextChunk(
+    stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
+  ): Promise<Message<Buffer, Buffer, Buffer, Buffer>[] | undefined> {
+    return new Promise((resolve) => {
+      const finish = (chunk: Message<Buffer, Buffer, Buffer, Buffer>[] | undefined): void => {
+        this.#notify = undefined;
+        this.#wake = undefined;
+        resolve(chunk);
+      };
+      const tryRead = (): void => {
+        if (!this.#running || stream.destroyed || stream.readableEnded) {
+          finish(undefined);
+          return;
+        }
+        const chunk: Message<Buffer, Buffer, Buffer, Buffer>[] = [];
+        for (let m = stream.read(); m !== null; m = chunk.length < this.#o.chunkSize ? stream.read() : null) {
+          chunk.push(m as Message<Buffer, Buffer, Buffer, Buffer>);
+        }
+        if (chunk.length > 0) finish(chunk);
+      };
+      this.#notify = tryRead;
+      this.#wake = () => finish(undefined);
+      tryRead();
+    });
+  }
+
+  /**
+   * Decodes and applies one chunk, retrying after `retryDelayMs` while Redis fails.
+   * @returns false when the consumer stopped before the chunk was applied
+   */
+  async #applyUntilDone(chunk: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<boolean> {
+    this.#stats.batches++;
+    const events: StreamEvent[] = [];
+    let invalid = 0;
+    for (const m of chunk) {
+      const r = decodeEvent(m.value ?? null);
+      if (r.ok) events.push(r.event);
+      else invalid++;
+    }
+    for (;;) {
       try {
         await this.#apply(events);
-      } catch (err) {
+        this.#stats.invalid += invalid;
+        return true;
+      } catch {
         this.#stats.errors++;
-        throw err; // kafkajs retries the batch from the last resolved offset
+        if (!this.#running) return false;
+        await this.#sleep(this.#o.retryDelayMs);
+        if (!this.#running) return false;
       }
-      const last = chunk[chunk.length - 1].offset;
-      p.resolveOffset(last);
-      const lag = Number(batch.highWatermark) - Number(last) - 1;
-      this.#lagByPartition.set(batch.partition, Math.max(0, lag));
-      await p.heartbeat();
-      await p.commitOffsetsIfNecessary();
     }
+  }
+
+  /** Commits the offsets after the last applied message of each partition (failures are counted). */
+  async #commit(): Promise<void> {
+    this.#lastCommitAt = this.#clock.now();
+    const pending = [...this.#toCommit.values()];
+    this.#toCommit.clear();
+    await Promise.all(
+      pending.map(async (m) => {
+        try {
+          await m.commit();
+        } catch {
+          this.#stats.commitErrors++;
+        }
+      }),
+    );
+  }
+
+  /** Re-reads the partitions' end offsets for `stats().lag` (best effort). */
+  async #refreshEndOffsets(): Promise<void> {
+    try {
+      const offsets = await this.#consumer.listOffsets({ topics: [this.#o.topic] });
+      (offsets.get(this.#o.topic) ?? []).forEach((end, partition) => {
+        this.#endOffsets.set(partition, end);
+      });
+    } catch {
+      // Kafka unavailable: the gauge keeps its last value.
+    }
+  }
+
+  /** Waits `ms` on the clock; `stop` ends the wait early. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.#clock.setTimer(ms, () => {
+        this.#wake = undefined;
+        resolve();
+      });
+      this.#wake = () => {
+        cancel();
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** `work`'s value, or undefined once `ms` passed first; never rejects (a rejection reads as undefined). */
+  #bounded<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+    return new Promise((resolve) => {
+      const cancel = this.#clock.setTimer(ms, () => resolve(undefined));
+      work.then(
+        (v) => {
+          cancel();
+          resolve(v);
+        },
+        () => {
+          cancel();
+          resolve(undefined);
+        },
+      );
+    });
   }
 
   /** Claims event ids, then applies the fresh events in one pipeline (see the class docstring). */

@@ -20,28 +20,8 @@ import { REGIONS } from '../features/schema.ts';
  * Unknown fields are dropped (forward compatibility), never an error.
  */
 
-/** Error code of an event that fails validation; HTTP 400 (proposed for core/errors.ts). */
+/** Error code of an event that fails validation; HTTP 400 (core/errors.ts). */
 export const EVENT_INVALID_CODE = 'RECLAB_ERR_EVENT_INVALID';
-/** Error code when events cannot be handed to Kafka; HTTP 503 (proposed for core/errors.ts). */
-export const EVENTS_UNAVAILABLE_CODE = 'RECLAB_ERR_EVENTS_UNAVAILABLE';
-
-export type StreamingErrorCode = typeof EVENT_INVALID_CODE | typeof EVENTS_UNAVAILABLE_CODE;
-
-/**
- * Error of the streaming module; callers match on `code`, never on the message. `status` is the HTTP
- * status a route should answer with. (Stand-in until the codes join core/errors.ts' ReclabError.)
- */
-export class StreamingError extends Error {
-  readonly code: StreamingErrorCode;
-  readonly status: number;
-
-  constructor(code: StreamingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StreamingError';
-    this.code = code;
-    this.status = code === EVENT_INVALID_CODE ? 400 : 503;
-  }
-}
 
 /** Event types; `watch` is the one that counts as a view. */
 export const EVENT_TYPES = ['watch', 'click', 'like', 'impression'] as const;
@@ -116,8 +96,9 @@ export function parseEventBatch(
 }
 
 /** Decodes and validates one Kafka message value (UTF-8 JSON); never throws. */
-export function decodeEvent(value: Buffer | null): ParseEventResult {
-  if (value === null) return { ok: false, code: EVENT_INVALID_CODE, detail: 'empty message' };
+export function decodeEvent(value: Buffer | null | undefined): ParseEventResult {
+  if (value === null || value === undefined)
+    return { ok: false, code: EVENT_INVALID_CODE, detail: 'empty message' };
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from 'testcontainers';
 import { configureContainerEngine } from './container-engine.ts';
 
@@ -207,27 +207,24 @@ async function startOnce(
  * metadata round trip must succeed, and the group coordinator must answer.
  */
 async function verifyBroker(brokers: string[], host: string, port: number, timeoutMs: number): Promise<void> {
-  const kafka = new Kafka({
+  const admin = new Admin({
     clientId: 'reclab-kafka-ready-check',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: Math.min(timeoutMs, 5_000),
+    bootstrapBrokers: brokers,
+    connectTimeout: Math.min(timeoutMs, 5_000),
     requestTimeout: Math.min(timeoutMs, 10_000),
-    retry: { retries: 20, initialRetryTime: 50, multiplier: 1.5, maxRetryTime: 500 },
+    retries: 20,
+    retryDelay: 250,
   });
-  const admin = kafka.admin();
   const work = (async () => {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    const advertised = cluster.brokers.map((b) => `${b.host}:${b.port}`);
+    const cluster = await admin.metadata({ topics: [], forceUpdate: true });
+    const advertised = [...cluster.brokers.values()].map((b) => `${b.host}:${b.port}`);
     if (advertised.length !== 1 || advertised[0] !== `${host}:${port}`) {
       throw new Error(`broker advertises ${advertised.join(', ') || 'nothing'}, expected ${host}:${port}`);
     }
     await admin.listTopics();
     // Asking for a group's coordinator makes the broker create __consumer_offsets now. Otherwise the
-    // first consumer group of every test pays for it (about 2 s of kafkajs retries, logged as
-    // "group coordinator is not available" errors).
-    await admin.describeGroups(['reclab-ready-check']);
+    // first consumer group of every test pays for it (seconds of "coordinator not available" retries).
+    await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: ['reclab-ready-check'] });
   })();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -237,7 +234,7 @@ async function verifyBroker(brokers: string[], host: string, port: number, timeo
     await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
-    await admin.disconnect().catch(() => {});
+    await admin.close().catch(() => {});
     work.catch(() => {}); // the loser of the race must not surface as an unhandled rejection
   }
 }

@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/adapters/clock/system-clock.ts';
 import { KafkaImpressionLog } from '../../core/adapters/kafka/kafka-impression-log.ts';
 import type { Impression } from '../../core/ports/impression-log.ts';
-import { countImpressions } from '../../loadtest/impression-counter.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
+import { countImpressions } from '../../loadtest/topic-counter.ts';
 
 configureContainerEngine(process.env);
 
@@ -136,7 +136,7 @@ describe('KafkaImpressionLog disk spool (real Kafka, stopped and restarted)', ()
     if (replayDoneAt === 0 && log.stats().spoolPending === 0) replayDoneAt = Date.now();
 
     const s = log.stats();
-    const counted = await countImpressions(kafka.brokers, topic, published, { timeoutMs: 30_000 });
+    const counted = await countImpressions(kafka.brokers, topic, { timeoutMs: 30_000 });
     console.log(
       `spool: published=${published} stats=${JSON.stringify(s)} maxSpoolPending=${maxSpoolPending} ` +
         `firstReplayAfterRestart=${replayStartedAt - restartedAt} ms replayDrained=${replayDoneAt - replayStartedAt} ms ` +
@@ -187,7 +187,7 @@ describe('KafkaImpressionLog disk spool (real Kafka, stopped and restarted)', ()
     const replayMs = Date.now() - restartedAt;
     await second.close(5_000);
     const s = second.stats();
-    const counted = await countImpressions(kafka.brokers, topic, n, { timeoutMs: 30_000 });
+    const counted = await countImpressions(kafka.brokers, topic, { timeoutMs: 30_000 });
     console.log(
       `restart replay: stats=${JSON.stringify(s)} broker-start-to-drained=${replayMs} ms ` +
         `topic distinct=${counted.distinct} messages=${counted.messages}`,

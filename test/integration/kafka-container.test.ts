@@ -5,7 +5,14 @@
  * a container engine (scripts/setup/20-podman.sh).
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import {
+  Admin,
+  Consumer,
+  type Message,
+  MessagesStreamModes,
+  Producer,
+  stringSerializers,
+} from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import {
@@ -17,8 +24,6 @@ import {
 } from '../../loadtest/infra/kafka.ts';
 
 configureContainerEngine(process.env);
-// kafkajs prints a partitioner notice on every producer; it says nothing about this test.
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const N = 100;
 
@@ -44,43 +49,39 @@ describe('Kafka container (localhost/reclab-kafka)', () => {
   });
 
   it('round-trips 100 messages through a consumer group from the beginning', async () => {
-    const client = new Kafka({
-      clientId: 'reclab-kafka-test',
-      brokers: kafka.brokers,
-      logLevel: logLevel.WARN,
-    });
     const topic = `roundtrip-${randomUUID()}`;
-    const admin = client.admin();
-    await admin.connect();
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })).toBe(
-      true,
-    );
-    await admin.disconnect();
+    const admin = new Admin({ clientId: 'reclab-kafka-test', bootstrapBrokers: kafka.brokers });
+    const created = await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    await admin.close();
+    expect(created.map((t) => t.name)).toEqual([topic]);
 
     const sent = Array.from({ length: N }, (_, i) => ({
       key: `k${i}`,
       value: JSON.stringify({ i, uuid: randomUUID() }),
     }));
-    const producer = client.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: sent, acks: -1 });
-    await producer.disconnect();
+    const producer = new Producer({
+      clientId: 'reclab-kafka-test',
+      bootstrapBrokers: kafka.brokers,
+      serializers: stringSerializers,
+      idempotent: true,
+    });
+    await producer.send({ messages: sent.map((m) => ({ topic, ...m })) });
+    await producer.close();
 
-    // A short fetch wait: disconnect() waits for the in-flight long poll (default 5 s).
-    const consumer = client.consumer({ groupId: `g-${randomUUID()}`, maxWaitTimeInMs: 250 });
-    const received: { key: string; value: string; offset: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    // A short fetch wait: closing waits for the in-flight long poll (default 5 s).
+    const consumer = new Consumer({
+      clientId: 'reclab-kafka-test',
+      groupId: `g-${randomUUID()}`,
+      bootstrapBrokers: kafka.brokers,
+      maxWaitTime: 250,
+      autocommit: false,
+    });
+    const received: { key: string; value: string; offset: bigint }[] = [];
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST });
     const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({
-            key: message.key?.toString() ?? '',
-            value: message.value?.toString() ?? '',
-            offset: message.offset,
-          });
-          if (received.length >= N) resolve();
-        },
+      stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
+        received.push({ key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', offset: m.offset });
+        if (received.length >= N) resolve();
       });
     });
     let timer: NodeJS.Timeout | undefined;
@@ -91,30 +92,28 @@ describe('Kafka container (localhost/reclab-kafka)', () => {
     clearTimeout(timer);
     // Linger a moment so a duplicate or extra delivery would be counted too.
     await new Promise((r) => setTimeout(r, 500));
-    await consumer.disconnect();
+    await consumer.close(true);
 
     expect(outcome, `consumed ${received.length} of ${N} within 30 s`).not.toBe('timeout');
     expect(received).toHaveLength(N);
     expect(received.map((m) => ({ key: m.key, value: m.value }))).toEqual(sent);
-    expect(received.map((m) => m.offset)).toEqual(sent.map((_, i) => String(i)));
+    expect(received.map((m) => m.offset)).toEqual(sent.map((_, i) => BigInt(i)));
   });
 
   it('auto-creates topics on first produce', async () => {
-    const client = new Kafka({
-      clientId: 'reclab-kafka-test',
-      brokers: kafka.brokers,
-      logLevel: logLevel.NOTHING,
-    });
     const topic = `auto-${randomUUID()}`;
-    const producer = client.producer({ allowAutoTopicCreation: true });
-    await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'x' }] });
-    await producer.disconnect();
-    const admin = client.admin();
-    await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.disconnect();
-    expect(meta.topics[0]?.partitions).toHaveLength(1);
+    const producer = new Producer({
+      clientId: 'reclab-kafka-test',
+      bootstrapBrokers: kafka.brokers,
+      serializers: stringSerializers,
+      autocreateTopics: true,
+    });
+    await producer.send({ messages: [{ topic, value: 'x' }] });
+    await producer.close();
+    const admin = new Admin({ clientId: 'reclab-kafka-test', bootstrapBrokers: kafka.brokers });
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    await admin.close();
+    expect(meta.topics.get(topic)?.partitions).toHaveLength(1);
   });
 });
 

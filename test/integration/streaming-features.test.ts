@@ -1,6 +1,6 @@
 /**
- * Integration (issue 5, streaming features): events go through the real path — EventPublisher →
- * Kafka topic → EventConsumer (consumer group, eachBatch) → Redis → RealtimeFeatures — on a real
+ * Integration (issue 5, streaming features): events go through the real path — KafkaEventLog →
+ * Kafka topic → EventConsumer (consumer group, manual commits) → Redis → RealtimeFeatures — on a real
  * Kafka (loadtest/infra/kafka.ts) and Redis (loadtest/infra/redis.ts). Asserts and logs:
  * (a) watch → recentWatches latency < 2 s; (b) a 200-view burst tops the region's and the global
  * trending sets within 60 s; (c) bad messages are rejected with RECLAB_ERR_EVENT_INVALID and
@@ -8,21 +8,20 @@
  * after them. Needs the container engine and images from scripts/setup.sh.
  */
 import { randomUUID } from 'node:crypto';
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/adapters/clock/system-clock.ts';
+import { KafkaEventLog } from '../../core/adapters/kafka/kafka-event-log.ts';
 import { RealtimeFeatures } from '../../core/adapters/redis/realtime-features.ts';
 import { REGIONS } from '../../core/features/schema.ts';
 import { EventConsumer, type EventConsumerOptions } from '../../core/streaming/event-consumer.ts';
-import { EventPublisher } from '../../core/streaming/event-publisher.ts';
 import { EVENT_INVALID_CODE, parseEvent, type StreamEvent } from '../../core/streaming/events.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedKafka, startKafka } from '../../loadtest/infra/kafka.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
 
 configureContainerEngine(process.env);
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,7 +44,7 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
   let kafka: StartedKafka;
   let redisInfra: StartedRedis;
   let redis: Redis;
-  let admin: ReturnType<Kafka['admin']>;
+  let admin: Admin;
   let rt: RealtimeFeatures;
   const open: { stop(): Promise<void> }[] = [];
 
@@ -53,17 +52,12 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
     [kafka, redisInfra] = await Promise.all([startKafka({ startupTimeoutMs: 90_000 }), startRedis()]);
     redis = new Redis(redisInfra.url);
     rt = new RealtimeFeatures(redis, systemClock);
-    admin = new Kafka({
-      clientId: 'streaming-test',
-      brokers: kafka.brokers,
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+    admin = new Admin({ clientId: 'streaming-test', bootstrapBrokers: kafka.brokers });
   });
 
   afterAll(async () => {
     for (const c of open) await c.stop().catch(() => {});
-    await admin?.disconnect().catch(() => {});
+    await admin?.close().catch(() => {});
     redis?.disconnect();
     await Promise.all([kafka?.stop(), redisInfra?.stop()]);
   });
@@ -71,7 +65,7 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
   /** A fresh topic (1 partition) and a started consumer reading it from the beginning. */
   async function setup(extra: Partial<EventConsumerOptions> = {}) {
     const topic = `events-${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
     const groupId = `g-${randomUUID()}`;
     const opts: EventConsumerOptions = {
       brokers: kafka.brokers,
@@ -84,9 +78,9 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
     open.push(consumer);
     const t0 = performance.now();
     await consumer.start();
-    const publisher = new EventPublisher({ brokers: kafka.brokers, topic });
-    open.push({ stop: () => publisher.close() });
-    await publisher.connect();
+    const publisher = new KafkaEventLog({ brokers: kafka.brokers, topic }, systemClock);
+    publisher.start();
+    open.push({ stop: () => publisher.close(5000) });
     console.log(`consumer joined group in ${(performance.now() - t0).toFixed(0)} ms`);
     return { topic, groupId, opts, consumer, publisher };
   }
@@ -177,22 +171,20 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
     const { topic, consumer } = await setup();
     const user = `u_${randomUUID()}`;
     const valid = event({ user_id: user, video_id: 'v_7' });
-    const producer = new Kafka({
+    const producer = new Producer({
       clientId: 'raw',
-      brokers: kafka.brokers,
-      logLevel: logLevel.NOTHING,
-    }).producer();
-    await producer.connect();
+      bootstrapBrokers: kafka.brokers,
+      serializers: stringSerializers,
+    });
     await producer.send({
-      topic,
       messages: [
-        { key: user, value: 'not json' },
-        { key: user, value: JSON.stringify({ ...valid, video_id: 'seven' }) },
-        { key: user, value: JSON.stringify(valid) },
-        { key: user, value: JSON.stringify(valid) }, // a redelivery: same event_id
+        { topic, key: user, value: 'not json' },
+        { topic, key: user, value: JSON.stringify({ ...valid, video_id: 'seven' }) },
+        { topic, key: user, value: JSON.stringify(valid) },
+        { topic, key: user, value: JSON.stringify(valid) }, // a redelivery: same event_id
       ],
     });
-    await producer.disconnect();
+    await producer.close();
     const ms = await waitFor(
       async () => consumer.stats().processed + consumer.stats().duplicates >= 2,
       10_000,
@@ -218,8 +210,8 @@ describe('streaming features (Kafka → consumer → Redis)', () => {
     console.log(`(d) stop took ${stopMs.toFixed(0)} ms`);
     expect(stopMs).toBeLessThan(10_000);
     expect(consumer.stats().running).toBe(false);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    expect(committed.partitions[0].offset).toBe('30');
+    const [committed] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
+    expect(committed.topics.find((t) => t.name === topic)?.partitions[0].committedOffset).toBe(30n);
 
     const successor = new EventConsumer(opts, redis, systemClock);
     open.push(successor);

@@ -126,7 +126,15 @@ describe('core/ imports (what the runtime stage must hold)', () => {
 
   it('ships the closure of those imports and tsx, without the lab-only packages', () => {
     const closure = runtimeClosure(lock.packages, coreRoots(resolve(ROOT, 'core')));
-    for (const p of ['tsx', 'esbuild', 'fastify', 'onnxruntime-common', 'bindings', 'ioredis', 'kafkajs']) {
+    for (const p of [
+      'tsx',
+      'esbuild',
+      'fastify',
+      'onnxruntime-common',
+      'bindings',
+      'ioredis',
+      '@platformatic/kafka',
+    ]) {
       expect(closure, p).toContain(`node_modules/${p}`);
     }
     for (const p of [

@@ -14,6 +14,8 @@ export interface DiskSpoolOptions {
   segmentMaxBytes: number;
   /** Most time between an append and its fsync while the segment stays open (ms). */
   fsyncIntervalMs: number;
+  /** What the records are, for error messages (`impression`, `event`); default `impression`. */
+  label?: string;
 }
 
 /** One spooled message as it goes back to Kafka: `value` is the line exactly as written. */
@@ -41,7 +43,8 @@ interface ActiveSegment {
 const SEGMENT_NAME = /^seg-(\d{12})\.ndjson$/;
 
 /**
- * A bounded first-in-first-out spool of newline-delimited JSON records on local disk, in segment
+ * A bounded first-in-first-out spool of newline-delimited JSON records (impressions, events: any
+ * JSON object with a string `user_id`, its Kafka key) on local disk, in segment
  * files `seg-<12-digit sequence>.ndjson` replayed oldest first (the sequence orders them).
  *
  * Writes go to one open segment; it is fsynced at most `fsyncIntervalMs` after an append and when
@@ -77,7 +80,7 @@ export class DiskSpool {
       if (!(opts[key] > 0)) {
         throw new ReclabError(
           'RECLAB_ERR_CONFIG_INVALID',
-          `impression spool ${key} must be > 0 (${opts[key]})`,
+          `${opts.label ?? 'impression'} spool ${key} must be > 0 (${opts[key]})`,
         );
       }
     }
@@ -90,9 +93,13 @@ export class DiskSpool {
         .filter((n) => SEGMENT_NAME.test(n))
         .sort();
     } catch (err) {
-      throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `impression spool dir ${opts.dir}: ${String(err)}`, {
-        cause: err,
-      });
+      throw new ReclabError(
+        'RECLAB_ERR_CONFIG_INVALID',
+        `${opts.label ?? 'impression'} spool dir ${opts.dir}: ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     for (const name of names) {
       const path = join(opts.dir, name);

@@ -11,7 +11,13 @@ export interface CoreProcess {
   /** The core's RECLAB_ADMIN_TOKEN: send `authorization: Bearer <adminToken>` to /admin/* and POST /v1/videos/fresh. */
   adminToken: string;
   child: ChildProcess;
-  /** SIGTERM, then wait for a graceful exit (impressions flushed); SIGKILL after `timeoutMs`. */
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  exited: Promise<number | null>;
+  /**
+   * SIGTERM, then wait for the graceful exit (impressions and events flushed); SIGKILL after
+   * `timeoutMs` (default 20 s, above the core's own bound RECLAB_SHUTDOWN_TIMEOUT_MS + 2 s).
+   * @returns the exit code: 0 clean stop, 4 records dropped, 1 crash or overrun, null when killed
+   */
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
@@ -55,6 +61,7 @@ export async function startCore(
     modelVersion: svc.listening.modelVersion as string,
     adminToken,
     child: svc.child,
+    exited: svc.exited,
     stop: svc.stop,
   };
 }

@@ -3,8 +3,9 @@
  *
  * provision Redis + Kafka (Testcontainers, or external URLs) → build the seeded world, its models and
  * index (cached by world hash) → load Redis → start the core as its own process → drive each phase
- * in the open model, applying the phase's faults → stop the core gracefully (impressions flushed) →
- * count impressions on the topic with a real consumer → check assertions → write reports.
+ * in the open model, applying the phase's faults → stop the core gracefully (impressions and events
+ * flushed) → read the impressions and events back from their topics with a real consumer → check
+ * assertions and invariants (nothing lost, the core exited 0) → write reports.
  * Containers are stopped on every path out, Ctrl-C included.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -28,12 +29,12 @@ import { labAdminToken } from './lab-env.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
+import { EXIT, runVerdict } from './run-verdict.ts';
 import { parseServed, type ServedResponse } from './served-response.ts';
-import { countImpressions } from './topic-counter.ts';
+import { countImpressions, readTopicIds } from './topic-counter.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
 
-/** Exit codes of `reclab run` (docs/exit-codes.md; after k6's stable codes). */
-export const EXIT = { pass: 0, crash: 1, invalidConfig: 2, budgetBreached: 3, invariantViolated: 4 } as const;
+export { EXIT } from './run-verdict.ts';
 
 export interface RunOptions {
   scenario: ScenarioDefinition;
@@ -59,6 +60,13 @@ export interface RunSummary {
   phases: PhaseResult[];
   assertions: AssertionOutcome[];
   impressions: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
+  /**
+   * Events the simulated users had accepted (202) vs what a real consumer read on the events topic:
+   * `lost` = accepted ids missing from the topic. Undefined when the scenario has no user events.
+   */
+  events?: { accepted: number; distinctOnTopic: number; messagesOnTopic: number; lost: number };
+  /** The core's exit code after the graceful stop (null: killed by a signal). */
+  coreExitCode: number | null;
   world: PreparedWorld['info'];
   /** Ground-truth quality of the served lists, by phase and rung, with reference lists. */
   quality: RunQuality;
@@ -197,6 +205,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         ...modelEnv,
         RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
         RECLAB_EVENTS_TOPIC: eventsTopic,
+        RECLAB_EVENT_SPOOL_DIR: join(outDir, 'event-spool'),
         RECLAB_LOG_LEVEL: 'info',
         RECLAB_ADMIN_TOKEN: labAdminToken(seed),
         ...scenario.coreEnv,
@@ -272,18 +281,38 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     }
 
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
-    //    flushes the rest), then count the impressions on the topic with a real consumer.
+    //    flushes the rest), then read impressions and events back from their topics with a real
+    //    consumer. A core that does not exit 0 fails the run (exit 4): it may have lost data.
     const userEvents = await activity?.close();
     if (userEvents) {
       log(
-        `user events: ${userEvents.sent} sent, ${userEvents.failed} failed, ${userEvents.dropped} dropped (${userEvents.lists} lists)`,
+        `user events: ${userEvents.sent} accepted, ${userEvents.failed} failed, ${userEvents.dropped} dropped, ` +
+          `${userEvents.retried} batches retried (${userEvents.lists} lists)`,
       );
     }
-    const published = await awaitImpressionsDelivered(core.url, 30_000);
-    const exitCode = await core.stop();
+    const published = await awaitDelivered(core.url, 30_000);
+    const coreExitCode = await core.stop();
     cleanups.splice(cleanups.indexOf(stopCore), 1);
-    log(`core stopped (exit ${exitCode})`);
+    log(`core stopped (exit ${coreExitCode})`);
+    if (coreExitCode !== 0)
+      log(`core exit code ${coreExitCode}: what it held may be lost; see ${outDir}/core.log`);
     const onTopic = await countImpressions(kafka.brokers, topic, { timeoutMs: 60_000 });
+    let events: RunSummary['events'];
+    if (activity) {
+      const read = await readTopicIds(kafka.brokers, eventsTopic, 'event_id', { timeoutMs: 60_000 });
+      const accepted = activity.acceptedIds();
+      let lost = 0;
+      for (const id of accepted) if (!read.ids.has(id)) lost++;
+      events = {
+        accepted: accepted.size,
+        distinctOnTopic: read.ids.size,
+        messagesOnTopic: read.messages,
+        lost,
+      };
+      log(
+        `events: ${accepted.size} accepted, ${read.ids.size} distinct on the topic (${read.messages} messages), ${lost} lost`,
+      );
+    }
 
     // 7. Assertions and reports.
     for (const p of phases) p.reasonCounts = reasons.get(p.phase) ?? {};
@@ -299,11 +328,19 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       shortLists: p.shortLists,
     }));
     const assertions = scenario.assertions.map((a) =>
-      evaluate(a, { phases: measurements, responses200, impressionsOnTopic: onTopic.distinct }),
+      evaluate(a, {
+        phases: measurements,
+        responses200,
+        impressionsOnTopic: onTopic.distinct,
+        eventsLost: events?.lost ?? 0,
+      }),
     );
-    const lost = responses200 - onTopic.distinct;
-    const budgetsOk = assertions.every((a) => a.passed);
-    const code = lost !== 0 ? EXIT.invariantViolated : budgetsOk ? EXIT.pass : EXIT.budgetBreached;
+    const code = runVerdict({
+      impressionsLost: responses200 - onTopic.distinct,
+      eventsLost: events?.lost ?? 0,
+      coreExitCode,
+      budgetsOk: assertions.every((a) => a.passed),
+    });
     const summary: RunSummary = {
       runId,
       outDir,
@@ -317,6 +354,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         distinctOnTopic: onTopic.distinct,
         messagesOnTopic: onTopic.messages,
       },
+      events,
+      coreExitCode,
       world: world.info,
       quality: quality.summary(),
       userEvents,
@@ -353,16 +392,22 @@ function countReasons(
   }
 }
 
-/** Polls /readyz until the core holds no undelivered impression; returns its published count. */
-async function awaitImpressionsDelivered(url: string, timeoutMs: number): Promise<number> {
+/**
+ * Polls /readyz until the core holds no undelivered impression or event (`pending` 0 for both);
+ * returns its published impression count.
+ */
+async function awaitDelivered(url: string, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let published = 0;
   for (;;) {
     const body = (await fetch(`${url}/readyz`)
       .then((r) => r.json())
-      .catch(() => undefined)) as { impressions?: { pending: number; published: number } } | undefined;
+      .catch(() => undefined)) as
+      | { impressions?: { pending: number; published: number }; events?: { pending: number } | null }
+      | undefined;
     published = body?.impressions?.published ?? published;
-    if (body?.impressions?.pending === 0 || Date.now() > deadline) return published;
+    const done = body?.impressions?.pending === 0 && (body.events?.pending ?? 0) === 0;
+    if (done || Date.now() > deadline) return published;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

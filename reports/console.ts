@@ -3,7 +3,7 @@ import type { RunSummary } from '../loadtest/run.ts';
 /**
  * Prints the end-of-run summary for people: per measured phase offered/achieved QPS, p50/p95/p99
  * (ms, from the intended send time), errors and the count per fallback rung; then every assertion,
- * the impression check, the report paths, and on failure the seed and the replay command.
+ * the impression and event checks, the core's exit code, the report paths, and on failure the seed and the replay command.
  */
 export function printSummary(s: RunSummary, out: (line: string) => void, replay: string): void {
   out('');
@@ -50,6 +50,15 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
   out(
     `impressions: ${s.impressions.responses200} responses 200, ${s.impressions.published} published by the core, ` +
       `${s.impressions.distinctOnTopic} distinct on the topic (${s.impressions.messagesOnTopic} messages)`,
+  );
+  if (s.events) {
+    out(
+      `events: ${s.events.accepted} accepted by the core, ${s.events.distinctOnTopic} distinct on the topic ` +
+        `(${s.events.messagesOnTopic} messages), ${s.events.lost} accepted but missing`,
+    );
+  }
+  out(
+    `core: exit ${s.coreExitCode}${s.coreExitCode === 0 ? '' : ' (not a clean stop: data it held may be lost)'}`,
   );
   out(`reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml  (core log: ${s.outDir}/core.log)`);
   if (!s.passed) out(`seed=${s.world.seed} rerun: ${replay}`);

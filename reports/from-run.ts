@@ -51,6 +51,8 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
     impressions: { published: s.impressions.published, consumedOnTopic: s.impressions.distinctOnTopic },
     quality: s.quality,
     userEvents: s.userEvents,
+    events: s.events,
+    coreExitCode: s.coreExitCode,
     outcome: s.exitCode === 0 ? 'pass' : 'fail',
     exitCode: s.exitCode,
   };

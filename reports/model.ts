@@ -151,7 +151,15 @@ export const RunResultSchema = z
     /** Ground-truth quality of what was served (absent for runs without a world, e.g. external). */
     quality: RunQualitySchema.optional(),
     /** Events the simulated users sent to POST /v1/events (loadtest/user-activity.ts); absent when off. */
-    userEvents: z.object({ lists: count, sent: count, failed: count, dropped: count }).optional(),
+    userEvents: z
+      .object({ lists: count, sent: count, failed: count, dropped: count, retried: count.optional() })
+      .optional(),
+    /** Events accepted (202) vs read back from the events topic by a real consumer; absent when off. */
+    events: z
+      .object({ accepted: count, distinctOnTopic: count, messagesOnTopic: count, lost: count })
+      .optional(),
+    /** The serving core's exit code after its graceful stop (null: ended by a signal). */
+    coreExitCode: z.number().int().nullable().optional(),
     /**
      * A simulated run's fleet (reclab sim): sizes, the outcome-trace hash that two runs with the
      * same seed and inputs share, scheduler events, and each pool's utilisation (busy ÷ capacity)

@@ -23,6 +23,11 @@ export interface RunMeasurements {
   responses200: number;
   /** Distinct impression ids read back from the topic by a real consumer. */
   impressionsOnTopic: number;
+  /**
+   * Events the core accepted (202) whose ids a real consumer did not find on the events topic;
+   * absent (read as 0) for runs without user events, or without a live topic (the simulator).
+   */
+  eventsLost?: number;
 }
 
 export interface AssertionOutcome {
@@ -56,7 +61,8 @@ function compare(observed: number, op: Assertion['op'], value: number): boolean 
  * - `rung_share{rung:X}` rate: share of 2xx responses served by rung X;
  * - `reason_share{reason:"S C"}` rate: share of 2xx responses whose `meta.reasons` has stage S, code C;
  * - `short_lists` count: 200 responses with fewer items than their request's `count`;
- * - `impressions_lost` count: 200 responses minus distinct impressions found on the topic.
+ * - `impressions_lost` count: 200 responses minus distinct impressions found on the topic;
+ * - `events_lost` count: events accepted (202) whose `event_id` is not on the events topic.
  */
 export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
   const phases = run.phases.filter((p) => !p.warmup && (a.phase === undefined || p.phase === a.phase));
@@ -95,6 +101,9 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       break;
     case 'impressions_lost':
       observed = run.responses200 - run.impressionsOnTopic;
+      break;
+    case 'events_lost':
+      observed = run.eventsLost ?? 0;
       break;
   }
   const rounded = Math.round(observed * 1000) / 1000;

@@ -44,7 +44,8 @@ export type AssertionMetric =
   | 'rung_share'
   | 'reason_share'
   | 'short_lists'
-  | 'impressions_lost';
+  | 'impressions_lost'
+  | 'events_lost';
 
 export interface Assertion {
   metric: AssertionMetric;

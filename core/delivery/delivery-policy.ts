@@ -56,7 +56,9 @@ export type DeliveryAction =
  *
  * Decisions (issue 5; issue 9 item 3b):
  * - **Admission**: a record enters memory while fewer than `bufferMax` are there; otherwise the
- *   caller drops it (impressions) or refuses it (events answer 503 with `Retry-After`).
+ *   caller drops it (impressions) or refuses it (events answer 503 with `Retry-After`). A caller
+ *   that waits for durability also refuses while the log fails and the spool cannot take records
+ *   (`canBecomeDurable`).
  * - **Spill to the spool** when the log has failed for `spoolAfterFailureMs`, when memory holds
  *   `spoolHighWater` records, or while the spool holds anything (so new records queue behind older
  *   ones and the log's order, hence every key's order, survives an outage). A spill that found the
@@ -103,6 +105,18 @@ export class DeliveryPolicy {
   /** Whether `n` more records may enter memory, which holds `buffered` now (false after `close`). */
   admit(buffered: number, n: number): boolean {
     return !this.#closed && buffered + n <= this.#o.bufferMax;
+  }
+
+  /**
+   * Whether records offered now can become durable — acknowledged, or written to the spool — without
+   * waiting for the log to come back: true while sends succeed, or while the spool can take them
+   * (it exists and is neither full nor failing). A caller that waits for durability (the event log)
+   * refuses at once when this is false, rather than holding a request until the log returns.
+   */
+  canBecomeDurable(s: DeliveryState): boolean {
+    if (this.#failingSince === undefined) return true;
+    if (!this.#o.hasSpool || this.#clock.now() < this.#spillBlockedUntil) return false;
+    return this.#spoolFullAtBytes === undefined || s.spoolBytes < this.#spoolFullAtBytes;
   }
 
   /** True once `close` was called. */

@@ -115,6 +115,26 @@ describe('DeliveryPolicy', () => {
     expect(p.next(state(5))).toEqual({ kind: 'spill' });
   });
 
+  it('tells a waiting caller whether records can become durable without the log coming back', () => {
+    const m = manualClock();
+    const p = new DeliveryPolicy(opts({ spoolAfterFailureMs: 0 }), m.clock);
+    expect(p.canBecomeDurable(state(0))).toBe(true); // sends succeed
+    p.failed();
+    expect(p.canBecomeDurable(state(0))).toBe(true); // the spool takes them
+    p.spilled(3, 10, 5000);
+    expect(p.canBecomeDurable(state(7, 40, 5000))).toBe(false); // spool full
+    expect(p.canBecomeDurable(state(7, 30, 4000))).toBe(true); // replay freed bytes
+    p.spillFailed();
+    expect(p.canBecomeDurable(state(7, 30, 4000))).toBe(false); // spool failing
+    m.advance(1000);
+    expect(p.canBecomeDurable(state(7, 30, 4000))).toBe(true);
+    const noSpool = new DeliveryPolicy(opts({ hasSpool: false }), m.clock);
+    noSpool.failed();
+    expect(noSpool.canBecomeDurable(state(0))).toBe(false);
+    noSpool.sent();
+    expect(noSpool.canBecomeDurable(state(0))).toBe(true);
+  });
+
   it('bounds batches by count and bytes, and sends one oversized record alone', () => {
     const { clock } = manualClock();
     const p = new DeliveryPolicy(opts(), clock);

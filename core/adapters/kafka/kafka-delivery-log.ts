@@ -1,5 +1,5 @@
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import { type DeliveryAction, DeliveryPolicy } from '../../delivery/delivery-policy.ts';
+import { type DeliveryAction, DeliveryPolicy, type DeliveryState } from '../../delivery/delivery-policy.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { DiskSpool, type SpoolMessage } from './disk-spool.ts';
 import { forceClose } from './force-close.ts';
@@ -45,11 +45,16 @@ export interface KafkaDeliveryLogOptions {
 /**
  * Told what became of records handed to {@link KafkaDeliveryLog.offer}: `durable(n)` when n of them
  * were acknowledged by Kafka or written to the spool, `lost(n)` when n were dropped at close (no
- * spool, or no room in it).
+ * spool, or no room in it), `stalled()` when they are stuck in memory until Kafka returns.
  */
 export interface DeliveryWaiter {
   durable(n: number): void;
   lost(n: number): void;
+  /**
+   * Some of the records wait in memory and cannot become durable before Kafka is back (it fails
+   * and the spool is full, failing or absent). They stay queued; a caller may stop waiting.
+   */
+  stalled?(): void;
 }
 
 /** Counters of {@link KafkaDeliveryLog}. */
@@ -196,6 +201,16 @@ export class KafkaDeliveryLog<T> {
     return true;
   }
 
+  /** Whether records offered now can become durable without waiting for Kafka (see DeliveryPolicy). */
+  canBecomeDurable(): boolean {
+    return this.#policy.canBecomeDurable(this.#state());
+  }
+
+  /** Whether the log has a disk spool. */
+  get hasSpool(): boolean {
+    return this.#spool !== undefined;
+  }
+
   /** The pause the policy would take now after a failure, ms: a hint for a refused caller's retry. */
   get retryDelayMs(): number {
     return this.#policy.retryDelayMs;
@@ -258,11 +273,7 @@ export class KafkaDeliveryLog<T> {
 
   async #run(): Promise<void> {
     for (;;) {
-      const action: DeliveryAction = this.#policy.next({
-        buffered: this.#buffer.length,
-        spoolRecords: this.#spool?.records ?? 0,
-        spoolBytes: this.#spool?.bytes ?? 0,
-      });
+      const action: DeliveryAction = this.#policy.next(this.#state());
       switch (action.kind) {
         case 'done':
           return;
@@ -271,12 +282,32 @@ export class KafkaDeliveryLog<T> {
           break;
         case 'spill':
           await this.#spill();
+          this.#notifyStalled();
           break;
         case 'send':
           await this.#sendNext(action.from, action.deadlineMs);
+          this.#notifyStalled();
           break;
       }
     }
+  }
+
+  /** Tells the waiters of records in memory when those cannot become durable before Kafka is back. */
+  #notifyStalled(): void {
+    if (this.#buffer.length === 0 || this.#policy.canBecomeDurable(this.#state())) return;
+    let last: DeliveryWaiter | undefined;
+    for (const e of this.#buffer) {
+      if (e.waiter !== undefined && e.waiter !== last) e.waiter.stalled?.();
+      last = e.waiter;
+    }
+  }
+
+  #state(): DeliveryState {
+    return {
+      buffered: this.#buffer.length,
+      spoolRecords: this.#spool?.records ?? 0,
+      spoolBytes: this.#spool?.bytes ?? 0,
+    };
   }
 
   async #sendNext(from: 'spool' | 'memory', deadlineMs: number): Promise<void> {

@@ -44,11 +44,12 @@ export type KafkaEventLogOptions = Omit<
  *
  * Errors (callers match on `code`):
  * - ReclabError `RECLAB_ERR_EVENT_INVALID` (400): more than `maxEventsPerPublish` events in a call;
- * - RetryableError `RECLAB_ERR_EVENTS_BACKLOG_FULL` (503 + `Retry-After`): memory holds `bufferMax`
- *   events (Kafka down and the spool full, or no spool): nothing of the call was taken;
- * - RetryableError `RECLAB_ERR_EVENTS_UNAVAILABLE` (503 + `Retry-After`): the log is closed, or the
- *   events were not durable within `publishTimeoutMs` (they stay queued and may still be delivered:
- *   a retry is deduplicated), or they were dropped at close.
+ * - RetryableError `RECLAB_ERR_EVENTS_BACKLOG_FULL` (503 + `Retry-After`): Kafka fails and the
+ *   spool is full (or failing), or memory holds `bufferMax` events: nothing of the call was taken;
+ * - RetryableError `RECLAB_ERR_EVENTS_UNAVAILABLE` (503 + `Retry-After`): the log is closed; or
+ *   Kafka fails and there is no spool; or the events were not durable within `publishTimeoutMs`
+ *   (they stay queued and may still be delivered: a retry is deduplicated); or they were dropped
+ *   at close.
  */
 export class KafkaEventLog implements EventLog {
   readonly #log: KafkaDeliveryLog<StreamEvent>;
@@ -56,6 +57,10 @@ export class KafkaEventLog implements EventLog {
   readonly #maxEvents: number;
   readonly #publishTimeoutMs: number;
   #timedOut = 0;
+  /** Events refused because they could not become durable while Kafka fails. */
+  #refusedNow = 0;
+  /** Events whose call stopped waiting because they were stuck in memory (they stayed queued). */
+  #stalled = 0;
 
   constructor(opts: KafkaEventLogOptions, clock: Clock) {
     const { maxEventsPerPublish, publishTimeoutMs, ...delivery } = opts;
@@ -98,6 +103,23 @@ export class KafkaEventLog implements EventLog {
         new RetryableError('RECLAB_ERR_EVENTS_UNAVAILABLE', retryAfterS, 'the event log is closed'),
       );
     }
+    if (!this.#log.canBecomeDurable()) {
+      // Kafka fails and nothing could hold the events meanwhile: say so now, not after a timeout.
+      this.#refusedNow += events.length;
+      return Promise.reject(
+        this.#log.hasSpool
+          ? new RetryableError(
+              'RECLAB_ERR_EVENTS_BACKLOG_FULL',
+              retryAfterS,
+              'Kafka is down and the event spool is full',
+            )
+          : new RetryableError(
+              'RECLAB_ERR_EVENTS_UNAVAILABLE',
+              retryAfterS,
+              'Kafka is down and there is no event spool',
+            ),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       let left = events.length;
       let settled = false;
@@ -123,6 +145,16 @@ export class KafkaEventLog implements EventLog {
           left -= n;
           if (left === 0) settle();
         },
+        stalled: () => {
+          this.#stalled += left;
+          settle(
+            new RetryableError(
+              this.#log.hasSpool ? 'RECLAB_ERR_EVENTS_BACKLOG_FULL' : 'RECLAB_ERR_EVENTS_UNAVAILABLE',
+              this.#log.retryDelayMs / 1000,
+              `${left} of ${events.length} events wait in memory: Kafka is down and ${this.#log.hasSpool ? 'the event spool is full' : 'there is no event spool'}`,
+            ),
+          );
+        },
         lost: () =>
           settle(
             new RetryableError('RECLAB_ERR_EVENTS_UNAVAILABLE', retryAfterS, 'events dropped at shutdown'),
@@ -140,10 +172,19 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  /** Counters; `timedOut` counts events whose `publish` gave up waiting (they stayed queued). */
-  stats(): EventLogStats & { timedOut: number; spoolErrors: number } {
-    const { lost, ...s } = this.#log.stats();
-    return { ...s, dropped: lost, timedOut: this.#timedOut };
+  /**
+   * Counters; `timedOut` and `stalled` count events whose `publish` stopped waiting (after
+   * `publishTimeoutMs`, or at once when they could not become durable); they stayed queued.
+   */
+  stats(): EventLogStats & { timedOut: number; stalled: number; spoolErrors: number } {
+    const { lost, refused, ...s } = this.#log.stats();
+    return {
+      ...s,
+      refused: refused + this.#refusedNow,
+      dropped: lost,
+      timedOut: this.#timedOut,
+      stalled: this.#stalled,
+    };
   }
 
   /**

@@ -39,7 +39,9 @@ export interface DeliveryState {
  *   with {@link DeliveryPolicy.spilled} or {@link DeliveryPolicy.spillFailed};
  * - `send`: send the next batch from `spool` (oldest segment first) or from `memory`, sized by
  *   {@link DeliveryPolicy.batchSize}, cut at `deadlineMs`; report with `sent` or `failed`;
- * - `wait`: pause `delayMs`, or (undefined) until a record is offered or the log is closed;
+ * - `wait`: pause `delayMs` (the backoff after a failure; a caller may end it early to offer more
+ *   records: sends still wait for the pause's end, spills do not), or (undefined) until a record is
+ *   offered or the log is closed;
  * - `done`: the log is closed and nothing more will be attempted (what is left stays where it is).
  */
 export type DeliveryAction =
@@ -70,7 +72,9 @@ export type DeliveryAction =
  * - **Backoff**: after a failed send, pause `retryDelayMs`, doubling per failure up to
  *   `retryDelayMaxMs`; one success resets it.
  * - **Close**: keep delivering until idle or `timeoutMs` has passed, every send and pause cut at that
- *   deadline; then spill what memory still holds (if a spool has room) and stop.
+ *   deadline; then spill what memory still holds (if a spool has room) and stop. If the log is
+ *   failing when closing and a spool exists, memory is spilled at once (durable whatever happens
+ *   next), and sends from the spool go on until the deadline.
  *
  * Not safe for concurrent loops: one delivery loop drives one policy.
  */
@@ -80,6 +84,8 @@ export class DeliveryPolicy {
   /** When the current run of failed sends began; undefined while sends succeed. */
   #failingSince: number | undefined;
   #retryDelayMs: number;
+  /** No send before this time (the backoff pause after a failure). */
+  #nextSendAt = Number.NEGATIVE_INFINITY;
   /** Spool bytes when a spill last found no room; spills wait until replay frees some. */
   #spoolFullAtBytes: number | undefined;
   /** After a spool error, no spill before this time. */
@@ -139,30 +145,33 @@ export class DeliveryPolicy {
     const now = this.#clock.now();
     const pastDeadline = this.#closed && now >= this.#closeBy;
     const idle = s.buffered === 0 && s.spoolRecords === 0;
+    // Closing while the log fails: memory goes to the spool at once (durable whatever happens next),
+    // then sends go on from the spool until the deadline, in case the log is back by then (a
+    // replacement process may not get the same disk).
+    const closingWhileFailing = this.#closed && this.#failingSince !== undefined && this.#o.hasSpool;
     if (this.#closed && idle) return { kind: 'done' };
-    if (this.#spillDue(s, pastDeadline)) return { kind: 'spill' };
+    if (this.#spillDue(s, pastDeadline || closingWhileFailing)) return { kind: 'spill' };
     if (pastDeadline) return { kind: 'done' };
+    if (idle) return { kind: 'wait', delayMs: undefined };
+    if (now < this.#nextSendAt) return { kind: 'wait', delayMs: this.#nextSendAt - now };
     const deadlineMs = this.#closed ? this.#closeBy - now : Number.POSITIVE_INFINITY;
     if (s.spoolRecords > 0) return { kind: 'send', from: 'spool', deadlineMs };
-    if (s.buffered > 0) return { kind: 'send', from: 'memory', deadlineMs };
-    return { kind: 'wait', delayMs: undefined };
+    return { kind: 'send', from: 'memory', deadlineMs };
   }
 
   /** A send was acknowledged: the backoff and the failure run reset. */
   sent(): void {
     this.#failingSince = undefined;
+    this.#nextSendAt = Number.NEGATIVE_INFINITY;
     this.#retryDelayMs = this.#o.retryDelayMs;
   }
 
-  /** A send failed (error or deadline). @returns the pause before the next step, ms */
-  failed(): { kind: 'wait'; delayMs: number } {
+  /** A send failed (error or deadline): no send for the backoff pause (cut at the close deadline). */
+  failed(): void {
     const now = this.#clock.now();
     this.#failingSince ??= now;
-    const delayMs = this.#closed
-      ? Math.max(0, Math.min(this.#retryDelayMs, this.#closeBy - now))
-      : this.#retryDelayMs;
+    this.#nextSendAt = Math.min(now + this.#retryDelayMs, this.#closeBy);
     this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, this.#o.retryDelayMaxMs);
-    return { kind: 'wait', delayMs };
   }
 
   /**

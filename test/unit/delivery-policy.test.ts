@@ -47,13 +47,33 @@ describe('DeliveryPolicy', () => {
   });
 
   it('backs off 200, 400, 800, 1000, 1000 ms while sends fail, and resets on success', () => {
-    const { clock } = manualClock();
-    const p = new DeliveryPolicy(opts(), clock);
-    expect([1, 2, 3, 4, 5].map(() => p.failed().delayMs)).toEqual([200, 400, 800, 1000, 1000]);
+    const m = manualClock();
+    const p = new DeliveryPolicy(opts({ hasSpool: false }), m.clock);
+    const pauses = [1, 2, 3, 4, 5].map(() => {
+      p.failed();
+      const a = p.next(state(1));
+      m.advance(a.kind === 'wait' ? (a.delayMs ?? 0) : 0);
+      return a;
+    });
+    expect(pauses.map((a) => (a.kind === 'wait' ? a.delayMs : a.kind))).toEqual([200, 400, 800, 1000, 1000]);
+    expect(p.next(state(1)).kind).toBe('send'); // the pause is over
     expect(p.failing).toBe(true);
     p.sent();
     expect(p.failing).toBe(false);
-    expect(p.failed().delayMs).toBe(200);
+    p.failed();
+    expect(p.next(state(1))).toEqual({ kind: 'wait', delayMs: 200 });
+  });
+
+  it('spills during a backoff pause, but sends only after it (records offered meanwhile reach the spool at once)', () => {
+    const m = manualClock();
+    const p = new DeliveryPolicy(opts({ spoolAfterFailureMs: 0 }), m.clock);
+    p.failed();
+    expect(p.next(state(3))).toEqual({ kind: 'spill' });
+    m.advance(50);
+    expect(p.next(state(0, 3, 300))).toEqual({ kind: 'wait', delayMs: 150 });
+    expect(p.next(state(2, 3, 300))).toEqual({ kind: 'spill' }); // offered during the pause
+    m.advance(150);
+    expect(p.next(state(0, 5, 500))).toMatchObject({ kind: 'send', from: 'spool' });
   });
 
   it('spills once sends have failed for spoolAfterFailureMs, not before', () => {
@@ -101,7 +121,7 @@ describe('DeliveryPolicy', () => {
     const p = new DeliveryPolicy(opts({ spoolAfterFailureMs: 0 }), clock);
     p.failed();
     p.spilled(3, 10, 5000); // 7 records did not fit; the spool holds 5000 bytes
-    expect(p.next(state(7, 40, 5000))).toMatchObject({ kind: 'send', from: 'spool' });
+    expect(p.next(state(7, 40, 5000)).kind).not.toBe('spill');
     expect(p.next(state(7, 30, 4000))).toEqual({ kind: 'spill' });
   });
 
@@ -110,7 +130,7 @@ describe('DeliveryPolicy', () => {
     const p = new DeliveryPolicy(opts({ spoolAfterFailureMs: 0 }), m.clock);
     p.failed();
     p.spillFailed();
-    expect(p.next(state(5)).kind).toBe('send');
+    expect(p.next(state(5)).kind).not.toBe('spill');
     m.advance(1000);
     expect(p.next(state(5))).toEqual({ kind: 'spill' });
   });
@@ -146,14 +166,32 @@ describe('DeliveryPolicy', () => {
 
   it('on close: delivers until idle, cuts sends and pauses at the deadline, then spills what is left and stops', () => {
     const m = manualClock();
-    const p = new DeliveryPolicy(opts({ retryDelayMs: 800 }), m.clock);
+    const p = new DeliveryPolicy(opts({ retryDelayMs: 800, hasSpool: false }), m.clock);
     p.close(1000);
     expect(p.next(state(0))).toEqual({ kind: 'done' });
     expect(p.next(state(4))).toEqual({ kind: 'send', from: 'memory', deadlineMs: 1000 });
     m.advance(700);
-    expect(p.failed().delayMs).toBe(300); // 800, cut at the deadline
+    p.failed();
+    expect(p.next(state(4))).toEqual({ kind: 'wait', delayMs: 300 }); // 800, cut at the deadline
     m.advance(300);
-    expect(p.next(state(4, 2, 200))).toEqual({ kind: 'spill' });
+    expect(p.next(state(4))).toEqual({ kind: 'done' }); // no spool: what is left stays in memory
+    const withSpool = new DeliveryPolicy(opts(), m.clock);
+    withSpool.close(1000);
+    m.advance(1000);
+    expect(withSpool.next(state(4, 2, 200))).toEqual({ kind: 'spill' });
+    expect(withSpool.next(state(0, 6, 600))).toEqual({ kind: 'done' });
+  });
+
+  it('on close while failing, with a spool: spills at once, then keeps replaying until the deadline', () => {
+    const m = manualClock();
+    const p = new DeliveryPolicy(opts(), m.clock);
+    p.failed();
+    p.close(10_000);
+    expect(p.next(state(4, 2, 200))).toEqual({ kind: 'spill' }); // not after spoolAfterFailureMs
+    expect(p.next(state(0, 6, 600))).toEqual({ kind: 'wait', delayMs: 200 });
+    m.advance(200);
+    expect(p.next(state(0, 6, 600))).toEqual({ kind: 'send', from: 'spool', deadlineMs: 9800 });
+    m.advance(9800);
     expect(p.next(state(0, 6, 600))).toEqual({ kind: 'done' });
   });
 

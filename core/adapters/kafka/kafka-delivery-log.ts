@@ -40,6 +40,12 @@ export interface KafkaDeliveryLogOptions {
   spoolAfterFailureMs?: number;
   /** This many records in memory move to the spool, even if Kafka has not failed. Default bufferMax / 2. */
   spoolHighWater?: number;
+  /**
+   * Wake the loop at every `offer`, backoff pauses included, so records reach the spool at once
+   * while Kafka is down (for callers that wait for durability: events). Default false: during an
+   * outage memory is spilled once per pause, in one write (impressions).
+   */
+  wakeOnEveryOffer?: boolean;
 }
 
 /**
@@ -155,6 +161,7 @@ export class KafkaDeliveryLog<T> {
       spoolFsyncIntervalMs: 1000,
       spoolAfterFailureMs: 1000,
       spoolHighWater: Math.max(1, Math.floor(opts.bufferMax / 2)),
+      wakeOnEveryOffer: false,
       ...rest,
     };
     this.#clock = clock;
@@ -328,7 +335,7 @@ export class KafkaDeliveryLog<T> {
       messages.map((m) => Buffer.byteLength(m.key) + Buffer.byteLength(m.value)),
     );
     if (!(await this.#send(messages.slice(0, n), Math.min(this.#o.sendTimeoutMs, deadlineMs)))) {
-      await this.#pause(this.#policy.failed().delayMs);
+      this.#policy.failed(); // the policy's next step is the backoff pause
       return;
     }
     this.#policy.sent();
@@ -431,7 +438,7 @@ export class KafkaDeliveryLog<T> {
         resolve();
       };
       this.#wake = done;
-      this.#wakeOnOffer = delayMs === undefined;
+      this.#wakeOnOffer = delayMs === undefined || this.#o.wakeOnEveryOffer;
       if (delayMs !== undefined) cancel = this.#clock.setTimer(delayMs, done);
     });
   }

@@ -7,8 +7,8 @@ import { KafkaDeliveryLog, type KafkaDeliveryLogOptions } from './kafka-delivery
 /**
  * Options of {@link KafkaEventLog}; every `…Ms` is milliseconds. The delivery options (batches,
  * backoff, timeouts, spool) are {@link KafkaDeliveryLogOptions}' with event defaults: spill at the
- * first failed send (`spoolAfterFailureMs` 0) and a 3 s attempt, so a waiting POST /v1/events is
- * answered within `publishTimeoutMs`.
+ * first failed send (`spoolAfterFailureMs` 0), at every call while Kafka is down
+ * (`wakeOnEveryOffer`), and a 3 s attempt, so a waiting POST /v1/events is answered quickly.
  */
 export type KafkaEventLogOptions = Omit<
   KafkaDeliveryLogOptions,
@@ -73,6 +73,7 @@ export class KafkaEventLog implements EventLog {
         topic: 'events',
         bufferMax: 10_000,
         spoolAfterFailureMs: 0,
+        wakeOnEveryOffer: true,
         sendTimeoutMs: 3000,
         ...delivery,
         label: 'event',

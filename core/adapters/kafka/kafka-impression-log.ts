@@ -1,6 +1,10 @@
 import type { Clock } from '../../ports/clock.ts';
 import type { Impression, ImpressionLog, ImpressionLogStats } from '../../ports/impression-log.ts';
-import { KafkaDeliveryLog, type KafkaDeliveryLogOptions } from './kafka-delivery-log.ts';
+import {
+  type DeliveryLogStats,
+  KafkaDeliveryLog,
+  type KafkaDeliveryLogOptions,
+} from './kafka-delivery-log.ts';
 
 /**
  * Options of {@link KafkaImpressionLog}; every `…Ms` is milliseconds, every `…Bytes` bytes. The
@@ -12,16 +16,9 @@ export type KafkaImpressionLogOptions = Omit<KafkaDeliveryLogOptions, 'clientId'
   clientId?: string;
 };
 
-/** {@link ImpressionLogStats} with every field the Kafka log knows. */
-export interface KafkaImpressionLogStats extends ImpressionLogStats {
-  buffered: number;
-  spooled: number;
-  spoolPending: number;
-  spoolBytes: number;
-  replayed: number;
-  /** Spool writes or reads that failed (disk full, permissions); the impressions stayed in memory. */
-  spoolErrors: number;
-}
+/** {@link ImpressionLogStats} with the delivery log's buffer and spool counters (one definition). */
+export type KafkaImpressionLogStats = ImpressionLogStats &
+  Pick<DeliveryLogStats, 'buffered' | 'spooled' | 'spoolPending' | 'spoolBytes' | 'replayed' | 'spoolErrors'>;
 
 /**
  * ImpressionLog on Kafka (seed 000 §2.6: asynchronous to topic "impressions", one JSON message per

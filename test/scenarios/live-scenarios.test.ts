@@ -57,9 +57,14 @@ describe('reclab run (live)', () => {
     const refs = s.quality.references.all.byRung;
     for (const m of ['expectedWatchTimeS', 'ndcgAt10'] as const) {
       expect(full[m].mean, m).toBeGreaterThan(refs.random.metrics[m].mean * 1.2);
-      expect(full[m].mean, m).toBeLessThan(refs.oracle.metrics[m].mean);
       expect(full[m].mean, m).toBeGreaterThan(refs.editorial.metrics[m].mean);
     }
+    // NDCG is measured against the oracle's ranking, so the oracle bounds it. Expected watch time
+    // is a list value under the choice model (items compete for one click) and the oracle ranks by
+    // per-item value (sim/quality/item-gain.ts), so a served list may come level with it: seed 7
+    // once served 895.994 s against the oracle's 895.986 s. Bound it within 2%, not strictly.
+    expect(full.ndcgAt10.mean).toBeLessThanOrEqual(refs.oracle.metrics.ndcgAt10.mean);
+    expect(full.expectedWatchTimeS.mean).toBeLessThan(refs.oracle.metrics.expectedWatchTimeS.mean * 1.02);
     expect(summary.quality?.served.byPhase.steady.byRung.full.lists).toBe(steady.rungCounts.full);
   });
 

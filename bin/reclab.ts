@@ -463,4 +463,60 @@ program
     }
   });
 
+program
+  .command('plan')
+  .description(
+    'search the smallest simulated fleet (replicas, Redis shards, ranker nodes) that keeps every measured ' +
+      'phase of a scenario within its assertions and a p99 budget at a rate; prints utilisation and headroom',
+  )
+  .argument('<scenario>', 'scenario name (see `reclab scenarios`) or a scenario file path')
+  .requiredOption('--qps <n>', 'rate of the busiest measured phase (requests/s)', positiveNumberArg('qps'))
+  .requiredOption(
+    '--budget-p99 <ms>',
+    'p99 budget over all measured requests (ms)',
+    positiveNumberArg('budget-p99'),
+  )
+  .option('--seed <n>', 'seed of every random draw', intArg('seed'), 7)
+  .option(
+    '--duration-scale <x>',
+    'multiply every phase duration (shorter searches)',
+    positiveNumberArg('duration-scale'),
+  )
+  .option('--fleet <file>', 'fleet file whose service times and policies are kept (sizes are searched)')
+  .option('--max-runs <n>', 'most simulated runs in the search', intArg('max-runs'), 12)
+  .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
+  .action(async (arg: string, o) => {
+    const { loadScenario } = await import('../scenarios/load.ts');
+    const { DEFAULT_FLEET, loadFleetFile } = await import('../sim/fleet/fleet-spec.ts');
+    const { runPlanCommand } = await import('../sim/run/plan-command.ts');
+    let scenario: Awaited<ReturnType<typeof loadScenario>>;
+    let fleet: typeof DEFAULT_FLEET;
+    try {
+      scenario = await loadScenario(arg);
+      fleet = o.fleet ? loadFleetFile(o.fleet) : DEFAULT_FLEET;
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    try {
+      const { exitCode } = await runPlanCommand({
+        scenario,
+        scenarioArg: arg,
+        fleet,
+        qps: o.qps,
+        budgetP99Ms: o.budgetP99,
+        seed: o.seed,
+        durationScale: o.durationScale,
+        maxRuns: o.maxRuns,
+        outRoot: o.out,
+        out: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.exit(exitCode);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      process.stderr.write(`reclab plan ${arg}: ${(err as Error).stack ?? err}\n`);
+      process.exit(code === 'RECLAB_ERR_CONFIG_INVALID' || code === 'RECLAB_ERR_SIM_FLEET_INVALID' ? 2 : 1);
+    }
+  });
+
 await program.parseAsync(process.argv);

@@ -179,7 +179,10 @@ export const RunResultSchema = z
           z.object({
             replicaCpu: z.number().nonnegative(),
             redis: z.number().nonnegative(),
+            /** Rows scored ÷ the pool's throughput at full batches (a batching node's capacity). */
             ranker: z.number().nonnegative().optional(),
+            /** Busy time ÷ time: a batching pool is busy whenever work waits, whatever its headroom. */
+            rankerBusy: z.number().nonnegative().optional(),
           }),
         ),
       })

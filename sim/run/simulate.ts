@@ -28,7 +28,7 @@ import { withoutWallClock } from '../engine/no-wall-clock.ts';
 import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 import { VirtualClock } from '../engine/virtual-clock.ts';
-import { samplerOf } from '../fleet/distributions.ts';
+import { meanOf, samplerOf } from '../fleet/distributions.ts';
 import { DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
@@ -126,6 +126,13 @@ export function simulate(opts: SimOptions): SimRun {
         batchFixed: samplerOf(fleet.rankerPool.batchFixedUs, stream('ranker.batch')),
       })
     : undefined;
+  // A batching node is busy whenever work waits (small batches pay the whole fixed cost), so its
+  // busy time says little about headroom. Its capacity is its throughput at full batches: the
+  // ranker's utilisation is rows scored ÷ that (1 = even full batches cannot keep up).
+  const rankerRowsPerUs = fleet.rankerPool
+    ? fleet.rankerPool.maxBatchRows /
+      (meanOf(fleet.rankerPool.batchFixedUs) + fleet.rankerPool.perRowUs * fleet.rankerPool.maxBatchRows)
+    : 1;
   const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
   const hash = new TraceHash();
   let completed = 0;
@@ -214,6 +221,7 @@ export function simulate(opts: SimOptions): SimRun {
     cpu: replicas.reduce((s, r) => s + r.cpuServer.busyUs, 0),
     redis: redis.shards.reduce((s, r) => s + r.busyUs, 0),
     ranker: pool ? pool.nodes.reduce((s, n) => s + n.busyUs, 0) : 0,
+    rankerRows: pool ? pool.rows : 0,
   });
   const busyAt: ReturnType<typeof busy>[] = [];
   phases.forEach((p, i) => {
@@ -261,7 +269,12 @@ export function simulate(opts: SimOptions): SimRun {
         {
           replicaCpu: round3((b.cpu - a.cpu) / (span * replicas.length)),
           redis: round3((b.redis - a.redis) / (span * redis.shards.length)),
-          ...(pool ? { ranker: round3((b.ranker - a.ranker) / (span * pool.nodes.length)) } : {}),
+          ...(pool
+            ? {
+                ranker: round3((b.rankerRows - a.rankerRows) / (span * pool.nodes.length * rankerRowsPerUs)),
+                rankerBusy: round3((b.ranker - a.ranker) / (span * pool.nodes.length)),
+              }
+            : {}),
         },
       ];
     }),

@@ -464,6 +464,51 @@ program
   });
 
 program
+  .command('calibrate')
+  .description(
+    "measure the live core's stage service times and CPU per request on this machine (a low-rate live " +
+      'run) and write the fleet file the simulator loads: reclab sim --fleet <out>/fleet.json',
+  )
+  .option('--qps <n>', 'arrival rate of the measured phase (requests/s)', positiveNumberArg('qps'), 40)
+  .option('--duration <s>', 'measured phase (seconds)', positiveNumberArg('duration'), 30)
+  .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
+  .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
+  .action(async (o) => {
+    await refuseUnknownVariables();
+    const { calibrate } = await import('../sim/calibrate/calibrate-command.ts');
+    try {
+      const { report, fleetPath, reportPath } = await calibrate({
+        seed: o.seed,
+        qps: o.qps,
+        durationS: o.duration,
+        outDir: o.out,
+        runsRoot: resolve(ROOT, 'reports/out'),
+        cacheDir: resolve(ROOT, '.reclab/cache'),
+        env: process.env,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      out('');
+      out(
+        `calibrated on ${report.machine.cpus} × ${report.machine.cpuModel}: ${report.responses} responses at ${report.qps} QPS`,
+      );
+      out(`CPU per request ${report.cpuPerRequestUs} µs`);
+      for (const [stage, v] of Object.entries(report.stages))
+        out(
+          `  ${stage.padEnd(11)} p50 ${String(v.p50).padStart(6)} µs  p90 ${String(v.p90).padStart(6)} µs  p99 ${String(v.p99).padStart(6)} µs`,
+        );
+      for (const n of report.notes) out(`  · ${n}`);
+      out(`fleet file: ${fleetPath}\nreport: ${reportPath}`);
+      process.exit(
+        report.liveRun.exitCode === 0 || report.liveRun.exitCode === 3 ? 0 : report.liveRun.exitCode,
+      );
+    } catch (err) {
+      process.stderr.write(`reclab calibrate crashed: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    }
+  });
+
+program
   .command('plan')
   .description(
     'search the smallest simulated fleet (replicas, Redis shards, ranker nodes) that keeps every measured ' +

@@ -50,6 +50,19 @@ export interface RunOptions {
   users?: number;
   videos?: number;
   log: (line: string) => void;
+  /** Observers of the run for tools built on it (`reclab calibrate`); none by default. */
+  probe?: RunProbe;
+}
+
+/**
+ * Hooks into a live run. `phaseStart`/`phaseEnd` are awaited around each phase's load (e.g. to
+ * scrape the core's /metrics); `served` sees every 200 response of a phase, parsed. They run on
+ * the runner's event loop: keep `served` cheap.
+ */
+export interface RunProbe {
+  phaseStart?(phase: string, coreUrl: string): Promise<void>;
+  phaseEnd?(phase: string, coreUrl: string): Promise<void>;
+  served?(phase: string, served: ServedResponse | undefined): void;
 }
 
 export interface RunSummary {
@@ -240,6 +253,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         }, f.atS * 1000),
       );
       const userOf = new Map<number, number>(); // request slot → user index, until its response
+      await opts.probe?.phaseStart?.(phase.name, core.url);
       const result = await runOpenModel({
         url: core.url,
         rateQps,
@@ -265,6 +279,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           if (r.status !== 200) return;
           responses200++;
           const served = parseServed(r.body);
+          opts.probe?.served?.(phase.name, served);
           countReasons(reasons, phase.name, served);
           if ((served?.items?.length ?? 0) < PAGE_COUNT)
             shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
@@ -275,6 +290,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         },
       });
       timers.forEach(clearTimeout);
+      await opts.probe?.phaseEnd?.(phase.name, core.url);
       result.shortLists = shortLists.get(phase.name) ?? 0;
       phases.push(result);
       log(phaseLine(result, phase.warmup === true));

@@ -1,7 +1,12 @@
 /** The parts of a 200 recommendation response the lab reads (core/app.ts documents the shape). */
 export interface ServedResponse {
   items?: { video_id?: unknown }[];
-  meta?: { rung?: unknown; reasons?: { stage?: unknown; code?: unknown }[] };
+  meta?: {
+    rung?: unknown;
+    reasons?: { stage?: unknown; code?: unknown }[];
+    /** Wall time of each pipeline stage and `total`, ms (core/pipeline/recommend.ts). */
+    timings_ms?: Record<string, unknown>;
+  };
 }
 
 /**

@@ -1,0 +1,115 @@
+/**
+ * Turns a live measurement of one core at low load into a fleet file for `reclab sim`: a single
+ * replica whose CPU stages and Redis round trip reproduce the measured stage times, and whose
+ * per-request CPU matches the process's measured CPU per request.
+ *
+ * At low load a request rarely waits for another, so a stage's wall time is its own work plus the
+ * round trips it waits on (recommend.ts stages → the fleet model, sim/fleet/replica.ts):
+ * - `merge`, `reranking`, `ranking` (main ranker in process) are CPU only: their measured
+ *   distributions become `mergeUs`, `rerankUs`, `mainRankerUs` as they are;
+ * - `user` is the user-record and recent-watches reads in parallel: one Redis round trip and its
+ *   reply, so Redis's round trip (`redis.rttUs`) is the user stage minus the reply's CPU;
+ * - `enrichment` is one MGET round trip plus decoding: `enrichmentUs` = enrichment − round trip;
+ * - `retrieval` is the user tower then the two ANN searches on the event loop while the Redis
+ *   sources' replies arrive: `annUs` = (retrieval − user tower) ÷ 2;
+ * - `requestUs` (HTTP, JSON, admission, the impression, and the process's background work: user
+ *   events, the streaming consumer, GC) is what is left of the measured CPU per request after the
+ *   stages' mean CPU. When the stages already exceed it (e.g. ONNX on two threads), it is a floor
+ *   of 100 µs and the note says so.
+ * Stages not measured separately (user tower, reply decoding, light ranker, popularity, rejection)
+ * keep the default profile's values (seed 000 §4 estimates).
+ */
+import { type Distribution, meanOf } from '../fleet/distributions.ts';
+import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
+import type { StageSamples } from './stage-samples.ts';
+
+export interface LiveMeasurement {
+  stages: StageSamples;
+  /** The core process's CPU seconds per answered recommendation request, µs. */
+  cpuPerRequestUs: number;
+}
+
+export interface Fit {
+  fleet: FleetSpec;
+  /** How each calibrated value was derived, for the calibration report. */
+  notes: string[];
+}
+
+const empirical = (quantilesUs: number[]): Distribution => ({
+  kind: 'empirical',
+  quantilesUs: quantilesUs.map((q) => Math.round(q)),
+});
+
+/** Each quantile minus `us`, kept ≥ `floorShare` of the original (a stage is never free). */
+const minus = (q: number[], us: number, floorShare = 0.1) => q.map((x) => Math.max(x - us, x * floorShare));
+
+/**
+ * Fits a single-replica fleet to `m`.
+ * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID if a derived value is out of range (e.g. no samples)
+ */
+export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEFAULT_FLEET): Fit {
+  const s = m.stages;
+  const cpu = base.replicas.cpu;
+  const notes: string[] = [];
+  const replyUs = meanOf(cpu.redisReplyUs);
+  const encoderUs = meanOf(cpu.userEncoderUs);
+
+  const user = s.quantilesUs('user');
+  const rtt = minus(user, replyUs);
+  notes.push(`redis.rttUs = user stage − reply CPU (${Math.round(replyUs)} µs, default)`);
+  const enrichment = minus(s.quantilesUs('enrichment'), s.percentileUs('user', 50) - replyUs);
+  notes.push('enrichmentUs = enrichment stage − median Redis round trip');
+  const ann = minus(s.quantilesUs('retrieval'), encoderUs).map((x) => x / 2);
+  notes.push(`annUs = (retrieval stage − user tower ${Math.round(encoderUs)} µs, default) ÷ 2 searches`);
+  const merge = s.quantilesUs('merge');
+  const ranking = s.quantilesUs('ranking');
+  const rerank = s.quantilesUs('reranking');
+  notes.push('mergeUs, mainRankerUs, rerankUs = their stages as measured');
+
+  const mean = (q: number[]) => q.reduce((a, b) => a + b, 0) / q.length;
+  const redisCommands = base.sources.reduce((n, src) => n + src.redisCommands, 0) + 3; // user, watches, MGET
+  const stagesCpu =
+    encoderUs +
+    2 * mean(ann) +
+    redisCommands * replyUs +
+    mean(merge) +
+    mean(enrichment) +
+    mean(ranking) +
+    mean(rerank);
+  let requestUs = m.cpuPerRequestUs - stagesCpu;
+  if (requestUs < 100) {
+    notes.push(
+      `requestUs: the stages' mean CPU (${Math.round(stagesCpu)} µs) is at least the measured CPU per ` +
+        `request (${Math.round(m.cpuPerRequestUs)} µs): floor of 100 µs`,
+    );
+    requestUs = 100;
+  } else {
+    notes.push(
+      `requestUs = measured CPU per request ${Math.round(m.cpuPerRequestUs)} µs − stages' mean CPU ` +
+        `${Math.round(stagesCpu)} µs (HTTP, JSON, impression, events route, consumer, GC)`,
+    );
+  }
+
+  const fleet = parseFleet(
+    {
+      ...base,
+      name,
+      replicas: {
+        ...base.replicas,
+        count: 1,
+        cpu: {
+          ...cpu,
+          requestUs: { kind: 'exponential', meanUs: Math.round(requestUs) },
+          annUs: empirical(ann),
+          mergeUs: empirical(merge),
+          enrichmentUs: empirical(enrichment),
+          mainRankerUs: empirical(ranking),
+          rerankUs: empirical(rerank),
+        },
+      },
+      redis: { ...base.redis, shards: 1, rttUs: empirical(rtt) },
+    },
+    'calibration',
+  );
+  return { fleet, notes };
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { fitFleet } from '../../sim/calibrate/fit.ts';
+import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
+import { meanOf } from '../../sim/fleet/distributions.ts';
+
+/** A response's timings (ms) with stage medians around the given values and a little spread. */
+function samples(n: number, ms: Record<string, number>): StageSamples {
+  const s = new StageSamples();
+  for (let i = 0; i < n; i++) {
+    const f = 0.8 + (0.4 * i) / n; // 0.8× … 1.2×
+    const t: Record<string, number> = {};
+    let total = 0;
+    for (const [k, v] of Object.entries(ms)) {
+      t[k] = v * f;
+      total += v * f;
+    }
+    s.record({ ...t, total });
+  }
+  return s;
+}
+
+const stages = { user: 0.4, retrieval: 1.0, merge: 0.1, enrichment: 0.6, ranking: 1.2, reranking: 0.7 };
+
+describe('reclab calibrate: stage samples and the fit', () => {
+  it('keeps stage timings in histograms and gives non-decreasing quantiles, the top at p99.9', () => {
+    const s = samples(1000, stages);
+    expect(s.responses).toBe(1000);
+    expect(s.count('ranking')).toBe(1000);
+    const q = s.quantilesUs('ranking');
+    expect(q).toHaveLength(QUANTILE_POINTS);
+    expect(q.every((x, i) => i === 0 || x >= q[i - 1])).toBe(true);
+    expect(s.percentileUs('ranking', 50)).toBeGreaterThan(1150);
+    expect(s.percentileUs('ranking', 50)).toBeLessThan(1250);
+    s.record(undefined);
+    s.record({ user: 1 }); // no total: not a timed response
+    expect(s.responses).toBe(1000);
+  });
+
+  it('maps CPU-only stages as measured and puts the rest of the CPU per request in requestUs', () => {
+    const s = samples(2000, stages);
+    const { fleet, notes } = fitFleet({ stages: s, cpuPerRequestUs: 6000 }, 'test');
+    const cpu = fleet.replicas.cpu;
+    expect(fleet.replicas.count).toBe(1);
+    expect(meanOf(cpu.mainRankerUs)).toBeGreaterThan(1100);
+    expect(meanOf(cpu.mainRankerUs)).toBeLessThan(1300);
+    expect(meanOf(cpu.rerankUs)).toBeCloseTo(s.meanUs('reranking'), -2);
+    // The Redis round trip is the user stage less the reply's CPU; enrichment loses one round trip.
+    expect(meanOf(fleet.redis.rttUs)).toBeLessThan(s.meanUs('user'));
+    expect(meanOf(cpu.enrichmentUs)).toBeLessThan(s.meanUs('enrichment'));
+    // requestUs is the residual of a generous CPU budget: positive and below it.
+    expect(meanOf(cpu.requestUs)).toBeGreaterThan(100);
+    expect(meanOf(cpu.requestUs)).toBeLessThan(6000);
+    expect(notes.join('\n')).toMatch(/requestUs = measured CPU per request 6000/);
+  });
+
+  it('floors requestUs and says so when the stages already exceed the measured CPU', () => {
+    const { fleet, notes } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 1000 }, 'test');
+    expect(meanOf(fleet.replicas.cpu.requestUs)).toBe(100);
+    expect(notes.join('\n')).toMatch(/floor of 100/);
+  });
+});

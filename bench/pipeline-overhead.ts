@@ -15,8 +15,8 @@
  * or `--artifacts DIR`: an existing artifact directory, whose manifest's world is regenerated and
  * loaded (no training). Streaming features are seeded so that their reads return data: 20 recent
  * watches per user and 200-member trending sets (global and per region), drawn from the stream
- * `bench.streaming`. The core is driven in process exactly as core/main.ts wires it (Redis feature
- * store, optionally behind the L1 cache; popularity, trending and subscriptions sources;
+ * `bench.streaming`. The core is built in process by the composition root core/main.ts uses
+ * (core/compose.ts `createCore`: Redis feature store, optionally behind the L1 cache; popularity, trending and subscriptions sources;
  * RealtimeFeatures for the already-watched filter; the artifacts' two-tower and content sources;
  * the main and light rankers, cascade as configured: off by default), with deadlines raised to 1 s so that a
  * busy machine does not push requests down the ladder (a deadline changes no CPU cost). Impressions
@@ -74,27 +74,21 @@ import { RealtimeFeatures } from '../core/adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from '../core/adapters/redis/redis-feature-store.ts';
 import { RedisSubscriptions } from '../core/adapters/redis/subscriptions.ts';
 import { type Artifacts, loadArtifacts } from '../core/artifacts.ts';
-import { loadConfig, pipelineConfigOf } from '../core/config/config.ts';
+import { createCore } from '../core/compose.ts';
+import { loadConfig, pipelineConfigOf, settingsOf } from '../core/config/config.ts';
 import { videoIdOf } from '../core/features/ids.ts';
-import { L1FeatureCache, withL1Cache } from '../core/features/l1-feature-cache.ts';
+import { L1FeatureCache } from '../core/features/l1-feature-cache.ts';
 import { NUM_REGIONS, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../core/features/schema.ts';
 import { latencyHistogramUs, summariseUs } from '../core/observability/latency-us.ts';
-import { PopularityCache } from '../core/pipeline/popularity-cache.ts';
-import {
-  Breakers,
-  type ModelSet,
-  type PipelineConfig,
-  type PipelineDeps,
-  recommend,
-} from '../core/pipeline/recommend.ts';
+import { type PipelineConfig, recommend } from '../core/pipeline/recommend.ts';
 import type { FeatureStore } from '../core/ports/feature-store.ts';
 import type { Impression, ImpressionLog } from '../core/ports/impression-log.ts';
 import type { Predictions, Ranker, UserEncoder } from '../core/ports/ranker.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
+import type { SwappableModelSet } from '../core/registry/model-slots.ts';
 import { ContentSource } from '../core/retrieval/content-source.ts';
 import { MergedAnnSearcher } from '../core/retrieval/fresh-index.ts';
-import { RegionalTopSource } from '../core/retrieval/regional-top-source.ts';
-import { type SubscriptionReader, SubscriptionsSource } from '../core/retrieval/subscriptions-source.ts';
+import type { SubscriptionReader } from '../core/retrieval/subscriptions-source.ts';
 import { TwoTowerSource } from '../core/retrieval/two-tower-source.ts';
 import { configureContainerEngine } from '../loadtest/infra/container-engine.ts';
 import { startRedis } from '../loadtest/infra/redis.ts';
@@ -350,8 +344,10 @@ async function main(): Promise<void> {
     };
     const merged = new MergedAnnSearcher(artifacts.index, artifacts.fresh);
     const content = artifacts.content;
-    const models: ModelSet = {
+    const models: SwappableModelSet = {
       ...artifacts,
+      // The artifacts are released once, at the end.
+      release: async () => {},
       userEncoder,
       ranker,
       lightRanker,
@@ -411,35 +407,35 @@ async function main(): Promise<void> {
 
     const results: ModeResult[] = [];
     for (const mode of modes) {
-      const features = mode === 'on' ? withL1Cache(recordingStore, systemClock, cfg.l1Cache) : recordingStore;
-      const sources = [
-        new RegionalTopSource('popularity', (r, n) => features.topPopular(r, n)),
-        new RegionalTopSource('trending', (r, n) => {
-          trace.trendingReads.push({ region: r, n });
-          return realtime.trending(r, n);
-        }),
-        new SubscriptionsSource(subscriptions, systemClock),
-      ];
+      // The core as core/main.ts composes it (core/compose.ts), over the recording adapters; the
+      // L1 cache on or off by its settings. The popularity cache's refresh is not started.
       const impressions = new SerializingImpressionLog();
-      const deps: PipelineDeps = {
-        clock: systemClock,
-        features,
-        sources,
-        popularity: new PopularityCache(features, systemClock, {
-          refreshMs: cfg.popularityRefreshMs,
-          globalSize: 200,
-          regionSize: 50,
-          regions: NUM_REGIONS,
-        }),
-        impressions,
-        activity,
-        exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
-      };
-      const breakers = new Breakers(
+      const core = await createCore(
+        {
+          features: recordingStore,
+          activity,
+          trending: (r, n) => {
+            trace.trendingReads.push({ region: r, n });
+            return realtime.trending(r, n);
+          },
+          subscriptions,
+          impressions,
+          models: {
+            initial: models,
+            load: () => Promise.reject(new Error('no swaps')),
+            warmUp: async () => {},
+          },
+        },
+        {
+          ...settingsOf(cfg),
+          pipeline: pcfg,
+          l1Cache: mode === 'on' ? cfg.l1Cache : { maxEntries: 0, ttlMs: 0 },
+        },
         systemClock,
-        [...models.sources, ...sources].map((s) => s.name),
-        pcfg.breaker,
+        seededRandom(cfg.randomSeed),
       );
+      const { deps, breakers } = core;
+      const features = deps.features;
       const users = seededRandom(benchSeed).stream('bench.users');
       const partsUs: Record<string, number> = {};
       const calls: Record<string, number> = {};

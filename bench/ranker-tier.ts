@@ -29,6 +29,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { systemClock } from '../core/adapters/clock/system-clock.ts';
 import { RANKER_INPUT_DIM } from '../core/features/schema.ts';
 import { latencyHistogramUs, recordSinceUs, summariseUs } from '../core/observability/latency-us.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
       modelVersion: VERSION,
       connections: Math.max(...levels),
       timeoutMs: 5000,
+      clock: systemClock,
     });
     try {
       for (const c of levels) {

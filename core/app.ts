@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { Core } from './compose.ts';
 import { ERRORS, ReclabError, RetryableError } from './errors.ts';
 import { parseVideoIndex, VIDEO_ID_MAX_LENGTH, VIDEO_ID_PATTERN, videoIdOf } from './features/ids.ts';
 import { DEVICES, REGIONS, VIDEO_FEATURE_DIM, VIDEO_RECORD, videoModelInput } from './features/schema.ts';
@@ -15,27 +16,11 @@ import {
   type ServerTimeouts,
   serverTimeoutOptions,
 } from './http/server-timeouts.ts';
-import type { CoreMetrics } from './observability/metrics.ts';
-import { assignExperiments } from './pipeline/experiments.ts';
-import { type Breakers, type PipelineConfig, type PipelineDeps, recommend } from './pipeline/recommend.ts';
-import type { EventLog } from './ports/event-log.ts';
 import { listVersions } from './registry/model-registry.ts';
-import {
-  indexFreshUploads,
-  type ModelLease,
-  type ModelSlots,
-  type SwappableModelSet,
-  type SwapRecord,
-} from './registry/model-slots.ts';
-import type { Bulkhead } from './resilience/bulkhead.ts';
+import { indexFreshUploads, type SwappableModelSet, type SwapRecord } from './registry/model-slots.ts';
 import { type ActiveFault, type FaultInjector, MAX_FAULT_DELAY_MS } from './resilience/fault-injection.ts';
+import { errorBody, serveRecommendation } from './serve.ts';
 import { parseEventBatch } from './streaming/events.ts';
-
-/** What the app reports at /readyz and uses to refuse work while starting or stopping. */
-export interface Lifecycle {
-  ready: boolean;
-  draining: boolean;
-}
 
 const recommendationBody = {
   type: 'object',
@@ -82,10 +67,6 @@ const activateBody = {
   additionalProperties: false,
   properties: { version: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
-
-function errorBody(code: keyof typeof ERRORS, message: string) {
-  return { error: { code, message } };
-}
 
 /** A swap record as the admin API shows it (snake_case, ISO time). */
 function swapView(s: SwapRecord) {
@@ -134,7 +115,9 @@ export const BODY_LIMITS = Object.freeze({
 });
 
 /**
- * Builds the serving core's HTTP app (never listens: core/main.ts does, tests use `inject()`).
+ * Builds the HTTP app of a core made by `createCore` (core/compose.ts); never listens: core/main.ts
+ * does, tests use `inject()`. GET /metrics exists when the core has metrics, POST /v1/events when it
+ * has an event log.
  *
  * Routes:
  * - `POST /v1/recommendations` `{user_id, count?, context?: {region?, device?, time?}}` →
@@ -142,7 +125,9 @@ export const BODY_LIMITS = Object.freeze({
  *   model_version, experiment, experiments, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID; 503 RECLAB_ERR_NOT_READY.
  *   Dependency failures never produce a 5xx: they step down the fallback ladder (`meta.rung`).
  *   Each request takes one model set once (`acquire()`) and uses only it: the set its experiment
- *   variant pins (`opts.pinned`), else the active one.
+ *   variant pins (`core.pinned`), else the active one. The route parses and validates; the
+ *   rest is `serveRecommendation` (core/serve.ts), which also answers 503 RECLAB_ERR_OVERLOADED
+ *   when admission refuses the request.
  * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states and model versions.
  * - `GET /admin/models`, `POST /admin/models/activate {version}`, `POST /admin/models/rollback`:
  *   blue/green model swap (seed 000 §7; docs/configuration.md). Errors by code:
@@ -159,11 +144,7 @@ export const BODY_LIMITS = Object.freeze({
  *   the core's codes with their own status (core/http/http-errors.ts, docs/errors.md).
  */
 export function buildApp(
-  deps: PipelineDeps,
-  models: ModelSlots<SwappableModelSet>,
-  cfg: PipelineConfig,
-  breakers: Breakers,
-  lifecycle: Lifecycle,
+  core: Core<SwappableModelSet>,
   opts: {
     logLevel?: string;
     /** Who may call /admin/* and POST /v1/videos/fresh (core/http/admin-access.ts); default closed. */
@@ -171,26 +152,9 @@ export function buildApp(
     /** Server timeouts; default DEFAULT_SERVER_TIMEOUTS (RECLAB_HTTP_*_MS). */
     timeouts?: ServerTimeouts;
     registryDir?: string;
-    /** Prometheus metrics; served at GET /metrics when given. */
-    metrics?: CoreMetrics;
-    /** Admission control for the recommendation pipeline (bulkhead + load shedding). */
-    bulkhead?: Bulkhead;
-    /** Where POST /v1/events hands events (Kafka, with a disk spool); the route exists only when given. */
-    events?: Pick<EventLog, 'publish'> & Partial<Pick<EventLog, 'stats'>>;
-    /**
-     * Where POST /v1/videos/fresh also records each upload under its creator, for subscription
-     * retrieval (core/adapters/redis/subscriptions.ts); returns the uploads written.
-     */
-    uploads?: {
-      addUploads(uploads: { video: number; creator: number; uploadTsS: number }[]): Promise<number>;
-    };
-    /**
-     * Model sets pinned by experiment variants, by version (loaded at start, never swapped). A
-     * request whose variant pins a version uses that set; all others use the active one.
-     */
-    pinned?: ReadonlyMap<string, { acquire(): ModelLease<SwappableModelSet> }>;
   } = {},
 ): FastifyInstance {
+  const { deps, models, breakers, lifecycle } = core;
   const app = Fastify({
     // Logs go to stderr: stdout carries the core's one machine-readable `listening` line.
     logger: { level: opts.logLevel ?? 'info', stream: process.stderr },
@@ -234,7 +198,7 @@ export function buildApp(
   });
 
   const rungOf = new WeakMap<object, string>();
-  const { metrics } = opts;
+  const { metrics } = core;
   if (metrics) {
     app.addHook('onResponse', async (req, reply) => {
       metrics.requestSeconds.observe(
@@ -262,7 +226,7 @@ export function buildApp(
       breakers: Object.fromEntries(breakers.all().map((b) => [b.name, b.state])),
       popularity_cache_size: deps.popularity.size,
       impressions: deps.impressions.stats(),
-      events: opts.events?.stats?.() ?? null,
+      events: core.events?.stats?.() ?? null,
       model_version: models.active.modelVersion,
       model_standby: models.standby?.modelVersion ?? null,
     };
@@ -273,31 +237,15 @@ export function buildApp(
     '/v1/recommendations',
     { schema: { body: recommendationBody }, bodyLimit: BODY_LIMITS.recommendations },
     async (req, reply) => {
-      if (!lifecycle.ready || lifecycle.draining) {
-        return reply.status(503).send(errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message));
-      }
       const { user_id, count, context } = req.body;
-      // Bulkhead first: a shed request costs nothing further (503 RECLAB_ERR_OVERLOADED).
-      const admitted = opts.bulkhead ? await opts.bulkhead.acquire() : undefined;
-      // A/B assignment first: a variant may pin the model version that serves the request.
-      const assignments = assignExperiments(user_id, cfg.experiments, cfg.rankingWeights);
-      const pinned = assignments.modelVersion ? opts.pinned?.get(assignments.modelVersion) : undefined;
-      const lease = (pinned ?? models).acquire();
-      try {
-        const result = await recommend(deps, lease.models, cfg, breakers, {
-          userId: user_id,
-          count,
-          regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
-          deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
-          assignments,
-        });
-        rungOf.set(req, result.meta.rung);
-        metrics?.observeRecommendation(result.meta.timings_ms, result.meta.reasons);
-        return result;
-      } finally {
-        lease.release();
-        admitted?.();
-      }
+      const res = await serveRecommendation(core, {
+        userId: user_id,
+        count,
+        regionIdx: context?.region ? REGIONS.indexOf(context.region) : undefined,
+        deviceIdx: context?.device ? DEVICES.indexOf(context.device) : undefined,
+      });
+      if (res.ok) rungOf.set(req, res.body.meta.rung);
+      return reply.status(res.status).headers(res.headers).send(res.body);
     },
   );
 
@@ -332,14 +280,14 @@ export function buildApp(
         // followers' subscription retrieval finds it at once. A failed write is logged and reported
         // as `subscriptions: 0`: the fresh index holds the videos already.
         let subscriptions = 0;
-        if (opts.uploads && found.length > 0) {
+        if (core.uploads && found.length > 0) {
           const uploads = records.flatMap((r, i) =>
             r
               ? [{ video: videos[i], creator: r[VIDEO_RECORD.creator], uploadTsS: r[VIDEO_RECORD.uploadTsS] }]
               : [],
           );
           try {
-            subscriptions = await opts.uploads.addUploads(uploads);
+            subscriptions = await core.uploads.addUploads(uploads);
           } catch (err) {
             req.log.warn({ err }, 'fresh uploads not added to their creators');
           }
@@ -354,7 +302,7 @@ export function buildApp(
     },
   );
 
-  const { events } = opts;
+  const { events } = core;
   if (events) {
     // Body: a JSON array of 1..500 events (core/streaming/events.ts); all or nothing. 202 once every
     // event is on Kafka or in the disk spool; a 503 carries Retry-After, and sending the same events

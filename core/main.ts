@@ -11,6 +11,7 @@
  * that overran its bound, 2 invalid configuration, 4 stopped but impressions or events were dropped.
  */
 
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { systemClock } from './adapters/clock/system-clock.ts';
 import { KafkaEventLog } from './adapters/kafka/kafka-event-log.ts';
@@ -19,28 +20,19 @@ import { RedisBlocklistSource } from './adapters/redis/policy-blocklist-source.t
 import { RealtimeFeatures } from './adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from './adapters/redis/redis-feature-store.ts';
 import { RedisSubscriptions } from './adapters/redis/subscriptions.ts';
-import { buildApp, type Lifecycle } from './app.ts';
+import { buildApp } from './app.ts';
 import { type Artifacts, loadArtifacts, type OwnedRanker } from './artifacts.ts';
-import { type CoreConfig, loadConfig, pipelineConfigOf } from './config/config.ts';
+import { createCore } from './compose.ts';
+import { type CoreConfig, loadConfig, settingsOf } from './config/config.ts';
 import { ReclabError } from './errors.ts';
-import { withL1Cache } from './features/l1-feature-cache.ts';
-import { NUM_REGIONS } from './features/schema.ts';
 import { adminAccessOf } from './http/admin-access.ts';
 import { CoreMetrics } from './observability/metrics.ts';
-import { pinnedModelVersions } from './pipeline/experiments.ts';
-import { PolicyBlocklist } from './pipeline/policy-blocklist.ts';
-import { PopularityCache } from './pipeline/popularity-cache.ts';
-import { Breakers, type RecentActivity } from './pipeline/recommend.ts';
+import type { RecentActivity } from './pipeline/recommend.ts';
+import type { Clock } from './ports/clock.ts';
 import { seededRandom } from './random/seeded-random.ts';
 import { RemoteRanker } from './ranker-tier/remote-ranker.ts';
 import { versionDir } from './registry/model-registry.ts';
-import { ModelSlots } from './registry/model-slots.ts';
 import { warmUp } from './registry/warm-up.ts';
-import { Bulkhead } from './resilience/bulkhead.ts';
-import { FaultInjector } from './resilience/fault-injection.ts';
-import { ContentSource } from './retrieval/content-source.ts';
-import { RegionalTopSource } from './retrieval/regional-top-source.ts';
-import { SubscriptionsSource } from './retrieval/subscriptions-source.ts';
 import { EventConsumer } from './streaming/event-consumer.ts';
 
 /**
@@ -49,10 +41,16 @@ import { EventConsumer } from './streaming/event-consumer.ts';
  */
 async function loadModelSet(
   cfg: CoreConfig,
+  clock: Clock,
   version?: string,
   recentWatches?: RecentActivity,
 ): Promise<Artifacts> {
-  const opts = { ann: cfg.ann, ortThreads: cfg.ortThreads, recentWatches, mainRanker: tierRanker(cfg) };
+  const opts = {
+    ann: cfg.ann,
+    ortThreads: cfg.ortThreads,
+    recentWatches,
+    mainRanker: tierRanker(cfg, clock),
+  };
   if (version === undefined && cfg.models.artifactsDir) return loadArtifacts(cfg.models.artifactsDir, opts);
   const registryDir = cfg.models.registryDir;
   if (!registryDir) throw new ReclabError('RECLAB_ERR_MODEL_REGISTRY_UNSET');
@@ -67,10 +65,10 @@ let tierClient: RemoteRanker | undefined;
  * With RECLAB_RANKER_TIER_URL the main ranker of every model set is the tier (seed 000 §2.5's GPU
  * pool, core/ranker-tier/), asked for that set's version; the light ranker stays in process.
  */
-function tierRanker(cfg: CoreConfig): ((version: string) => OwnedRanker) | undefined {
+function tierRanker(cfg: CoreConfig, clock: Clock): ((version: string) => OwnedRanker) | undefined {
   const tier = cfg.rankerTier;
   if (!tier) return undefined;
-  tierClient ??= new RemoteRanker({ url: tier.url, modelVersion: '', timeoutMs: tier.timeoutMs });
+  tierClient ??= new RemoteRanker({ url: tier.url, modelVersion: '', timeoutMs: tier.timeoutMs, clock });
   const client = tierClient;
   // Each version's ranker shares the client's connections; releasing it leaves them open.
   return (version) => client.withVersion(version);
@@ -102,11 +100,8 @@ async function main(): Promise<void> {
   // Streaming features; each model set's content source reads the recent watches through it.
   const realtime = new RealtimeFeatures(redis, clock);
   const t0 = performance.now();
-  const artifacts = await loadModelSet(cfg, undefined, realtime);
+  const artifacts = await loadModelSet(cfg, clock, undefined, realtime);
   const loadMs = Math.round(performance.now() - t0);
-  const metrics = new CoreMetrics();
-  // Video records through the in-process L1 cache (RECLAB_L1_CACHE_*; user records pass through).
-  const features = withL1Cache(new RedisFeatureStore(redis), clock, cfg.l1Cache, metrics.featureCache);
   const impressions = new KafkaImpressionLog(
     {
       brokers: cfg.kafka.brokers,
@@ -118,20 +113,6 @@ async function main(): Promise<void> {
     clock,
   );
   impressions.start();
-  const policy = new PolicyBlocklist(new RedisBlocklistSource(redis), clock, cfg.policy);
-  const popularity = new PopularityCache(features, clock, {
-    refreshMs: cfg.popularityRefreshMs,
-    globalSize: 200,
-    regionSize: 50,
-    regions: NUM_REGIONS,
-  });
-  // Model-independent sources; each model set brings its own (two-tower, content over its indexes).
-  const subscriptions = new RedisSubscriptions(redis);
-  const sources = [
-    new RegionalTopSource('popularity', (r, n) => features.topPopular(r, n)),
-    new RegionalTopSource('trending', (r, n) => realtime.trending(r, n)),
-    new SubscriptionsSource(subscriptions, clock),
-  ];
   // Streaming features: events in through POST /v1/events, applied to Redis by a consumer group.
   // Events get the impressions' delivery path (memory bound, disk spool, replay); the route answers
   // 202 once they are on Kafka or in the spool. The consumer gets its own Redis connection that
@@ -160,66 +141,51 @@ async function main(): Promise<void> {
         clock,
       )
     : undefined;
-  const bulkhead = new Bulkhead(clock, cfg.bulkhead);
-  const pcfg = pipelineConfigOf(cfg);
-  const breakers = new Breakers(
-    clock,
-    // `content` too when the first set lacks it: a set swapped in later may bring it.
-    [...new Set([...artifacts.sources, ...sources].map((s) => s.name)).add(ContentSource.NAME)],
-    pcfg.breaker,
-  );
-  const lifecycle: Lifecycle = { ready: false, draining: false };
-  const deps = {
-    clock,
-    features,
-    sources,
-    popularity,
-    impressions,
-    activity: realtime,
-    policy,
-    exploration: seededRandom(cfg.randomSeed).stream('rerank.exploration'),
-    faults: cfg.faultInjection
-      ? new FaultInjector(clock, seededRandom(cfg.randomSeed).stream('faults'))
-      : undefined,
-  };
-  // Blue/green slots (seed 000 §7); `app` is assigned before any event can fire.
+  const subscriptions = new RedisSubscriptions(redis);
+  // `app` is assigned before any model event can fire.
   let app: ReturnType<typeof buildApp> | undefined;
-  const models = new ModelSlots<Artifacts>(artifacts, {
-    load: (version) => loadModelSet(cfg, version, realtime),
-    warmUp: (set) => warmUp(set),
-    onEvent: (e) => {
-      if (e.event === 'model_load_failed') app?.log.error(e, 'model load failed');
-      else app?.log.info(e, e.event === 'model_swap' ? `model swap ${e.swap.from} → ${e.swap.to}` : e.event);
+  // Process identity, drawn once at start (not on the request path): the impression-id stream's
+  // name, so two cores with one RECLAB_RANDOM_SEED never serve the same ids.
+  const settings = { ...settingsOf(cfg), instanceId: cfg.instanceId ?? randomUUID() };
+  const core = await createCore<Artifacts>(
+    {
+      features: new RedisFeatureStore(redis),
+      activity: realtime,
+      trending: (r, n) => realtime.trending(r, n),
+      subscriptions,
+      blocklist: new RedisBlocklistSource(redis),
+      impressions,
+      events,
+      uploads: subscriptions,
+      metrics: new CoreMetrics(),
+      models: {
+        initial: artifacts,
+        load: (version) => loadModelSet(cfg, clock, version, realtime),
+        warmUp: (set) => warmUp(set),
+        onEvent: (e) => {
+          if (e.event === 'model_load_failed') app?.log.error(e, 'model load failed');
+          else
+            app?.log.info(e, e.event === 'model_swap' ? `model swap ${e.swap.from} → ${e.swap.to}` : e.event);
+        },
+      },
     },
-  });
-  // Versions pinned by experiment variants: loaded and warmed once, served next to the active set.
-  const pinned = new Map<string, ModelSlots<Artifacts>>();
-  for (const version of pinnedModelVersions(cfg.experiments)) {
-    if (version === artifacts.modelVersion) continue;
-    const set = await loadModelSet(cfg, version, realtime);
-    await warmUp(set);
-    pinned.set(
-      version,
-      new ModelSlots<Artifacts>(set, { load: () => loadModelSet(cfg, version, realtime), warmUp }),
-    );
-  }
-  app = buildApp(deps, models, pcfg, breakers, lifecycle, {
-    pinned,
+    settings,
+    clock,
+    seededRandom(cfg.randomSeed),
+  );
+  const { lifecycle } = core;
+  app = buildApp(core, {
     logLevel: cfg.logLevel,
     admin: adminAccessOf(cfg),
     timeouts: cfg.http,
     registryDir: cfg.models.registryDir,
-    metrics,
-    bulkhead,
-    events,
-    uploads: subscriptions,
   });
   const warm = await warmUp(artifacts);
   app.log.info({ ...warm, loadMs, modelVersion: artifacts.modelVersion }, 'warmed up');
   // The popularity cache is the fallback for a Redis outage: fill it before taking traffic. A core
   // whose Redis is down at start still starts (and serves the editorial list) after the wait.
   await waitForRedis(redis, cfg.redis.startupWaitMs);
-  await Promise.all([popularity.start(), policy.start()]);
+  await core.start();
   // Kafka may still be starting: the consumer joins in the background and the core serves meanwhile
   // (events wait in memory, or the spool, until Kafka answers).
   void consumer?.start();
@@ -255,8 +221,7 @@ async function main(): Promise<void> {
       await within(closing, 1000);
     }
     const drainMs = Date.now() - t0;
-    popularity.stop();
-    policy.stop();
+    core.stop();
     const flushMs = Math.max(0, leftMs() - 2000);
     await Promise.all([
       within(consumer?.stop() ?? Promise.resolve(), flushMs),
@@ -265,10 +230,7 @@ async function main(): Promise<void> {
     ]);
     consumerRedis?.disconnect();
     redis.disconnect();
-    await within(
-      Promise.all([models.close(), ...[...pinned.values()].map((p) => p.close()), tierClient?.close()]),
-      Math.max(100, leftMs()),
-    );
+    await within(Promise.all([core.close(), tierClient?.close()]), Math.max(100, leftMs()));
     const imp = impressions.stats();
     const ev = events.stats();
     const dropped = imp.dropped + ev.dropped;
@@ -281,7 +243,7 @@ async function main(): Promise<void> {
   const url = await app.listen({ host: cfg.host, port: cfg.port });
   lifecycle.ready = true;
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', url, modelVersion: models.active.modelVersion })}\n`,
+    `${JSON.stringify({ event: 'listening', url, modelVersion: core.models.active.modelVersion })}\n`,
   );
 }
 

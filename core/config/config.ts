@@ -62,7 +62,11 @@ const envSchema = z
     RECLAB_RANKER_TIER_TIMEOUT_MS: int(1000, 1), // backstop of one call to the tier, below the breaker
     RECLAB_FAULT_INJECTION: z.enum(['on', 'off']).default('off'), // /admin/faults (scenarios, tests); off in production
     RECLAB_SHUTDOWN_TIMEOUT_MS: int(10_000, 1),
-    RECLAB_RANDOM_SEED: int(0), // seed of the named random streams (exploration)
+    RECLAB_RANDOM_SEED: int(0), // seed of the named random streams (exploration, impression ids)
+    RECLAB_INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+      .optional(), // names this process's impression-id stream; unset = a random one per start
     RECLAB_IMPRESSION_SPOOL_DIR: z.string().min(1).optional(), // disk spool while Kafka is down; unset = memory only
     RECLAB_IMPRESSION_SPOOL_MAX_BYTES: int(256 * 1024 * 1024, 1), // 256 MiB
     RECLAB_EVENTS_TOPIC: z.string().default('events'), // POST /v1/events → this topic
@@ -90,6 +94,12 @@ const envSchema = z
   .strict();
 
 export type CoreEnv = z.infer<typeof envSchema>;
+
+/**
+ * The same variables with the infrastructure's addresses optional: what the core's settings are
+ * parsed with when no Redis or Kafka exists (the simulator, tests, benchmarks).
+ */
+const settingsEnvSchema = envSchema.partial({ RECLAB_REDIS_URL: true, RECLAB_KAFKA_BROKERS: true });
 
 /** Every variable the core reads: what a launcher passes it (loadtest/lab-env.ts), and no other. */
 export const CORE_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
@@ -144,6 +154,12 @@ export interface CoreConfig {
   rankerTier?: { url: string; timeoutMs: number };
   shutdownTimeoutMs: number;
   randomSeed: number;
+  /**
+   * Names this process's impression-id stream (`impression.id.<instanceId>`, derived from
+   * `randomSeed`): two processes with the same seed must differ in it. Unset: core/main.ts draws one
+   * per start.
+   */
+  instanceId?: string;
   impressionSpool: { dir?: string; maxBytes: number };
   /** POST /v1/events: topic, memory bound, disk spool (core/adapters/kafka/kafka-event-log.ts), consumer. */
   events: { topic: string; consumer: boolean; bufferMax: number; spool: { dir?: string; maxBytes: number } };
@@ -251,16 +267,122 @@ function parseWeights(spec: string, problems: string[]): RankingWeights {
   return w;
 }
 
+/** The fields of `CoreConfig` that name no infrastructure: the settings the core runs on. */
+export type SettingsFields = Pick<
+  CoreConfig,
+  | 'deadlines'
+  | 'retrievalK'
+  | 'candidatesMax'
+  | 'mmrLambda'
+  | 'breaker'
+  | 'popularityRefreshMs'
+  | 'experiments'
+  | 'rankingWeights'
+  | 'cascadeTopN'
+  | 'faultInjection'
+  | 'randomSeed'
+  | 'instanceId'
+  | 'watchedFilterN'
+  | 'policy'
+  | 'rerank'
+  | 'bulkhead'
+  | 'l1Cache'
+>;
+
+/**
+ * What the composition root (core/compose.ts) builds a core from, besides its adapters: the
+ * pipeline's tunables, admission, the in-process caches, fault injection, the impression-id stream's
+ * name. No addresses: buildable without Redis or Kafka (`loadSettings`).
+ */
+export interface CoreSettings {
+  pipeline: PipelineConfig;
+  bulkhead: BulkheadOptions;
+  popularityRefreshMs: number;
+  l1Cache: CoreConfig['l1Cache'];
+  policy: CoreConfig['policy'];
+  faultInjection: boolean;
+  /** See `CoreConfig.instanceId`; unset: the stream is `impression.id`. */
+  instanceId?: string;
+}
+
+type ParsedEnv = z.infer<typeof settingsEnvSchema>;
+
+/** Parses the `RECLAB_*` variables of `env` with `schema`; cross-variable problems go to `problems`. */
+function parseVariables<S extends typeof envSchema | typeof settingsEnvSchema>(
+  schema: S,
+  env: Record<string, string | undefined>,
+  problems: string[],
+): { e: z.infer<S>; fields: SettingsFields } {
+  const vars = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined && !TIER_ONLY.has(k)),
+  );
+  const e = parseEnv(schema, vars) as z.infer<S>;
+  if (e.RECLAB_EXPERIMENTS_JSON && ('RECLAB_EXPERIMENT_ID' in vars || 'RECLAB_EXPERIMENT_VARIANTS' in vars)) {
+    problems.push('give RECLAB_EXPERIMENTS_JSON or RECLAB_EXPERIMENT_ID/_VARIANTS, not both');
+  }
+  const experiments: ExperimentConfig[] = e.RECLAB_EXPERIMENTS_JSON
+    ? parseExperiments(e.RECLAB_EXPERIMENTS_JSON, problems)
+    : [{ id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) }];
+  const rankingWeights = parseWeights(e.RECLAB_RANKING_WEIGHTS, problems);
+  return { e, fields: settingsFieldsOf(e, experiments, rankingWeights) };
+}
+
+function settingsFieldsOf(
+  e: ParsedEnv,
+  experiments: ExperimentConfig[],
+  rankingWeights: RankingWeights,
+): SettingsFields {
+  return {
+    deadlines: {
+      userMs: e.RECLAB_DEADLINE_USER_MS,
+      encoderMs: e.RECLAB_DEADLINE_ENCODER_MS,
+      retrievalMs: e.RECLAB_DEADLINE_RETRIEVAL_MS,
+      enrichmentMs: e.RECLAB_DEADLINE_ENRICHMENT_MS,
+      rankingMs: e.RECLAB_DEADLINE_RANKING_MS,
+    },
+    retrievalK: { two_tower: e.RECLAB_RETRIEVAL_TWO_TOWER_K, popularity: e.RECLAB_RETRIEVAL_POPULARITY_K },
+    candidatesMax: e.RECLAB_CANDIDATES_MAX,
+    mmrLambda: e.RECLAB_MMR_LAMBDA,
+    breaker: { failureThreshold: e.RECLAB_BREAKER_FAILURE_THRESHOLD, openMs: e.RECLAB_BREAKER_OPEN_MS },
+    popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
+    experiments,
+    rankingWeights,
+    cascadeTopN: e.RECLAB_RANKING_CASCADE_TOP_N,
+    faultInjection: e.RECLAB_FAULT_INJECTION === 'on',
+    randomSeed: e.RECLAB_RANDOM_SEED,
+    instanceId: e.RECLAB_INSTANCE_ID,
+    watchedFilterN: e.RECLAB_WATCHED_FILTER_N,
+    policy: { refreshMs: e.RECLAB_POLICY_REFRESH_MS, maxEntries: e.RECLAB_POLICY_MAX_ENTRIES },
+    rerank: {
+      clickbaitPenalty: e.RECLAB_RERANK_CLICKBAIT_PENALTY,
+      freshnessBoost: e.RECLAB_RERANK_FRESHNESS_BOOST,
+      freshnessHalfLifeH: e.RECLAB_RERANK_FRESHNESS_HALF_LIFE_H,
+      creatorCapPerPage: e.RECLAB_RERANK_CREATOR_CAP,
+      explorationShare: e.RECLAB_RERANK_EXPLORATION_SHARE,
+      explorationMaxAgeH: e.RECLAB_RERANK_EXPLORATION_MAX_AGE_H,
+      explorationMaxLogViews: e.RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS,
+    },
+    bulkhead: {
+      maxConcurrent: e.RECLAB_BULKHEAD_MAX_CONCURRENT,
+      maxQueue: e.RECLAB_BULKHEAD_MAX_QUEUE,
+      shedTargetMs: e.RECLAB_SHED_TARGET_MS,
+      shedIntervalMs: e.RECLAB_SHED_INTERVAL_MS,
+    },
+    l1Cache: { maxEntries: e.RECLAB_L1_CACHE_MAX_ENTRIES, ttlMs: e.RECLAB_L1_CACHE_TTL_MS },
+  };
+}
+
+function throwIfProblems(problems: string[]): void {
+  if (problems.length > 0) throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${problems.join('\n  ')}`);
+}
+
 /**
  * Parses the `RECLAB_*` variables of `env` (others are ignored).
  * @throws ReclabError RECLAB_ERR_CONFIG_INVALID listing every problem, one per line
  */
 export function loadConfig(env: Record<string, string | undefined>): Readonly<CoreConfig> {
-  const vars = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k.startsWith('RECLAB_') && v !== undefined && !TIER_ONLY.has(k)),
-  );
-  const e = parseEnv(envSchema, vars);
   const problems: string[] = [];
+  const { e, fields } = parseVariables(envSchema, env, problems);
   if (!e.RECLAB_ARTIFACTS_DIR && !e.RECLAB_MODEL_VERSION) {
     problems.push(
       'RECLAB_ARTIFACTS_DIR or RECLAB_MODEL_VERSION (with RECLAB_MODEL_REGISTRY_DIR) is required',
@@ -272,20 +394,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.RECLAB_MODEL_VERSION && e.RECLAB_ARTIFACTS_DIR) {
     problems.push('give RECLAB_ARTIFACTS_DIR or RECLAB_MODEL_VERSION, not both');
   }
-  if (e.RECLAB_EXPERIMENTS_JSON && ('RECLAB_EXPERIMENT_ID' in vars || 'RECLAB_EXPERIMENT_VARIANTS' in vars)) {
-    problems.push('give RECLAB_EXPERIMENTS_JSON or RECLAB_EXPERIMENT_ID/_VARIANTS, not both');
-  }
-  const experiments: ExperimentConfig[] = e.RECLAB_EXPERIMENTS_JSON
-    ? parseExperiments(e.RECLAB_EXPERIMENTS_JSON, problems)
-    : [{ id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) }];
   if (
-    experiments.some((x) => x.variants.some((v) => v.params?.modelVersion)) &&
+    fields.experiments.some((x) => x.variants.some((v) => v.params?.modelVersion)) &&
     !e.RECLAB_MODEL_REGISTRY_DIR
   ) {
     problems.push('a variant pinning a model_version needs RECLAB_MODEL_REGISTRY_DIR');
   }
-  const rankingWeights = parseWeights(e.RECLAB_RANKING_WEIGHTS, problems);
-  if (problems.length > 0) throw new ReclabError('RECLAB_ERR_CONFIG_INVALID', `\n  ${problems.join('\n  ')}`);
+  throwIfProblems(problems);
   return Object.freeze({
     host: e.RECLAB_HOST,
     port: e.RECLAB_PORT,
@@ -316,27 +431,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     ann: { factory: e.RECLAB_ANN_FACTORY, efSearch: e.RECLAB_ANN_EF_SEARCH, nprobe: e.RECLAB_ANN_NPROBE },
     ortThreads: e.RECLAB_ORT_THREADS,
-    deadlines: {
-      userMs: e.RECLAB_DEADLINE_USER_MS,
-      encoderMs: e.RECLAB_DEADLINE_ENCODER_MS,
-      retrievalMs: e.RECLAB_DEADLINE_RETRIEVAL_MS,
-      enrichmentMs: e.RECLAB_DEADLINE_ENRICHMENT_MS,
-      rankingMs: e.RECLAB_DEADLINE_RANKING_MS,
-    },
-    retrievalK: { two_tower: e.RECLAB_RETRIEVAL_TWO_TOWER_K, popularity: e.RECLAB_RETRIEVAL_POPULARITY_K },
-    candidatesMax: e.RECLAB_CANDIDATES_MAX,
-    mmrLambda: e.RECLAB_MMR_LAMBDA,
-    breaker: { failureThreshold: e.RECLAB_BREAKER_FAILURE_THRESHOLD, openMs: e.RECLAB_BREAKER_OPEN_MS },
-    popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
-    experiments,
-    rankingWeights,
-    cascadeTopN: e.RECLAB_RANKING_CASCADE_TOP_N,
-    faultInjection: e.RECLAB_FAULT_INJECTION === 'on',
     rankerTier: e.RECLAB_RANKER_TIER_URL
       ? { url: e.RECLAB_RANKER_TIER_URL, timeoutMs: e.RECLAB_RANKER_TIER_TIMEOUT_MS }
       : undefined,
     shutdownTimeoutMs: e.RECLAB_SHUTDOWN_TIMEOUT_MS,
-    randomSeed: e.RECLAB_RANDOM_SEED,
     impressionSpool: { dir: e.RECLAB_IMPRESSION_SPOOL_DIR, maxBytes: e.RECLAB_IMPRESSION_SPOOL_MAX_BYTES },
     events: {
       topic: e.RECLAB_EVENTS_TOPIC,
@@ -344,29 +442,38 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       bufferMax: e.RECLAB_EVENT_BUFFER_MAX,
       spool: { dir: e.RECLAB_EVENT_SPOOL_DIR, maxBytes: e.RECLAB_EVENT_SPOOL_MAX_BYTES },
     },
-    watchedFilterN: e.RECLAB_WATCHED_FILTER_N,
-    policy: { refreshMs: e.RECLAB_POLICY_REFRESH_MS, maxEntries: e.RECLAB_POLICY_MAX_ENTRIES },
-    rerank: {
-      clickbaitPenalty: e.RECLAB_RERANK_CLICKBAIT_PENALTY,
-      freshnessBoost: e.RECLAB_RERANK_FRESHNESS_BOOST,
-      freshnessHalfLifeH: e.RECLAB_RERANK_FRESHNESS_HALF_LIFE_H,
-      creatorCapPerPage: e.RECLAB_RERANK_CREATOR_CAP,
-      explorationShare: e.RECLAB_RERANK_EXPLORATION_SHARE,
-      explorationMaxAgeH: e.RECLAB_RERANK_EXPLORATION_MAX_AGE_H,
-      explorationMaxLogViews: e.RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS,
-    },
-    bulkhead: {
-      maxConcurrent: e.RECLAB_BULKHEAD_MAX_CONCURRENT,
-      maxQueue: e.RECLAB_BULKHEAD_MAX_QUEUE,
-      shedTargetMs: e.RECLAB_SHED_TARGET_MS,
-      shedIntervalMs: e.RECLAB_SHED_INTERVAL_MS,
-    },
-    l1Cache: { maxEntries: e.RECLAB_L1_CACHE_MAX_ENTRIES, ttlMs: e.RECLAB_L1_CACHE_TTL_MS },
+    ...fields,
   });
 }
 
+/**
+ * The core's settings from the `RECLAB_*` variables of `env`, without infrastructure: no Redis or
+ * Kafka address and no model location is needed (any given is ignored). Same names, defaults and
+ * checks as `loadConfig` otherwise: unknown variables are rejected.
+ * @throws ReclabError RECLAB_ERR_CONFIG_INVALID listing every problem, one per line
+ */
+export function loadSettings(env: Record<string, string | undefined>): Readonly<CoreSettings> {
+  const problems: string[] = [];
+  const { fields } = parseVariables(settingsEnvSchema, env, problems);
+  throwIfProblems(problems);
+  return Object.freeze(settingsOf(fields));
+}
+
+/** The composition root's settings from a loaded config (or its settings fields). */
+export function settingsOf(cfg: SettingsFields): CoreSettings {
+  return {
+    pipeline: pipelineConfigOf(cfg),
+    bulkhead: cfg.bulkhead,
+    popularityRefreshMs: cfg.popularityRefreshMs,
+    l1Cache: cfg.l1Cache,
+    policy: cfg.policy,
+    faultInjection: cfg.faultInjection,
+    instanceId: cfg.instanceId,
+  };
+}
+
 /** The pipeline's tunables from the core's configuration (`retrievalKDefault`: 100 per other source). */
-export function pipelineConfigOf(cfg: CoreConfig): PipelineConfig {
+export function pipelineConfigOf(cfg: SettingsFields): PipelineConfig {
   return {
     deadlines: cfg.deadlines,
     retrievalK: cfg.retrievalK,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type ErrorCode, errorCode } from '../errors.ts';
 import { videoIdOf } from '../features/ids.ts';
 import {
@@ -25,6 +24,7 @@ import {
   type ExperimentConfig,
   type RankingWeights,
 } from './experiments.ts';
+import { nextImpressionId } from './impression-id.ts';
 import { type Candidate, mergeCandidates } from './merge.ts';
 import type { PopularityCache } from './popularity-cache.ts';
 import { clickbaitEstimate, type RankingOutcome, rankCandidates } from './ranking.ts';
@@ -78,6 +78,8 @@ export interface PipelineDeps {
   activity?: RecentActivity;
   /** Stream for exploration slots (`Random.stream('rerank.exploration')`). */
   exploration: RandomStream;
+  /** Stream the impression ids are drawn from (core/pipeline/impression-id.ts; core/compose.ts names it). */
+  impressionIds: RandomStream;
   /** Videos blocked by policy, held in process (core/pipeline/policy-blocklist.ts); none when absent. */
   policy?: { readonly blocked: ReadonlySet<number> };
   /** Faults injected at dependency calls (RECLAB_FAULT_INJECTION=on only). */
@@ -271,7 +273,7 @@ export async function recommend(
     const result: RecommendResult = {
       items,
       meta: {
-        impression_id: `imp_${randomUUID()}`,
+        impression_id: nextImpressionId(deps.impressionIds),
         rung: ladder.rung,
         reasons: ladder.reasons,
         timings_ms: timings,

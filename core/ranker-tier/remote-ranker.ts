@@ -1,5 +1,4 @@
 import { Pool } from 'undici';
-import { systemClock } from '../adapters/clock/system-clock.ts';
 import { ReclabError } from '../errors.ts';
 import { RANKER_INPUT_DIM } from '../features/schema.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -23,8 +22,11 @@ export interface RemoteRankerOptions {
   timeoutMs?: number;
   /** Calls in flight at most (waiting for a connection included); beyond: RECLAB_ERR_RANKER_OVERLOADED (default 64). */
   maxPending?: number;
-  /** Time source of the timeout (default the system clock). */
-  clock?: Clock;
+  /**
+   * Time source of the timeout: the core's injected clock (core/main.ts passes it), never a clock of
+   * the client's own, so every timer on the request path comes from one `Clock` (issue 13).
+   */
+  clock: Clock;
 }
 
 /** undici's own timeouts (set to `timeoutMs` too, as a second line behind the clock's abort). */
@@ -82,7 +84,7 @@ export class RemoteRanker implements Ranker {
       }),
       timeoutMs,
       maxPending: opts.maxPending ?? 64,
-      clock: opts.clock ?? systemClock,
+      clock: opts.clock,
       pending: 0,
       rejectedFull: 0,
     };
@@ -92,7 +94,7 @@ export class RemoteRanker implements Ranker {
   withVersion(modelVersion: string): RemoteRanker {
     sharing = this.#t;
     try {
-      return new RemoteRanker({ url: '', modelVersion });
+      return new RemoteRanker({ url: '', modelVersion, clock: this.#t.clock });
     } finally {
       sharing = undefined;
     }

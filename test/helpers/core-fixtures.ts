@@ -1,14 +1,16 @@
 /**
  * Minimal in-memory fixtures for tests of the core's HTTP app and model registry, where what is
  * tested is routing and admin behaviour, not the models (fallback-rungs.test.ts runs the real ones).
+ * The core itself is built by the composition root (`fixtureCore` → core/compose.ts `createCore`).
  */
-import { PopularityCache } from '../../core/pipeline/popularity-cache.ts';
-import type { PipelineConfig, PipelineDeps } from '../../core/pipeline/recommend.ts';
+import { type Core, type CoreAdapters, createCore, type ModelSource } from '../../core/compose.ts';
+import type { CoreSettings } from '../../core/config/config.ts';
+import type { CoreMetrics } from '../../core/observability/metrics.ts';
+import type { PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import type { SwappableModelSet } from '../../core/registry/model-slots.ts';
-import type { FaultInjector } from '../../core/resilience/fault-injection.ts';
 
 /**
  * A FeatureStore that knows no user and no video, and has no popular videos, but holds a complete
@@ -68,30 +70,79 @@ export function pipelineConfig(experiments: PipelineConfig['experiments']): Pipe
   };
 }
 
+/** Admission that never binds in these tests: the deployed core's defaults (core/config/config.ts). */
+export const FIXTURE_BULKHEAD = { maxConcurrent: 64, maxQueue: 256, shedTargetMs: 50, shedIntervalMs: 500 };
+
 /**
- * Pipeline dependencies over `clock` and `features`: no shared sources, exploration from seed 1
- * stream 'test', a one-entry popularity cache (refresh every 1000 ms), an impression log that drops
- * everything, and `faults` when given (the admin fault routes answer RECLAB_ERR_FAULT_INJECTION_OFF
- * without it).
+ * Core settings around `pipelineConfig(experiments)`: the default bulkhead, no L1 cache, popularity
+ * refreshed every 1000 ms (only once `start()` is called), fault injection as asked.
  */
-export function pipelineDeps(clock: Clock, features: FeatureStore, faults?: FaultInjector): PipelineDeps {
-  const deps: PipelineDeps = {
-    clock,
-    features,
-    sources: [],
-    exploration: seededRandom(1).stream('test'),
-    popularity: new PopularityCache(features, clock, {
-      refreshMs: 1000,
-      globalSize: 1,
-      regionSize: 1,
-      regions: 1,
-    }),
-    impressions: {
-      publish: () => {},
-      stats: () => ({ pending: 0, published: 0, dropped: 0 }),
-      close: async () => {},
-    },
+export function fixtureSettings(
+  experiments: PipelineConfig['experiments'],
+  faultInjection = false,
+): CoreSettings {
+  return {
+    pipeline: pipelineConfig(experiments),
+    bulkhead: FIXTURE_BULKHEAD,
+    popularityRefreshMs: 1000,
+    l1Cache: { maxEntries: 0, ttlMs: 0 },
+    policy: { refreshMs: 10_000, maxEntries: 1000 },
+    faultInjection,
   };
-  if (faults) deps.faults = faults;
-  return deps;
+}
+
+/** An impression log that drops everything. */
+export const droppingImpressionLog = {
+  publish: () => {},
+  stats: () => ({ pending: 0, published: 0, dropped: 0 }),
+  close: async () => {},
+};
+
+export interface FixtureCoreOptions {
+  clock: Clock;
+  /** Experiment layers of the pipeline config (default none). */
+  experiments?: PipelineConfig['experiments'];
+  /** Default `emptyFeatureStore`. */
+  features?: FeatureStore;
+  /** Default: `fakeModelSet('blue')` first, any version loads as `fakeModelSet(version)`, no warm-up. */
+  models?: Partial<ModelSource<SwappableModelSet>>;
+  /** Serve /admin/faults (fault injection on). */
+  faultInjection?: boolean;
+  /** Default FIXTURE_BULKHEAD. */
+  bulkhead?: CoreSettings['bulkhead'];
+  events?: CoreAdapters<SwappableModelSet>['events'];
+  uploads?: CoreAdapters<SwappableModelSet>['uploads'];
+  metrics?: CoreMetrics;
+  /** Ready to serve (default true). */
+  ready?: boolean;
+}
+
+/**
+ * A core built by the composition root (core/compose.ts) over in-memory fixtures: the feature store,
+ * an impression log that drops everything, fake model sets, random streams from seed 1.
+ */
+export async function fixtureCore(opts: FixtureCoreOptions): Promise<Core> {
+  const core = await createCore<SwappableModelSet>(
+    {
+      features: opts.features ?? emptyFeatureStore,
+      impressions: droppingImpressionLog,
+      events: opts.events,
+      uploads: opts.uploads,
+      metrics: opts.metrics,
+      models: {
+        initial: fakeModelSet('blue'),
+        load: async (version) => fakeModelSet(version),
+        warmUp: async () => {},
+        ...opts.models,
+      },
+    },
+    {
+      ...fixtureSettings(opts.experiments ?? [], opts.faultInjection),
+      bulkhead: opts.bulkhead ?? FIXTURE_BULKHEAD,
+    },
+    opts.clock,
+    seededRandom(1),
+  );
+  core.lifecycle.ready = opts.ready ?? true;
+  return core;
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../core/adapters/clock/system-clock.ts';
 import { OnnxRanker } from '../../core/adapters/onnx/onnx-models.ts';
 import { RANKER_INPUT_DIM } from '../../core/features/schema.ts';
 import type { Predictions } from '../../core/ports/ranker.ts';
@@ -80,7 +81,13 @@ beforeAll(async () => {
     join(tmp, 'ranker-tier.log'),
   );
   local = await OnnxRanker.load(join(registryDir, VERSION, 'ranker.onnx'), VERSION, 1);
-  remote = new RemoteRanker({ url: tier.url, modelVersion: VERSION, connections: 16, timeoutMs: 5000 });
+  remote = new RemoteRanker({
+    url: tier.url,
+    modelVersion: VERSION,
+    connections: 16,
+    timeoutMs: 5000,
+    clock: systemClock,
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -153,7 +160,12 @@ describe('ranker tier process', () => {
   });
 
   it('times out against a paused tier, and is served again once it resumes', async () => {
-    const quick = new RemoteRanker({ url: tier!.url, modelVersion: VERSION, timeoutMs: 300 });
+    const quick = new RemoteRanker({
+      url: tier!.url,
+      modelVersion: VERSION,
+      timeoutMs: 300,
+      clock: systemClock,
+    });
     try {
       tier!.pause();
       const r = await rejection(quick.score(rows(10, 3), 10));

@@ -20,10 +20,10 @@ const guarded = [
 ] as const;
 
 const apps = {
-  default: buildTestApp().app,
-  closed: buildTestApp({ admin: 'closed' }).app,
-  token: buildTestApp({ admin: { token: TOKEN } }).app,
-  open: buildTestApp({ admin: 'open' }).app,
+  default: (await buildTestApp()).app,
+  closed: (await buildTestApp({ admin: 'closed' })).app,
+  token: (await buildTestApp({ admin: { token: TOKEN } })).app,
+  open: (await buildTestApp({ admin: 'open' })).app,
 };
 afterAll(() => Promise.all(Object.values(apps).map((a) => a.close())));
 

@@ -306,7 +306,7 @@ const request: fc.Arbitrary<InjectOptions> = fc.constantFrom(...ROUTES).chain(([
 // ---- the app ------------------------------------------------------------------------------------
 
 const timeouts = { requestTimeoutMs: 400, connectionTimeoutMs: 2000, keepAliveTimeoutMs: 200 };
-const { app } = buildTestApp({ admin: { token: TOKEN }, timeouts });
+const { app } = await buildTestApp({ admin: { token: TOKEN }, timeouts });
 let port = 0;
 beforeAll(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -11,7 +11,7 @@ import { maxJsonBytes } from '../../core/http/body-limits.ts';
 import { DEFAULT_MAX_EVENTS_PER_BATCH } from '../../core/streaming/events.ts';
 import { buildTestApp } from '../helpers/test-app.ts';
 
-const { app, published } = buildTestApp({ admin: 'open' });
+const { app, published } = await buildTestApp({ admin: 'open' });
 afterAll(() => app.close());
 
 /** A valid event as large as the schema allows: every string at its length in 6-byte escapes. */

@@ -6,14 +6,12 @@
  * (The Kafka event log itself runs against a real broker in test/integration/event-spool.test.ts.)
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp, type Lifecycle } from '../../core/app.ts';
+import { buildApp } from '../../core/app.ts';
 import { RetryableError } from '../../core/errors.ts';
-import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { EventLogStats } from '../../core/ports/event-log.ts';
-import { ModelSlots } from '../../core/registry/model-slots.ts';
 import type { StreamEvent } from '../../core/streaming/events.ts';
-import { emptyFeatureStore, fakeModelSet, pipelineConfig, pipelineDeps } from '../helpers/core-fixtures.ts';
+import { fixtureCore } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = {
   now: () => Date.now(),
@@ -22,7 +20,6 @@ const clock: Clock = {
     return () => clearTimeout(t);
   },
 };
-const cfg = pipelineConfig([{ id: 'exp', variants: [{ name: 'a', share: 1 }] }]);
 const stats: EventLogStats = {
   pending: 0,
   published: 0,
@@ -38,24 +35,19 @@ const stats: EventLogStats = {
 /** What the stand-in log does with the next call: take the events, or refuse them. */
 let refuse: RetryableError | undefined;
 const taken: StreamEvent[] = [];
-const lifecycle: Lifecycle = { ready: true, draining: false };
-const app = buildApp(
-  pipelineDeps(clock, emptyFeatureStore),
-  new ModelSlots(fakeModelSet('blue'), { load: async () => fakeModelSet('x'), warmUp: async () => {} }),
-  cfg,
-  new Breakers(clock, [], cfg.breaker),
-  lifecycle,
-  {
-    logLevel: 'silent',
-    events: {
-      publish: async (events) => {
-        if (refuse) throw refuse;
-        taken.push(...events);
-      },
-      stats: () => stats,
+const core = await fixtureCore({
+  clock,
+  experiments: [{ id: 'exp', variants: [{ name: 'a', share: 1 }] }],
+  events: {
+    publish: async (events) => {
+      if (refuse) throw refuse;
+      taken.push(...events);
     },
+    stats: () => stats,
   },
-);
+});
+const { lifecycle } = core;
+const app = buildApp(core, { logLevel: 'silent' });
 afterAll(() => app.close());
 
 const event = (i: number): StreamEvent => ({

@@ -6,12 +6,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../core/app.ts';
-import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { ModelSlots } from '../../core/registry/model-slots.ts';
 import { FaultInjector } from '../../core/resilience/fault-injection.ts';
-import { emptyFeatureStore, fakeModelSet, pipelineConfig, pipelineDeps } from '../helpers/core-fixtures.ts';
+import { fixtureCore } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = {
   now: () => Date.now(),
@@ -20,7 +18,7 @@ const clock: Clock = {
     return () => clearTimeout(t);
   },
 };
-const cfg = pipelineConfig([
+const experiments = [
   { id: 'exp_weights', variants: [{ name: 'a', share: 1 }] },
   {
     id: 'exp_model',
@@ -29,30 +27,17 @@ const cfg = pipelineConfig([
       { name: 'next', share: 1, params: { modelVersion: 'green' } },
     ],
   },
-]);
+];
 
-const deps = (faults?: FaultInjector) => pipelineDeps(clock, emptyFeatureStore, faults);
-
-const noLoad = { load: async () => fakeModelSet('x'), warmUp: async () => {} };
-const slots = new ModelSlots(fakeModelSet('blue'), noLoad);
-const pinned = new Map([['green', new ModelSlots(fakeModelSet('green'), noLoad)]]);
-const faults = new FaultInjector(clock, seededRandom(1).stream('faults'));
-const app = buildApp(
-  deps(faults),
-  slots,
-  cfg,
-  new Breakers(clock, [], cfg.breaker),
-  { ready: true, draining: false },
-  { logLevel: 'silent', pinned, admin: 'open' },
-);
-const appWithoutFaults = buildApp(
-  deps(),
-  slots,
-  cfg,
-  new Breakers(clock, [], cfg.breaker),
-  { ready: true, draining: false },
-  { logLevel: 'silent', admin: 'open' },
-);
+// `green`, pinned by a variant, is loaded by the composition root next to the active `blue`.
+const app = buildApp(await fixtureCore({ clock, experiments, faultInjection: true }), {
+  logLevel: 'silent',
+  admin: 'open',
+});
+const appWithoutFaults = buildApp(await fixtureCore({ clock, experiments }), {
+  logLevel: 'silent',
+  admin: 'open',
+});
 afterAll(async () => {
   await app.close();
   await appWithoutFaults.close();

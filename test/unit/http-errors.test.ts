@@ -5,13 +5,13 @@
  * real socket on 127.0.0.1 with short values; the defaults are checked on the server object.
  */
 import { connect, type Socket } from 'node:net';
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../core/errors.ts';
 import { DEFAULT_SERVER_TIMEOUTS } from '../../core/http/server-timeouts.ts';
 import { buildTestApp } from '../helpers/test-app.ts';
 
-const { app } = buildTestApp({ admin: 'open' });
+const { app } = await buildTestApp({ admin: 'open' });
 afterAll(() => app.close());
 
 const code = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
@@ -117,9 +117,10 @@ function untilClosed(socket: Socket, t0 = performance.now()): Promise<{ text: st
 
 describe('server timeouts and client errors (real socket on 127.0.0.1)', () => {
   const timeouts = { requestTimeoutMs: 600, connectionTimeoutMs: 1500, keepAliveTimeoutMs: 300 };
-  const live = buildTestApp({ admin: 'open', timeouts }).app;
+  let live: FastifyInstance;
   let port = 0;
   beforeAll(async () => {
+    live = (await buildTestApp({ admin: 'open', timeouts })).app;
     await live.listen({ host: '127.0.0.1', port: 0 });
     port = (live.server.address() as { port: number }).port;
   });
@@ -193,7 +194,7 @@ describe('server timeouts and client errors (real socket on 127.0.0.1)', () => {
   });
 
   it('applies the stated defaults to the server', async () => {
-    const { app: d } = buildTestApp();
+    const { app: d } = await buildTestApp();
     await d.ready();
     expect(d.server.requestTimeout).toBe(DEFAULT_SERVER_TIMEOUTS.requestTimeoutMs);
     expect(d.server.headersTimeout).toBe(DEFAULT_SERVER_TIMEOUTS.requestTimeoutMs);

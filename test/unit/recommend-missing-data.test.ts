@@ -117,6 +117,7 @@ beforeEach(async () => {
     sources: [],
     popularity,
     exploration: seededRandom(1).stream('test'),
+    impressionIds: seededRandom(1).stream('impression.id'),
     impressions: {
       publish: () => {},
       stats: () => ({ pending: 0, published: 0, dropped: 0 }),

@@ -1,30 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../core/app.ts';
 import { ReclabError } from '../../core/errors.ts';
-import { Breakers } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
-import { ModelSlots } from '../../core/registry/model-slots.ts';
-import { emptyFeatureStore, fakeModelSet, pipelineConfig, pipelineDeps } from '../helpers/core-fixtures.ts';
+import { fakeModelSet, fixtureCore } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = { now: () => performance.now(), setTimer: () => () => {} };
-const cfg = pipelineConfig([{ id: 'e', variants: [{ name: 'control', share: 1 }] }]);
 
 const TOKEN = 'a-token-of-16-chars-or-more';
-const slots = new ModelSlots(fakeModelSet('blue'), {
-  load: async (v) => {
-    if (v !== 'green') throw new ReclabError('RECLAB_ERR_MODEL_VERSION_UNKNOWN', v);
-    return fakeModelSet(v);
+const core = await fixtureCore({
+  clock,
+  experiments: [{ id: 'e', variants: [{ name: 'control', share: 1 }] }],
+  models: {
+    load: async (v) => {
+      if (v !== 'green') throw new ReclabError('RECLAB_ERR_MODEL_VERSION_UNKNOWN', v);
+      return fakeModelSet(v);
+    },
   },
-  warmUp: async () => {},
 });
-const app = buildApp(
-  pipelineDeps(clock, emptyFeatureStore),
-  slots,
-  cfg,
-  new Breakers(clock, [], cfg.breaker),
-  { ready: true, draining: false },
-  { logLevel: 'silent', admin: { token: TOKEN } },
-);
+const app = buildApp(core, { logLevel: 'silent', admin: { token: TOKEN } });
 
 beforeAll(() => app.ready());
 afterAll(() => app.close());

@@ -1,0 +1,86 @@
+/**
+ * The transport-free serve path (issue 13, "A transport-free serve path"): everything that decides
+ * a recommendation request besides parsing it — readiness, admission (bulkhead and shedding), A/B
+ * assignment, the model set a variant pins, the model lease, the pipeline, the metrics of what was
+ * served — in one function that answers without HTTP. The Fastify route (core/app.ts) calls it and
+ * writes its answer; the simulator can call it the same way.
+ */
+import type { Core } from './compose.ts';
+import { ERRORS, type ErrorCode, ReclabError } from './errors.ts';
+import { assignExperiments } from './pipeline/experiments.ts';
+import { type RecommendRequest, type RecommendResult, recommend } from './pipeline/recommend.ts';
+import type { SwappableModelSet } from './registry/model-slots.ts';
+
+/** What the core reports at /readyz and uses to refuse work while starting or stopping. */
+export interface Lifecycle {
+  ready: boolean;
+  draining: boolean;
+}
+
+/** A request as the serve path takes it: validated, context resolved to indices. */
+export type ServeRequest = Omit<RecommendRequest, 'assignments'>;
+
+/** The core's error body (docs/errors.md). */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** The answer: status, body and the headers the transport must send with it. */
+export type ServeResponse =
+  | { ok: true; status: 200; body: RecommendResult; headers: Readonly<Record<string, string>> }
+  | { ok: false; status: number; body: ErrorBody; headers: Readonly<Record<string, string>> };
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** The parts of a core the serve path uses. */
+export type ServingCore = Pick<
+  Core<SwappableModelSet>,
+  'lifecycle' | 'bulkhead' | 'settings' | 'models' | 'pinned' | 'deps' | 'breakers' | 'metrics'
+>;
+
+/**
+ * Serves one recommendation request (seed 000 §1):
+ * 1. not ready or draining → 503 RECLAB_ERR_NOT_READY;
+ * 2. admission: the bulkhead (core/resilience/bulkhead.ts) refuses when full or shedding → 503
+ *    RECLAB_ERR_OVERLOADED (a refused request costs nothing further);
+ * 3. A/B assignment (core/pipeline/experiments.ts): a variant may pin the model version;
+ * 4. the request takes one model set (the pinned one, else the active one) for its whole life;
+ * 5. `recommend()` (core/pipeline/recommend.ts): dependency failures step down the fallback ladder
+ *    and never make a 5xx.
+ * Resolves with the answer; throws only on a bug (the transport answers 500 RECLAB_ERR_INTERNAL).
+ */
+export async function serveRecommendation(core: ServingCore, req: ServeRequest): Promise<ServeResponse> {
+  const { lifecycle, settings } = core;
+  if (!lifecycle.ready || lifecycle.draining) {
+    return {
+      ok: false,
+      status: 503,
+      body: errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message),
+      headers: NO_HEADERS,
+    };
+  }
+  let admitted: () => void;
+  try {
+    admitted = await core.bulkhead.acquire();
+  } catch (err) {
+    if (!(err instanceof ReclabError)) throw err;
+    return { ok: false, status: err.status, body: errorBody(err.code, err.message), headers: NO_HEADERS };
+  }
+  const cfg = settings.pipeline;
+  // A/B assignment first: a variant may pin the model version that serves the request.
+  const assignments = assignExperiments(req.userId, cfg.experiments, cfg.rankingWeights);
+  const pinned = assignments.modelVersion ? core.pinned.get(assignments.modelVersion) : undefined;
+  const lease = (pinned ?? core.models).acquire();
+  try {
+    const result = await recommend(core.deps, lease.models, cfg, core.breakers, { ...req, assignments });
+    core.metrics?.observeRecommendation(result.meta.timings_ms, result.meta.reasons);
+    return { ok: true, status: 200, body: result, headers: NO_HEADERS };
+  } finally {
+    lease.release();
+    admitted();
+  }
+}

@@ -24,8 +24,8 @@ describe('simulate: determinism', () => {
     const texts: string[] = [];
     for (const outRoot of dirs) {
       const { dir, run } = await runSimCommand({
-        scenario: scenarios['ranker-outage'],
-        scenarioArg: 'ranker-outage',
+        scenario: scenarios['gpu-outage'],
+        scenarioArg: 'gpu-outage',
         fleet: small,
         seed: 11,
         qps: 600,
@@ -50,7 +50,7 @@ describe('simulate: determinism', () => {
 
 describe('simulate: the core decides, rung by rung', () => {
   it('ranker outage: full, then light_ranker while the pool is down, then back to full', () => {
-    const { result } = quick('ranker-outage');
+    const { result } = quick('gpu-outage');
     const share = (phase: string, rung: string) => {
       const p = result.phases.find((x) => x.name === phase)!;
       return (p.rungCounts[rung] ?? 0) / p.statusCounts['2xx'];
@@ -114,7 +114,7 @@ describe('simulate: honest failure', () => {
     const hang = defineScenario({
       ...scenarios.baseline,
       phases: scenarios.baseline.phases.map((p) =>
-        p.warmup ? p : { ...p, faults: [{ target: 'redis', action: 'pause', atS: 1, nodes: 1 }] },
+        p.warmup ? p : { ...p, faults: [{ target: 'redis', kind: 'hang', fromS: 1, nodes: 1 }] },
       ),
     });
     const { result } = simulate({

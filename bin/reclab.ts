@@ -58,6 +58,16 @@ program
     positiveNumberArg('duration-scale'),
   )
   .option(
+    '--rate <qps>',
+    'instead of --rate-scale: scale the rates so the busiest measured phase peaks at this rate (requests/s)',
+    positiveNumberArg('rate'),
+  )
+  .option(
+    '--duration <s>',
+    'instead of --duration-scale: every measured phase lasts this long (seconds)',
+    positiveNumberArg('duration'),
+  )
+  .option(
     '--target <url>',
     'drive this already running core (e.g. staging) instead of starting one; faults needing the infrastructure are skipped',
   )
@@ -86,14 +96,25 @@ program
       process.stderr.write(`${(err as Error).message}\n`);
       process.exit(2);
     }
+    if (
+      (o.rate !== undefined && o.rateScale !== undefined) ||
+      (o.duration !== undefined && o.durationScale !== undefined)
+    ) {
+      process.stderr.write('give --rate or --rate-scale, --duration or --duration-scale, not both\n');
+      process.exit(2);
+    }
     await refuseUnknownVariables();
     const { runScenario } = await import('../loadtest/run.ts');
+    const { peakMeasuredRateQps } = await import('../scenarios/scale.ts');
+    const rateScale = o.rate !== undefined ? o.rate / peakMeasuredRateQps(scenario) : o.rateScale;
     const { printSummary } = await import('../reports/console.ts');
     const { liveProgressRenderer } = await import('../loadtest/live-progress.ts');
     const replay = [
       `npm run reclab -- run ${arg} --seed ${o.seed}`,
       o.rateScale !== undefined ? `--rate-scale ${o.rateScale}` : '',
       o.durationScale !== undefined ? `--duration-scale ${o.durationScale}` : '',
+      o.rate !== undefined ? `--rate ${o.rate}` : '',
+      o.duration !== undefined ? `--duration ${o.duration}` : '',
       o.users !== undefined ? `--users ${o.users}` : '',
       o.videos !== undefined ? `--videos ${o.videos}` : '',
       o.infra !== 'testcontainers' ? `--infra ${o.infra}` : '',
@@ -111,8 +132,9 @@ program
         env: process.env,
         outRoot: o.out,
         cacheDir: resolve(ROOT, '.reclab/cache'),
-        rateScale: o.rateScale,
+        rateScale,
         durationScale: o.durationScale,
+        measuredDurationS: o.duration,
         users: o.users,
         videos: o.videos,
         target: o.target,

@@ -58,6 +58,8 @@ export interface RunOptions {
   /** Every phase's rates × this; measured phases' times × `durationScale` (scenarios/scale.ts). */
   rateScale?: number;
   durationScale?: number;
+  /** Instead of `durationScale`: every measured phase lasts this long, s (the v1 `--duration`). */
+  measuredDurationS?: number;
   /** World size overrides. */
   users?: number;
   videos?: number;
@@ -136,6 +138,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const scenario = scaleScenario(opts.scenario, {
     rateScale: opts.rateScale,
     durationScale: opts.durationScale,
+    measuredDurationS: opts.measuredDurationS,
   });
   const runId = runIdOf(scenario.name, seed);
   const outDir = join(opts.outRoot, runId);

@@ -339,7 +339,10 @@ export const ScenarioSchema = z
           RECLAB_ARTIFACTS_DIR: '/scenario',
         });
       } catch (err) {
-        problem(['core'], `the core refuses these settings: ${(err as Error).message}`);
+        problem(
+          ['core'],
+          `the core refuses these settings: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`,
+        );
       }
     }
   });

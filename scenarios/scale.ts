@@ -10,11 +10,17 @@ import type { Phase, ScenarioDefinition } from './define.ts';
 export interface Scales {
   rateScale?: number;
   durationScale?: number;
+  /** Instead of `durationScale`: every measured phase lasts this long (its times scaled to fit). */
+  measuredDurationS?: number;
 }
 
 export function scalePhase(p: Phase, s: Scales): Phase {
   const r = s.rateScale ?? 1;
-  const d = p.warmup ? 1 : (s.durationScale ?? 1);
+  const d = p.warmup
+    ? 1
+    : s.measuredDurationS !== undefined
+      ? s.measuredDurationS / p.durationS
+      : (s.durationScale ?? 1);
   if (r === 1 && d === 1) return p;
   return {
     ...p,

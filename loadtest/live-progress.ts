@@ -97,6 +97,7 @@ export function liveProgressRenderer(o: {
         phase: p.phase,
         stats: line.slice(line.indexOf('offered')),
       });
+      multi.update(); // draw now: updates come once a second, no need to wait for the throttle
     },
     log(line) {
       if (!multi) return o.out(line);

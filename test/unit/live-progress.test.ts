@@ -38,7 +38,13 @@ describe('live progress of reclab run', () => {
 
   it('on a terminal (not CI): a bar redrawn on every update, log lines above it', () => {
     let screen = '';
-    const stream = { write: (c: string) => ((screen += c), true), isTTY: true };
+    const stream = {
+      write: (c: string) => {
+        screen += c;
+        return true;
+      },
+      isTTY: true,
+    };
     const r = liveProgressRenderer({ stream, env: {}, out: () => {} });
     r.update(tick('steady', 1));
     r.log('fault: redis down (phase steady +0 s)');

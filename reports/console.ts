@@ -73,7 +73,9 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
       `core: exit ${s.coreExitCode}${s.coreExitCode === 0 ? '' : ' (not a clean stop: data it held may be lost)'}`,
     );
   for (const w of s.warnings) out(`warning: ${w}`);
-  out(`reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml  (core log: ${s.outDir}/core.log)`);
+  out(
+    `reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml${s.target ? '' : `  (core log: ${s.outDir}/core.log)`}`,
+  );
   if (!s.passed) out(`seed=${s.world.seed} rerun: ${replay}`);
 }
 

@@ -30,7 +30,7 @@ import {
   type Revert,
   unsupportedReason,
 } from './faults/live-faults.ts';
-import type { NetworkFaultInjector } from './faults/network.ts';
+import type { NetworkFaultInjector, NetworkPath, NetworkPathFactory } from './faults/network.ts';
 import { type RankerFaultProxy, startRankerFaultProxy } from './faults/ranker-fault-proxy.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
@@ -68,8 +68,11 @@ export interface RunOptions {
    * a core: faults are skipped (warnings in the report), impressions and events are not read back.
    */
   target?: string;
-  /** Network faults (`latency`, `timeout`): Toxiproxy on the path to Redis and Kafka. */
-  network?: NetworkFaultInjector;
+  /**
+   * Network faults (`latency`, `timeout`, `reset_peer`, `bandwidth`): builds the path (Toxiproxy)
+   * in front of the run's Redis and Kafka; the core dials through it.
+   */
+  network?: NetworkPathFactory;
   log: (line: string) => void;
   /** Observers of the run for tools built on it (`reclab calibrate`); none by default. */
   probe?: RunProbe;
@@ -161,7 +164,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       tier: scenario.rankerTier ? ({} as LiveFaultTargets['tier']) : undefined,
       rankerProxy: {} as RankerFaultProxy,
       core: { url: '', adminToken: '' },
-      network: opts.network,
+      network: opts.network ? ({} as NetworkFaultInjector) : undefined,
     };
     const refused = faults.flatMap((f) => unsupportedReason(f, capable) ?? []);
     if (refused.length) throw new FaultUnsupportedError(`cannot inject: ${[...new Set(refused)].join('; ')}`);
@@ -201,6 +204,14 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       log(
         `infra: redis ${r.url}, kafka ${k.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
+    }
+
+    let network: NetworkPath | undefined;
+    if (opts.network && redis && kafka) {
+      const path = await opts.network({ redis, kafka });
+      network = path;
+      cleanups.push(() => path.stop());
+      log(`network path: redis ${path.redisUrl}, kafka ${path.kafkaBrokers.join(',')}`);
     }
 
     // 2. World, models, index (cached), then Redis. With --target the world only picks users and
@@ -270,8 +281,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const needsFaultInjection = faults.some((f) => f.target === 'ann_index');
       core = await startCore(
         {
-          RECLAB_REDIS_URL: opts.network ? `redis://${opts.network.addressOf('redis')}` : redis!.url,
-          RECLAB_KAFKA_BROKERS: opts.network ? opts.network.addressOf('kafka') : kafka!.brokers.join(','),
+          RECLAB_REDIS_URL: network ? network.redisUrl : redis!.url,
+          RECLAB_KAFKA_BROKERS: (network ? network.kafkaBrokers : kafka!.brokers).join(','),
           RECLAB_IMPRESSION_TOPIC: topic,
           ...modelEnv,
           RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
@@ -297,7 +308,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           tier,
           rankerProxy,
           core: { url: coreUrl, adminToken: core!.adminToken },
-          network: opts.network,
+          network: network?.injector,
         };
 
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.

@@ -66,19 +66,26 @@ const windowFields = {
 };
 /** Simulated runs only: how many nodes of the target's pool (Redis shards, ranker nodes), the first ones. */
 const nodes = z.number().int().positive().optional();
-const latencyFields = {
-  /** Added to every round trip, ms. */
+const networkFields = {
+  /** `latency`: added to every round trip, ms. */
   latencyMs: z.number().nonnegative().finite().optional(),
-  /** Uniform ± jitter around `latencyMs`, ms (Toxiproxy's latency toxic). */
+  /** `latency`: uniform ± jitter around `latencyMs`, ms (Toxiproxy's latency toxic). */
   jitterMs: z.number().nonnegative().finite().optional(),
+  /** `timeout`: each connection closed after this long (0: held open); `reset_peer`: reset after it. */
+  timeoutMs: z.number().nonnegative().finite().optional(),
+  /** `bandwidth`: at most this many KB/s each way. */
+  rateKBps: z.number().positive().finite().optional(),
 };
+const NETWORK_KINDS = ['latency', 'timeout', 'reset_peer', 'bandwidth'] as const;
 
 /**
  * A fault as data (issue 12). Kinds by target:
  * - `redis`: `down` (container stopped; back with its data), `hang` (container paused: connections
- *   accepted, nothing answered), `restart_empty` (FLUSHALL, SIGKILL, started empty), `latency`
- *   (`latencyMs` ± `jitterMs` on every round trip), `timeout` (data stops flowing; Toxiproxy);
- * - `kafka`: `down`, `hang`, `latency`, `timeout`;
+ *   accepted, nothing answered), `restart_empty` (FLUSHALL, SIGKILL, started empty), and through
+ *   the network (Toxiproxy): `latency` (`latencyMs` ± `jitterMs` on every round trip), `timeout`
+ *   (nothing gets through; connections closed after `timeoutMs`, 0 = held), `reset_peer`
+ *   (connections reset after `timeoutMs`, default 0), `bandwidth` (`rateKBps` each way);
+ * - `kafka`: `down`, `hang`, and the same network kinds;
  * - `ranker_tier` (needs `rankerTier: true`): `down` (process SIGKILLed, restarted at the end),
  *   `hang` (SIGSTOP … SIGCONT), `slow` (each reply × `slowFactor`, default 10), `nan` (scores NaN);
  * - `ann_index`: `missing` (the ANN sources fail: two-tower and content retrieval), `stale`.
@@ -87,18 +94,18 @@ export const FaultSchema = z.discriminatedUnion('target', [
   z
     .object({
       target: z.literal('redis'),
-      kind: z.enum(['down', 'hang', 'restart_empty', 'latency', 'timeout']),
+      kind: z.enum(['down', 'hang', 'restart_empty', ...NETWORK_KINDS]),
       ...windowFields,
-      ...latencyFields,
+      ...networkFields,
       nodes,
     })
     .strict(),
   z
     .object({
       target: z.literal('kafka'),
-      kind: z.enum(['down', 'hang', 'latency', 'timeout']),
+      kind: z.enum(['down', 'hang', ...NETWORK_KINDS]),
       ...windowFields,
-      ...latencyFields,
+      ...networkFields,
     })
     .strict(),
   z
@@ -284,16 +291,25 @@ export const ScenarioSchema = z
             problem([...at, 'toS'], `${f.toS} s is after the phase's end (${p.durationS} s)`);
           else if (f.toS <= f.fromS) problem([...at, 'toS'], `toS must be after fromS (${f.fromS} s)`);
         }
-        if ('latencyMs' in f || 'jitterMs' in f) {
-          if (f.kind !== 'latency')
-            problem(at, `latencyMs/jitterMs belong to kind 'latency', not '${f.kind}'`);
+        if (f.target === 'redis' || f.target === 'kafka') {
+          const owner: Record<string, readonly string[]> = {
+            latencyMs: ['latency'],
+            jitterMs: ['latency'],
+            timeoutMs: ['timeout', 'reset_peer'],
+            rateKBps: ['bandwidth'],
+          };
+          for (const [field, kinds] of Object.entries(owner))
+            if (f[field as keyof typeof f] !== undefined && !kinds.includes(f.kind))
+              problem([...at, field], `${field} belongs to kind ${kinds.map((k) => `'${k}'`).join(' or ')}`);
+          const needs: Record<string, string> = {
+            latency: 'latencyMs',
+            timeout: 'timeoutMs',
+            bandwidth: 'rateKBps',
+          };
+          const need = needs[f.kind];
+          if (need && f[need as keyof typeof f] === undefined)
+            problem([...at, need], `kind '${f.kind}' needs ${need}`);
         }
-        if (
-          (f.target === 'redis' || f.target === 'kafka') &&
-          f.kind === 'latency' &&
-          f.latencyMs === undefined
-        )
-          problem([...at, 'latencyMs'], "kind 'latency' needs latencyMs");
         if (f.target === 'ranker_tier') {
           if (!s.rankerTier) problem(at, 'a ranker_tier fault needs rankerTier: true');
           if (f.slowFactor !== undefined && f.kind !== 'slow')

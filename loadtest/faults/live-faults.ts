@@ -7,7 +7,7 @@
  * | redis, kafka | down | container stop (SIGTERM, SIGKILL after 10 s) | container start |
  * | redis, kafka | hang | container pause (cgroup freezer) | unpause |
  * | redis | restart_empty | FLUSHALL, SIGKILL, start empty (faults/redis-data-loss.ts) | — (an event) |
- * | redis, kafka | latency, timeout | `NetworkFaultInjector` (Toxiproxy) | toxic removed |
+ * | redis, kafka | latency, timeout, reset_peer, bandwidth | `NetworkFaultInjector` (Toxiproxy) | toxic removed |
  * | ranker_tier | down | SIGKILL | a new process on the same port |
  * | ranker_tier | hang | SIGSTOP | SIGCONT |
  * | ranker_tier | slow, nan | the lab's proxy in front of the tier (faults/ranker-fault-proxy.ts) | proxy passes through |
@@ -21,7 +21,7 @@ import type { StartedKafka } from '../infra/kafka.ts';
 import type { StartedRedis } from '../infra/redis.ts';
 import type { RankerProcess } from '../ranker-process.ts';
 import { applyContainerFault } from './container-faults.ts';
-import type { NetworkFaultInjector } from './network.ts';
+import type { NetworkFault, NetworkFaultInjector } from './network.ts';
 import type { RankerFaultProxy } from './ranker-fault-proxy.ts';
 import { restartRedisEmpty } from './redis-data-loss.ts';
 
@@ -35,6 +35,26 @@ export interface LiveFaultTargets {
   /** The core's admin API (fault injection on). */
   core?: { url: string; adminToken: string };
   network?: NetworkFaultInjector;
+}
+
+const NETWORK_KINDS: ReadonlySet<string> = new Set(['latency', 'timeout', 'reset_peer', 'bandwidth']);
+
+/** The network fault a scenario fault asks for, or undefined when it is not one. */
+export function networkFaultOf(f: Fault): NetworkFault | undefined {
+  if (f.target !== 'redis' && f.target !== 'kafka') return undefined;
+  const target = f.target;
+  switch (f.kind) {
+    case 'latency':
+      return { target, kind: 'latency', latencyMs: f.latencyMs!, jitterMs: f.jitterMs ?? 0 };
+    case 'timeout':
+      return { target, kind: 'timeout', timeoutMs: f.timeoutMs! };
+    case 'reset_peer':
+      return { target, kind: 'reset_peer', timeoutMs: f.timeoutMs ?? 0 };
+    case 'bandwidth':
+      return { target, kind: 'bandwidth', rateKBps: f.rateKBps! };
+    default:
+      return undefined;
+  }
 }
 
 /** Removes a fault; resolves once the service is back. */
@@ -52,7 +72,7 @@ export function unsupportedReason(f: Fault, t: LiveFaultTargets): string | undef
   switch (f.target) {
     case 'redis':
     case 'kafka': {
-      if (f.kind === 'latency' || f.kind === 'timeout')
+      if (NETWORK_KINDS.has(f.kind))
         return t.network
           ? undefined
           : `${what} needs a network fault injector (Toxiproxy in front of ${f.target}), which this build does not have yet`;
@@ -90,14 +110,12 @@ export async function injectFault(
   switch (f.target) {
     case 'redis':
     case 'kafka': {
-      if (f.kind === 'latency') {
-        return t.network!.inject(f.target, {
-          kind: 'latency',
-          latencyMs: f.latencyMs!,
-          jitterMs: f.jitterMs ?? 0,
-        });
+      const net = networkFaultOf(f);
+      if (net) {
+        const injector = t.network!;
+        await injector.apply(net);
+        return () => injector.clear(net);
       }
-      if (f.kind === 'timeout') return t.network!.inject(f.target, { kind: 'timeout' });
       if (f.kind === 'restart_empty') {
         const r = await restartRedisEmpty(t.redis!);
         log(
@@ -164,6 +182,8 @@ export function faultParams(f: Fault): Record<string, number> | undefined {
   const p: Record<string, number> = {};
   if ('latencyMs' in f && f.latencyMs !== undefined) p.latencyMs = f.latencyMs;
   if ('jitterMs' in f && f.jitterMs !== undefined) p.jitterMs = f.jitterMs;
+  if ('timeoutMs' in f && f.timeoutMs !== undefined) p.timeoutMs = f.timeoutMs;
+  if ('rateKBps' in f && f.rateKBps !== undefined) p.rateKBps = f.rateKBps;
   if ('slowFactor' in f && f.slowFactor !== undefined) p.slowFactor = f.slowFactor;
   if ('nodes' in f && f.nodes !== undefined) p.nodes = f.nodes;
   return Object.keys(p).length ? p : undefined;

@@ -7,9 +7,11 @@
  * |---|---|---|
  * | redis | down / hang | shards refuse connections / accept and never answer |
  * | redis | latency | every round trip + `latencyMs` ± `jitterMs` (uniform, seeded) |
- * | redis | timeout | hang (Toxiproxy's timeout toxic stops the data) |
+ * | redis | timeout | hang (Toxiproxy's timeout toxic stops the data; its connection close after `timeoutMs` is not modelled) |
+ * | redis | reset_peer | down (every call fails after a round trip) |
+ * | redis, kafka | bandwidth | not modelled (noted) |
  * | redis | restart_empty | not modelled: the fleet holds no data (noted in the fault log) |
- * | kafka | down, hang, timeout | brokers down: impressions held, replayed when they return |
+ * | kafka | down, hang, timeout, reset_peer | brokers down: impressions held, replayed when they return |
  * | kafka | latency | not modelled: produce is off the request path |
  * | ranker_tier | down / hang | nodes refuse / never answer |
  * | ranker_tier | slow | batch service time × `slowFactor` (default 10) |
@@ -43,6 +45,7 @@ export interface FleetFaultState {
 function healthOf(f: Fault): Health | undefined {
   switch (f.kind) {
     case 'down':
+    case 'reset_peer':
       return { state: 'down', slowFactor: 1, extraLatencyUs: 0 };
     case 'hang':
     case 'timeout':
@@ -77,11 +80,13 @@ function setFault(f: Fault, fleet: FleetFaultState, on: boolean): string | undef
   switch (f.target) {
     case 'redis': {
       if (f.kind === 'restart_empty') return 'not modelled: the simulated fleet holds no data to lose';
+      if (f.kind === 'bandwidth') return 'not modelled: the fleet has no bandwidth model';
       fleet.redis.setHealth(f.nodes ?? fleet.redis.shards.length, on ? healthOf(f)! : UP);
       return undefined;
     }
     case 'kafka':
-      if (f.kind === 'latency') return 'not modelled: producing is off the request path';
+      if (f.kind === 'latency' || f.kind === 'bandwidth')
+        return 'not modelled: producing is off the request path';
       fleet.kafka.setUp(!on);
       return undefined;
     case 'ranker_tier':

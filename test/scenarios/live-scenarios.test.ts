@@ -100,6 +100,12 @@ describe('reclab run (live)', () => {
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     expect(s.impressions!.distinctOnTopic).toBe(s.impressions!.responses200);
     expect(s.phases.find((p) => p.phase === 'outage')?.statusCounts['2xx']).toBe(1000);
+    // The fault is logged with its window: applied at the outage's start, ended (Kafka answering
+    // again) after it.
+    expect(s.faults).toEqual([
+      expect.objectContaining({ phase: 'outage', target: 'kafka', kind: 'down', status: 'applied' }),
+    ]);
+    expect(Date.parse(s.faults[0].endedAt!) - Date.parse(s.faults[0].startedAt!)).toBeGreaterThan(19_000);
     // Every event the core accepted is on the events topic, read back by a real consumer.
     expect(s.events?.accepted).toBeGreaterThan(0);
     expect(s.events?.lost).toBe(0);

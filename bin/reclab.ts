@@ -42,12 +42,35 @@ const program = new Command()
 program
   .command('run')
   .description(
-    'run a scenario live: real Redis, Kafka, FAISS, ONNX Runtime; open-model load; budgets checked',
+    'run a scenario live: real Redis, Kafka, FAISS, ONNX Runtime; open-model load; faults; budgets checked',
   )
-  .argument('<scenario>', 'scenario name (see `reclab scenarios`)')
-  .option('--seed <n>', 'seed of the world, the models and the request stream', intArg('seed'), 7)
-  .option('--rate <qps>', 'override the arrival rate of every measured phase (requests/s)', intArg('rate'))
-  .option('--duration <s>', 'override the duration of every measured phase (seconds)', intArg('duration'))
+  .argument('<scenario>', 'scenario name (see `reclab scenarios`) or a scenario file path')
+  .option(
+    '--seed <n>',
+    'seed of the world, the models, the arrivals and the request stream',
+    intArg('seed'),
+    7,
+  )
+  .option('--rate-scale <x>', "multiply every phase's arrival rates", positiveNumberArg('rate-scale'))
+  .option(
+    '--duration-scale <x>',
+    "multiply every measured phase's duration, process times and fault windows",
+    positiveNumberArg('duration-scale'),
+  )
+  .option(
+    '--rate <qps>',
+    'instead of --rate-scale: scale the rates so the busiest measured phase peaks at this rate (requests/s)',
+    positiveNumberArg('rate'),
+  )
+  .option(
+    '--duration <s>',
+    'instead of --duration-scale: every measured phase lasts this long (seconds)',
+    positiveNumberArg('duration'),
+  )
+  .option(
+    '--target <url>',
+    'drive this already running core (e.g. staging) instead of starting one; faults needing the infrastructure are skipped',
+  )
   .option('--users <n>', 'world size: users', intArg('users'))
   .option('--videos <n>', 'world size: videos', intArg('videos'))
   .option(
@@ -56,20 +79,51 @@ program
     'testcontainers',
   )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
-  .action(async (name: string, o) => {
-    const { scenarios } = await import('../scenarios/index.ts');
-    const scenario = scenarios[name];
-    if (!scenario) {
-      process.stderr.write(`unknown scenario '${name}'; known: ${Object.keys(scenarios).join(', ')}\n`);
-      process.exit(2);
-    }
+  .action(async (arg: string, o) => {
     if (o.infra !== 'testcontainers' && o.infra !== 'external') {
       process.stderr.write(`--infra must be testcontainers or external\n`);
       process.exit(2);
     }
+    if (o.target !== undefined && !/^https?:\/\/[^/\s]+/.test(o.target)) {
+      process.stderr.write(`--target must be an http(s) URL, e.g. http://127.0.0.1:8080\n`);
+      process.exit(2);
+    }
+    const { loadScenario } = await import('../scenarios/load.ts');
+    let scenario: Awaited<ReturnType<typeof loadScenario>>;
+    try {
+      scenario = await loadScenario(arg);
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    if (
+      (o.rate !== undefined && o.rateScale !== undefined) ||
+      (o.duration !== undefined && o.durationScale !== undefined)
+    ) {
+      process.stderr.write('give --rate or --rate-scale, --duration or --duration-scale, not both\n');
+      process.exit(2);
+    }
     await refuseUnknownVariables();
     const { runScenario } = await import('../loadtest/run.ts');
+    const { peakMeasuredRateQps } = await import('../scenarios/scale.ts');
+    const rateScale = o.rate !== undefined ? o.rate / peakMeasuredRateQps(scenario) : o.rateScale;
     const { printSummary } = await import('../reports/console.ts');
+    const { liveProgressRenderer } = await import('../loadtest/live-progress.ts');
+    const replay = [
+      `npm run reclab -- run ${arg} --seed ${o.seed}`,
+      o.rateScale !== undefined ? `--rate-scale ${o.rateScale}` : '',
+      o.durationScale !== undefined ? `--duration-scale ${o.durationScale}` : '',
+      o.rate !== undefined ? `--rate ${o.rate}` : '',
+      o.duration !== undefined ? `--duration ${o.duration}` : '',
+      o.users !== undefined ? `--users ${o.users}` : '',
+      o.videos !== undefined ? `--videos ${o.videos}` : '',
+      o.infra !== 'testcontainers' ? `--infra ${o.infra}` : '',
+      o.target !== undefined ? `--target ${o.target}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    const progress = liveProgressRenderer({ stream: process.stdout, env: process.env, out });
     try {
       const summary = await runScenario({
         scenario,
@@ -78,21 +132,26 @@ program
         env: process.env,
         outRoot: o.out,
         cacheDir: resolve(ROOT, '.reclab/cache'),
-        rateQps: o.rate,
-        durationS: o.duration,
+        rateScale,
+        durationScale: o.durationScale,
+        measuredDurationS: o.duration,
         users: o.users,
         videos: o.videos,
-        log: (line) => process.stdout.write(`${line}\n`),
+        target: o.target,
+        log: (line) => progress.log(line),
+        onProgress: (p) => progress.update(p),
       });
-      printSummary(
-        summary,
-        (line) => process.stdout.write(`${line}\n`),
-        `reclab run ${name} --seed ${o.seed}`,
-      );
+      progress.stop();
+      printSummary(summary, out, replay);
       process.exit(summary.exitCode);
     } catch (err) {
-      process.stderr.write(`reclab run ${name} crashed: ${(err as Error).stack ?? err}\n`);
-      process.stderr.write(`seed=${o.seed} rerun: npm run reclab -- run ${name} --seed ${o.seed}\n`);
+      progress.stop();
+      if ((err as { code?: string }).code === 'RECLAB_ERR_FAULT_UNSUPPORTED') {
+        process.stderr.write(`reclab run ${arg}: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`reclab run ${arg} crashed: ${(err as Error).stack ?? err}\n`);
+      process.stderr.write(`seed=${o.seed} rerun: ${replay}\n`);
       process.exit(1);
     }
   });
@@ -101,8 +160,10 @@ program
   .command('scenarios')
   .description('list the scenarios')
   .action(async () => {
-    const { scenarios } = await import('../scenarios/index.ts');
+    const { scenarios, scenarioAliases } = await import('../scenarios/index.ts');
     for (const s of Object.values(scenarios)) process.stdout.write(`${s.name.padEnd(16)} ${s.description}\n`);
+    for (const [alias, name] of Object.entries(scenarioAliases))
+      process.stdout.write(`${alias.padEnd(16)} alias of ${name}\n`);
   });
 
 const world = program.command('world').description('the seeded synthetic world');

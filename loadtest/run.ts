@@ -13,14 +13,25 @@ import { cpus, release as osRelease, type as osType, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { REGIONS } from '../core/features/schema.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
+import type { FaultRecord } from '../reports/model.ts';
+import { describeArrivals } from '../scenarios/arrivals.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
-import type { FaultStep, ScenarioDefinition } from '../scenarios/define.ts';
+import { coreEnvOf } from '../scenarios/core-settings.ts';
+import type { Fault, ScenarioDefinition } from '../scenarios/define.ts';
+import { faultEndS, scaleScenario } from '../scenarios/scale.ts';
 import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
-import { startCore } from './core-process.ts';
-import { type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
-import { applyContainerFault } from './faults/container-faults.ts';
-import { restartRedisEmpty } from './faults/redis-data-loss.ts';
+import { type CoreProcess, startCore } from './core-process.ts';
+import { type LiveProgress, type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
+import {
+  faultParams,
+  injectFault,
+  type LiveFaultTargets,
+  type Revert,
+  unsupportedReason,
+} from './faults/live-faults.ts';
+import type { NetworkFaultInjector, NetworkPath, NetworkPathFactory } from './faults/network.ts';
+import { type RankerFaultProxy, startRankerFaultProxy } from './faults/ranker-fault-proxy.ts';
 import { configureContainerEngine } from './infra/container-engine.ts';
 import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
@@ -44,14 +55,29 @@ export interface RunOptions {
   env: Record<string, string | undefined>;
   outRoot: string;
   cacheDir: string;
-  /** Overrides: scale every phase's rate / duration, world size. */
-  rateQps?: number;
-  durationS?: number;
+  /** Every phase's rates × this; measured phases' times × `durationScale` (scenarios/scale.ts). */
+  rateScale?: number;
+  durationScale?: number;
+  /** Instead of `durationScale`: every measured phase lasts this long, s (the v1 `--duration`). */
+  measuredDurationS?: number;
+  /** World size overrides. */
   users?: number;
   videos?: number;
+  /**
+   * Drive this already running core (a staging deployment) instead of starting infrastructure and
+   * a core: faults are skipped (warnings in the report), impressions and events are not read back.
+   */
+  target?: string;
+  /**
+   * Network faults (`latency`, `timeout`, `reset_peer`, `bandwidth`): builds the path (Toxiproxy)
+   * in front of the run's Redis and Kafka; the core dials through it.
+   */
+  network?: NetworkPathFactory;
   log: (line: string) => void;
   /** Observers of the run for tools built on it (`reclab calibrate`); none by default. */
   probe?: RunProbe;
+  /** Live figures while a phase runs (every second). */
+  onProgress?: (p: LiveProgress) => void;
 }
 
 /**
@@ -65,6 +91,11 @@ export interface RunProbe {
   served?(phase: string, served: ServedResponse | undefined): void;
 }
 
+/** A scenario fault the live lab cannot inject in this run (exit 2, before anything starts). */
+export class FaultUnsupportedError extends Error {
+  readonly code = 'RECLAB_ERR_FAULT_UNSUPPORTED';
+}
+
 export interface RunSummary {
   runId: string;
   outDir: string;
@@ -72,14 +103,23 @@ export interface RunSummary {
   passed: boolean;
   phases: PhaseResult[];
   assertions: AssertionOutcome[];
-  impressions: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
+  /** Undefined with `--target` (the run cannot read the target's topics). */
+  impressions?: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
+  /** 200 responses, all phases. */
+  responses200: number;
+  /** Every fault, when it started and ended. */
+  faults: FaultRecord[];
+  /** What the run could not do as the scenario asks. */
+  warnings: string[];
+  /** `--target`: the core that was driven. */
+  target?: string;
   /**
    * Events the simulated users had accepted (202) vs what a real consumer read on the events topic:
    * `lost` = accepted ids missing from the topic. Undefined when the scenario has no user events.
    */
   events?: { accepted: number; distinctOnTopic: number; messagesOnTopic: number; lost: number };
-  /** The core's exit code after the graceful stop (null: killed by a signal). */
-  coreExitCode: number | null;
+  /** The core's exit code after the graceful stop (null: killed by a signal; undefined with `--target`). */
+  coreExitCode: number | null | undefined;
   world: PreparedWorld['info'];
   /** Ground-truth quality of the served lists, by phase and rung, with reference lists. */
   quality: RunQuality;
@@ -95,46 +135,40 @@ function runIdOf(scenario: string, seed: number): string {
   return `${scenario}-${ts}-s${seed}`;
 }
 
-/** The processes and containers a fault can act on; `tier.current` changes when it is restarted. */
-interface FaultTargets {
-  redis: StartedRedis;
-  kafka: StartedKafka;
-  tier?: { current: RankerProcess };
-}
-
-async function applyFault(f: FaultStep, t: FaultTargets, log: (line: string) => void): Promise<void> {
-  if (f.action === 'restart_empty') {
-    if (f.target !== 'redis') throw new Error(`fault restart_empty: only redis, not ${f.target}`);
-    const r = await restartRedisEmpty(t.redis);
-    log(
-      `fault: redis ${r.killed ? 'flushed, SIGKILLed' : 'was stopped'} and started empty in ${r.ms} ms ` +
-        `(${r.keysAfterStart} keys after start${r.flushedAfterStart ? ', flushed' : ''})`,
-    );
-    return;
-  }
-  if (f.target === 'ranker_tier') {
-    if (!t.tier) throw new Error('fault on ranker_tier: the scenario runs no ranker tier (rankerTier: true)');
-    const p = t.tier.current;
-    if (f.action === 'stop') await p.kill();
-    else if (f.action === 'start') t.tier.current = await p.restart();
-    else if (f.action === 'pause') p.pause();
-    else p.resume();
-    return;
-  }
-  const { redis, kafka } = t;
-  const target = f.target === 'redis' ? redis.container : kafka.container;
-  if (!target) throw new Error(`fault ${f.action} ${f.target}: no container in external mode`);
-  await applyContainerFault(target, f.action);
-}
-
 /** Runs one scenario end to end. Never throws for a failed budget: that is `exitCode` 3. */
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
-  const { scenario, seed, log } = opts;
+  const { seed, log } = opts;
+  const scenario = scaleScenario(opts.scenario, {
+    rateScale: opts.rateScale,
+    durationScale: opts.durationScale,
+    measuredDurationS: opts.measuredDurationS,
+  });
   const runId = runIdOf(scenario.name, seed);
   const outDir = join(opts.outRoot, runId);
   await mkdir(outDir, { recursive: true });
   const startedAt = new Date();
-  log(`reclab run ${scenario.name}: seed=${seed} run=${runId}`);
+  const warnings: string[] = [];
+  const warn = (line: string) => {
+    warnings.push(line);
+    log(`warning: ${line}`);
+  };
+  log(`reclab run ${scenario.name}: seed=${seed} run=${runId}${opts.target ? ` target=${opts.target}` : ''}`);
+
+  // Faults the lab cannot inject refuse the run before anything starts (exit 2), except with
+  // --target, where faults needing the infrastructure are skipped and reported.
+  const faults = scenario.phases.flatMap((p) => p.faults ?? []);
+  if (!opts.target) {
+    const capable: LiveFaultTargets = {
+      redis: opts.infra === 'testcontainers' ? ({ container: {} } as LiveFaultTargets['redis']) : undefined,
+      kafka: opts.infra === 'testcontainers' ? ({ container: {} } as LiveFaultTargets['kafka']) : undefined,
+      tier: scenario.rankerTier ? ({} as LiveFaultTargets['tier']) : undefined,
+      rankerProxy: {} as RankerFaultProxy,
+      core: { url: '', adminToken: '' },
+      network: opts.network ? ({} as NetworkFaultInjector) : undefined,
+    };
+    const refused = faults.flatMap((f) => unsupportedReason(f, capable) ?? []);
+    if (refused.length) throw new FaultUnsupportedError(`cannot inject: ${[...new Set(refused)].join('; ')}`);
+  }
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
@@ -148,10 +182,12 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   process.once('SIGTERM', onSignal);
 
   try {
-    // 1. Infrastructure.
-    let redis: StartedRedis;
-    let kafka: StartedKafka;
-    if (opts.infra === 'external') {
+    // 1. Infrastructure (none with --target).
+    let redis: StartedRedis | undefined;
+    let kafka: StartedKafka | undefined;
+    if (opts.target) {
+      // The target's own infrastructure is out of reach.
+    } else if (opts.infra === 'external') {
       if (!opts.env.REDIS_URL || !opts.env.KAFKA_BROKERS)
         throw new Error('external infra needs REDIS_URL and KAFKA_BROKERS');
       redis = externalRedis(opts.env.REDIS_URL);
@@ -159,38 +195,57 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     } else {
       configureContainerEngine(process.env);
       const t0 = Date.now();
-      redis = await startRedis({ image: opts.env.RECLAB_REDIS_IMAGE });
-      cleanups.push(() => redis.stop());
-      kafka = await startKafka({ image: opts.env.RECLAB_KAFKA_IMAGE });
-      cleanups.push(() => kafka.stop());
+      const r = await startRedis({ image: opts.env.RECLAB_REDIS_IMAGE });
+      redis = r;
+      cleanups.push(() => r.stop());
+      const k = await startKafka({ image: opts.env.RECLAB_KAFKA_IMAGE });
+      kafka = k;
+      cleanups.push(() => k.stop());
       log(
-        `infra: redis ${redis.url}, kafka ${kafka.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `infra: redis ${r.url}, kafka ${k.brokers.join(',')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
     }
 
-    // 2. World, models, index (cached), then Redis.
+    let network: NetworkPath | undefined;
+    if (opts.network && redis && kafka) {
+      const path = await opts.network({ redis, kafka });
+      network = path;
+      cleanups.push(() => path.stop());
+      log(`network path: redis ${path.redisUrl}, kafka ${path.kafkaBrokers.join(',')}`);
+    }
+
+    // 2. World, models, index (cached), then Redis. With --target the world only picks users and
+    //    scores quality: it is meaningful when the target serves the same world (same seed and size).
     const world = await prepareWorld({
       seed,
       users: opts.users ?? scenario.world.users,
       videos: opts.videos ?? scenario.world.videos,
       cacheDir: opts.cacheDir,
-      redisUrl: redis.url,
+      redisUrl: redis?.url,
       log,
       progress: progressFactory({ mode: progressMode(process.stderr, opts.env), env: opts.env }),
     });
+    if (opts.target)
+      warn(
+        `--target: the requests are for world seed ${seed} (${world.info.users} users); quality scores hold only if ${opts.target} serves that world`,
+      );
 
-    // 3. Impression topic: one per run, so counting is exact even on a shared Kafka.
+    // 3. Topics, one per run, so counting is exact even on a shared Kafka: impressions, and the
+    //    simulated users' events (POST /v1/events → Kafka → the streaming consumer).
     const topic = `impressions.${runId}`;
-    await createTopic(kafka.brokers, topic);
-    // The events topic of the simulated users (POST /v1/events → Kafka → the streaming consumer).
     const eventsTopic = `events.${runId}`;
-    await createTopic(kafka.brokers, eventsTopic);
+    if (kafka) {
+      await createTopic(kafka.brokers, topic);
+      await createTopic(kafka.brokers, eventsTopic);
+    }
 
     // 4. The ranker tier (when the scenario has one) and the core, each as its own process. With a
-    //    tier both serve the same registry version, published from the world's artifacts.
+    //    tier both serve the same registry version, published from the world's artifacts. A scenario
+    //    with a slow or NaN tier fault puts the lab's proxy between them.
     let modelEnv: Record<string, string> = { RECLAB_ARTIFACTS_DIR: world.artifactsDir };
     let tier: { current: RankerProcess } | undefined;
-    if (scenario.rankerTier) {
+    let rankerProxy: RankerFaultProxy | undefined;
+    if (scenario.rankerTier && !opts.target) {
       const registryDir = join(outDir, 'registry');
       const { card } = await publishVersion({
         registryDir,
@@ -201,64 +256,110 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         { RECLAB_RANKER_TIER_REGISTRY_DIR: registryDir, RECLAB_RANKER_TIER_PRELOAD: card.modelVersion },
         join(outDir, 'ranker-tier.log'),
       );
-      tier = { current };
-      cleanups.push(() => tier!.current.stop());
+      const t = { current };
+      tier = t;
+      cleanups.push(() => t.current.stop());
+      if (faults.some((f) => f.target === 'ranker_tier' && (f.kind === 'slow' || f.kind === 'nan'))) {
+        const proxy = await startRankerFaultProxy(current.url);
+        rankerProxy = proxy;
+        cleanups.push(() => proxy.close());
+      }
       modelEnv = {
         RECLAB_MODEL_REGISTRY_DIR: registryDir,
         RECLAB_MODEL_VERSION: card.modelVersion,
-        RECLAB_RANKER_TIER_URL: current.url,
+        RECLAB_RANKER_TIER_URL: rankerProxy?.url ?? current.url,
       };
-      log(`ranker tier: ${current.url} model ${card.modelVersion}`);
+      log(
+        `ranker tier: ${current.url}${rankerProxy ? ` (via the fault proxy ${rankerProxy.url})` : ''} model ${card.modelVersion}`,
+      );
     }
-    const core = await startCore(
-      {
-        RECLAB_REDIS_URL: redis.url,
-        RECLAB_KAFKA_BROKERS: kafka.brokers.join(','),
-        RECLAB_IMPRESSION_TOPIC: topic,
-        ...modelEnv,
-        RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
-        RECLAB_EVENTS_TOPIC: eventsTopic,
-        RECLAB_EVENT_SPOOL_DIR: join(outDir, 'event-spool'),
-        RECLAB_LOG_LEVEL: 'info',
-        RECLAB_ADMIN_TOKEN: labAdminToken(seed),
-        ...scenario.coreEnv,
-      },
-      join(outDir, 'core.log'),
-    );
-    const stopCore = () => core.stop();
-    cleanups.push(stopCore);
-    log(`core: ${core.url} model ${core.modelVersion}`);
+    let core: CoreProcess | undefined;
+    let coreUrl: string;
+    if (opts.target) {
+      coreUrl = opts.target.replace(/\/+$/, '');
+    } else {
+      const needsFaultInjection = faults.some((f) => f.target === 'ann_index');
+      core = await startCore(
+        {
+          RECLAB_REDIS_URL: network ? network.redisUrl : redis!.url,
+          RECLAB_KAFKA_BROKERS: (network ? network.kafkaBrokers : kafka!.brokers).join(','),
+          RECLAB_IMPRESSION_TOPIC: topic,
+          ...modelEnv,
+          RECLAB_IMPRESSION_SPOOL_DIR: join(outDir, 'impression-spool'),
+          RECLAB_EVENTS_TOPIC: eventsTopic,
+          RECLAB_EVENT_SPOOL_DIR: join(outDir, 'event-spool'),
+          RECLAB_LOG_LEVEL: 'info',
+          RECLAB_ADMIN_TOKEN: labAdminToken(seed),
+          ...(needsFaultInjection ? { RECLAB_FAULT_INJECTION: 'on' } : {}),
+          ...coreEnvOf(scenario.core),
+        },
+        join(outDir, 'core.log'),
+      );
+      const c = core;
+      cleanups.push(() => c.stop());
+      coreUrl = c.url;
+      log(`core: ${c.url} model ${c.modelVersion}`);
+    }
+    const faultTargets: LiveFaultTargets = opts.target
+      ? {}
+      : {
+          redis,
+          kafka,
+          tier,
+          rankerProxy,
+          core: { url: coreUrl, adminToken: core!.adminToken },
+          network: network?.injector,
+        };
 
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
-    const rnd = seededRandom(seed).stream('loadtest.requests');
+    const random = seededRandom(seed);
+    const rnd = random.stream('loadtest.requests');
     const quality = new QualityRecorder(world.world, world.editorial, seed);
     const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
     const shortLists = new Map<string, number>(); // phase → 200 responses with fewer than PAGE_COUNT items
     // The simulated users act on what they are served: clicks, watches and likes go to the core's
     // events route, so streaming features (watched filter, trending, recent watches) follow them.
     const activity =
-      scenario.userEvents === false ? undefined : new SimulatedUserActivity(world.world, seed, core.url);
+      scenario.userEvents === false ? undefined : new SimulatedUserActivity(world.world, seed, coreUrl);
     cleanups.push(async () => activity?.close(0));
     const phases: PhaseResult[] = [];
+    const faultRecords: FaultRecord[] = [];
+    const faultsDone: Promise<void>[] = [];
     let responses200 = 0;
     for (const phase of scenario.phases) {
-      const rateQps = phase.warmup ? phase.rateQps : (opts.rateQps ?? phase.rateQps);
-      const durationS = phase.warmup ? phase.durationS : (opts.durationS ?? phase.durationS);
-      const timers = (phase.faults ?? []).map((f) =>
-        setTimeout(() => {
-          log(`fault: ${f.action} ${f.target} (phase ${phase.name} +${f.atS} s)`);
-          applyFault(f, { redis, kafka, tier }, log).catch((err) =>
-            log(`fault failed: ${(err as Error).message}`),
-          );
-        }, f.atS * 1000),
-      );
+      const timers: NodeJS.Timeout[] = [];
+      const startFaults = () => {
+        for (const f of phase.faults ?? []) {
+          const rec: FaultRecord = {
+            phase: phase.name,
+            target: f.target,
+            kind: f.kind,
+            params: faultParams(f),
+            fromS: f.fromS,
+            toS: faultEndS(f, phase),
+            status: 'applied',
+          };
+          faultRecords.push(rec);
+          const reason = unsupportedReason(f, faultTargets);
+          if (reason) {
+            rec.status = 'skipped';
+            rec.message = reason;
+            warn(`fault ${f.target} ${f.kind} in phase ${phase.name} skipped: ${reason}`);
+            continue;
+          }
+          faultsDone.push(scheduleFault(f, rec, phase.name, faultTargets, timers, log));
+        }
+      };
       const userOf = new Map<number, number>(); // request slot → user index, until its response
-      await opts.probe?.phaseStart?.(phase.name, core.url);
+      await opts.probe?.phaseStart?.(phase.name, coreUrl);
       const result = await runOpenModel({
-        url: core.url,
-        rateQps,
-        durationS,
+        url: coreUrl,
+        arrivals: phase.arrivals,
+        random: random.stream(`arrivals.${phase.name}`),
+        durationS: phase.durationS,
         phase: phase.name,
+        onScheduleStart: startFaults,
+        onProgress: opts.onProgress,
         makeRequest: (i) => {
           const u = rnd.int(world.info.users);
           userOf.set(i, u);
@@ -289,12 +390,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           }
         },
       });
-      timers.forEach(clearTimeout);
-      await opts.probe?.phaseEnd?.(phase.name, core.url);
+      // A fault window ends inside its phase (toS ≤ durationS), so its timers have fired by now;
+      // the revert itself may still be running (a restart), and goes on while the next phase runs.
+      for (const t of timers) clearTimeout(t);
+      await opts.probe?.phaseEnd?.(phase.name, coreUrl);
       result.shortLists = shortLists.get(phase.name) ?? 0;
       phases.push(result);
-      log(phaseLine(result, phase.warmup === true));
+      log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
     }
+    await Promise.all(faultsDone);
 
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
     //    flushes the rest), then read impressions and events back from their topics with a real
@@ -306,28 +410,39 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           `${userEvents.retried} batches retried (${userEvents.lists} lists)`,
       );
     }
-    const published = await awaitDelivered(core.url, 30_000);
-    const coreExitCode = await core.stop();
-    cleanups.splice(cleanups.indexOf(stopCore), 1);
-    log(`core stopped (exit ${coreExitCode})`);
-    if (coreExitCode !== 0)
-      log(`core exit code ${coreExitCode}: what it held may be lost; see ${outDir}/core.log`);
-    const onTopic = await countImpressions(kafka.brokers, topic, { timeoutMs: 60_000 });
+    let coreExitCode: number | null | undefined;
+    let impressions: RunSummary['impressions'];
     let events: RunSummary['events'];
-    if (activity) {
-      const read = await readTopicIds(kafka.brokers, eventsTopic, 'event_id', { timeoutMs: 60_000 });
-      const accepted = activity.acceptedIds();
-      let lost = 0;
-      for (const id of accepted) if (!read.ids.has(id)) lost++;
-      events = {
-        accepted: accepted.size,
-        distinctOnTopic: read.ids.size,
-        messagesOnTopic: read.messages,
-        lost,
+    if (core && kafka) {
+      const published = await awaitDelivered(core.url, 30_000);
+      coreExitCode = await core.stop();
+      log(`core stopped (exit ${coreExitCode})`);
+      if (coreExitCode !== 0)
+        log(`core exit code ${coreExitCode}: what it held may be lost; see ${outDir}/core.log`);
+      const onTopic = await countImpressions(kafka.brokers, topic, { timeoutMs: 60_000 });
+      impressions = {
+        responses200,
+        published,
+        distinctOnTopic: onTopic.distinct,
+        messagesOnTopic: onTopic.messages,
       };
-      log(
-        `events: ${accepted.size} accepted, ${read.ids.size} distinct on the topic (${read.messages} messages), ${lost} lost`,
-      );
+      if (activity) {
+        const read = await readTopicIds(kafka.brokers, eventsTopic, 'event_id', { timeoutMs: 60_000 });
+        const accepted = activity.acceptedIds();
+        let lost = 0;
+        for (const id of accepted) if (!read.ids.has(id)) lost++;
+        events = {
+          accepted: accepted.size,
+          distinctOnTopic: read.ids.size,
+          messagesOnTopic: read.messages,
+          lost,
+        };
+        log(
+          `events: ${accepted.size} accepted, ${read.ids.size} distinct on the topic (${read.messages} messages), ${lost} lost`,
+        );
+      }
+    } else {
+      warn('--target: impressions and events are not read back (the target’s Kafka is out of reach)');
     }
 
     // 7. Assertions and reports.
@@ -338,23 +453,29 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       offeredQps: p.offeredQps,
       achievedQps: p.achievedQps,
       latencyMs: p.latencyMs,
-      statusCounts: p.statusCounts,
+      histogramBase64: p.histogramBase64,
+      statusCounts: { ...p.statusCounts, shed: p.shed },
       rungCounts: p.rungCounts,
       reasonCounts: p.reasonCounts,
       shortLists: p.shortLists,
+      startedAtMs: Date.parse(p.startedAt),
+      series: p.series,
     }));
+    const runQuality = quality.summary();
     const assertions = scenario.assertions.map((a) =>
       evaluate(a, {
         phases: measurements,
         responses200,
-        impressionsOnTopic: onTopic.distinct,
-        eventsLost: events?.lost ?? 0,
+        impressionsOnTopic: impressions?.distinctOnTopic,
+        eventsLost: opts.target ? undefined : (events?.lost ?? 0),
+        quality: runQuality.served,
+        faults: faultRecords,
       }),
     );
     const code = runVerdict({
-      impressionsLost: responses200 - onTopic.distinct,
+      impressionsLost: impressions ? responses200 - impressions.distinctOnTopic : 0,
       eventsLost: events?.lost ?? 0,
-      coreExitCode,
+      coreExitCode: core ? (coreExitCode ?? null) : 0,
       budgetsOk: assertions.every((a) => a.passed),
     });
     const summary: RunSummary = {
@@ -364,25 +485,83 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       passed: code === EXIT.pass,
       phases,
       assertions,
-      impressions: {
-        responses200,
-        published,
-        distinctOnTopic: onTopic.distinct,
-        messagesOnTopic: onTopic.messages,
-      },
+      impressions,
+      responses200,
+      faults: faultRecords,
+      warnings,
+      target: opts.target,
       events,
       coreExitCode,
       world: world.info,
-      quality: quality.summary(),
+      quality: runQuality,
       userEvents,
     };
-    await writeReports(summary, opts, startedAt);
+    await writeReports(summary, { ...opts, scenario }, startedAt);
     return summary;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await cleanup();
   }
+}
+
+/**
+ * Times one fault on its phase's schedule (called when the schedule starts): applied at `fromS`,
+ * reverted at its window's end (after the apply has finished, whatever the clock says). Fills in
+ * `rec`; resolves once the fault is over, never rejects (a failing injector marks it `failed`).
+ */
+function scheduleFault(
+  f: Fault,
+  rec: FaultRecord,
+  phase: string,
+  targets: LiveFaultTargets,
+  timers: NodeJS.Timeout[],
+  log: (line: string) => void,
+): Promise<void> {
+  const endS = rec.toS;
+  return new Promise<void>((resolve) => {
+    let revert: Revert | undefined;
+    let applied: Promise<void> | undefined;
+    const failed = (err: unknown) => {
+      rec.status = 'failed';
+      rec.message = (err as Error).message;
+      log(`fault ${f.target} ${f.kind} (phase ${phase}) failed: ${rec.message}`);
+    };
+    timers.push(
+      setTimeout(() => {
+        rec.startedAt = new Date().toISOString();
+        log(`fault: ${f.target} ${f.kind} (phase ${phase} +${f.fromS} s)`);
+        applied = injectFault(f, targets, log).then(
+          (r) => {
+            revert = r;
+            rec.appliedAt = new Date().toISOString();
+            // An event (restart_empty) is over once applied.
+            if (!r) rec.endedAt = rec.appliedAt;
+          },
+          (err) => failed(err),
+        );
+        if (endS === undefined) void applied.then(() => resolve());
+      }, f.fromS * 1000),
+    );
+    if (endS === undefined) return;
+    timers.push(
+      setTimeout(() => {
+        void (async () => {
+          await applied;
+          if (revert) {
+            log(`fault over: ${f.target} ${f.kind} (phase ${phase} +${endS} s)`);
+            await revert().then(
+              () => {
+                rec.endedAt = new Date().toISOString();
+              },
+              (err) => failed(err),
+            );
+          }
+          resolve();
+        })();
+      }, endS * 1000),
+    );
+  });
 }
 
 /**
@@ -428,15 +607,15 @@ async function awaitDelivered(url: string, timeoutMs: number): Promise<number> {
   }
 }
 
-function phaseLine(p: PhaseResult, warmup: boolean): string {
+function phaseLine(p: PhaseResult, warmup: boolean, arrivals: string): string {
   const rungs = Object.entries(p.rungCounts)
     .map(([r, n]) => `${r}=${n}`)
     .join(' ');
   const s = p.statusCounts;
   return (
-    `phase ${p.phase}${warmup ? ' (warm-up, excluded)' : ''}: offered ${p.offeredQps} QPS, achieved ${p.achievedQps.toFixed(1)} QPS; ` +
+    `phase ${p.phase}${warmup ? ' (warm-up, excluded)' : ''}: ${arrivals}, offered ${p.offeredQps} QPS, achieved ${p.achievedQps.toFixed(1)} QPS; ` +
     `p50 ${p.latencyMs.p50.toFixed(1)} ms, p95 ${p.latencyMs.p95.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms; ` +
-    `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}` +
+    `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} (shed ${p.shed}) errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}` +
     (p.shortLists ? `; short lists ${p.shortLists}` : '')
   );
 }

@@ -46,20 +46,47 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
   }
   for (const [ref, g] of Object.entries(s.quality.references.all.byRung))
     out(`  reference ${ref.padEnd(15)} ${fmt(g)}`);
-  for (const a of s.assertions) out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
-  out(
-    `impressions: ${s.impressions.responses200} responses 200, ${s.impressions.published} published by the core, ` +
-      `${s.impressions.distinctOnTopic} distinct on the topic (${s.impressions.messagesOnTopic} messages)`,
-  );
+  for (const f of s.faults) {
+    const when = f.startedAt
+      ? ` ${f.startedAt.slice(11, 23)} → ${f.endedAt?.slice(11, 23) ?? 'not ended'}`
+      : '';
+    out(
+      `fault ${f.target} ${f.kind} (phase ${f.phase}, ${f.fromS}–${f.toS ?? f.fromS} s): ${f.status}${when}` +
+        (f.message ? ` (${f.message})` : ''),
+    );
+  }
+  for (const a of s.assertions) out(`  ${assertionLine(a)}`);
+  if (s.impressions) {
+    out(
+      `impressions: ${s.impressions.responses200} responses 200, ${s.impressions.published} published by the core, ` +
+        `${s.impressions.distinctOnTopic} distinct on the topic (${s.impressions.messagesOnTopic} messages)`,
+    );
+  }
   if (s.events) {
     out(
       `events: ${s.events.accepted} accepted by the core, ${s.events.distinctOnTopic} distinct on the topic ` +
         `(${s.events.messagesOnTopic} messages), ${s.events.lost} accepted but missing`,
     );
   }
+  if (s.coreExitCode !== undefined)
+    out(
+      `core: exit ${s.coreExitCode}${s.coreExitCode === 0 ? '' : ' (not a clean stop: data it held may be lost)'}`,
+    );
+  for (const w of s.warnings) out(`warning: ${w}`);
   out(
-    `core: exit ${s.coreExitCode}${s.coreExitCode === 0 ? '' : ' (not a clean stop: data it held may be lost)'}`,
+    `reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml${s.target ? '' : `  (core log: ${s.outDir}/core.log)`}`,
   );
-  out(`reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml  (core log: ${s.outDir}/core.log)`);
   if (!s.passed) out(`seed=${s.world.seed} rerun: ${replay}`);
+}
+
+/** `✓ expression   observed x`, `✗ … (note)`, or `- … skipped: why`. */
+export function assertionLine(a: {
+  expression: string;
+  observed: number;
+  passed: boolean;
+  skipped?: string;
+  note?: string;
+}): string {
+  if (a.skipped) return `- ${a.expression}   skipped: ${a.skipped}`;
+  return `${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}${a.note ? ` (${a.note})` : ''}`;
 }

@@ -1,4 +1,5 @@
 import type { RunSummary } from '../loadtest/run.ts';
+import { describeArrivals } from '../scenarios/arrivals.ts';
 import type { ScenarioDefinition } from '../scenarios/define.ts';
 import { type RunResult, SCHEMA_VERSION } from './model.ts';
 
@@ -34,10 +35,12 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       name: p.phase,
       warmup: ctx.scenario.phases[i]?.warmup === true,
       offeredQps: p.offeredQps,
+      arrivals: ctx.scenario.phases[i] ? describeArrivals(ctx.scenario.phases[i].arrivals) : undefined,
+      startedAt: p.startedAt,
       achievedQps: p.achievedQps,
       durationS: p.durationS,
       latencyMs: p.latencyMs,
-      statusCounts: p.statusCounts,
+      statusCounts: { ...p.statusCounts, shed: p.shed },
       late: p.late,
       dropped: p.dropped,
       rungCounts: p.rungCounts,
@@ -46,9 +49,15 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       histogramBase64: p.histogramBase64 || undefined,
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,
+      series: p.series,
     })),
     assertions: s.assertions,
-    impressions: { published: s.impressions.published, consumedOnTopic: s.impressions.distinctOnTopic },
+    impressions: s.impressions
+      ? { published: s.impressions.published, consumedOnTopic: s.impressions.distinctOnTopic }
+      : undefined,
+    faults: s.faults,
+    warnings: s.warnings.length ? s.warnings : undefined,
+    target: s.target,
     quality: s.quality,
     userEvents: s.userEvents,
     events: s.events,

@@ -42,7 +42,7 @@ function addSuite(parent: XMLBuilder, r: RunResult): void {
     tests: totals.tests,
     failures: totals.failures,
     errors: totals.errors,
-    skipped: 0,
+    skipped: r.assertions.filter((a) => a.skipped).length,
     time: seconds(r),
     timestamp: r.startedAt,
     hostname: r.machine.os,
@@ -64,18 +64,26 @@ function addSuite(parent: XMLBuilder, r: RunResult): void {
   const classname = `reclab.${r.scenario}`;
   for (const a of r.assertions) {
     const tc = suite.ele('testcase', { name: a.expression, classname, time: '0' });
-    if (!a.passed) {
+    if (a.skipped) tc.ele('skipped', { message: a.skipped });
+    else if (!a.passed) {
       tc.ele('failure', {
-        message: `observed ${a.observed}, threshold ${a.threshold}: ${a.expression}`,
+        message: `observed ${a.observed}, threshold ${a.threshold}: ${a.expression}${a.note ? ` (${a.note})` : ''}`,
         type: 'BudgetBreached',
-      }).txt(`${a.expression}\nobserved: ${a.observed}\nthreshold: ${a.threshold}`);
+      }).txt(
+        `${a.expression}\nobserved: ${a.observed}\nthreshold: ${a.threshold}${a.note ? `\nnote: ${a.note}` : ''}`,
+      );
     }
   }
   if (r.outcome === 'fail' && totals.tests > r.assertions.length) {
     const tc = suite.ele('testcase', { name: 'run outcome', classname, time: seconds(r) });
     const kind = EXIT_KIND[r.exitCode] ?? 'failed';
-    const lost = r.impressions.published - r.impressions.consumedOnTopic;
-    const detail = `exit code ${r.exitCode} (${kind}); impressions published ${r.impressions.published}, on topic ${r.impressions.consumedOnTopic}${lost ? `, lost ${lost}` : ''}`;
+    const imp = r.impressions;
+    const lost = imp ? imp.published - imp.consumedOnTopic : 0;
+    const detail =
+      `exit code ${r.exitCode} (${kind}); ` +
+      (imp
+        ? `impressions published ${imp.published}, on topic ${imp.consumedOnTopic}${lost ? `, lost ${lost}` : ''}`
+        : 'impressions not read back');
     tc.ele(totals.errors ? 'error' : 'failure', { message: detail, type: kind }).txt(detail);
   }
   suite.ele('system-out').txt(`seed=${r.seed} world=${r.worldHash}\nrerun: ${replayCommand(r)}\n`);

@@ -37,6 +37,46 @@ export const StatusCountsSchema = z.object({
   '5xx': count,
   errors: count,
   timeouts: count,
+  /** 503 responses (the service shed them), also counted in `5xx`. */
+  shed: count.optional(),
+});
+
+/** One second of a phase, by intended send time (reports/series.ts). */
+export const SeriesBucketSchema = z.object({
+  startS: z.number().nonnegative(),
+  count,
+  p99Ms: ms,
+  rungCounts: z.record(z.string().min(1), count),
+  shed: count,
+  errors: count,
+});
+
+export const SeriesSchema = z.object({
+  bucketS: z.number().positive(),
+  buckets: z.array(SeriesBucketSchema),
+});
+
+/**
+ * A fault as the run applied it (scenarios/define.ts `Fault`): planned window (s from its phase's
+ * start), and when it was started, in force and ended (ISO 8601; wall time live, virtual time
+ * in a simulation). `skipped`: the run could not inject it (e.g. `--target` without control of the
+ * infrastructure; the reason is in `message` and in the run's warnings); `failed`: the injector threw.
+ */
+export const FaultRecordSchema = z.object({
+  phase: z.string().min(1),
+  target: z.string().min(1),
+  kind: z.string().min(1),
+  /** The fault's parameters with units in their names (latencyMs, jitterMs, slowFactor, nodes). */
+  params: z.record(z.string().min(1), z.number()).optional(),
+  fromS: z.number().nonnegative(),
+  /** Absent for an event (restart_empty). */
+  toS: z.number().nonnegative().optional(),
+  status: z.enum(['applied', 'skipped', 'failed']),
+  /** Injection began / was in force / was reverted (the service answers again). */
+  startedAt: z.iso.datetime({ offset: true }).optional(),
+  appliedAt: z.iso.datetime({ offset: true }).optional(),
+  endedAt: z.iso.datetime({ offset: true }).optional(),
+  message: z.string().optional(),
 });
 
 /** The warm-up window at the start of a phase: driven, excluded from the figures, reported here. */
@@ -51,7 +91,12 @@ export const PhaseSchema = z.object({
   name: z.string().min(1),
   /** A warm-up phase (the scenario's `warmup: true`): reported, never asserted on. */
   warmup: z.boolean().optional(),
+  /** The mean arrival rate the phase's process intends, requests/s. */
   offeredQps: z.number().positive(),
+  /** The arrival process, in short (`constant 100/s`, `spike 100→300/s at 10 s (…)`). */
+  arrivals: z.string().min(1).optional(),
+  /** When its first intended send time was (ISO 8601): the 0 of `series`. */
+  startedAt: z.iso.datetime({ offset: true }).optional(),
   /** Responses (any status) to the phase's slots / `durationS`. */
   achievedQps: z.number().nonnegative(),
   durationS: z.number().positive(),
@@ -73,6 +118,8 @@ export const PhaseSchema = z.object({
   latencyFromSendMs: LatencyMsSchema.optional(),
   sendLagMs: LatencyMsSchema.optional(),
   warmupWindow: WarmupWindowSchema.optional(),
+  /** Per-second figures by intended send time: recovery times, plots over time. */
+  series: SeriesSchema.optional(),
 });
 
 /** Mean and median of one quality metric over a group of scored lists. */
@@ -114,6 +161,10 @@ export const AssertionResultSchema = z.object({
   observed: z.number(),
   threshold: z.number(),
   passed: z.boolean(),
+  /** The run could not check it (why); it neither failed nor held (`passed` is true). */
+  skipped: z.string().optional(),
+  /** What `observed` means when it is not the plain figure (e.g. not recovered). */
+  note: z.string().optional(),
 });
 
 export const RunResultSchema = z
@@ -142,12 +193,15 @@ export const RunResultSchema = z
     endedAt: z.iso.datetime({ offset: true }),
     phases: z.array(PhaseSchema),
     assertions: z.array(AssertionResultSchema),
-    impressions: z.object({
-      /** Impressions the service published (one per 200 response). */
-      published: count,
-      /** Distinct impressions a real consumer read back from the topic. */
-      consumedOnTopic: count,
-    }),
+    /** Absent when the run could not read the topic (`--target`). */
+    impressions: z
+      .object({
+        /** Impressions the service published (one per 200 response). */
+        published: count,
+        /** Distinct impressions a real consumer read back from the topic. */
+        consumedOnTopic: count,
+      })
+      .optional(),
     /** Ground-truth quality of what was served (absent for runs without a world, e.g. external). */
     quality: RunQualitySchema.optional(),
     /** Events the simulated users sent to POST /v1/events (loadtest/user-activity.ts); absent when off. */
@@ -158,6 +212,12 @@ export const RunResultSchema = z
     events: z
       .object({ accepted: count, distinctOnTopic: count, messagesOnTopic: count, lost: count })
       .optional(),
+    /** Every fault of the scenario, with when it started and ended. */
+    faults: z.array(FaultRecordSchema).optional(),
+    /** What the run could not do as the scenario asks (skipped faults, unmeasured figures). */
+    warnings: z.array(z.string()).optional(),
+    /** `--target`: the URL of the already running core that was driven (no core was started). */
+    target: z.string().optional(),
     /** The serving core's exit code after its graceful stop (null: ended by a signal). */
     coreExitCode: z.number().int().nullable().optional(),
     /**
@@ -212,6 +272,7 @@ export type LatencyMs = z.infer<typeof LatencyMsSchema>;
 export type StatusCounts = z.infer<typeof StatusCountsSchema>;
 export type PhaseReport = z.infer<typeof PhaseSchema>;
 export type AssertionResult = z.infer<typeof AssertionResultSchema>;
+export type FaultRecord = z.infer<typeof FaultRecordSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
 
 /** Thrown when a RunResult does not match the schema; `issues` lists every problem. */

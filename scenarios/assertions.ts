@@ -1,33 +1,77 @@
+import { decodeFromCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { Series } from '../reports/series.ts';
 import type { Assertion } from './define.ts';
 import { formatAssertion } from './define.ts';
+import { type RecoveryPhase, recoveryTime } from './recovery.ts';
 
-/** What the assertions read of one phase (a subset of the driver's PhaseResult). */
+/** What the assertions read of one phase (a subset of the runners' phase results). */
 export interface PhaseMeasurement {
   phase: string;
   warmup: boolean;
   offeredQps: number;
   achievedQps: number;
   /** Latency from the intended send time, ms. */
-  latencyMs: { count: number; p50: number; p95: number; p99: number };
-  statusCounts: { '2xx': number; '4xx': number; '5xx': number; errors: number; timeouts: number };
+  latencyMs: {
+    count: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    p90?: number;
+    p999?: number;
+    max?: number;
+  };
+  /** The same latencies as an HdrHistogram (µs, compressed base64): what unfiltered percentiles merge. */
+  histogramBase64?: string;
+  statusCounts: {
+    '2xx': number;
+    '3xx'?: number;
+    '4xx': number;
+    '5xx': number;
+    errors: number;
+    timeouts: number;
+    /** 503 responses (shed), also counted in `5xx`. */
+    shed?: number;
+  };
   rungCounts: Record<string, number>;
   /** Responses per degradation reason `"<stage> <code>"` (a response counts once per reason). */
   reasonCounts?: Record<string, number>;
   /** 200 responses with fewer items than the request's `count`. */
   shortLists?: number;
+  /** Epoch ms of the phase's first intended send time, and its per-second series (recovery time). */
+  startedAtMs?: number;
+  series?: Series;
+}
+
+/** Mean of each ground-truth quality metric over a group of lists (sim/quality). */
+interface QualityGroup {
+  lists: number;
+  metrics: Record<string, { mean: number }>;
+}
+
+/** A fault as the run logged it (reports/model.ts `FaultRecord`). */
+export interface FaultMeasurement {
+  phase: string;
+  target: string;
+  status: 'applied' | 'skipped' | 'failed';
+  /** When the fault ended (ISO 8601); absent when it never ended. */
+  endedAt?: string;
 }
 
 export interface RunMeasurements {
   phases: PhaseMeasurement[];
   /** 200 responses served (all phases, warm-up included: each one published an impression). */
   responses200: number;
-  /** Distinct impression ids read back from the topic by a real consumer. */
-  impressionsOnTopic: number;
+  /** Distinct impression ids read back from the topic; undefined when not measured (`--target`). */
+  impressionsOnTopic: number | undefined;
   /**
    * Events the core accepted (202) whose ids a real consumer did not find on the events topic;
-   * absent (read as 0) for runs without user events, or without a live topic (the simulator).
+   * 0 for runs without user events or without a live topic (the simulator); undefined when it could
+   * not be measured (`--target`).
    */
   eventsLost?: number;
+  /** Ground-truth quality of the served lists by phase (absent: not measured, e.g. the simulator). */
+  quality?: { byPhase: Record<string, { overall: QualityGroup; byRung: Record<string, QualityGroup> }> };
+  faults?: FaultMeasurement[];
 }
 
 export interface AssertionOutcome {
@@ -35,6 +79,10 @@ export interface AssertionOutcome {
   observed: number;
   threshold: number;
   passed: boolean;
+  /** Why the run could not check it (it neither passed nor failed; `passed` is true). */
+  skipped?: string;
+  /** What `observed` means when it is not the plain figure (e.g. not recovered). */
+  note?: string;
 }
 
 function compare(observed: number, op: Assertion['op'], value: number): boolean {
@@ -52,65 +100,183 @@ function compare(observed: number, op: Assertion['op'], value: number): boolean 
   }
 }
 
+const QUALITY_KEY = {
+  'quality.expected_watch_time': 'expectedWatchTimeS',
+  'quality.ndcg_at_10': 'ndcgAt10',
+  'quality.fresh_share': 'freshShare',
+} as const;
+
 /**
- * Evaluates one assertion against a run (k6 threshold semantics: filters by tag, then a statistic).
- * Warm-up phases are never included. Metrics:
- * - `http_req_duration` p(50|95|99): ms from the intended send time; the worst phase when unfiltered;
- * - `errors_5xx`, `errors_transport` (connection errors + timeouts) count;
- * - `achieved_rate_ratio` rate: achieved ÷ offered QPS (the lowest phase when unfiltered);
- * - `rung_share{rung:X}` rate: share of 2xx responses served by rung X;
- * - `reason_share{reason:"S C"}` rate: share of 2xx responses whose `meta.reasons` has stage S, code C;
- * - `short_lists` count: 200 responses with fewer items than their request's `count`;
- * - `impressions_lost` count: 200 responses minus distinct impressions found on the topic;
- * - `events_lost` count: events accepted (202) whose `event_id` is not on the events topic.
+ * Evaluates one assertion against a run (k6 threshold semantics: filter by tag, then a statistic).
+ * Warm-up phases are never included; without a `phase` tag every measured phase counts, merged.
+ * Metrics (docs/scenarios.md, "Assertions"):
+ * - `http_req_duration` `p(N)`/`max`: ms from the intended send time. Unfiltered, it is the
+ *   percentile of all measured samples merged (the phases' HdrHistograms added, k6 semantics),
+ *   never the worst phase's;
+ * - `errors_5xx` (every 5xx, shed included), `errors_shed` (503: refused by admission),
+ *   `errors_5xx_other` (5xx that are not 503), `errors_transport` (connection errors + timeouts);
+ * - `achieved_rate_ratio` rate: achieved ÷ offered (the lowest phase when unfiltered);
+ * - `rung_share{rung:X}` / `reason_share{reason:"S C"}` rate: share of 2xx responses;
+ * - `short_lists` count: 200 responses with fewer items than asked;
+ * - `impressions_lost` / `events_lost` count: served or accepted but not on their topic;
+ * - `quality.expected_watch_time|ndcg_at_10|fresh_share{phase:P}` `mean`, or `ratio_to{phase:B}`:
+ *   the phase's mean over its served lists ÷ the baseline phase's;
+ * - `recovery_time_s`: seconds from a fault's end until p99 and the outcome mix are back within
+ *   the baseline's bounds (scenarios/recovery.ts); the longest over the faults selected.
  */
 export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
-  const phases = run.phases.filter((p) => !p.warmup && (a.phase === undefined || p.phase === a.phase));
-  let observed: number;
+  const expression = formatAssertion(a);
+  const phases = run.phases.filter((p) => !p.warmup && (!('phase' in a) || !a.phase || p.phase === a.phase));
+  const result = (observed: number, extra: Partial<AssertionOutcome> = {}): AssertionOutcome => {
+    const rounded = Math.round(observed * 1000) / 1000;
+    return {
+      expression,
+      observed: rounded,
+      threshold: a.value,
+      passed: compare(rounded, a.op, a.value),
+      ...extra,
+    };
+  };
+  const skip = (why: string): AssertionOutcome => ({
+    expression,
+    observed: 0,
+    threshold: a.value,
+    passed: true,
+    skipped: why,
+  });
+  const fail = (observed: number, note: string): AssertionOutcome => ({
+    expression,
+    observed: Math.round(observed * 1000) / 1000,
+    threshold: a.value,
+    passed: false,
+    note,
+  });
+  const sum = (f: (p: PhaseMeasurement) => number) => phases.reduce((s, p) => s + f(p), 0);
   switch (a.metric) {
-    case 'http_req_duration': {
-      const key = a.stat === 'p(50)' ? 'p50' : a.stat === 'p(95)' ? 'p95' : 'p99';
-      observed = Math.max(0, ...phases.map((p) => p.latencyMs[key]));
-      break;
-    }
+    case 'http_req_duration':
+      return result(durationStat(phases, a.stat));
     case 'errors_5xx':
-      observed = phases.reduce((s, p) => s + p.statusCounts['5xx'], 0);
-      break;
+      return result(sum((p) => p.statusCounts['5xx']));
+    case 'errors_shed':
+      return result(sum((p) => p.statusCounts.shed ?? 0));
+    case 'errors_5xx_other':
+      return result(sum((p) => p.statusCounts['5xx'] - (p.statusCounts.shed ?? 0)));
     case 'errors_transport':
-      observed = phases.reduce((s, p) => s + p.statusCounts.errors + p.statusCounts.timeouts, 0);
-      break;
+      return result(sum((p) => p.statusCounts.errors + p.statusCounts.timeouts));
+    case 'short_lists':
+      return result(sum((p) => p.shortLists ?? 0));
     case 'achieved_rate_ratio':
-      observed = phases.length
-        ? Math.min(...phases.map((p) => (p.offeredQps ? p.achievedQps / p.offeredQps : 0)))
-        : 0;
-      break;
+      return result(
+        phases.length ? Math.min(...phases.map((p) => (p.offeredQps ? p.achievedQps / p.offeredQps : 0))) : 0,
+      );
     case 'rung_share': {
-      const total = phases.reduce((s, p) => s + p.statusCounts['2xx'], 0);
-      const rung = phases.reduce((s, p) => s + (p.rungCounts[a.rung ?? ''] ?? 0), 0);
-      observed = total ? rung / total : 0;
-      break;
+      const total = sum((p) => p.statusCounts['2xx']);
+      return result(total ? sum((p) => p.rungCounts[a.rung] ?? 0) / total : 0);
     }
     case 'reason_share': {
-      const total = phases.reduce((s, p) => s + p.statusCounts['2xx'], 0);
-      const withReason = phases.reduce((s, p) => s + (p.reasonCounts?.[a.reason ?? ''] ?? 0), 0);
-      observed = total ? withReason / total : 0;
-      break;
+      const total = sum((p) => p.statusCounts['2xx']);
+      return result(total ? sum((p) => p.reasonCounts?.[a.reason] ?? 0) / total : 0);
     }
-    case 'short_lists':
-      observed = phases.reduce((s, p) => s + (p.shortLists ?? 0), 0);
-      break;
     case 'impressions_lost':
-      observed = run.responses200 - run.impressionsOnTopic;
-      break;
+      if (run.impressionsOnTopic === undefined) return skip('the impressions topic was not read');
+      return result(run.responses200 - run.impressionsOnTopic);
     case 'events_lost':
-      observed = run.eventsLost ?? 0;
-      break;
+      if (run.eventsLost === undefined) return skip('the events topic was not read');
+      return result(run.eventsLost);
+    case 'quality.expected_watch_time':
+    case 'quality.ndcg_at_10':
+    case 'quality.fresh_share': {
+      if (!run.quality) return skip('no ground-truth quality in this run');
+      const key = QUALITY_KEY[a.metric];
+      const meanOf = (phase: string): { mean: number; lists: number } => {
+        const scope = run.quality!.byPhase[phase];
+        const g = a.rung ? scope?.byRung[a.rung] : scope?.overall;
+        return { mean: g?.metrics[key]?.mean ?? 0, lists: g?.lists ?? 0 };
+      };
+      const m = meanOf(a.phase);
+      if (m.lists === 0)
+        return fail(0, `no lists scored in phase ${a.phase}${a.rung ? ` (rung ${a.rung})` : ''}`);
+      if (a.stat === 'mean') return result(m.mean);
+      const b = meanOf(a.baseline!);
+      if (b.lists === 0 || b.mean === 0)
+        return fail(0, `baseline phase ${a.baseline} has no lists or a mean of 0: no ratio`);
+      return result(m.mean / b.mean, { note: `${round3(m.mean)} / ${round3(b.mean)}` });
+    }
+    case 'recovery_time_s': {
+      const base = run.phases.find((p) => p.phase === a.baseline);
+      if (!base) return fail(0, `no baseline phase ${a.baseline}`);
+      const selected = (run.faults ?? []).filter(
+        (f) => (!a.phase || f.phase === a.phase) && (!a.target || f.target === a.target),
+      );
+      const checked = selected.filter((f) => f.status !== 'skipped');
+      if (checked.length === 0)
+        return skip(selected.length ? 'every selected fault was skipped' : 'no fault ran');
+      const timed: RecoveryPhase[] = run.phases.flatMap((p) =>
+        p.series && p.startedAtMs !== undefined
+          ? [{ phase: p.phase, startedAtMs: p.startedAtMs, series: p.series }]
+          : [],
+      );
+      const sc = base.statusCounts;
+      const shed = sc.shed ?? 0;
+      const baseline = {
+        p99Ms: base.latencyMs.p99,
+        outcomes: {
+          ...base.rungCounts,
+          shed,
+          error: (sc['3xx'] ?? 0) + sc['4xx'] + sc['5xx'] - shed + sc.errors + sc.timeouts,
+        },
+      };
+      let worst = 0;
+      for (const f of checked) {
+        if (f.status === 'failed' || f.endedAt === undefined)
+          return fail(
+            0,
+            `a ${f.target} fault in phase ${f.phase} ${f.status === 'failed' ? 'failed' : 'never ended'}`,
+          );
+        const r = recoveryTime(Date.parse(f.endedAt), timed, baseline, a);
+        if (!r.recovered)
+          return fail(
+            r.seconds,
+            `not recovered within the ${r.seconds} s observed after the ${f.target} fault of ${f.phase}`,
+          );
+        worst = Math.max(worst, r.seconds);
+      }
+      return result(worst);
+    }
   }
-  const rounded = Math.round(observed * 1000) / 1000;
-  return {
-    expression: formatAssertion(a),
-    observed: rounded,
-    threshold: a.value,
-    passed: compare(rounded, a.op, a.value),
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * A latency statistic over the phases (ms): from their histograms merged when every phase has
+ * one, else — a phase without samples kept nothing to merge — from a single phase's summary.
+ */
+function durationStat(phases: readonly PhaseMeasurement[], stat: string): number {
+  const withSamples = phases.filter((p) => p.latencyMs.count > 0);
+  if (withSamples.length === 0) return 0;
+  const pct = stat === 'max' ? 100 : Number(/^p\(([\d.]+)\)$/.exec(stat)![1]);
+  if (withSamples.every((p) => p.histogramBase64)) {
+    let merged: Histogram | undefined;
+    for (const p of withSamples) {
+      const h = decodeFromCompressedBase64(p.histogramBase64!);
+      if (!merged) merged = h;
+      else merged.add(h);
+    }
+    return (pct >= 100 ? merged!.maxValue : merged!.getValueAtPercentile(pct)) / 1000;
+  }
+  if (withSamples.length > 1)
+    throw new Error('http_req_duration over several phases needs every phase histogram (histogramBase64)');
+  const l = withSamples[0].latencyMs;
+  const fromSummary: Record<number, number | undefined> = {
+    50: l.p50,
+    90: l.p90,
+    95: l.p95,
+    99: l.p99,
+    99.9: l.p999,
+    100: l.max,
   };
+  const v = fromSummary[pct];
+  if (v === undefined) throw new Error(`p(${pct}) needs the phase histogram (histogramBase64)`);
+  return v;
 }

@@ -10,8 +10,8 @@ export const baseline = defineScenario({
   description: 'Healthy system, constant arrival rate; p99, errors, achieved rate and impressions checked',
   world: { users: 20_000, videos: 10_000 },
   phases: [
-    { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },
-    { name: 'steady', rateQps: 100, durationS: 30 },
+    { name: 'warmup', arrivals: { kind: 'constant', rateQps: 50 }, durationS: 5, warmup: true },
+    { name: 'steady', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 30 },
   ],
   assertions: [
     { metric: 'http_req_duration', phase: 'steady', stat: 'p(99)', op: '<=', value: 200 },

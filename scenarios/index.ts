@@ -1,13 +1,23 @@
 import { baseline } from './baseline.ts';
 import type { ScenarioDefinition } from './define.ts';
+import { gpuOutage } from './gpu-outage.ts';
 import { kafkaOutage } from './kafka-outage.ts';
-import { rankerOutage } from './ranker-outage.ts';
 import { redisFailure } from './redis-failure.ts';
 
-/** Every scenario `reclab run` knows, by name. */
+/** Every scenario `reclab run` and `reclab sim` know, by name. */
 export const scenarios: Record<string, ScenarioDefinition> = {
   [baseline.name]: baseline,
   [redisFailure.name]: redisFailure,
   [kafkaOutage.name]: kafkaOutage,
-  [rankerOutage.name]: rankerOutage,
+  [gpuOutage.name]: gpuOutage,
 };
+
+/** Old names that still resolve: `ranker-outage` is gpu-outage's name before issue 12. */
+export const scenarioAliases: Record<string, string> = {
+  'ranker-outage': gpuOutage.name,
+};
+
+/** A built-in scenario by name or alias, or undefined. */
+export function builtInScenario(name: string): ScenarioDefinition | undefined {
+  return scenarios[name] ?? scenarios[scenarioAliases[name] ?? ''];
+}

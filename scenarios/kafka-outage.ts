@@ -13,10 +13,15 @@ export const kafkaOutage = defineScenario({
     'Kafka stopped for 20 s under load, then restarted; no 5xx, no latency hit, no impression or event lost',
   world: { users: 20_000, videos: 10_000 },
   phases: [
-    { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },
-    { name: 'steady', rateQps: 100, durationS: 10 },
-    { name: 'outage', rateQps: 100, durationS: 20, faults: [{ target: 'kafka', action: 'stop', atS: 0 }] },
-    { name: 'recovery', rateQps: 100, durationS: 15, faults: [{ target: 'kafka', action: 'start', atS: 0 }] },
+    { name: 'warmup', arrivals: { kind: 'constant', rateQps: 50 }, durationS: 5, warmup: true },
+    { name: 'steady', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 10 },
+    {
+      name: 'outage',
+      arrivals: { kind: 'constant', rateQps: 100 },
+      durationS: 20,
+      faults: [{ target: 'kafka', kind: 'down' }],
+    },
+    { name: 'recovery', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 15 },
   ],
   assertions: [
     { metric: 'errors_5xx', stat: 'count', op: '==', value: 0 },

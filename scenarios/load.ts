@@ -1,40 +1,46 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ScenarioDefinition } from './define.ts';
-import { scenarios } from './index.ts';
+import { parseScenario, type ScenarioDefinition, ScenarioError } from './define.ts';
+import { builtInScenario, scenarioAliases, scenarios } from './index.ts';
 
-/** Thrown when a scenario name is unknown or a scenario file has no scenario (exit 2). */
-export class ScenarioLoadError extends Error {
-  readonly code = 'RECLAB_ERR_SCENARIO_INVALID';
-}
+/** Kept for callers of the v1 name: the error a bad or missing scenario throws (exit 2). */
+export { ScenarioError as ScenarioLoadError } from './define.ts';
 
 /**
- * A built-in scenario by name, or a user's scenario file by path (anything with a `/` or ending in
- * `.ts`/`.js`): its default export, or its only export that looks like a scenario (has `phases`).
- * @throws ScenarioLoadError RECLAB_ERR_SCENARIO_INVALID
+ * A built-in scenario by name (or alias: `ranker-outage` → `gpu-outage`), or a user's scenario
+ * file by path (anything with a `/` or ending in `.ts`/`.js`): its default export, or its only
+ * export that looks like a scenario (has `phases`). The file's scenario is validated again, so a
+ * plain object (not made with `defineScenario`) gets the same checks.
+ * @throws ScenarioError RECLAB_ERR_SCENARIO_INVALID (unknown name, unloadable file, invalid scenario:
+ *   every problem listed)
  */
 export async function loadScenario(nameOrPath: string): Promise<ScenarioDefinition> {
   if (!/[/\\]|\.[cm]?[tj]s$/.test(nameOrPath)) {
-    const s = scenarios[nameOrPath];
-    if (!s)
-      throw new ScenarioLoadError(
-        `unknown scenario '${nameOrPath}'; known: ${Object.keys(scenarios).join(', ')}`,
+    const s = builtInScenario(nameOrPath);
+    if (!s) {
+      const aliases = Object.entries(scenarioAliases).map(([a, n]) => `${a} (= ${n})`);
+      throw new ScenarioError(
+        `unknown scenario '${nameOrPath}'; known: ${[...Object.keys(scenarios), ...aliases].join(', ')}`,
       );
+    }
     return s;
   }
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(resolve(nameOrPath)).href);
   } catch (err) {
-    throw new ScenarioLoadError(`cannot load scenario file ${nameOrPath}: ${(err as Error).message}`);
+    if (err instanceof ScenarioError) throw new ScenarioError(`${nameOrPath}: ${err.message}`);
+    const msg = (err as Error).message;
+    // Outside a `"type": "module"` package a .ts file is loaded as CommonJS.
+    const hint = /require\(\)|ES Module/.test(msg) ? ' (outside this repository, name the file .mts)' : '';
+    throw new ScenarioError(`cannot load scenario file ${nameOrPath}: ${msg}${hint}`);
   }
   const candidates = (mod.default ? [mod.default] : Object.values(mod)).filter(
-    (v): v is ScenarioDefinition =>
-      typeof v === 'object' && v !== null && Array.isArray((v as ScenarioDefinition).phases),
+    (v) => typeof v === 'object' && v !== null && Array.isArray((v as { phases?: unknown }).phases),
   );
   if (candidates.length !== 1)
-    throw new ScenarioLoadError(
+    throw new ScenarioError(
       `${nameOrPath}: expected one exported scenario (with phases), found ${candidates.length}`,
     );
-  return candidates[0];
+  return parseScenario(candidates[0], nameOrPath);
 }

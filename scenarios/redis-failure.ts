@@ -20,16 +20,21 @@ export const redisFailure = defineScenario({
     'Redis restarted empty, then stopped, mid-run; the core degrades to popularity (never `full` on missing data), 30 items per response, zero 5xx',
   world: { users: 20_000, videos: 10_000 },
   phases: [
-    { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },
-    { name: 'steady', rateQps: 100, durationS: 10 },
+    { name: 'warmup', arrivals: { kind: 'constant', rateQps: 50 }, durationS: 5, warmup: true },
+    { name: 'steady', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 10 },
     {
       name: 'data_loss',
-      rateQps: 100,
+      arrivals: { kind: 'constant', rateQps: 100 },
       durationS: 10,
-      faults: [{ target: 'redis', action: 'restart_empty', atS: 0 }],
+      faults: [{ target: 'redis', kind: 'restart_empty' }],
     },
-    { name: 'data_lost', rateQps: 100, durationS: 15 },
-    { name: 'outage', rateQps: 100, durationS: 15, faults: [{ target: 'redis', action: 'stop', atS: 0 }] },
+    { name: 'data_lost', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 15 },
+    {
+      name: 'outage',
+      arrivals: { kind: 'constant', rateQps: 100 },
+      durationS: 15,
+      faults: [{ target: 'redis', kind: 'down' }],
+    },
   ],
   assertions: [
     { metric: 'errors_5xx', stat: 'count', op: '==', value: 0 },

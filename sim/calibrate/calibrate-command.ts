@@ -58,8 +58,13 @@ export async function calibrate(
     name: 'calibrate',
     description: 'reclab calibrate: the baseline world at a low rate, stage timings recorded',
     phases: [
-      { name: 'warmup', rateQps: Math.min(o.qps, 50), durationS: 10, warmup: true },
-      { name: MEASURED, rateQps: o.qps, durationS: o.durationS },
+      {
+        name: 'warmup',
+        arrivals: { kind: 'constant', rateQps: Math.min(o.qps, 50) },
+        durationS: 10,
+        warmup: true,
+      },
+      { name: MEASURED, arrivals: { kind: 'constant', rateQps: o.qps }, durationS: o.durationS },
     ],
     assertions: [],
   };

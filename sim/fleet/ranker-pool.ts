@@ -1,3 +1,4 @@
+import { ReclabError } from '../../core/errors.ts';
 import type { EventScheduler } from '../engine/scheduler.ts';
 import type { Sampler } from './distributions.ts';
 import type { FleetSpec } from './fleet-spec.ts';
@@ -6,6 +7,8 @@ import { HEALTHY, type Health } from './health.ts';
 /** Errors the pool's client sees. */
 export const RANKER_DOWN = new Error('ranker pool: connection refused');
 export const RANKER_OVERLOADED = new Error('ranker pool: node queue full (RECLAB_ERR_RANKER_OVERLOADED)');
+/** A node answering NaN scores: the core's output check refuses them. */
+export const RANKER_INVALID = new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', 'ranker pool: NaN scores');
 
 interface Waiting {
   rows: number;
@@ -123,7 +126,8 @@ export class RankerPool {
     this.rows += rows;
     this.#scheduler.after(serviceUs, () => {
       node.busy = false;
-      if (node.health.state !== 'down' && node.health.state !== 'hang')
+      if (node.health.state === 'invalid') for (const w of batch) w.done(RANKER_INVALID);
+      else if (node.health.state !== 'down' && node.health.state !== 'hang')
         for (const w of batch) w.done(undefined);
       else if (node.health.state === 'down') for (const w of batch) w.done(RANKER_DOWN);
       // A busy node runs what waited during the batch at once: it has waited long enough.

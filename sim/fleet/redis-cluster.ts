@@ -26,13 +26,16 @@ export class RedisCluster {
   readonly #rtt: Sampler;
   readonly #command: Sampler;
   readonly #perKeyUs: number;
+  /** Uniform [0, 1) draws for latency jitter (read only while a shard has jitter). */
+  readonly #uniform: (() => number) | undefined;
 
   constructor(
     scheduler: EventScheduler,
     shards: number,
-    samplers: { rtt: Sampler; command: Sampler },
+    samplers: { rtt: Sampler; command: Sampler; uniform?: () => number },
     perKeyUs: number,
   ) {
+    this.#uniform = samplers.uniform;
     this.#scheduler = scheduler;
     this.shards = Array.from({ length: shards }, () => new FifoServer());
     this.health = Array.from({ length: shards }, () => ({ ...HEALTHY }));
@@ -56,7 +59,7 @@ export class RedisCluster {
   command(shard: number, keys: number, done: (err: Error | undefined) => void): void {
     const s = this.#scheduler;
     const h = this.health[shard];
-    const rtt = this.#rtt() + h.extraLatencyUs;
+    const rtt = this.#rtt() + this.#extraUs(h);
     if (h.state === 'down') {
       s.after(rtt, () => done(REDIS_DOWN));
       return;
@@ -85,7 +88,7 @@ export class RedisCluster {
     for (let i = 0; i < parts; i++) {
       const h = this.health[i];
       if (h.state === 'hang') return;
-      const rtt = this.#rtt() + h.extraLatencyUs;
+      const rtt = this.#rtt() + this.#extraUs(h);
       if (h.state === 'down') {
         if (now + rtt < failAtUs) failAtUs = now + rtt;
         continue;
@@ -99,6 +102,12 @@ export class RedisCluster {
   }
 
   /** Applies `health` to `count` shards, the first ones (a fault on part of the cluster). */
+  /** Added round-trip time of a shard in `h`: its latency ± uniform jitter, never below 0. */
+  #extraUs(h: Health): number {
+    if (!h.jitterUs || !this.#uniform) return h.extraLatencyUs;
+    return Math.max(0, h.extraLatencyUs + (2 * this.#uniform() - 1) * h.jitterUs);
+  }
+
   setHealth(count: number, health: Health): void {
     for (let i = 0; i < Math.min(count, this.health.length); i++) this.health[i] = { ...health };
   }

@@ -20,7 +20,7 @@
  *     publish the impression.
  * A phase of the pipeline that the live core runs is a CPU job here; what it computes is not.
  */
-import { type ErrorCode, errorCode, type ReclabError } from '../../core/errors.ts';
+import { type ErrorCode, errorCode, ReclabError } from '../../core/errors.ts';
 import { Breakers, type PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Bulkhead } from '../../core/resilience/bulkhead.ts';
@@ -85,8 +85,12 @@ export interface ReplicaDeps {
   redis: RedisCluster;
   rankerPool: RankerPool | undefined;
   kafka: KafkaModel;
+  /** The ANN index the `ann` sources search (a missing index fails them at once). */
+  ann?: { missing: boolean };
   onOutcome: (o: RequestOutcome) => void;
 }
+
+const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN index missing');
 
 const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 
@@ -271,6 +275,10 @@ class SimRequest {
       return;
     }
     if (source.kind === 'ann') {
+      if (d.ann?.missing) {
+        done(ANN_MISSING);
+        return;
+      }
       // Without a user embedding the two-tower source has nothing to search with: no CPU, no items.
       if (!haveEmbedding && !source.needsRecentWatches) done(undefined);
       else this.#r.cpu(d.cpu.ann(), () => done(undefined));

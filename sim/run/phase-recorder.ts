@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../core/errors.ts';
 import type { Rung } from '../../core/resilience/fallback-ladder.ts';
 import { latencyHistogram, summarizeLatencyMs } from '../../reports/latency.ts';
 import type { PhaseReport } from '../../reports/model.ts';
+import { SeriesRecorder } from '../../reports/series.ts';
 
 /**
  * What one phase of a simulated run measured: a latency HdrHistogram (µs from the intended send
@@ -21,8 +22,20 @@ export class PhaseRecorder {
   readonly #latency: Histogram = latencyHistogram();
   readonly #rungs = new Map<string, number>();
   readonly #reasons = new Map<string, number>();
+  readonly #series = new SeriesRecorder(1);
+  /** Virtual time 0 in epoch ms (the report's `startedAt` is this plus `startUs`). */
+  readonly #epochMs: number;
 
-  constructor(p: { name: string; warmup: boolean; offeredQps: number; durationS: number; startUs: number }) {
+  constructor(p: {
+    name: string;
+    warmup: boolean;
+    offeredQps: number;
+    durationS: number;
+    startUs: number;
+    /** Virtual time 0 in epoch ms. */
+    epochMs: number;
+  }) {
+    this.#epochMs = p.epochMs;
     this.name = p.name;
     this.warmup = p.warmup;
     this.offeredQps = p.offeredQps;
@@ -31,13 +44,16 @@ export class PhaseRecorder {
     this.endUs = p.startUs + Math.round(p.durationS * 1e6);
   }
 
+  /** One outcome of a request intended at `intendedUs` (virtual µs). */
   record(
+    intendedUs: number,
     latencyUs: number,
     status: 200 | 503,
     rung: Rung | undefined,
     reasons: readonly { stage: string; code: ErrorCode }[],
   ): void {
     this.#latency.recordValue(latencyUs < 1 ? 1 : Math.round(latencyUs));
+    this.#series.record((intendedUs - this.startUs) / 1e6, status, latencyUs, rung);
     if (status === 503) {
       this.shed++;
       return;
@@ -68,12 +84,15 @@ export class PhaseRecorder {
         '5xx': this.shed,
         errors: 0,
         timeouts: this.scheduled - completed,
+        shed: this.shed,
       },
+      startedAt: new Date(this.#epochMs + this.startUs / 1000).toISOString(),
       late: 0,
       dropped: 0,
       rungCounts: sorted(this.#rungs),
       reasonCounts: sorted(this.#reasons),
       histogramBase64: this.#latency.totalCount > 0 ? encodeIntoCompressedBase64(this.#latency) : undefined,
+      series: this.#series.series(),
     };
   }
 }

@@ -267,7 +267,8 @@ function failingPhases(r: SimRun, assertions: readonly Assertion[]): string[] {
   const out = new Set<string>();
   r.result.assertions.forEach((a, i) => {
     if (a.passed) return;
-    const phase = assertions[i]?.phase;
+    const spec = assertions[i];
+    const phase = spec && 'phase' in spec ? spec.phase : undefined;
     for (const p of phase ? [phase] : measured) out.add(p);
   });
   return [...out];

@@ -5,6 +5,7 @@
  * run prints its seed and the replay command.
  */
 import { join } from 'node:path';
+import { assertionLine } from '../../reports/console.ts';
 import { writeSummaryJson } from '../../reports/json.ts';
 import { writeJUnit } from '../../reports/junit.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
@@ -101,7 +102,11 @@ export async function runSimCommand(
         (u.ranker !== undefined ? `, ranker ${pct(u.ranker)}` : ''),
     );
   }
-  for (const a of r.assertions) o.out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
+  for (const f of r.faults ?? [])
+    o.out(
+      `fault ${f.target} ${f.kind} (phase ${f.phase}, ${f.fromS}–${f.toS ?? f.fromS} s)${f.message ? `: ${f.message}` : ''}`,
+    );
+  for (const a of r.assertions) o.out(`  ${assertionLine(a)}`);
   o.out(
     `trace hash ${f.traceHash}  ${run.events} events  ${run.requests} requests  ` +
       `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 / wallS).toFixed(2)}× real time ` +

@@ -21,9 +21,12 @@
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { Bulkhead } from '../../core/resilience/bulkhead.ts';
 import { machineInfo } from '../../reports/machine.ts';
-import { type RunResult, SCHEMA_VERSION } from '../../reports/model.ts';
+import { type FaultRecord, type RunResult, SCHEMA_VERSION } from '../../reports/model.ts';
+import { arrivalSchedule, describeArrivals, meanRateQps } from '../../scenarios/arrivals.ts';
 import { evaluate, type RunMeasurements } from '../../scenarios/assertions.ts';
+import { coreEnvOf } from '../../scenarios/core-settings.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { faultEndS, peakMeasuredRateQps, scaleScenario } from '../../scenarios/scale.ts';
 import { withoutWallClock } from '../engine/no-wall-clock.ts';
 import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
@@ -36,7 +39,7 @@ import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type RequestOutcome } from '../fleet/replica.ts';
 import { simCoreSettings } from './core-settings.ts';
-import { applyFault } from './fleet-faults.ts';
+import { AnnIndexModel, applyFault, revertFault } from './fleet-faults.ts';
 import { PhaseRecorder } from './phase-recorder.ts';
 
 /** Virtual time 0 is this instant (2026-01-01T00:00:00Z): fixed, so runs never read the wall clock. */
@@ -49,9 +52,11 @@ export interface SimOptions {
   scenario: ScenarioDefinition;
   fleet: FleetSpec;
   seed: number;
-  /** Scales every phase's rate so the busiest measured phase offers this many requests/s. */
+  /** Scales every phase's rates so the busiest measured phase peaks at this many requests/s. */
   qps?: number;
-  /** Multiplies every phase's duration (and its faults' offsets). */
+  /** Multiplies every phase's rates (ignored with `qps`). */
+  rateScale?: number;
+  /** Multiplies every measured phase's times: duration, process, faults (scenarios/scale.ts). */
   durationScale?: number;
   reclabVersion: string;
   /** Called after each virtual second (outside the no-wall-clock guard). */
@@ -79,29 +84,29 @@ export interface SimRun {
 
 /** Runs one simulation; see the file header. Throws ReclabError RECLAB_ERR_CONFIG_INVALID for bad core settings. */
 export function simulate(opts: SimOptions): SimRun {
-  const { scenario, seed } = opts;
+  const { seed } = opts;
+  const peakQps = peakMeasuredRateQps(opts.scenario);
+  const rateScale = opts.qps ? opts.qps / peakQps : (opts.rateScale ?? 1);
+  const scenario = scaleScenario(opts.scenario, { rateScale, durationScale: opts.durationScale });
   const fleet: FleetSpec =
     scenario.rankerTier && !opts.fleet.rankerPool
       ? { ...opts.fleet, rankerPool: DEFAULT_RANKER_POOL }
       : opts.fleet;
-  const settings = simCoreSettings({ ...(scenario.coreEnv ?? {}), ...fleet.coreEnv });
+  const settings = simCoreSettings({ ...coreEnvOf(scenario.core), ...fleet.coreEnv });
   const random = seededRandom(seed);
   const scheduler = new EventScheduler();
   const clock = new VirtualClock(scheduler, SIM_EPOCH_MS);
 
-  // Phases, scaled.
-  const measured = scenario.phases.filter((p) => !p.warmup);
-  const peak = Math.max(...(measured.length ? measured : scenario.phases).map((p) => p.rateQps));
-  const rateScale = opts.qps ? opts.qps / peak : 1;
-  const durationScale = opts.durationScale ?? 1;
+  // Phases (scaled above).
   let t = 0;
   const phases = scenario.phases.map((p) => {
     const rec = new PhaseRecorder({
       name: p.name,
       warmup: p.warmup === true,
-      offeredQps: Math.round(p.rateQps * rateScale * 1000) / 1000,
-      durationS: p.durationS * durationScale,
+      offeredQps: Math.round(meanRateQps(p.arrivals, p.durationS) * 1000) / 1000,
+      durationS: p.durationS,
       startUs: t,
+      epochMs: SIM_EPOCH_MS,
     });
     t = rec.endUs;
     return rec;
@@ -117,6 +122,10 @@ export function simulate(opts: SimOptions): SimRun {
     {
       rtt: samplerOf(fleet.redis.rttUs, stream('redis.rtt')),
       command: samplerOf(fleet.redis.commandUs, stream('redis.command')),
+      uniform: (() => {
+        const jitter = stream('redis.jitter');
+        return () => jitter.next();
+      })(),
     },
     fleet.redis.perKeyUs,
   );
@@ -134,6 +143,7 @@ export function simulate(opts: SimOptions): SimRun {
       (meanOf(fleet.rankerPool.batchFixedUs) + fleet.rankerPool.perRowUs * fleet.rankerPool.maxBatchRows)
     : 1;
   const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
+  const ann = new AnnIndexModel();
   const hash = new TraceHash();
   let completed = 0;
   let secondShed = 0;
@@ -146,7 +156,7 @@ export function simulate(opts: SimOptions): SimRun {
   };
   const onOutcome = (o: RequestOutcome) => {
     completed++;
-    phaseOf(o.intendedUs).record(o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
+    phaseOf(o.intendedUs).record(o.intendedUs, o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
     hash.add(o.intendedUs);
     hash.add(o.doneUs);
     hash.add(o.status === 200 ? RUNG_CODE[o.rung ?? 'full'] : 99);
@@ -183,6 +193,7 @@ export function simulate(opts: SimOptions): SimRun {
       redis,
       rankerPool: pool,
       kafka,
+      ann,
       onOutcome,
     });
   });
@@ -190,27 +201,55 @@ export function simulate(opts: SimOptions): SimRun {
   const users = stream('users');
   const worldUsers = scenario.world.users;
 
-  // Arrivals: each phase's constant rate as evenly spaced intended times (the live driver's
-  // schedule); each arrival schedules the next, so the heap holds one pending arrival.
+  // Arrivals: each phase's schedule of intended times (scenarios/arrivals.ts, the live driver's
+  // schedule, from the same stream name); each arrival schedules the next, so the heap holds one
+  // pending arrival. Faults: applied at fromS, reverted at their window's end.
+  const faultRecords: FaultRecord[] = [];
+  const isoAt = (us: number) => new Date(SIM_EPOCH_MS + us / 1000).toISOString();
+  const fleetState = { redis, pool, kafka, ann };
   const startPhase = (i: number) => {
     const p = phases[i];
     const src = scenario.phases[i];
     for (const f of src.faults ?? []) {
-      scheduler.at(p.startUs + Math.round(f.atS * durationScale * 1e6), () =>
-        applyFault(f, { redis, pool, kafka }),
-      );
+      const endS = faultEndS(f, src);
+      const rec: FaultRecord = {
+        phase: src.name,
+        target: f.target,
+        kind: f.kind,
+        fromS: f.fromS,
+        toS: endS,
+        status: 'applied',
+        ...('nodes' in f && f.nodes !== undefined ? { params: { nodes: f.nodes } } : {}),
+      };
+      faultRecords.push(rec);
+      const fromUs = p.startUs + Math.round(f.fromS * 1e6);
+      scheduler.at(fromUs, () => {
+        rec.startedAt = rec.appliedAt = isoAt(fromUs);
+        const note = applyFault(f, fleetState);
+        if (note) rec.message = note;
+        if (endS === undefined) rec.endedAt = rec.appliedAt;
+      });
+      if (endS !== undefined) {
+        const toUs = p.startUs + Math.round(endS * 1e6);
+        scheduler.at(toUs, () => {
+          revertFault(f, fleetState);
+          rec.endedAt = isoAt(toUs);
+        });
+      }
     }
-    if (p.offeredQps <= 0) return;
-    const intervalUs = 1e6 / p.offeredQps;
-    const slots = Math.floor(p.durationS * p.offeredQps);
-    p.scheduled = slots;
-    let k = 0;
+    const schedule = arrivalSchedule(src.arrivals, src.durationS, random.stream(`arrivals.${src.name}`));
     const arrive = () => {
       const intendedUs = scheduler.nowUs;
       replicas[pick()].handle(users.int(worldUsers), intendedUs);
-      if (++k < slots) scheduler.at(p.startUs + Math.round(k * intervalUs), arrive);
+      scheduleNext();
     };
-    if (slots > 0) scheduler.at(p.startUs, arrive);
+    const scheduleNext = () => {
+      const off = schedule.next();
+      if (off === undefined) return;
+      p.scheduled++;
+      scheduler.at(p.startUs + Math.round(off * 1e6), arrive);
+    };
+    scheduleNext();
   };
   phases.forEach((p, i) => {
     scheduler.at(p.startUs, () => startPhase(i));
@@ -287,11 +326,16 @@ export function simulate(opts: SimOptions): SimRun {
       offeredQps: r.offeredQps,
       achievedQps: r.achievedQps,
       latencyMs: r.latencyMs,
+      histogramBase64: r.histogramBase64,
       statusCounts: { ...r.statusCounts, '3xx': 0 },
       rungCounts: r.rungCounts,
+      reasonCounts: r.reasonCounts,
+      startedAtMs: Date.parse(r.startedAt!),
+      series: r.series,
     })),
     responses200: kafka.published,
     impressionsOnTopic: kafka.delivered,
+    faults: faultRecords,
   };
   const assertions = scenario.assertions.map((a) => evaluate(a, measurements));
   const passed = assertions.every((a) => a.passed);
@@ -299,7 +343,7 @@ export function simulate(opts: SimOptions): SimRun {
   const traceHash = hash.hex();
   const result: RunResult = {
     schemaVersion: SCHEMA_VERSION,
-    runId: `${scenario.name}-sim-s${seed}-q${Math.round(peak * rateScale)}`,
+    runId: `${scenario.name}-sim-s${seed}-q${Math.round(peakQps * rateScale)}`,
     scenario: scenario.name,
     mode: 'sim',
     seed,
@@ -312,8 +356,9 @@ export function simulate(opts: SimOptions): SimRun {
     },
     startedAt: new Date(SIM_EPOCH_MS).toISOString(),
     endedAt: new Date(SIM_EPOCH_MS + endUs / 1000).toISOString(),
-    phases: reports,
+    phases: reports.map((r, i) => ({ ...r, arrivals: describeArrivals(scenario.phases[i].arrivals) })),
     assertions,
+    faults: faultRecords,
     impressions: { published: kafka.published, consumedOnTopic: kafka.delivered },
     fleet: {
       name: fleet.name,

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../loadtest/run.ts';
 import { parseRunResult } from '../../reports/model.ts';
 import { baseline } from '../../scenarios/baseline.ts';
+import { gpuOutage } from '../../scenarios/gpu-outage.ts';
 import { kafkaOutage } from '../../scenarios/kafka-outage.ts';
-import { rankerOutage } from '../../scenarios/ranker-outage.ts';
 import { redisFailure } from '../../scenarios/redis-failure.ts';
 
 // End to end, nothing mocked: real Redis and Kafka containers, the core as its own process with
@@ -26,7 +26,7 @@ const common = {
 
 describe('reclab run (live)', () => {
   it('baseline passes: p99 within budget, no errors, every 200 response has its impression on the topic', async () => {
-    const s = await runScenario({ ...common, scenario: baseline, rateQps: 50, durationS: 10 });
+    const s = await runScenario({ ...common, scenario: baseline, rateScale: 0.5, durationScale: 1 / 3 });
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     expect(s.exitCode).toBe(0);
     const steady = s.phases.find((p) => p.phase === 'steady')!;
@@ -40,14 +40,14 @@ describe('reclab run (live)', () => {
     expect(s.events?.lost).toBe(0);
     expect(s.coreExitCode).toBe(0);
     // The real consumer found exactly one message per 200 response.
-    expect(s.impressions.distinctOnTopic).toBe(s.impressions.responses200);
-    expect(s.impressions.messagesOnTopic).toBe(s.impressions.responses200);
+    expect(s.impressions!.distinctOnTopic).toBe(s.impressions!.responses200);
+    expect(s.impressions!.messagesOnTopic).toBe(s.impressions!.responses200);
 
     const summary = parseRunResult(JSON.parse(readFileSync(join(s.outDir, 'summary.json'), 'utf8')));
     expect(summary.seed).toBe(7);
     expect(summary.worldHash).toMatch(/^[0-9a-f]{64}$/);
     expect(summary.versions.modelVersion).toMatch(/^m-7-/);
-    expect(summary.impressions.published).toBe(s.impressions.responses200);
+    expect(summary.impressions!.published).toBe(s.impressions!.responses200);
     expect(summary.phases.find((p) => p.name === 'steady')?.histogramBase64).toBeTruthy();
     expect(existsSync(join(s.outDir, 'junit.xml'))).toBe(true);
 
@@ -69,7 +69,7 @@ describe('reclab run (live)', () => {
   });
 
   it('redis-failure: Redis restarted empty, then stopped: popularity, never `full` on missing data, 30 items, zero 5xx', async () => {
-    const s = await runScenario({ ...common, scenario: redisFailure, rateQps: 50, durationS: 8 });
+    const s = await runScenario({ ...common, scenario: redisFailure, rateScale: 0.5, durationScale: 0.8 });
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     // After the data loss: no `full` response, every one from the kept popularity lists, and why.
     const lost = s.phases.find((p) => p.phase === 'data_lost')!;
@@ -96,10 +96,16 @@ describe('reclab run (live)', () => {
       ...kafkaOutage,
       phases: kafkaOutage.phases.map((p) => (p.name === 'outage' || p.warmup ? p : { ...p, durationS: 8 })),
     };
-    const s = await runScenario({ ...common, scenario, rateQps: 50 });
+    const s = await runScenario({ ...common, scenario, rateScale: 0.5 });
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
-    expect(s.impressions.distinctOnTopic).toBe(s.impressions.responses200);
+    expect(s.impressions!.distinctOnTopic).toBe(s.impressions!.responses200);
     expect(s.phases.find((p) => p.phase === 'outage')?.statusCounts['2xx']).toBe(1000);
+    // The fault is logged with its window: applied at the outage's start, ended (Kafka answering
+    // again) after it.
+    expect(s.faults).toEqual([
+      expect.objectContaining({ phase: 'outage', target: 'kafka', kind: 'down', status: 'applied' }),
+    ]);
+    expect(Date.parse(s.faults[0].endedAt!) - Date.parse(s.faults[0].startedAt!)).toBeGreaterThan(19_000);
     // Every event the core accepted is on the events topic, read back by a real consumer.
     expect(s.events?.accepted).toBeGreaterThan(0);
     expect(s.events?.lost).toBe(0);
@@ -108,14 +114,14 @@ describe('reclab run (live)', () => {
     expect(s.exitCode).toBe(0);
   });
 
-  it('ranker-outage: the ranker tier process killed, then restarted; light ranker meanwhile, zero 5xx, back to full', async () => {
-    const s = await runScenario({ ...common, scenario: rankerOutage, rateQps: 50 });
+  it('gpu-outage: the ranker tier process killed, then restarted; light ranker meanwhile, zero 5xx, back to full', async () => {
+    const s = await runScenario({ ...common, scenario: gpuOutage, rateScale: 0.5 });
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     const outage = s.phases.find((p) => p.phase === 'outage')!;
     expect(outage.statusCounts['5xx']).toBe(0);
     expect(outage.reasonCounts?.['ranking RECLAB_ERR_RANKER_UNAVAILABLE']).toBeGreaterThan(0);
     expect(s.phases.find((p) => p.phase === 'recovery')!.rungCounts.full).toBeGreaterThan(0);
-    expect(s.impressions.distinctOnTopic).toBe(s.impressions.responses200);
+    expect(s.impressions!.distinctOnTopic).toBe(s.impressions!.responses200);
     expect(s.exitCode).toBe(0);
   });
 });

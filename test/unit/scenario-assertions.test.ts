@@ -1,8 +1,12 @@
 /**
  * The assertion metrics the redis-failure scenario's data-loss phases read (issue 9 item 6):
- * `reason_share{reason:"<stage> <code>"}` and `short_lists`, next to `rung_share`.
+ * `reason_share{reason:"<stage> <code>"}` and `short_lists`, next to `rung_share`; and issue 12's:
+ * p(99.9), merged unfiltered percentiles, shed apart from other 5xx, lost impressions and events,
+ * quality ratios to a baseline phase, recovery time — each shown to fail.
  */
+import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
+import { latencyHistogram } from '../../reports/latency.ts';
 import { evaluate, type PhaseMeasurement, type RunMeasurements } from '../../scenarios/assertions.ts';
 import { formatAssertion } from '../../scenarios/define.ts';
 
@@ -75,5 +79,236 @@ describe('scenario assertions: reason_share and short_lists', () => {
     expect(evaluate(a, run).passed).toBe(true);
     const one = { ...run, phases: [phase('data_lost', { rungCounts: { full: 1, popularity: 999 } })] };
     expect(evaluate(a, one).passed).toBe(false);
+  });
+});
+
+/** A µs latency histogram with `values` (ms), as the runners encode it. */
+function histogramOf(valuesMs: number[]): string {
+  const h = latencyHistogram();
+  for (const v of valuesMs) h.recordValue(Math.round(v * 1000));
+  return encodeIntoCompressedBase64(h);
+}
+
+/** A measured phase with its histogram, statuses and a per-second series starting at `startedAtMs`. */
+function timed(
+  name: string,
+  startedAtMs: number,
+  seconds: { p99Ms: number; rungCounts: Record<string, number>; shed?: number; errors?: number }[],
+  extra: Partial<PhaseMeasurement> = {},
+): PhaseMeasurement {
+  return phase(name, {
+    startedAtMs,
+    series: {
+      bucketS: 1,
+      buckets: seconds.map((s, i) => ({
+        startS: i,
+        count: Object.values(s.rungCounts).reduce((a, b) => a + b, 0) + (s.shed ?? 0) + (s.errors ?? 0),
+        p99Ms: s.p99Ms,
+        rungCounts: s.rungCounts,
+        shed: s.shed ?? 0,
+        errors: s.errors ?? 0,
+      })),
+    },
+    ...extra,
+  });
+}
+
+describe('v2 assertions: each can fail', () => {
+  const fast = Array.from({ length: 990 }, () => 5);
+  const slowTail = Array.from({ length: 10 }, () => 400);
+
+  it('p(99.9) and max read the histogram', () => {
+    const run: RunMeasurements = {
+      phases: [phase('steady', { histogramBase64: histogramOf([...fast, ...slowTail]) })],
+      responses200: 0,
+      impressionsOnTopic: 0,
+    };
+    const p999 = { metric: 'http_req_duration', stat: 'p(99.9)', op: '<', value: 300 } as const;
+    expect(evaluate(p999, run)).toMatchObject({ passed: false });
+    expect(evaluate(p999, run).observed).toBeCloseTo(400, 0);
+    expect(evaluate({ ...p999, stat: 'p(98)' }, run)).toMatchObject({ passed: true });
+    expect(evaluate({ ...p999, stat: 'p(98)' }, run).observed).toBeCloseTo(5, 1);
+    expect(evaluate({ ...p999, stat: 'max', value: 400 }, run).passed).toBe(false);
+  });
+
+  it('an unfiltered percentile merges every measured phase’s samples (k6), not the worst phase', () => {
+    // Phase a: 1000 fast; phase b: 980 fast + 20 at 400 ms. Worst phase p99 = 400 ms; merged, the
+    // 20 slow samples are 1% of 2000: p99 = 5 ms, p(99.6) = 400 ms.
+    const run: RunMeasurements = {
+      phases: [
+        phase('warmup', { warmup: true, histogramBase64: histogramOf(Array(1000).fill(900)) }),
+        phase('a', {
+          histogramBase64: histogramOf(Array(1000).fill(5)),
+          latencyMs: { count: 1000, p50: 5, p95: 5, p99: 5 },
+        }),
+        phase('b', {
+          histogramBase64: histogramOf([...fast.slice(10), ...slowTail, ...slowTail]),
+          latencyMs: { count: 1000, p50: 5, p95: 5, p99: 400 },
+        }),
+      ],
+      responses200: 0,
+      impressionsOnTopic: 0,
+    };
+    const p99 = { metric: 'http_req_duration', stat: 'p(99)', op: '<=', value: 10 } as const;
+    expect(evaluate(p99, run).passed).toBe(true);
+    expect(evaluate(p99, run).observed).toBeCloseTo(5, 1);
+    expect(evaluate({ ...p99, phase: 'b' }, run).passed).toBe(false);
+    expect(evaluate({ ...p99, stat: 'p(99.6)' }, run).passed).toBe(false);
+  });
+
+  it('shed (503) is counted apart from other 5xx; errors_5xx still counts both', () => {
+    const run: RunMeasurements = {
+      phases: [
+        phase('spike', {
+          statusCounts: { '2xx': 900, '4xx': 0, '5xx': 100, errors: 0, timeouts: 0, shed: 97 },
+        }),
+      ],
+      responses200: 900,
+      impressionsOnTopic: 900,
+    };
+    const shed = { metric: 'errors_shed', stat: 'count', op: '<=', value: 50 } as const;
+    expect(evaluate(shed, run)).toMatchObject({ observed: 97, passed: false });
+    expect(evaluate({ ...shed, metric: 'errors_5xx_other', value: 0 }, run)).toMatchObject({
+      observed: 3,
+      passed: false,
+    });
+    expect(evaluate({ ...shed, metric: 'errors_5xx', value: 100 }, run)).toMatchObject({
+      observed: 100,
+      passed: true,
+    });
+  });
+
+  it('impressions_lost and events_lost fail on one missing; skipped when not read', () => {
+    const base = { phases: [phase('steady', {})], responses200: 1000 };
+    const imp = { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 } as const;
+    expect(evaluate(imp, { ...base, impressionsOnTopic: 999 })).toMatchObject({ observed: 1, passed: false });
+    expect(evaluate(imp, { ...base, impressionsOnTopic: undefined })).toMatchObject({
+      passed: true,
+      skipped: 'the impressions topic was not read',
+    });
+    const ev = { metric: 'events_lost', stat: 'count', op: '==', value: 0 } as const;
+    expect(evaluate(ev, { ...base, impressionsOnTopic: 1000, eventsLost: 2 })).toMatchObject({
+      passed: false,
+    });
+    expect(evaluate(ev, { ...base, impressionsOnTopic: 1000, eventsLost: undefined }).skipped).toBeTruthy();
+  });
+
+  describe('quality ratio_to a baseline phase', () => {
+    const group = (watch: number, ndcg: number, fresh: number, lists = 100) => ({
+      lists,
+      metrics: { expectedWatchTimeS: { mean: watch }, ndcgAt10: { mean: ndcg }, freshShare: { mean: fresh } },
+    });
+    const run: RunMeasurements = {
+      phases: [phase('steady', {}), phase('outage', {})],
+      responses200: 0,
+      impressionsOnTopic: 0,
+      quality: {
+        byPhase: {
+          steady: { overall: group(800, 0.5, 0.2), byRung: { full: group(800, 0.5, 0.2) } },
+          outage: { overall: group(400, 0.45, 0.05), byRung: { popularity: group(400, 0.45, 0.05) } },
+        },
+      },
+    };
+    const watch = {
+      metric: 'quality.expected_watch_time',
+      stat: 'ratio_to',
+      phase: 'outage',
+      baseline: 'steady',
+      op: '>=',
+      value: 0.6,
+    } as const;
+
+    it('expected watch time, NDCG@10 and fresh share, each against its threshold', () => {
+      expect(evaluate(watch, run)).toMatchObject({
+        expression: 'quality.expected_watch_time{phase:outage} ratio_to{phase:steady} >= 0.6',
+        observed: 0.5,
+        passed: false,
+      });
+      expect(evaluate({ ...watch, value: 0.5 }, run).passed).toBe(true);
+      expect(evaluate({ ...watch, metric: 'quality.ndcg_at_10', value: 0.95 }, run)).toMatchObject({
+        observed: 0.9,
+        passed: false,
+      });
+      expect(evaluate({ ...watch, metric: 'quality.fresh_share', value: 0.5 }, run)).toMatchObject({
+        observed: 0.25,
+        passed: false,
+      });
+      expect(
+        evaluate({ metric: 'quality.fresh_share', stat: 'mean', phase: 'steady', op: '>=', value: 0.1 }, run),
+      ).toMatchObject({ observed: 0.2, passed: true });
+    });
+
+    it('a phase without lists fails; a run without quality skips', () => {
+      expect(evaluate({ ...watch, rung: 'full', value: 0 }, run)).toMatchObject({ passed: false });
+      expect(evaluate(watch, { ...run, quality: undefined })).toMatchObject({
+        passed: true,
+        skipped: expect.any(String),
+      });
+    });
+  });
+
+  describe('recovery_time_s', () => {
+    type Second = { p99Ms: number; rungCounts: Record<string, number>; shed?: number };
+    const t0 = Date.UTC(2026, 0, 1);
+    const ok: Second = { p99Ms: 20, rungCounts: { full: 100 } };
+    const degraded: Second = { p99Ms: 20, rungCounts: { light_ranker: 100 } };
+    const slow: Second = { p99Ms: 300, rungCounts: { full: 100 } };
+    // steady: 10 s normal (p99 20 ms, all full). outage: 5 s; the fault ends at its end (t0 + 15 s).
+    // recovery: 3 s light_ranker, 1 s slow, then normal.
+    const run = (after: Second[]): RunMeasurements => ({
+      phases: [
+        timed('steady', t0, Array(10).fill(ok), { latencyMs: { count: 1000, p50: 5, p95: 10, p99: 20 } }),
+        timed('outage', t0 + 10_000, Array(5).fill(degraded)),
+        timed('recovery', t0 + 15_200, after),
+      ],
+      responses200: 0,
+      impressionsOnTopic: 0,
+      faults: [
+        {
+          phase: 'outage',
+          target: 'ranker_tier',
+          status: 'applied',
+          endedAt: new Date(t0 + 15_000).toISOString(),
+        },
+      ],
+    });
+    const a = { metric: 'recovery_time_s', stat: 'max', baseline: 'steady', op: '<', value: 10 } as const;
+
+    it('is the time from the fault’s end to the first of 3 seconds back within bounds', () => {
+      const r = run([degraded, degraded, degraded, slow, ok, ok, ok, ok]);
+      // The recovery phase's series starts 0.2 s after the fault's end; its 5th second is the first normal one.
+      expect(evaluate(a, r)).toMatchObject({
+        observed: 4.2,
+        passed: true,
+        expression: 'recovery_time_s{baseline:steady} < 10',
+      });
+      expect(evaluate({ ...a, value: 4 }, r).passed).toBe(false);
+      // A looser p99 bound counts the slow second as recovered.
+      expect(evaluate({ ...a, p99Factor: 20 }, r).observed).toBe(3.2);
+    });
+
+    it('not recovered within the data: fails whatever the threshold', () => {
+      const r = run([degraded, ok, ok, degraded, ok, ok]);
+      expect(evaluate({ ...a, value: 1000 }, r)).toMatchObject({
+        passed: false,
+        note: expect.stringMatching(/not recovered/),
+      });
+      expect(evaluate({ ...a, stableS: 2, value: 1000 }, r)).toMatchObject({ passed: true, observed: 1.2 });
+    });
+
+    it('shed and errors count in the outcome mix', () => {
+      const shedding: Second = { p99Ms: 20, rungCounts: { full: 80 }, shed: 20 };
+      const r = run([shedding, shedding, ok, ok, ok]);
+      expect(evaluate(a, r).observed).toBe(2.2);
+      expect(evaluate({ ...a, rungMixTolerance: 0.25 }, r).observed).toBe(0.2);
+    });
+
+    it('a failed fault fails it; only skipped faults skip it', () => {
+      const r = run([ok, ok, ok]);
+      expect(
+        evaluate(a, { ...r, faults: [{ ...r.faults![0], status: 'failed', endedAt: undefined }] }).passed,
+      ).toBe(false);
+      expect(evaluate(a, { ...r, faults: [{ ...r.faults![0], status: 'skipped' }] }).skipped).toBeTruthy();
+    });
   });
 });

@@ -24,8 +24,8 @@ describe('simulate: determinism', () => {
     const texts: string[] = [];
     for (const outRoot of dirs) {
       const { dir, run } = await runSimCommand({
-        scenario: scenarios['ranker-outage'],
-        scenarioArg: 'ranker-outage',
+        scenario: scenarios['gpu-outage'],
+        scenarioArg: 'gpu-outage',
         fleet: small,
         seed: 11,
         qps: 600,
@@ -50,7 +50,7 @@ describe('simulate: determinism', () => {
 
 describe('simulate: the core decides, rung by rung', () => {
   it('ranker outage: full, then light_ranker while the pool is down, then back to full', () => {
-    const { result } = quick('ranker-outage');
+    const { result } = quick('gpu-outage');
     const share = (phase: string, rung: string) => {
       const p = result.phases.find((x) => x.name === phase)!;
       return (p.rungCounts[rung] ?? 0) / p.statusCounts['2xx'];
@@ -114,7 +114,7 @@ describe('simulate: honest failure', () => {
     const hang = defineScenario({
       ...scenarios.baseline,
       phases: scenarios.baseline.phases.map((p) =>
-        p.warmup ? p : { ...p, faults: [{ target: 'redis', action: 'pause', atS: 1, nodes: 1 }] },
+        p.warmup ? p : { ...p, faults: [{ target: 'redis', kind: 'hang', fromS: 1, nodes: 1 }] },
       ),
     });
     const { result } = simulate({
@@ -132,6 +132,117 @@ describe('simulate: honest failure', () => {
     expect(() => parseFleet({ replicas: { count: 0, lb: 'random' }, redis: { shards: -1 } })).toThrow(
       /RECLAB_ERR_SIM_FLEET_INVALID[\s\S]*count[\s\S]*lb[\s\S]*shards/,
     );
+  });
+});
+
+describe('simulate: v2 faults and arrivals', () => {
+  const withFaults = (faults: unknown[], extra: object = {}) =>
+    defineScenario({
+      ...scenarios['gpu-outage'],
+      phases: [
+        scenarios['gpu-outage'].phases[0],
+        scenarios['gpu-outage'].phases[1],
+        { ...scenarios['gpu-outage'].phases[2], faults: faults as never },
+        scenarios['gpu-outage'].phases[3],
+      ],
+      assertions: [],
+      ...extra,
+    });
+  const run = (scenario: ReturnType<typeof defineScenario>) =>
+    simulate({ scenario, fleet: small, seed: 5, qps: 400, durationScale: 0.5, reclabVersion: 't' }).result;
+
+  it('logs every fault with its window in virtual time, and recovery_time_s reads it', () => {
+    const scenario = withFaults([{ target: 'ranker_tier', kind: 'down', fromS: 1, toS: 5 }], {
+      assertions: [{ metric: 'recovery_time_s', baseline: 'steady', op: '<', value: 10 }],
+    });
+    const r = run(scenario);
+    // outage starts after warm-up (5 s, unscaled) and steady (10 × 0.5 s): at 10 s.
+    expect(r.faults).toEqual([
+      {
+        phase: 'outage',
+        target: 'ranker_tier',
+        kind: 'down',
+        fromS: 0.5,
+        toS: 2.5,
+        status: 'applied',
+        startedAt: '2026-01-01T00:00:10.500Z',
+        appliedAt: '2026-01-01T00:00:10.500Z',
+        endedAt: '2026-01-01T00:00:12.500Z',
+      },
+    ]);
+    const outage = r.phases.find((p) => p.name === 'outage')!;
+    expect(outage.series?.buckets.length).toBe(8);
+    expect(r.assertions[0]).toMatchObject({
+      expression: 'recovery_time_s{baseline:steady} < 10',
+      passed: true,
+    });
+    // The breaker (open 2 s) lets the pool back within a few seconds of the end.
+    expect(r.assertions[0].observed).toBeLessThan(6);
+  });
+
+  it('ranker_tier nan: the core refuses the scores (invalid output) and serves the light ranker', () => {
+    const r = run(withFaults([{ target: 'ranker_tier', kind: 'nan' }]));
+    const outage = r.phases.find((p) => p.name === 'outage')!;
+    expect(outage.reasonCounts?.['ranking RECLAB_ERR_RANKER_INVALID_OUTPUT']).toBeGreaterThan(0);
+    expect((outage.rungCounts.light_ranker ?? 0) / outage.statusCounts['2xx']).toBeGreaterThan(0.9);
+  });
+
+  it('ranker_tier slow ×10 and ann_index missing degrade as the live core does', () => {
+    const slow = run(withFaults([{ target: 'ranker_tier', kind: 'slow', slowFactor: 10 }]));
+    const so = slow.phases.find((p) => p.name === 'outage')!;
+    expect(so.reasonCounts?.['ranking RECLAB_ERR_RANKER_TIMEOUT']).toBeGreaterThan(0);
+    const ann = run(withFaults([{ target: 'ann_index', kind: 'missing' }]));
+    const ao = ann.phases.find((p) => p.name === 'outage')!;
+    expect(ao.rungCounts.partial_retrieval / ao.statusCounts['2xx']).toBeGreaterThan(0.99);
+    expect(ao.reasonCounts?.['retrieval.two_tower RECLAB_ERR_RETRIEVAL_UNAVAILABLE']).toBeGreaterThan(0);
+    // Faults the fleet has no model for are applied and say so.
+    const stale = run(withFaults([{ target: 'ann_index', kind: 'stale' }]));
+    expect(stale.faults?.[0].message).toMatch(/not modelled/);
+  });
+
+  it('redis latency with jitter: slower under the deadline, the popularity rung past it; a Poisson spike is seeded', () => {
+    const base = scenarios.baseline;
+    const withLatency = (latencyMs: number) =>
+      defineScenario({
+        ...base,
+        phases: [
+          base.phases[0],
+          {
+            ...base.phases[1],
+            arrivals: {
+              kind: 'spike',
+              baseQps: 100,
+              peakQps: 200,
+              atS: 5,
+              riseS: 5,
+              holdS: 5,
+              decayS: 5,
+              spacing: 'poisson',
+            },
+            faults: latencyMs
+              ? [{ target: 'redis', kind: 'latency', latencyMs, jitterMs: latencyMs / 4 }]
+              : [],
+          },
+        ],
+        assertions: [],
+      });
+    const steadyOf = (latencyMs: number) => {
+      const r = simulate({ scenario: withLatency(latencyMs), fleet: small, seed: 9, reclabVersion: 't' });
+      return { run: r, steady: r.result.phases.find((p) => p.name === 'steady')! };
+    };
+    const none = steadyOf(0);
+    const some = steadyOf(3);
+    // A few sequential Redis round trips on the critical path, each 3 ± 0.75 ms slower: still full.
+    expect(some.steady.latencyMs.p50 - none.steady.latencyMs.p50).toBeGreaterThan(6);
+    expect(some.steady.rungCounts).toEqual({ full: some.steady.statusCounts['2xx'] });
+    // 20 ms is past the 10 ms user-context deadline: timeouts, the breaker opens, popularity.
+    const past = steadyOf(20).steady;
+    expect(past.rungCounts).toEqual({ popularity: past.statusCounts['2xx'] });
+    expect(past.reasonCounts?.['user_context RECLAB_ERR_FEATURES_TIMEOUT']).toBeGreaterThan(0);
+    // Seeded: the same seed, the same run.
+    expect(steadyOf(3).run.traceHash).toBe(some.run.traceHash);
+    expect(none.steady.offeredQps).toBe(133.333); // (5 × 100 + 5 × 150 + 5 × 200 + 5 × 150 + 10 × 100) / 30
+    expect(none.steady.arrivals).toMatch(/^spike 100→200\/s/);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * Open-model load driver on autocannon: a constant arrival rate for a fixed time, latency measured
+ * Open-model load driver on autocannon: an arrival process for a fixed time (its schedule of intended
+ * send times from scenarios/arrivals.ts, which the simulator follows too), latency measured
  * from each request's intended send time (coordinated omission corrected), percentiles from an
  * HdrHistogram (ARCHITECTURE.md, "Measurement rules").
  *
@@ -21,10 +22,11 @@
  *   samples, p50 105 ms. It lowers the median instead of exposing the stall.
  *
  * So autocannon stays the HTTP engine (connection pool, request serialisation, response parsing,
- * per-request timeouts, reconnection) and this driver owns the clock: slot i is due at
- * t0 + i / rateQps, is written on an idle pooled connection as soon as it is due, and its latency is
- * response time − intended time. The pool is sized so the rate is not connection-bound
- * (`rateQps × 2 s` connections, at most `connectionsMax`); when every connection is busy, due slots
+ * per-request timeouts, reconnection) and this driver owns the clock: slot i is due at t0 plus the
+ * schedule's i-th offset (t0 + i / rateQps for a constant rate), is written on an idle pooled
+ * connection as soon as it is due, and its latency is response time − intended time. The pool is
+ * sized so the peak rate is not connection-bound (`peak rate × 2 s` connections, at most
+ * `connectionsMax`); when every connection is busy, due slots
  * wait (oldest first) and go out late — still measured from their intended time, and counted as late
  * when the wait exceeds `lateThresholdMs`. Slots still waiting when the schedule ends are counted as
  * dropped, never silently lost.
@@ -42,7 +44,16 @@ import { performance } from 'node:perf_hooks';
 import autocannon, { type Request as AutocannonRequest, type Client } from 'autocannon';
 import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
+import type { RandomStream } from '../../../core/ports/random.ts';
 import { type LatencySummaryMs, latencyHistogram, summarizeLatencyMs } from '../../../reports/latency.ts';
+import { type Series, SeriesRecorder } from '../../../reports/series.ts';
+import {
+  type ArrivalProcess,
+  arrivalSchedule,
+  meanRateQps,
+  peakRateQps,
+  rateAt,
+} from '../../../scenarios/arrivals.ts';
 
 /** One request of the schedule, produced by the caller for slot `i`. */
 export interface RequestSpec {
@@ -56,7 +67,7 @@ export interface RequestSpec {
 
 /** What the per-response callback receives. */
 export interface ResponseInfo {
-  /** Slot index on the schedule (intended send time t0 + i / rateQps). */
+  /** Slot index on the schedule (its intended send time is the schedule's i-th). */
   i: number;
   status: number;
   /** Response body as autocannon assembled it (a UTF-8 string). */
@@ -70,8 +81,15 @@ export interface ResponseInfo {
 export interface OpenModelOptions {
   /** Base URL, e.g. `http://127.0.0.1:8080`. Its path is ignored: each request gives its own. */
   url: string;
-  /** Arrival rate, requests per second (> 0). */
-  rateQps: number;
+  /**
+   * The arrival process over warm-up + measured window (scenarios/arrivals.ts), the schedule both
+   * runners follow. Give this or `rateQps`.
+   */
+  arrivals?: ArrivalProcess;
+  /** The stream a Poisson process draws from (e.g. `arrivals.<phase>` of the run's seed). */
+  random?: RandomStream;
+  /** Shorthand for `arrivals: { kind: 'constant', rateQps }` (> 0). */
+  rateQps?: number;
   /** Measured window, seconds (> 0). */
   durationS: number;
   /** Warm-up window before the measured one, seconds (default 0). */
@@ -88,6 +106,29 @@ export interface OpenModelOptions {
   timeoutS?: number;
   /** A slot written more than this after its intended time counts as late (default 10 ms). */
   lateThresholdMs?: number;
+  /** Called once when the schedule starts (its first slot is due now): faults are timed from here. */
+  onScheduleStart?: () => void;
+  /** Called every `progressIntervalMs` (default 1000) while the schedule runs, with the last interval's figures. */
+  onProgress?: (p: LiveProgress) => void;
+  progressIntervalMs?: number;
+}
+
+/** What the driver saw in the last progress interval (for a live progress line). */
+export interface LiveProgress {
+  phase: string;
+  /** Seconds since the schedule started, and its length (warm-up + measured). */
+  elapsedS: number;
+  totalS: number;
+  /** Slots that came due, and responses received (any status), per second over the interval. */
+  offeredQps: number;
+  achievedQps: number;
+  /** p99 of the interval's responses, ms from the intended send time (0 without responses). */
+  p99Ms: number;
+  /** The interval's 2xx responses by rung. */
+  rungCounts: Record<string, number>;
+  /** The interval's 503s, and its other errors (other non-2xx, connection errors, timeouts). */
+  shed: number;
+  errors: number;
 }
 
 export type { LatencySummaryMs } from '../../../reports/latency.ts';
@@ -115,6 +156,8 @@ export interface WindowStats {
   /** Slots never written because no connection was free before the schedule ended. */
   dropped: number;
   statusCounts: StatusCounts;
+  /** 503 responses (also counted in `statusCounts['5xx']`): requests the service shed. */
+  shed: number;
   /** Response time − intended send time (the open-model latency). */
   latencyMs: LatencySummaryMs;
   /** Response time − actual write time: what a closed-model tool would report. Diagnostic only. */
@@ -129,12 +172,14 @@ export interface WindowStats {
   shortLists?: number;
   /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
   histogramBase64: string;
+  /** Per-second figures by intended send time (seconds from the window's start). */
+  series: Series;
 }
 
 /** Result of one phase: the measured window's figures at top level, the warm-up's under `warmup`. */
 export interface PhaseResult extends WindowStats {
   phase: string;
-  /** The configured arrival rate, requests/s. */
+  /** The mean arrival rate the process intends over the measured window, requests/s. */
   offeredQps: number;
   /** Responses (any status) to measured slots / `durationS`. */
   achievedQps: number;
@@ -166,13 +211,14 @@ export class OpenModelError extends Error {
 
 const optionsSchema = z.object({
   url: z.url({ protocol: /^https?$/ }),
-  rateQps: z.number().positive().finite(),
+  rateQps: z.number().positive().finite().optional(),
   durationS: z.number().positive().finite(),
   warmupS: z.number().nonnegative().finite().default(0),
   phase: z.string().min(1),
   connectionsMax: z.number().int().positive().default(256),
   timeoutS: z.number().min(1).finite().default(10),
   lateThresholdMs: z.number().nonnegative().finite().default(10),
+  progressIntervalMs: z.number().min(100).finite().default(1000),
 });
 
 /**
@@ -184,8 +230,8 @@ const POOL_HEADROOM_S = 2;
 const DRAIN_MARGIN_MS = 250;
 /** Bound on the wait for the pool's sockets to connect before t0. */
 const CONNECT_WAIT_MS = 2_000;
-/** Kept off exact slot boundaries so float error never makes a slot due one interval late. */
-const SLOT_EPSILON = 1e-9;
+/** Kept off exact slot boundaries so float error never makes a slot due one interval late (ms). */
+const SLOT_EPSILON_MS = 1e-6;
 
 /** The parts of autocannon 8's Client (lib/httpClient.js) that are not in its public API. */
 interface ClientInternals extends Client {
@@ -198,6 +244,8 @@ interface InFlight {
   i: number;
   intendedMs: number;
   sentMs: number;
+  /** Intended send time, s from the schedule's start. */
+  offsetS: number;
 }
 
 interface Connection {
@@ -211,26 +259,32 @@ interface Connection {
 }
 
 interface WindowRecorder {
-  stats: Omit<WindowStats, 'latencyMs' | 'latencyFromSendMs' | 'sendLagMs' | 'histogramBase64'>;
+  stats: Omit<WindowStats, 'latencyMs' | 'latencyFromSendMs' | 'sendLagMs' | 'histogramBase64' | 'series'>;
   latency: Histogram;
   fromSend: Histogram;
   sendLag: Histogram;
+  series: SeriesRecorder;
+  /** Offset of the window's start in the schedule, s. */
+  startS: number;
 }
 
-function newWindow(scheduled: number): WindowRecorder {
+function newWindow(startS: number): WindowRecorder {
   return {
     stats: {
-      scheduled,
+      scheduled: 0,
       sent: 0,
       completed: 0,
       late: 0,
       dropped: 0,
       statusCounts: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, errors: 0, timeouts: 0 },
+      shed: 0,
       rungCounts: {},
     },
     latency: latencyHistogram(),
     fromSend: latencyHistogram(),
     sendLag: latencyHistogram(),
+    series: new SeriesRecorder(1),
+    startS,
   };
 }
 
@@ -243,6 +297,7 @@ function finishWindow(w: WindowRecorder): WindowStats {
     latencyFromSendMs: summarizeLatencyMs(w.fromSend),
     sendLagMs: summarizeLatencyMs(w.sendLag),
     histogramBase64: encodeIntoCompressedBase64(w.latency),
+    series: w.series.series(),
   };
 }
 
@@ -266,8 +321,9 @@ export function rungOf(body: string): string | undefined {
 }
 
 /**
- * Runs one phase at a constant arrival rate: slot i is intended at t0 + i / rateQps for
- * ceil(rateQps × (warmupS + durationS)) slots; slots of the first warmupS seconds are reported
+ * Runs one phase of an arrival process (`arrivals`, or a constant `rateQps`) over warmupS +
+ * durationS: slot i is intended at t0 + the schedule's i-th offset (for a constant rate, i / rateQps
+ * for ceil(rateQps × (warmupS + durationS)) slots); slots of the first warmupS seconds are reported
  * under `warmup`, the rest at top level. Resolves once every written request has been answered or
  * has timed out (at most timeoutS after the schedule ends).
  *
@@ -287,18 +343,33 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
   }
   const o = parsed.data;
   const { makeRequest, onResponse } = opts;
-  const rate = o.rateQps;
-  const warmupSlots = Math.max(0, Math.ceil(rate * o.warmupS - SLOT_EPSILON));
-  const totalSlots = Math.max(1, Math.ceil(rate * (o.warmupS + o.durationS) - SLOT_EPSILON));
-  const connections = Math.min(o.connectionsMax, Math.max(1, Math.ceil(rate * POOL_HEADROOM_S)));
+  if ((opts.arrivals === undefined) === (o.rateQps === undefined)) {
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', 'give either arrivals or rateQps');
+  }
+  const arrivals: ArrivalProcess = opts.arrivals ?? { kind: 'constant', rateQps: o.rateQps! };
+  const totalS = o.warmupS + o.durationS;
+  let schedule: ReturnType<typeof arrivalSchedule>;
+  try {
+    schedule = arrivalSchedule(arrivals, totalS, opts.random);
+  } catch (err) {
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', (err as Error).message);
+  }
+  const connections = Math.min(
+    o.connectionsMax,
+    Math.max(1, Math.ceil(peakRateQps(arrivals, totalS) * POOL_HEADROOM_S)),
+  );
   const lateMs = o.lateThresholdMs;
-  const warm = newWindow(warmupSlots);
-  const measured = newWindow(totalSlots - warmupSlots);
-  const windowOf = (i: number): WindowRecorder => (i < warmupSlots ? warm : measured);
+  const warm = newWindow(0);
+  const measured = newWindow(o.warmupS);
+  const windowOfOffset = (offsetS: number): WindowRecorder => (offsetS < o.warmupS - 1e-9 ? warm : measured);
+  const windowOf = (f: InFlight): WindowRecorder => windowOfOffset(f.offsetS);
 
   let t0 = Number.NaN;
   let windowEndMs = Number.NaN;
   let nextSlot = 0;
+  /** Offset (s) of slot `nextSlot` on the schedule; undefined once the schedule has no more. */
+  let pendingOffsetS = schedule.next();
+  let pumpAtMs = Number.POSITIVE_INFINITY;
   let scheduleClosed = false;
   let finished = false;
   let failure: OpenModelError | undefined;
@@ -332,16 +403,49 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     lastBody = body;
   };
 
-  const intendedAt = (i: number): number => t0 + (i * 1000) / rate;
-  const dueSlots = (now: number): number =>
-    Math.min(totalSlots, Math.floor(((now - t0) * rate) / 1000 + SLOT_EPSILON) + 1);
+  /** The next slot of the schedule is due at `now`. */
+  const isDue = (now: number): boolean =>
+    pendingOffsetS !== undefined && t0 + pendingOffsetS * 1000 <= now + SLOT_EPSILON_MS;
+
+  // The live progress figures of the current interval.
+  let live = {
+    responses: 0,
+    shed: 0,
+    errors: 0,
+    rungs: new Map<string, number>(),
+    latency: latencyHistogram(),
+  };
+  let liveSinceMs = Number.NaN;
+  let progressTimer: NodeJS.Timeout | undefined;
+  function reportProgress(): void {
+    const now = performance.now();
+    const spanS = Math.max(1e-3, (now - liveSinceMs) / 1000);
+    const elapsedS = (now - t0) / 1000;
+    opts.onProgress?.({
+      phase: o.phase,
+      elapsedS,
+      totalS,
+      offeredQps: rateAt(arrivals, totalS, Math.min(elapsedS, totalS - 1e-6)),
+      achievedQps: live.responses / spanS,
+      p99Ms: live.latency.totalCount ? live.latency.getValueAtPercentile(99) / 1000 : 0,
+      rungCounts: Object.fromEntries(live.rungs),
+      shed: live.shed,
+      errors: live.errors,
+    });
+    live = { responses: 0, shed: 0, errors: 0, rungs: new Map(), latency: latencyHistogram() };
+    liveSinceMs = now;
+  }
 
   function fail(code: OpenModelErrorCode, message: string, cause?: unknown): void {
     failure ??= new OpenModelError(code, message, { cause });
     finish();
   }
 
-  function write(conn: Connection, i: number): void {
+  /** Writes the next slot of the schedule (due now) on `conn`. */
+  function write(conn: Connection): void {
+    const i = nextSlot++;
+    const offsetS = pendingOffsetS!;
+    pendingOffsetS = schedule.next();
     let spec: RequestSpec;
     try {
       spec = makeRequest(i);
@@ -350,14 +454,15 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
       return;
     }
     const now = performance.now();
-    const intendedMs = intendedAt(i);
-    const w = windowOf(i);
+    const intendedMs = t0 + offsetS * 1000;
+    const w = windowOfOffset(offsetS);
+    w.stats.scheduled++;
     w.stats.sent++;
     const lagMs = now - intendedMs;
     w.sendLag.recordValue(msToUs(lagMs));
     if (lagMs > lateMs) w.stats.late++;
     conn.idle = false;
-    conn.inFlight = { i, intendedMs, sentMs: now };
+    conn.inFlight = { i, intendedMs, sentMs: now, offsetS };
     pending++;
     requestForWrite = spec;
     try {
@@ -380,13 +485,16 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
       conn.inFlight = undefined;
       queueMicrotask(() => settleLost(conn, 'errors'));
     }
-    if (!scheduleClosed && nextSlot < dueSlots(performance.now())) {
+    const now = performance.now();
+    if (!scheduleClosed && isDue(now)) {
       if (conn.idle) {
         // An idle connection reconnecting between two pump ticks: take it off the idle stack first.
         conn.idle = false;
         idle.splice(idle.indexOf(conn), 1);
       }
-      write(conn, nextSlot++);
+      write(conn);
+      // The pump slept through a backlog; wake it for the next slot (or the schedule's end).
+      if (!isDue(now)) armPump(now);
       return;
     }
     if (!conn.idle) {
@@ -399,7 +507,10 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     const lost = conn.lost;
     if (!lost || finished) return;
     conn.lost = undefined;
-    windowOf(lost.i).stats.statusCounts[kind]++;
+    const w = windowOf(lost);
+    w.stats.statusCounts[kind]++;
+    w.series.record(lost.offsetS - w.startS, 0, undefined);
+    live.errors++;
     pending--;
     maybeDrained();
   }
@@ -412,19 +523,26 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     if (!f || finished) return;
     conn.inFlight = undefined;
     pending--;
-    const w = windowOf(f.i);
+    const w = windowOf(f);
     w.stats.completed++;
     const cls = Math.floor(status / 100);
     if (cls >= 2 && cls <= 5) w.stats.statusCounts[`${cls}xx` as '2xx']++;
     else w.stats.statusCounts.errors++;
+    if (status === 503) w.stats.shed++;
     const latencyMs = at - f.intendedMs;
     w.latency.recordValue(msToUs(latencyMs));
     w.fromSend.recordValue(msToUs(at - f.sentMs));
     const rung = rungOf(body) ?? (cls === 2 ? 'none' : undefined);
     if (rung !== undefined) w.stats.rungCounts[rung] = (w.stats.rungCounts[rung] ?? 0) + 1;
+    w.series.record(f.offsetS - w.startS, status, msToUs(latencyMs), rung);
+    live.responses++;
+    live.latency.recordValue(msToUs(latencyMs));
+    if (cls === 2 && rung !== undefined) live.rungs.set(rung, (live.rungs.get(rung) ?? 0) + 1);
+    else if (status === 503) live.shed++;
+    else if (cls !== 2) live.errors++;
     if (onResponse) {
       try {
-        onResponse({ i: f.i, status, body, latencyMs, warmup: f.i < warmupSlots });
+        onResponse({ i: f.i, status, body, latencyMs, warmup: w === warm });
       } catch (err) {
         fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', `onResponse threw for slot ${f.i}`, err);
         return;
@@ -468,28 +586,48 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
 
   function pump(): void {
     pumpTimer = undefined;
+    pumpAtMs = Number.POSITIVE_INFINITY;
     if (finished || scheduleClosed) return;
     const now = performance.now();
-    const due = dueSlots(now);
-    while (nextSlot < due && idle.length > 0) {
-      write(idle.pop()!, nextSlot++);
+    while (isDue(now) && idle.length > 0) {
+      write(idle.pop()!);
       if (finished) return;
     }
-    if (nextSlot >= totalSlots || now >= windowEndMs) {
+    if (pendingOffsetS === undefined || now >= windowEndMs) {
       closeSchedule();
       return;
     }
-    // Due slots without a connection wait for onConnectionReady; wake for the next slot or the end.
-    const wakeAt = due < totalSlots ? intendedAt(due) : windowEndMs;
-    pumpTimer = setTimeout(pump, Math.max(0, wakeAt - performance.now()));
+    armPump(now);
+  }
+
+  /**
+   * Wakes the pump for the next slot, or for the schedule's end. Due slots without a connection
+   * wait for onConnectionReady, which re-arms the pump once the backlog is written.
+   */
+  function armPump(now: number): void {
+    if (finished || scheduleClosed) return;
+    const at =
+      pendingOffsetS === undefined
+        ? now
+        : isDue(now)
+          ? windowEndMs
+          : Math.min(windowEndMs, t0 + pendingOffsetS * 1000);
+    if (pumpTimer !== undefined && pumpAtMs <= at) return;
+    clearTimeout(pumpTimer);
+    pumpAtMs = at;
+    pumpTimer = setTimeout(pump, Math.max(0, at - now));
   }
 
   function closeSchedule(): void {
     scheduleClosed = true;
-    if (nextSlot < totalSlots) {
-      measured.stats.dropped += totalSlots - Math.max(nextSlot, warmupSlots);
-      warm.stats.dropped += Math.max(0, warmupSlots - nextSlot);
-      nextSlot = totalSlots;
+    clearInterval(progressTimer);
+    // Slots of the schedule never written before its end: dropped, never silently lost.
+    while (pendingOffsetS !== undefined) {
+      const w = windowOfOffset(pendingOffsetS);
+      w.stats.scheduled++;
+      w.stats.dropped++;
+      nextSlot++;
+      pendingOffsetS = schedule.next();
     }
     // autocannon times a request out timeoutS after its write; wait that long at most.
     drainTimer = setTimeout(finish, o.timeoutS * 1000 + DRAIN_MARGIN_MS);
@@ -505,9 +643,15 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     finished = true;
     clearTimeout(pumpTimer);
     clearTimeout(drainTimer);
+    clearInterval(progressTimer);
     for (const conn of pool) {
       // Unanswered by the end of the drain: counted as timeouts.
-      for (const f of [conn.inFlight, conn.lost]) if (f) windowOf(f.i).stats.statusCounts.timeouts++;
+      for (const f of [conn.inFlight, conn.lost]) {
+        if (!f) continue;
+        const w = windowOf(f);
+        w.stats.statusCounts.timeouts++;
+        w.series.record(f.offsetS - w.startS, 0, undefined);
+      }
       conn.inFlight = undefined;
       conn.lost = undefined;
     }
@@ -557,7 +701,14 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     idle.reverse();
     startedAt = new Date();
     t0 = performance.now();
-    windowEndMs = t0 + (o.warmupS + o.durationS) * 1000;
+    windowEndMs = t0 + totalS * 1000;
+    liveSinceMs = t0;
+    if (opts.onProgress) progressTimer = setInterval(reportProgress, o.progressIntervalMs);
+    try {
+      opts.onScheduleStart?.();
+    } catch (err) {
+      fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', 'onScheduleStart threw', err);
+    }
     pump();
   }
   await drained;
@@ -572,9 +723,12 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     });
 
   const m = finishWindow(measured);
+  // Λ over the measured window ÷ its length: the mean rate the process intends there.
+  const offeredQps =
+    (meanRateQps(arrivals, totalS) * totalS - meanRateQps(arrivals, o.warmupS) * o.warmupS) / o.durationS;
   return {
     phase: o.phase,
-    offeredQps: rate,
+    offeredQps: Math.round(offeredQps * 1000) / 1000,
     achievedQps: m.completed / o.durationS,
     durationS: o.durationS,
     warmupS: o.warmupS,

@@ -1,33 +1,33 @@
 import { defineScenario } from './define.ts';
 
 /**
- * Ranker (GPU tier) outage: the main ranker runs as its own tier process, the stand-in for seed
+ * GPU outage (the ranker tier down; `ranker-outage` is its old name and an alias): the main ranker runs as its own tier process, the stand-in for seed
  * 000's GPU pool, and is killed mid-run, then started again. The core must step down to the light
  * ranker in process (rung `light_ranker`; seed 000 §6: "GPU ranker down → lightweight CPU model")
  * with zero 5xx and bounded latency, and climb back to `full` once the tier answers again (its
  * breaker half-opens after RECLAB_BREAKER_OPEN_MS). The quality report shows what the outage cost.
  */
-export const rankerOutage = defineScenario({
-  name: 'ranker-outage',
+export const gpuOutage = defineScenario({
+  name: 'gpu-outage',
   description:
     'Ranker tier process killed mid-run, then restarted; the core serves from the light ranker with zero 5xx and recovers',
   world: { users: 20_000, videos: 10_000 },
   rankerTier: true,
-  coreEnv: { RECLAB_BREAKER_OPEN_MS: '2000' },
+  core: { breaker: { openMs: 2000 } },
   phases: [
-    { name: 'warmup', rateQps: 50, durationS: 5, warmup: true },
-    { name: 'steady', rateQps: 100, durationS: 10 },
+    { name: 'warmup', arrivals: { kind: 'constant', rateQps: 50 }, durationS: 5, warmup: true },
+    { name: 'steady', arrivals: { kind: 'constant', rateQps: 100 }, durationS: 10 },
     {
       name: 'outage',
-      rateQps: 100,
+      arrivals: { kind: 'constant', rateQps: 100 },
       durationS: 15,
-      faults: [{ target: 'ranker_tier', action: 'stop', atS: 0 }],
+      // Down for the whole phase; restarted (a new process) at its end.
+      faults: [{ target: 'ranker_tier', kind: 'down' }],
     },
     {
       name: 'recovery',
-      rateQps: 100,
+      arrivals: { kind: 'constant', rateQps: 100 },
       durationS: 15,
-      faults: [{ target: 'ranker_tier', action: 'start', atS: 0 }],
     },
   ],
   assertions: [

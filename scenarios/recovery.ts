@@ -1,0 +1,106 @@
+/**
+ * Recovery time after a fault (issue 12, `recovery_time_s`): how long after a fault ends until the
+ * service is back to normal, measured on the per-second series both runners record
+ * (reports/series.ts). The definition (docs/scenarios.md, "Recovery time"):
+ *
+ * 1. **Normal** is a baseline phase B: its p99 (ms from the intended send time) and its *outcome
+ *    mix* — the share of its requests per rung, with shed (503) and errors (any other non-2xx,
+ *    connection errors, timeouts) as two more categories.
+ * 2. The fault **ends** when its injector has reverted it (the container answers again, the
+ *    process was restarted, the toxic removed); for `restart_empty`, when Redis is back, empty.
+ * 3. The seconds after the end are the series buckets (1 s each, by intended send time, aligned to
+ *    each phase's start) that **start at or after** the end, in time order across phases.
+ * 4. A bucket is **within bounds** when it has requests, its p99 ≤ p99(B) × `p99Factor` (default
+ *    1.5), and the total-variation distance between its outcome mix and B's — ½ Σ |p − q| over the
+ *    categories — is ≤ `rungMixTolerance` (default 0.1).
+ * 5. Recovered at the first bucket that starts a run of `stableS` (default 3) buckets within
+ *    bounds; **recovery time** = that bucket's start − the fault's end, seconds. Its resolution is
+ *    one bucket (a fault that changed nothing reads between 0 and 1 s).
+ * 6. No such run before the data ends: **not recovered** — the assertion fails, whatever its
+ *    threshold, and `observed` is the seconds of data after the end.
+ */
+import type { Series } from '../reports/series.ts';
+
+export interface RecoveryPhase {
+  phase: string;
+  /** Epoch ms of the phase's first intended send time (its series' 0). */
+  startedAtMs: number;
+  series: Series;
+}
+
+export interface RecoveryBaseline {
+  p99Ms: number;
+  /** Requests per outcome: rungs of 2xx responses, `shed`, `error`. */
+  outcomes: Record<string, number>;
+}
+
+export interface RecoveryOptions {
+  p99Factor?: number;
+  rungMixTolerance?: number;
+  stableS?: number;
+}
+
+export interface RecoveryResult {
+  recovered: boolean;
+  /** Seconds from the fault's end to the recovery (or, not recovered, of data after the end). */
+  seconds: number;
+}
+
+export const RECOVERY_DEFAULTS = { p99Factor: 1.5, rungMixTolerance: 0.1, stableS: 3 } as const;
+
+/** The outcome mix of a set of counts: rungs, then `shed` and `error`. */
+export function outcomeShares(outcomes: Record<string, number>): Map<string, number> {
+  const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
+  const m = new Map<string, number>();
+  if (total === 0) return m;
+  for (const [k, v] of Object.entries(outcomes)) if (v > 0) m.set(k, v / total);
+  return m;
+}
+
+/** Total-variation distance between two distributions over categories: ½ Σ |p − q|. */
+export function totalVariation(p: Map<string, number>, q: Map<string, number>): number {
+  let sum = 0;
+  for (const k of new Set([...p.keys(), ...q.keys()])) sum += Math.abs((p.get(k) ?? 0) - (q.get(k) ?? 0));
+  return sum / 2;
+}
+
+/** See the file header. */
+export function recoveryTime(
+  faultEndMs: number,
+  phases: readonly RecoveryPhase[],
+  baseline: RecoveryBaseline,
+  opts: RecoveryOptions = {},
+): RecoveryResult {
+  const p99Factor = opts.p99Factor ?? RECOVERY_DEFAULTS.p99Factor;
+  const tol = opts.rungMixTolerance ?? RECOVERY_DEFAULTS.rungMixTolerance;
+  const stableS = opts.stableS ?? RECOVERY_DEFAULTS.stableS;
+  const normal = outcomeShares(baseline.outcomes);
+  const after = phases
+    .flatMap((p) =>
+      p.series.buckets.map((b) => ({
+        startMs: p.startedAtMs + b.startS * 1000,
+        endMs: p.startedAtMs + (b.startS + p.series.bucketS) * 1000,
+        b,
+      })),
+    )
+    .filter((x) => x.startMs >= faultEndMs)
+    .sort((x, y) => x.startMs - y.startMs);
+  let runStart = -1;
+  let run = 0;
+  for (let i = 0; i < after.length; i++) {
+    const { b } = after[i];
+    const mix = outcomeShares({ ...b.rungCounts, shed: b.shed, error: b.errors });
+    const ok = b.count > 0 && b.p99Ms <= baseline.p99Ms * p99Factor && totalVariation(mix, normal) <= tol;
+    if (!ok) {
+      run = 0;
+      continue;
+    }
+    if (run === 0) runStart = i;
+    if (++run >= stableS)
+      return { recovered: true, seconds: round1((after[runStart].startMs - faultEndMs) / 1000) };
+  }
+  const lastEnd = after.length ? after[after.length - 1].endMs : faultEndMs;
+  return { recovered: false, seconds: round1((lastEnd - faultEndMs) / 1000) };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -3,6 +3,7 @@ import type { ScenarioDefinition } from './define.ts';
 import { gpuOutage } from './gpu-outage.ts';
 import { kafkaOutage } from './kafka-outage.ts';
 import { redisFailure } from './redis-failure.ts';
+import { viralSpike } from './viral-spike.ts';
 
 /** Every scenario `reclab run` and `reclab sim` know, by name. */
 export const scenarios: Record<string, ScenarioDefinition> = {
@@ -10,6 +11,7 @@ export const scenarios: Record<string, ScenarioDefinition> = {
   [redisFailure.name]: redisFailure,
   [kafkaOutage.name]: kafkaOutage,
   [gpuOutage.name]: gpuOutage,
+  [viralSpike.name]: viralSpike,
 };
 
 /** Old names that still resolve: `ranker-outage` is gpu-outage's name before issue 12. */

@@ -1,0 +1,37 @@
+import { defineScenario } from './define.ts';
+
+/**
+ * Viral spike (the product brief's first scenario): the arrival rate jumps to about 3× the core's
+ * knee on this machine (about 400 QPS on one core, issue 10's sweep; docs/performance.md) and
+ * falls back. Under the overload the core must degrade instead of failing: requests it cannot run
+ * in full are answered from cheaper rungs, and shed with 503 only past that.
+ *
+ * `reclab sim viral-spike --qps 50000` scales the busiest measured rate (the spike's peak) to
+ * 50K QPS and every other rate with it, on a simulated fleet (`reclab plan` sizes one).
+ */
+export const viralSpike = defineScenario({
+  name: 'viral-spike',
+  description:
+    'The arrival rate spikes to ~3× the knee for 20 s and decays; the core browns out to cheaper rungs instead of failing, and recovers',
+  world: { users: 20_000, videos: 10_000 },
+  phases: [
+    { name: 'warmup', arrivals: { kind: 'constant', rateQps: 50 }, durationS: 5, warmup: true },
+    { name: 'steady', arrivals: { kind: 'constant', rateQps: 150 }, durationS: 15 },
+    {
+      name: 'spike',
+      // 150 → 1,200 QPS in 5 s, held 20 s, back to 150 in 10 s; 10 s of calm each side.
+      arrivals: { kind: 'spike', baseQps: 150, peakQps: 1200, atS: 10, riseS: 5, holdS: 20, decayS: 10 },
+      durationS: 55,
+    },
+    { name: 'recovery', arrivals: { kind: 'constant', rateQps: 150 }, durationS: 15 },
+  ],
+  assertions: [
+    { metric: 'rung_share', rung: 'full', phase: 'steady', stat: 'rate', op: '>=', value: 0.99 },
+    { metric: 'http_req_duration', phase: 'spike', stat: 'p(99)', op: '<=', value: 200 },
+    { metric: 'errors_5xx_other', stat: 'count', op: '==', value: 0 },
+    { metric: 'errors_transport', stat: 'count', op: '==', value: 0 },
+    { metric: 'achieved_rate_ratio', phase: 'spike', stat: 'rate', op: '>=', value: 0.95 },
+    { metric: 'rung_share', rung: 'full', phase: 'recovery', stat: 'rate', op: '>=', value: 0.95 },
+    { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
+  ],
+});

@@ -39,7 +39,9 @@ describe('reclab plan', () => {
         reclabVersion: 'test',
       });
       const cpu = Math.max(
-        ...r.result.phases.filter((x) => !x.warmup).map((x) => r.result.fleet!.utilisation[x.name].replicaCpu),
+        ...r.result.phases
+          .filter((x) => !x.warmup)
+          .map((x) => r.result.fleet!.utilisation[x.name].replicaCpu),
       );
       expect(r.result.exitCode !== 0 || cpu > 0.85).toBe(true);
     }

@@ -19,8 +19,7 @@ import { parseArgs } from 'node:util';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
-import { baseline } from '../scenarios/baseline.ts';
-import type { ScenarioDefinition } from '../scenarios/define.ts';
+import { MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
 
@@ -68,20 +67,7 @@ const seed = Number(a.seed);
 const durationS = Number(a.duration);
 const rows = [];
 for (const rate of a.rates.split(',').map(Number)) {
-  const scenario: ScenarioDefinition = {
-    ...baseline,
-    name: `validation-${rate}`,
-    phases: [
-      {
-        name: 'warmup',
-        arrivals: { kind: 'constant', rateQps: Math.min(rate, 100) },
-        durationS: 10,
-        warmup: true,
-      },
-      { name: 'measured', arrivals: { kind: 'constant', rateQps: rate }, durationS },
-    ],
-    assertions: [],
-  } as ScenarioDefinition;
+  const scenario = measuredBaseline(`validation-${rate}`, rate, durationS);
   const live = await runScenario({
     scenario,
     seed,
@@ -92,8 +78,8 @@ for (const rate of a.rates.split(',').map(Number)) {
     log: (l) => process.stdout.write(`${l}\n`),
   });
   const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
-  const lp = live.phases.find((p) => p.phase === 'measured')!;
-  const sp = sim.result.phases.find((p) => p.name === 'measured')!;
+  const lp = live.phases.find((p) => p.phase === MEASURED_PHASE)!;
+  const sp = sim.result.phases.find((p) => p.name === MEASURED_PHASE)!;
   const l = side(lp);
   const s = side(sp);
   const row = {

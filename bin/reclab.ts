@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import type { FleetSpec } from '../sim/fleet/fleet-spec.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -444,6 +445,29 @@ function positiveNumberArg(name: string) {
   };
 }
 
+/**
+ * The scenario (a name or a path) and the fleet (a fleet file, or the default profile), with
+ * `adjust` applied to the fleet, for `reclab sim` and `reclab plan`; exits 2 with the problem when
+ * either is invalid.
+ */
+async function simInputs(
+  arg: string,
+  fleetFile: string | undefined,
+  adjust: (f: FleetSpec) => FleetSpec = (f) => f,
+) {
+  const { loadScenario } = await import('../scenarios/load.ts');
+  const { DEFAULT_FLEET, loadFleetFile } = await import('../sim/fleet/fleet-spec.ts');
+  try {
+    return {
+      scenario: await loadScenario(arg),
+      fleet: adjust(fleetFile ? loadFleetFile(fleetFile) : DEFAULT_FLEET),
+    };
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 program
   .command('sim')
   .description(
@@ -483,23 +507,15 @@ program
       );
       process.exit(2);
     }
-    const { loadScenario } = await import('../scenarios/load.ts');
-    const { DEFAULT_FLEET, loadFleetFile } = await import('../sim/fleet/fleet-spec.ts');
     const { runSimCommand, withSizes } = await import('../sim/run/sim-command.ts');
-    let scenario: Awaited<ReturnType<typeof loadScenario>>;
-    let fleet: typeof DEFAULT_FLEET;
-    try {
-      scenario = await loadScenario(arg);
-      fleet = withSizes(o.fleet ? loadFleetFile(o.fleet) : DEFAULT_FLEET, {
+    const { scenario, fleet } = await simInputs(arg, o.fleet, (f) =>
+      withSizes(f, {
         replicas: o.replicas,
         redisShards: o.redisShards,
         rankerNodes: o.rankerNodes,
         lb: o.lb,
-      });
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
-      process.exit(2);
-    }
+      }),
+    );
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
     try {
       const { exitCode } = await runSimCommand({
@@ -592,18 +608,8 @@ program
   .option('--max-runs <n>', 'most simulated runs in the search', intArg('max-runs'), 12)
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
-    const { loadScenario } = await import('../scenarios/load.ts');
-    const { DEFAULT_FLEET, loadFleetFile } = await import('../sim/fleet/fleet-spec.ts');
     const { runPlanCommand } = await import('../sim/run/plan-command.ts');
-    let scenario: Awaited<ReturnType<typeof loadScenario>>;
-    let fleet: typeof DEFAULT_FLEET;
-    try {
-      scenario = await loadScenario(arg);
-      fleet = o.fleet ? loadFleetFile(o.fleet) : DEFAULT_FLEET;
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
-      process.exit(2);
-    }
+    const { scenario, fleet } = await simInputs(arg, o.fleet);
     try {
       const { exitCode } = await runPlanCommand({
         scenario,

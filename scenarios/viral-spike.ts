@@ -2,7 +2,7 @@ import { defineScenario } from './define.ts';
 
 /**
  * Viral spike (the product brief's first scenario): the arrival rate jumps to about 3× the core's
- * knee on this machine (about 400 QPS on one core, issue 10's sweep; docs/performance.md) and
+ * knee on this machine (about 400 QPS on one core in issue 10's rate sweep; not re-measured here) and
  * falls back. Under the overload the core must degrade instead of failing: requests it cannot run
  * in full are answered from cheaper rungs, and shed with 503 only past that.
  *

@@ -9,13 +9,12 @@
  * The report records the machine, since times measured here do not carry to another one.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../../loadtest/run.ts';
-import { baseline } from '../../scenarios/baseline.ts';
-import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import { type CoreCounters, readCoreCounters } from './core-metrics.ts';
 import { fitFleet } from './fit.ts';
+import { MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
 export interface CalibrateOptions {
@@ -31,7 +30,8 @@ export interface CalibrateOptions {
 }
 
 export interface CalibrationReport {
-  machine: { cpus: number; cpuModel: string; memGiB: number; node: string; platform: string };
+  /** Times measured on one machine do not carry to another. */
+  machine: MachineInfo;
   measuredAt: string;
   command: string;
   qps: number;
@@ -44,8 +44,6 @@ export interface CalibrationReport {
   liveRun: { runId: string; exitCode: number };
 }
 
-const MEASURED = 'measure';
-
 /**
  * Runs the calibration; returns the report and the paths written.
  * @throws Error when the run measured no responses or the core's /metrics is unreadable
@@ -53,21 +51,7 @@ const MEASURED = 'measure';
 export async function calibrate(
   o: CalibrateOptions,
 ): Promise<{ report: CalibrationReport; fleetPath: string; reportPath: string }> {
-  const scenario: ScenarioDefinition = {
-    ...baseline,
-    name: 'calibrate',
-    description: 'reclab calibrate: the baseline world at a low rate, stage timings recorded',
-    phases: [
-      {
-        name: 'warmup',
-        arrivals: { kind: 'constant', rateQps: Math.min(o.qps, 50) },
-        durationS: 10,
-        warmup: true,
-      },
-      { name: MEASURED, arrivals: { kind: 'constant', rateQps: o.qps }, durationS: o.durationS },
-    ],
-    assertions: [],
-  };
+  const scenario = measuredBaseline('calibrate', o.qps, o.durationS);
   const stages = new StageSamples();
   let before: CoreCounters | undefined;
   let after: CoreCounters | undefined;
@@ -81,13 +65,13 @@ export async function calibrate(
     log: o.log,
     probe: {
       phaseStart: async (phase, url) => {
-        if (phase === MEASURED) before = await readCoreCounters(url);
+        if (phase === MEASURED_PHASE) before = await readCoreCounters(url);
       },
       phaseEnd: async (phase, url) => {
-        if (phase === MEASURED) after = await readCoreCounters(url);
+        if (phase === MEASURED_PHASE) after = await readCoreCounters(url);
       },
       served: (phase, served) => {
-        if (phase === MEASURED) stages.record(served?.meta?.timings_ms);
+        if (phase === MEASURED_PHASE) stages.record(served?.meta?.timings_ms);
       },
     },
   });
@@ -95,17 +79,11 @@ export async function calibrate(
     throw new Error(`calibration run ${summary.runId} measured no responses (exit ${summary.exitCode})`);
   const requests = after.recommendations - before.recommendations;
   const cpuPerRequestUs = ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, requests);
-  const host = cpus()[0]?.model ?? 'unknown';
-  const { fleet, notes } = fitFleet({ stages, cpuPerRequestUs }, `calibrated-${cpus().length}cpu`);
+  const machine = machineInfo();
+  const { fleet, notes } = fitFleet({ stages, cpuPerRequestUs }, `calibrated-${machine.cpus}cpu`);
 
   const report: CalibrationReport = {
-    machine: {
-      cpus: cpus().length,
-      cpuModel: host,
-      memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    },
+    machine,
     measuredAt: new Date().toISOString(),
     command: `reclab calibrate --qps ${o.qps} --duration ${o.durationS} --seed ${o.seed}`,
     qps: o.qps,

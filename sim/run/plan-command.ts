@@ -48,10 +48,11 @@ export async function runPlanCommand(
   await mkdir(dir, { recursive: true });
   const fleetFile = { ...p.fleet, name: `${o.scenario.name}-q${o.qps}-p99-${o.budgetP99Ms}` };
   await writeFile(join(dir, 'fleet.json'), `${JSON.stringify(fleetFile, null, 2)}\n`);
-  const { final, ...rest } = p;
+  const { final, fleet: _fleet, ...rest } = p; // the fleet is fleet.json, the run is summary.json
+  const header = { scenario: o.scenario.name, qps: o.qps, budgetP99Ms: o.budgetP99Ms, seed: o.seed };
   await writeFile(
     join(dir, 'plan.json'),
-    `${JSON.stringify({ ...rest, fleet: undefined, scenario: o.scenario.name, qps: o.qps, budgetP99Ms: o.budgetP99Ms, seed: o.seed, durationScale: o.durationScale ?? 1 }, null, 2)}\n`,
+    `${JSON.stringify({ ...header, durationScale: o.durationScale ?? 1, ...rest }, null, 2)}\n`,
   );
   await writeSummaryJson(dir, final.result);
 

@@ -69,26 +69,26 @@ const PIPELINE_LEVELS: readonly PipelineLevel[] = ['full', 'light', 'lean'];
 export const PIPELINE_LOOP_TURNS = 6;
 
 /**
- * The richest level whose expected time to answer fits its bound:
- * - a pipeline level waits for the loop's lag now and for a slot, then behind the CPU already
- *   admitted or behind the standing lag once per step (`PIPELINE_LOOP_TURNS`), whichever is larger
- *   (both estimate the waiting on the one event loop), then runs:
- *   `waited + loopLag + queueDelay + max(inFlightCpu, turns × standingLag) + cpuMs[level] ≤ maxDelayMs[level]`;
- * - `popularity` needs no slot and runs at once, behind only the loop's lag now:
- *   `waited + loopLag + cpuMs.popularity ≤ deadlineMs`;
+ * The richest level whose expected time fits its bounds. What a request has already waited — for a
+ * slot (`waited`) and behind the loop's lag now — is sunk: it counts only against the deadline.
+ * What it will wait is judged per level:
+ * - a pipeline level waits for a slot, then behind the CPU already admitted or behind the standing
+ *   lag once per step (`PIPELINE_LOOP_TURNS`), whichever is larger (both estimate the waiting on
+ *   the one event loop), then runs: `ahead = queueDelay + max(inFlightCpu, turns × standingLag) +
+ *   cpuMs[level]`; chosen when `ahead ≤ maxDelayMs[level]` and `waited + loopLag + ahead ≤ deadlineMs`;
+ * - `popularity` needs no slot and runs at once: `waited + loopLag + cpuMs.popularity ≤ deadlineMs`;
  * - otherwise `shed`.
  * With `enabled` false it answers `full` (admission then is the bulkhead's alone).
  * Pure: the same inputs always give the same decision.
  */
 export function admissionDecision(signal: LoadSignal, s: BrownoutSettings): AdmissionDecision {
   if (!s.enabled) return 'full';
-  const ahead =
-    signal.waitedMs +
-    signal.loopLagMs +
-    signal.queueDelayMs +
-    Math.max(signal.inFlightCpuMs, PIPELINE_LOOP_TURNS * signal.standingLagMs);
+  const sunk = signal.waitedMs + signal.loopLagMs;
+  const wait =
+    signal.queueDelayMs + Math.max(signal.inFlightCpuMs, PIPELINE_LOOP_TURNS * signal.standingLagMs);
   for (const level of PIPELINE_LEVELS) {
-    if (ahead + s.cpuMs[level] <= s.maxDelayMs[level]) return level;
+    const ahead = wait + s.cpuMs[level];
+    if (ahead <= s.maxDelayMs[level] && sunk + ahead <= s.deadlineMs) return level;
   }
   return popularityOrShed(signal, s);
 }

@@ -50,20 +50,25 @@ describe('admissionDecision: the richest level whose expected time fits its boun
     expect(at({ inFlightCpuMs: 149.1 })).toBe('popularity');
   });
 
-  it('the queueing delay and the time already waited count like admitted CPU', () => {
+  it('the queueing delay counts like admitted CPU; time already waited counts only against the deadline', () => {
     expect(at({ queueDelayMs: 48 })).toBe('light');
-    expect(at({ waitedMs: 60, inFlightCpuMs: 30 })).toBe('light'); // 90 + 1.5 ≤ 100
-    expect(at({ waitedMs: 60, inFlightCpuMs: 40 })).toBe('lean');
     expect(at({ queueDelayMs: 20, inFlightCpuMs: 27.5 })).toBe('full');
+    expect(at({ waitedMs: 150 })).toBe('full'); // 150 + 2.5 ≤ 200
+    expect(at({ waitedMs: 150, inFlightCpuMs: 47.5 })).toBe('full'); // 150 + 50 = 200
+    expect(at({ waitedMs: 150, inFlightCpuMs: 47.6 })).toBe('light'); // full's 50.1 would end after 200
+    expect(at({ waitedMs: 60, inFlightCpuMs: 98.5 })).toBe('light'); // 100 ≤ 100, 160 ≤ 200
+    expect(at({ waitedMs: 60, inFlightCpuMs: 98.6 })).toBe('lean');
+    expect(at({ waitedMs: 101, inFlightCpuMs: 98.5 })).toBe('popularity'); // every level ends after 200
   });
 
-  it('a pipeline request waits the lag now, then the standing lag once per step; the cache’s answer the lag now', () => {
+  it('a pipeline request waits the standing lag once per step; the lag now is sunk, like time waited', () => {
     expect(PIPELINE_LOOP_TURNS).toBe(6);
     expect(at({ standingLagMs: 7.9 })).toBe('full'); // 6 × 7.9 + 2.5 ≤ 50
     expect(at({ standingLagMs: 8 })).toBe('light');
     expect(at({ standingLagMs: 30 })).toBe('popularity'); // 180 + 1 > 150; the cache waits no standing lag
-    expect(at({ loopLagMs: 47.5 })).toBe('full'); // a lag of now, not standing: waited once
-    expect(at({ loopLagMs: 47.6 })).toBe('light');
+    expect(at({ loopLagMs: 120 })).toBe('full'); // one GC pause or JIT stall: already waited, 122.5 ≤ 200
+    expect(at({ loopLagMs: 150, inFlightCpuMs: 47.6 })).toBe('light'); // 49.1 ≤ 100, 199.1 ≤ 200
+    expect(at({ loopLagMs: 151, inFlightCpuMs: 47.6 })).toBe('lean'); // light would end at 200.1
     // Standing lag and admitted CPU estimate the same wait: the larger counts, not the sum.
     expect(at({ standingLagMs: 5, inFlightCpuMs: 30 })).toBe('full');
   });
@@ -156,7 +161,7 @@ describe('AdmissionController: the bulkhead and the policy together', () => {
     expect(refused.error.message).toMatch(/bulkhead full \(1 running, 0 queued\)$/);
   });
 
-  it('a queued request is decided again with the time it waited, and a cheap answer frees its slot', () => {
+  it('a queued request is decided again with the time it waited, and a cheap answer hands its slot on', () => {
     const manual = manualClock();
     const one = { maxConcurrent: 1, maxQueue: 4, shedTargetMs: 1000, shedIntervalMs: 1000 };
     const a = new AdmissionController(new Bulkhead(manual.clock, one), S);
@@ -167,13 +172,13 @@ describe('AdmissionController: the bulkhead and the policy together', () => {
     expect(later).toEqual([]);
     manual.advance(60);
     release(first);
-    // Waited 60 ms: past full's 50 (with its 2.5), within light's 100.
-    expect(later.map((x) => [x.decision, x.waitedMs])).toEqual([['light', 60]]);
-    manual.advance(100);
+    // Waited 60 ms: sunk, and full still ends well within the 200 ms deadline.
+    expect(later.map((x) => [x.decision, x.waitedMs])).toEqual([['full', 60]]);
+    manual.advance(139.5);
     release(later[0]);
-    // The second waited 160 ms: no pipeline level fits; the cache does, and its slot is released.
-    expect(later.map((x) => x.decision)).toEqual(['light', 'popularity']);
-    expect(later[1].waitedMs).toBe(160);
+    // The second waited 199.5 ms: only the cache still answers by the deadline; its slot is handed on.
+    expect(later.map((x) => x.decision)).toEqual(['full', 'popularity']);
+    expect(later[1].waitedMs).toBe(199.5);
     expect(a.bulkhead.stats()).toMatchObject({ running: 0, queued: 0 });
   });
 
@@ -185,7 +190,11 @@ describe('AdmissionController: the bulkhead and the policy together', () => {
       { ...S, retryAfterS: 2 },
       { lagMs: () => lag, standingLagMs: () => 0 },
     );
-    lag = 150;
+    lag = 150; // sunk: full still ends by the deadline
+    const full = admitNow(a);
+    expect(full.decision).toBe('full');
+    release(full);
+    lag = 199.5; // lean would end at 200.5, the cache at 199.8
     expect(admitNow(a).decision).toBe('popularity');
     lag = 250;
     const shed = admitNow(a);

@@ -27,8 +27,11 @@ if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p /run/podman
-# setsid + nohup: the service must outlive this script and the shell that ran it.
-setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 < /dev/null &
+# setsid + nohup: the service must outlive this script and the shell that ran it. It must not keep
+# any descriptor it inherits: run under `flock /work/.load.lock …`, an inherited fd 3 kept the load
+# lock held by the service for as long as it ran, and every later measurement waited forever.
+setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 < /dev/null \
+  3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 for _ in $(seq 1 50); do
   curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && { echo "  podman API socket started at $sock"; exit 0; }
   sleep 0.2

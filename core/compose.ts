@@ -2,7 +2,7 @@
  * The composition root of the serving core (issue 13, "One composition root"; ARCHITECTURE.md, "The
  * seam the simulator needs"): `createCore` wires the core's own pieces — the L1 cache, the
  * model-independent retrieval sources, the popularity cache, the policy block list, the circuit
- * breakers, the bulkhead, the blue/green model slots and the sets pinned by experiments, the named
+ * breakers, admission (bulkhead and brownout), the blue/green model slots and the sets pinned by experiments, the named
  * random streams — around the adapters it is given. core/main.ts (real drivers), the benchmarks,
  * the tests and the simulator build the core through it, so the wiring exists once.
  *
@@ -24,8 +24,10 @@ import type { FeatureStore } from './ports/feature-store.ts';
 import type { ImpressionLog } from './ports/impression-log.ts';
 import type { Random } from './ports/random.ts';
 import { ModelSlots, type SlotEvent, type SwappableModelSet } from './registry/model-slots.ts';
+import { AdmissionController } from './resilience/admission.ts';
 import { Bulkhead } from './resilience/bulkhead.ts';
 import { FaultInjector } from './resilience/fault-injection.ts';
+import { LoopLagProbe } from './resilience/loop-lag.ts';
 import { ContentSource } from './retrieval/content-source.ts';
 import { RegionalTopSource, type TopReader } from './retrieval/regional-top-source.ts';
 import { type SubscriptionReader, SubscriptionsSource } from './retrieval/subscriptions-source.ts';
@@ -88,8 +90,13 @@ export interface Core<S extends SwappableModelSet = SwappableModelSet> {
   /** Sets pinned by experiment variants, by version: loaded and warmed at start, never swapped. */
   readonly pinned: ReadonlyMap<string, ModelSlots<S>>;
   readonly breakers: Breakers;
-  /** Admission control of the recommendation pipeline (bulkhead with CoDel-style shedding). */
-  readonly bulkhead: Bulkhead;
+  /**
+   * Admission of the recommendation pipeline: the bulkhead with CoDel-style shedding and the
+   * brownout policy (core/resilience/admission.ts), fed by `loopLag`.
+   */
+  readonly admission: AdmissionController;
+  /** Event-loop lag, the admission policy's CPU signal; ticks between `start()` and `stop()`. */
+  readonly loopLag: LoopLagProbe;
   /** Starting/ready/draining: the caller flips `ready` once it takes traffic, `draining` when it stops. */
   readonly lifecycle: Lifecycle;
   readonly popularity: PopularityCache;
@@ -99,7 +106,12 @@ export interface Core<S extends SwappableModelSet = SwappableModelSet> {
   readonly uploads?: UploadWriter;
   /** Fills the popularity cache and the block list, then refreshes them in the background. */
   start(): Promise<void>;
-  /** Stops the background refreshes. */
+  /**
+   * Takes traffic: `lifecycle.ready`, and (with brownout on) the event-loop lag probe starts — only
+   * now, so the start-up's own stalls (model loading, schema compilation) are not read as load.
+   */
+  markReady(): void;
+  /** Stops the background refreshes and the lag probe. */
   stop(): void;
   /** Releases every model set (active, standby, pinned). */
   close(): Promise<void>;
@@ -116,7 +128,7 @@ const POPULARITY_REGION = 50;
  * `impression.id[.<instanceId>]` (impression ids; the instance id keeps two processes with one seed
  * apart). Loads and warms the versions experiment variants pin (`adapters.models.load`), so it
  * resolves once they are ready. The core starts not ready (`lifecycle.ready` false) and without
- * background refreshes: call `start()`, then set `lifecycle.ready`.
+ * background refreshes: call `start()`, then `markReady()` once it takes traffic.
  * @throws what `adapters.models.load`/`warmUp` throw for a pinned version
  */
 export async function createCore<S extends SwappableModelSet>(
@@ -175,6 +187,14 @@ export async function createCore<S extends SwappableModelSet>(
     pinned.set(version, new ModelSlots<S>(set, { load: () => load(version), warmUp, nowMs }));
   }
 
+  const loopLag = new LoopLagProbe(clock);
+  const lifecycle: Lifecycle = { ready: false, draining: false };
+  const admission = new AdmissionController(
+    new Bulkhead(clock, settings.bulkhead),
+    settings.brownout,
+    loopLag,
+  );
+
   return {
     clock,
     settings,
@@ -182,8 +202,9 @@ export async function createCore<S extends SwappableModelSet>(
     models,
     pinned,
     breakers,
-    bulkhead: new Bulkhead(clock, settings.bulkhead),
-    lifecycle: { ready: false, draining: false },
+    admission,
+    loopLag,
+    lifecycle,
     popularity,
     policy,
     metrics,
@@ -192,7 +213,12 @@ export async function createCore<S extends SwappableModelSet>(
     async start() {
       await Promise.all([popularity.start(), policy?.start()]);
     },
+    markReady() {
+      lifecycle.ready = true;
+      if (settings.brownout.enabled) loopLag.start();
+    },
     stop() {
+      loopLag.stop();
       popularity.stop();
       policy?.stop();
     },

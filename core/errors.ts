@@ -55,10 +55,14 @@ export const ERRORS = {
     degrades: false,
     message: 'The request is not valid HTTP/1.1 (unparseable, or no Host header)',
   },
+  // Brownout first (core/resilience/brownout.ts): under load a request is served by a cheaper rung
+  // with this code in its reasons; only when even the popularity cache would miss the deadline is it
+  // refused with 503 and Retry-After.
   RECLAB_ERR_OVERLOADED: {
     status: 503,
-    degrades: false,
-    message: 'The service is shedding load; retry later',
+    degrades: true,
+    message:
+      'The service is overloaded: served by a cheaper rung (brownout) or, past that, refused; retry later',
   },
   RECLAB_ERR_NOT_READY: { status: 503, degrades: false, message: 'The service is starting or stopping' },
   RECLAB_ERR_INTERNAL: {

@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   const url = await app.listen({ host: cfg.host, port: cfg.port });
-  lifecycle.ready = true;
+  core.markReady();
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', url, modelVersion: core.models.active.modelVersion })}\n`,
   );

@@ -6,7 +6,7 @@
  * writes its answer; the simulator can call it the same way.
  */
 import type { Core } from './compose.ts';
-import { ERRORS, type ErrorCode, ReclabError } from './errors.ts';
+import { ERRORS, type ErrorCode } from './errors.ts';
 import { assignExperiments } from './pipeline/experiments.ts';
 import { type RecommendRequest, type RecommendResult, recommend } from './pipeline/recommend.ts';
 import type { SwappableModelSet } from './registry/model-slots.ts';
@@ -39,14 +39,17 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
 /** The parts of a core the serve path uses. */
 export type ServingCore = Pick<
   Core<SwappableModelSet>,
-  'lifecycle' | 'bulkhead' | 'settings' | 'models' | 'pinned' | 'deps' | 'breakers' | 'metrics'
+  'lifecycle' | 'admission' | 'settings' | 'models' | 'pinned' | 'deps' | 'breakers' | 'metrics'
 >;
 
 /**
  * Serves one recommendation request (seed 000 §1):
  * 1. not ready or draining → 503 RECLAB_ERR_NOT_READY;
- * 2. admission: the bulkhead (core/resilience/bulkhead.ts) refuses when full or shedding → 503
- *    RECLAB_ERR_OVERLOADED (a refused request costs nothing further);
+ * 2. admission (core/resilience/admission.ts): from the queueing delay and the CPU in flight it
+ *    picks the request's level — `full`, or under load a cheaper one (light ranker, fewer
+ *    candidates, the popularity cache: a brownout, reason RECLAB_ERR_OVERLOADED) — and only when
+ *    even the popularity cache would miss the deadline refuses: 503 RECLAB_ERR_OVERLOADED with
+ *    `Retry-After` (a refused request costs nothing further);
  * 3. A/B assignment (core/pipeline/experiments.ts): a variant may pin the model version;
  * 4. the request takes one model set (the pinned one, else the active one) for its whole life;
  * 5. `recommend()` (core/pipeline/recommend.ts): dependency failures step down the fallback ladder
@@ -63,12 +66,16 @@ export async function serveRecommendation(core: ServingCore, req: ServeRequest):
       headers: NO_HEADERS,
     };
   }
-  let admitted: () => void;
-  try {
-    admitted = await core.bulkhead.acquire();
-  } catch (err) {
-    if (!(err instanceof ReclabError)) throw err;
-    return { ok: false, status: err.status, body: errorBody(err.code, err.message), headers: NO_HEADERS };
+  const admission = await core.admission.acquire();
+  core.metrics?.admissions.inc({ decision: admission.decision });
+  if (admission.decision === 'shed') {
+    const { error } = admission;
+    return {
+      ok: false,
+      status: error.status,
+      body: errorBody(error.code, error.message),
+      headers: { 'retry-after': String(error.retryAfterS) },
+    };
   }
   const cfg = settings.pipeline;
   // A/B assignment first: a variant may pin the model version that serves the request.
@@ -76,11 +83,16 @@ export async function serveRecommendation(core: ServingCore, req: ServeRequest):
   const pinned = assignments.modelVersion ? core.pinned.get(assignments.modelVersion) : undefined;
   const lease = (pinned ?? core.models).acquire();
   try {
-    const result = await recommend(core.deps, lease.models, cfg, core.breakers, { ...req, assignments });
+    const brownout = admission.decision === 'full' ? undefined : admission.decision;
+    const result = await recommend(core.deps, lease.models, cfg, core.breakers, {
+      ...req,
+      assignments,
+      brownout,
+    });
     core.metrics?.observeRecommendation(result.meta.timings_ms, result.meta.reasons);
     return { ok: true, status: 200, body: result, headers: NO_HEADERS };
   } finally {
     lease.release();
-    admitted();
+    admission.release();
   }
 }

@@ -31,7 +31,7 @@ export const CoreSettingsSchema = z
       .partial()
       .strict()
       .optional(),
-    /** Admission: pipelines at once, and requests waiting for a slot (beyond: 503). */
+    /** Admission: pipelines at once, and requests waiting for a slot (beyond: the popularity cache, or 503 without brownout). */
     bulkhead: z
       .object({ maxConcurrent: z.number().int().positive(), maxQueue: count })
       .partial()
@@ -39,6 +39,19 @@ export const CoreSettingsSchema = z
       .optional(),
     /** CoDel-style shedding of the bulkhead's queue. */
     shedding: z.object({ targetMs: ms, intervalMs: ms }).partial().strict().optional(),
+    /** Brownout before shedding (docs/fallback.md, "Brownout"): on/off, the deadline, each level's bound. */
+    brownout: z
+      .object({
+        enabled: z.boolean(),
+        deadlineMs: ms,
+        fullMaxMs: z.number().nonnegative().finite(),
+        lightMaxMs: z.number().nonnegative().finite(),
+        leanMaxMs: z.number().nonnegative().finite(),
+        leanCandidates: z.number().int().positive(),
+      })
+      .partial()
+      .strict()
+      .optional(),
     /** Light ranker keeps the top N for the main ranker (seed 000 Q5); 0 = off. */
     rankingCascadeTopN: count.optional(),
     /** Backstop of one call to the ranker tier, below its breaker. */
@@ -70,6 +83,12 @@ export function coreEnvOf(s: CoreSettings | undefined): Record<string, string> {
   set('RECLAB_BULKHEAD_MAX_QUEUE', s.bulkhead?.maxQueue);
   set('RECLAB_SHED_TARGET_MS', s.shedding?.targetMs);
   set('RECLAB_SHED_INTERVAL_MS', s.shedding?.intervalMs);
+  if (s.brownout?.enabled !== undefined) env.RECLAB_BROWNOUT = s.brownout.enabled ? 'on' : 'off';
+  set('RECLAB_BROWNOUT_DEADLINE_MS', s.brownout?.deadlineMs);
+  set('RECLAB_BROWNOUT_FULL_MAX_MS', s.brownout?.fullMaxMs);
+  set('RECLAB_BROWNOUT_LIGHT_MAX_MS', s.brownout?.lightMaxMs);
+  set('RECLAB_BROWNOUT_LEAN_MAX_MS', s.brownout?.leanMaxMs);
+  set('RECLAB_BROWNOUT_LEAN_CANDIDATES', s.brownout?.leanCandidates);
   set('RECLAB_RANKING_CASCADE_TOP_N', s.rankingCascadeTopN);
   set('RECLAB_RANKER_TIER_TIMEOUT_MS', s.rankerTierTimeoutMs);
   set('RECLAB_REDIS_COMMAND_TIMEOUT_MS', s.redisCommandTimeoutMs);

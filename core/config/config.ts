@@ -5,6 +5,7 @@ import { DEFAULT_SERVER_TIMEOUTS as HTTP } from '../http/server-timeouts.ts';
 import { type ExperimentConfig, type RankingWeights, SCORE_WEIGHT_NAMES } from '../pipeline/experiments.ts';
 import type { PipelineConfig } from '../pipeline/recommend.ts';
 import { RANKER_TIER_VARIABLES } from '../ranker-tier/config.ts';
+import type { BrownoutSettings } from '../resilience/brownout.ts';
 import type { BulkheadOptions } from '../resilience/bulkhead.ts';
 import { parseEnv } from './env.ts';
 
@@ -85,9 +86,17 @@ const envSchema = z
     RECLAB_RERANK_EXPLORATION_MAX_AGE_H: num(6, 0), // fresh enough to explore
     RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS: num(5, 0), // under-exposed: ln(1 + views) at most this
     RECLAB_BULKHEAD_MAX_CONCURRENT: int(64, 1), // recommendation pipelines running at once
-    RECLAB_BULKHEAD_MAX_QUEUE: int(256, 0), // waiting for a slot; beyond: 503 RECLAB_ERR_OVERLOADED
+    RECLAB_BULKHEAD_MAX_QUEUE: int(256, 0), // waiting for a slot; beyond: the popularity cache (brownout), else 503
     RECLAB_SHED_TARGET_MS: num(50, 1), // CoDel target queueing time
     RECLAB_SHED_INTERVAL_MS: num(500, 1), // CoDel interval
+    RECLAB_BROWNOUT: z.enum(['on', 'off']).default('on'), // cheaper rungs under load before any 503 (docs/fallback.md)
+    RECLAB_BROWNOUT_DEADLINE_MS: num(200, 1), // past it even the popularity cache is late: 503 + Retry-After
+    RECLAB_BROWNOUT_FULL_MAX_MS: num(50, 0), // expected time to answer up to which a request runs the full pipeline
+    RECLAB_BROWNOUT_LIGHT_MAX_MS: num(100, 0), // … the light ranker instead of the main one
+    RECLAB_BROWNOUT_LEAN_MAX_MS: num(150, 0), // … the light ranker on fewer candidates
+    RECLAB_BROWNOUT_CPU_MS: z.string().default('full:2.5,light:1.5,lean:1,popularity:0.3'), // CPU per request by level
+    RECLAB_BROWNOUT_LEAN_CANDIDATES: int(100, 1), // candidates at most at the lean level
+    RECLAB_BROWNOUT_RETRY_AFTER_S: int(1, 1), // Retry-After of a shed request
     RECLAB_L1_CACHE_MAX_ENTRIES: int(100_000, 0), // in-process video-record cache; 0 disables
     RECLAB_L1_CACHE_TTL_MS: int(60_000, 0), // how long a cached video record is served; 0 disables
   })
@@ -167,6 +176,8 @@ export interface CoreConfig {
   policy: { refreshMs: number; maxEntries: number };
   rerank: PipelineConfig['rerank'];
   bulkhead: BulkheadOptions;
+  /** Brownout before shedding (core/resilience/brownout.ts). */
+  brownout: BrownoutSettings;
   /** In-process L1 cache of video records (core/features/l1-feature-cache.ts); either 0 disables it. */
   l1Cache: { maxEntries: number; ttlMs: number };
 }
@@ -247,6 +258,26 @@ function parseExperiments(json: string, problems: string[]): ExperimentConfig[] 
   }));
 }
 
+/** `full:2.5,light:1.5,lean:1,popularity:0.3` → CPU ms per brownout level; every level must be named once. */
+function parseBrownoutCpu(spec: string, problems: string[]): BrownoutSettings['cpuMs'] {
+  const levels = ['full', 'light', 'lean', 'popularity'] as const;
+  const out: Partial<BrownoutSettings['cpuMs']> = {};
+  for (const part of spec.split(',').filter((p) => p.trim())) {
+    const [name, value] = part.split(':').map((x) => x.trim());
+    const ms = Number(value);
+    if (!(levels as readonly string[]).includes(name) || value === '' || !(ms >= 0) || !Number.isFinite(ms)) {
+      problems.push(`RECLAB_BROWNOUT_CPU_MS: expected ${levels.join('|')}:ms,… got '${part}'`);
+      continue;
+    }
+    out[name as (typeof levels)[number]] = ms;
+  }
+  const missing = levels.filter((l) => out[l] === undefined);
+  if (missing.length > 0 && !problems.some((p) => p.startsWith('RECLAB_BROWNOUT_CPU_MS'))) {
+    problems.push(`RECLAB_BROWNOUT_CPU_MS: no cost for ${missing.join(', ')}`);
+  }
+  return { full: 0, light: 0, lean: 0, popularity: 0, ...out };
+}
+
 /**
  * `like:0.2,clickbait:0.5` → those weights; unnamed ones stay unset (the model card's tuned weight,
  * else the default: core/pipeline/experiments.ts).
@@ -286,6 +317,7 @@ export type SettingsFields = Pick<
   | 'policy'
   | 'rerank'
   | 'bulkhead'
+  | 'brownout'
   | 'l1Cache'
 >;
 
@@ -297,6 +329,7 @@ export type SettingsFields = Pick<
 export interface CoreSettings {
   pipeline: PipelineConfig;
   bulkhead: BulkheadOptions;
+  brownout: BrownoutSettings;
   popularityRefreshMs: number;
   l1Cache: CoreConfig['l1Cache'];
   policy: CoreConfig['policy'];
@@ -324,13 +357,22 @@ function parseVariables<S extends typeof envSchema | typeof settingsEnvSchema>(
     ? parseExperiments(e.RECLAB_EXPERIMENTS_JSON, problems)
     : [{ id: e.RECLAB_EXPERIMENT_ID, variants: parseVariants(e.RECLAB_EXPERIMENT_VARIANTS) }];
   const rankingWeights = parseWeights(e.RECLAB_RANKING_WEIGHTS, problems);
-  return { e, fields: settingsFieldsOf(e, experiments, rankingWeights) };
+  const cpuMs = parseBrownoutCpu(e.RECLAB_BROWNOUT_CPU_MS, problems);
+  const max = [e.RECLAB_BROWNOUT_FULL_MAX_MS, e.RECLAB_BROWNOUT_LIGHT_MAX_MS, e.RECLAB_BROWNOUT_LEAN_MAX_MS];
+  if (!(max[0] <= max[1] && max[1] <= max[2] && max[2] <= e.RECLAB_BROWNOUT_DEADLINE_MS)) {
+    problems.push(
+      'RECLAB_BROWNOUT_FULL_MAX_MS ≤ _LIGHT_MAX_MS ≤ _LEAN_MAX_MS ≤ _DEADLINE_MS must hold, got ' +
+        `${max.join(', ')}, ${e.RECLAB_BROWNOUT_DEADLINE_MS}`,
+    );
+  }
+  return { e, fields: settingsFieldsOf(e, experiments, rankingWeights, cpuMs) };
 }
 
 function settingsFieldsOf(
   e: ParsedEnv,
   experiments: ExperimentConfig[],
   rankingWeights: RankingWeights,
+  cpuMs: BrownoutSettings['cpuMs'],
 ): SettingsFields {
   return {
     deadlines: {
@@ -367,6 +409,18 @@ function settingsFieldsOf(
       maxQueue: e.RECLAB_BULKHEAD_MAX_QUEUE,
       shedTargetMs: e.RECLAB_SHED_TARGET_MS,
       shedIntervalMs: e.RECLAB_SHED_INTERVAL_MS,
+    },
+    brownout: {
+      enabled: e.RECLAB_BROWNOUT === 'on',
+      deadlineMs: e.RECLAB_BROWNOUT_DEADLINE_MS,
+      maxDelayMs: {
+        full: e.RECLAB_BROWNOUT_FULL_MAX_MS,
+        light: e.RECLAB_BROWNOUT_LIGHT_MAX_MS,
+        lean: e.RECLAB_BROWNOUT_LEAN_MAX_MS,
+      },
+      cpuMs,
+      leanCandidates: e.RECLAB_BROWNOUT_LEAN_CANDIDATES,
+      retryAfterS: e.RECLAB_BROWNOUT_RETRY_AFTER_S,
     },
     l1Cache: { maxEntries: e.RECLAB_L1_CACHE_MAX_ENTRIES, ttlMs: e.RECLAB_L1_CACHE_TTL_MS },
   };
@@ -464,6 +518,7 @@ export function settingsOf(cfg: SettingsFields): CoreSettings {
   return {
     pipeline: pipelineConfigOf(cfg),
     bulkhead: cfg.bulkhead,
+    brownout: cfg.brownout,
     popularityRefreshMs: cfg.popularityRefreshMs,
     l1Cache: cfg.l1Cache,
     policy: cfg.policy,
@@ -486,5 +541,6 @@ export function pipelineConfigOf(cfg: SettingsFields): PipelineConfig {
     experiments: cfg.experiments,
     rankingWeights: cfg.rankingWeights,
     cascadeTopN: cfg.cascadeTopN,
+    leanCandidatesMax: cfg.brownout.leanCandidates,
   };
 }

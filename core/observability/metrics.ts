@@ -11,7 +11,7 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
 /**
  * The core's Prometheus metrics (prom-client), one registry per core instance (seed 000 §8,
  * "Tier 2 — System Health"): request latency by route, status and rung; stage latencies; breaker
- * states; fallback reasons; impressions; L1 feature-cache hits and misses; process defaults
+ * states; fallback reasons (brownouts among them: reason RECLAB_ERR_OVERLOADED); admission decisions; impressions; L1 feature-cache hits and misses; process defaults
  * (event-loop lag, GC, memory).
  */
 export class CoreMetrics {
@@ -23,6 +23,8 @@ export class CoreMetrics {
   readonly impressions: Gauge<'state'>;
   /** L1 feature-cache lookups by cache (`video`) and result (`hit`/`miss`); hit rate = hit / all. */
   readonly featureCache: Counter<'cache' | 'result'>;
+  /** Admission decisions (core/resilience/brownout.ts): full, light, lean, popularity, shed. */
+  readonly admissions: Counter<'decision'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'reclab_' });
@@ -62,6 +64,12 @@ export class CoreMetrics {
       name: 'reclab_feature_cache_requests_total',
       help: 'In-process L1 feature cache lookups (ids), by cache and result (hit, miss)',
       labelNames: ['cache', 'result'],
+      registers: [this.registry],
+    });
+    this.admissions = new Counter({
+      name: 'reclab_admission_decisions_total',
+      help: 'Recommendation requests by admission decision: full, light, lean, popularity (brownouts), shed (503)',
+      labelNames: ['decision'],
       registers: [this.registry],
     });
   }

@@ -22,6 +22,11 @@ export interface RankingOptions {
   cascadeTopN: number;
   /** The configured weights; unset ones come from the scoring ranker's `scoreWeights`. */
   weights: RankingWeights;
+  /**
+   * Admission browned the request out (core/resilience/brownout.ts): the main ranker is not asked
+   * (failure `ranking` RECLAB_ERR_OVERLOADED) and the light ranker scores every row, no cascade.
+   */
+  skipMain?: boolean;
 }
 
 /** How the candidates were scored. */
@@ -148,6 +153,7 @@ function topKIndices(scores: Float64Array, k: number): number[] {
  * With `cascadeTopN` > 0 and more rows than that, the light ranker scores all rows first and only
  * its top N go to the main ranker (and on to re-ranking); a failed light ranker then means the main
  * ranker scores all rows (no rung change: the page is as good, only dearer).
+ * With `skipMain` (a brownout) the light ranker scores every row without asking the main one.
  * Each call runs under `opts.deadlineMs` and its tier's breaker. Never throws.
  * @param input row-major `Float32Array` of n × RANKER_INPUT_DIM (core/features/schema.ts)
  */
@@ -176,41 +182,45 @@ export async function rankCandidates(
   let lightScores: Float64Array | undefined;
   let lightHeads: RankingOutcome['heads'];
 
-  if (opts.cascadeTopN > 0 && n > opts.cascadeTopN && tiers.light) {
-    try {
-      const lightPreds = await call(tiers.light, breakers.light, input, n);
-      const light = combineScores(
-        lightPreds,
-        n,
-        resolveScoreWeights(opts.weights, tiers.light.scoreWeights),
-        rowDurations(input, n),
-      );
-      kept = topKIndices(light, opts.cascadeTopN);
-      keptInput = selectRows(input, kept);
-      lightScores = Float64Array.from(kept, (i) => light[i]);
-      lightHeads = pickHeads(lightPreds, kept);
-    } catch (err) {
-      failures.push({ stage: 'light_ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
+  if (opts.skipMain) {
+    failures.push({ stage: 'ranking', code: 'RECLAB_ERR_OVERLOADED' });
+  } else {
+    if (opts.cascadeTopN > 0 && n > opts.cascadeTopN && tiers.light) {
+      try {
+        const lightPreds = await call(tiers.light, breakers.light, input, n);
+        const light = combineScores(
+          lightPreds,
+          n,
+          resolveScoreWeights(opts.weights, tiers.light.scoreWeights),
+          rowDurations(input, n),
+        );
+        kept = topKIndices(light, opts.cascadeTopN);
+        keptInput = selectRows(input, kept);
+        lightScores = Float64Array.from(kept, (i) => light[i]);
+        lightHeads = pickHeads(lightPreds, kept);
+      } catch (err) {
+        failures.push({ stage: 'light_ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
+      }
     }
-  }
 
-  try {
-    const preds = await call(tiers.main, breakers.main, keptInput, kept.length);
-    return {
-      kept,
-      scores: combineScores(
-        preds,
-        kept.length,
-        resolveScoreWeights(opts.weights, tiers.main.scoreWeights),
-        rowDurations(keptInput, kept.length),
-      ),
-      by: 'main',
-      mainRows: kept.length,
-      heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },
-      failures,
-    };
-  } catch (err) {
-    failures.push({ stage: 'ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
+    try {
+      const preds = await call(tiers.main, breakers.main, keptInput, kept.length);
+      return {
+        kept,
+        scores: combineScores(
+          preds,
+          kept.length,
+          resolveScoreWeights(opts.weights, tiers.main.scoreWeights),
+          rowDurations(keptInput, kept.length),
+        ),
+        by: 'main',
+        mainRows: kept.length,
+        heads: { pClick: preds.pClick, watchTimeS: preds.watchTimeS },
+        failures,
+      };
+    } catch (err) {
+      failures.push({ stage: 'ranking', code: errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE') });
+    }
   }
 
   if (lightScores)

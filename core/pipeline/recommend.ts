@@ -118,6 +118,8 @@ export interface PipelineConfig {
   rankingWeights: RankingWeights;
   /** Cascade ranking (seed 000 Q5): the light ranker keeps the top N for the main ranker; 0 = off. */
   cascadeTopN: number;
+  /** Candidates at most when admission browns a request out to `lean` (RECLAB_BROWNOUT_LEAN_CANDIDATES). */
+  leanCandidatesMax: number;
 }
 
 export interface RecommendRequest {
@@ -128,6 +130,12 @@ export interface RecommendRequest {
   deviceIdx: number | undefined;
   /** The request's experiment assignments, when the caller already made them (to pick the model set). */
   assignments?: Assignments;
+  /**
+   * A cheaper level chosen by admission under load (core/resilience/brownout.ts; absent = full):
+   * `light` ranks with the light ranker only; `lean` also keeps at most `leanCandidatesMax`
+   * candidates; `popularity` serves the popularity cache without reading anything.
+   */
+  brownout?: 'light' | 'lean' | 'popularity';
 }
 
 export interface RecommendedItem {
@@ -359,6 +367,17 @@ export async function recommend(
     );
   };
 
+  // Brownout (admission under load): the cheapest answer, with no dependency call at all.
+  if (req.brownout === 'popularity') return servePopular('admission', 'RECLAB_ERR_OVERLOADED');
+  // `lean`: fewer candidates, every source asked for proportionally fewer.
+  const lean = req.brownout === 'lean';
+  const candidatesMax = lean ? Math.min(cfg.candidatesMax, cfg.leanCandidatesMax) : cfg.candidatesMax;
+  const kOf = (source: string) => {
+    const k = cfg.retrievalK[source] ?? cfg.retrievalKDefault;
+    return lean ? Math.max(1, Math.ceil((k * candidatesMax) / cfg.candidatesMax)) : k;
+  };
+  if (lean) ladder.degrade('partial_retrieval', 'retrieval', 'RECLAB_ERR_OVERLOADED');
+
   // 2. User context; the recent watches (for the already-watched filter) are read alongside.
   // One read serves both the already-watched filter and content retrieval's profile (ctx below).
   const recentRead: Promise<number[]> | undefined = deps.activity
@@ -452,7 +471,7 @@ export async function recommend(
         breakers.sources.get(s.name)!,
         cfg.deadlines.retrievalMs,
         { timeout: 'RECLAB_ERR_RETRIEVAL_TIMEOUT', unavailable: 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE' },
-        () => s.retrieve(ctx, cfg.retrievalK[s.name] ?? cfg.retrievalKDefault),
+        () => s.retrieve(ctx, kOf(s.name)),
         deps.faults,
       ),
     ),
@@ -470,7 +489,7 @@ export async function recommend(
   lap('retrieval');
 
   // 4. Merge and de-duplicate.
-  const merged = mergeCandidates(lists, cfg.candidatesMax);
+  const merged = mergeCandidates(lists, candidatesMax);
   lap('merge');
   if (merged.length === 0) return servePopular('retrieval', 'RECLAB_ERR_RETRIEVAL_EMPTY');
 
@@ -544,6 +563,7 @@ export async function recommend(
           deadlineMs: cfg.deadlines.rankingMs,
           cascadeTopN: cfg.cascadeTopN,
           weights: assigned.rankingWeights,
+          skipMain: req.brownout === 'light' || lean,
         },
         deps.faults,
       );

@@ -35,7 +35,7 @@ export class Bulkhead {
   readonly #clock: Clock;
   readonly #opts: BulkheadOptions;
   #running = 0;
-  readonly #queue: { enqueuedMs: number; grant: (release: () => void) => void }[] = [];
+  readonly #queue: { enqueuedMs: number; grant: (release: () => void, waitedMs: number) => void }[] = [];
   /** Start of the current interval in which every dequeue has been above target; undefined if not. */
   #aboveSinceMs: number | undefined;
   #shedding = false;
@@ -57,6 +57,17 @@ export class Bulkhead {
     };
   }
 
+  /** Calls running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** How long the oldest waiting call has waited, ms (0 when none waits): what a newcomer would wait at least. */
+  queueDelayMs(): number {
+    const head = this.#queue[0];
+    return head === undefined ? 0 : this.#clock.now() - head.enqueuedMs;
+  }
+
   /**
    * Admission as a Promise: resolves with a release function once the call may run.
    * @throws ReclabError RECLAB_ERR_OVERLOADED when the queue is full or while shedding
@@ -72,15 +83,15 @@ export class Bulkhead {
    * Admission in callback form, the one implementation (the simulator calls it directly): returns
    * RECLAB_ERR_OVERLOADED when refused at once; otherwise returns undefined and calls `grant` with
    * a release function when the call may run — synchronously when a slot is free, later from the
-   * queue.
+   * queue — and the time it waited for it, ms.
    */
-  tryAcquire(grant: (release: () => void) => void): ReclabError | undefined {
+  tryAcquire(grant: (release: () => void, waitedMs: number) => void): ReclabError | undefined {
     // A free slot always admits (and, with no wait, ends shedding): shedding refuses only calls
     // that would have to join a standing queue.
     if (this.#running < this.#opts.maxConcurrent) {
       this.#running++;
       this.#observeWait(0);
-      grant(this.#releaser());
+      grant(this.#releaser(), 0);
       return undefined;
     }
     if (this.#shedding) {
@@ -105,8 +116,9 @@ export class Bulkhead {
       released = true;
       const next = this.#queue.shift();
       if (next) {
-        this.#observeWait(this.#clock.now() - next.enqueuedMs);
-        next.grant(this.#releaser());
+        const waitedMs = this.#clock.now() - next.enqueuedMs;
+        this.#observeWait(waitedMs);
+        next.grant(this.#releaser(), waitedMs);
       } else {
         this.#running--;
       }

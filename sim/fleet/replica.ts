@@ -1,6 +1,6 @@
 /**
  * One simulated core replica: a single-threaded event loop (a FIFO CPU server) running the core's
- * own decision code — its Bulkhead with CoDel shedding (core/resilience/bulkhead.ts), a circuit
+ * own decision code — its admission controller (Bulkhead with CoDel shedding, brownout policy), a circuit
  * breaker per dependency (`Breakers`, core/pipeline/recommend.ts), deadlines through
  * `guardedCallback` (core/resilience/guard.ts) and the fallback ladder (`LadderPosition`,
  * core/resilience/fallback-ladder.ts), all on the virtual clock. The heavy computations (ANN
@@ -9,7 +9,10 @@
  *
  * The request flow follows `recommend()` stage by stage (core/pipeline/recommend.ts), with the same
  * rungs and reason codes:
- *  1. request CPU (parse, A/B, admission) → bulkhead: refused ⇒ 503 RECLAB_ERR_OVERLOADED;
+ *  1. the core's AdmissionController (bulkhead + brownout policy, core/resilience/admission.ts) on
+ *     arrival, then the request CPU (parse, A/B): `popularity` ⇒ the cache in the same job; `light`/`lean` ⇒ no
+ *     main ranker (and, `lean`, fewer candidates: the per-candidate CPU and the MGET scale with
+ *     them); `shed` ⇒ 503 RECLAB_ERR_OVERLOADED; every brownout with reason RECLAB_ERR_OVERLOADED;
  *  2. user record and recent watches from Redis in parallel (deadline userMs; breakers `features`,
  *     `activity`): user failed ⇒ `popularity`; recent watches failed ⇒ reason `watched_filter`;
  *  3. user tower (CPU, deadline encoderMs), then every source in parallel under retrievalMs with its
@@ -23,6 +26,8 @@
 import { type ErrorCode, errorCode, ReclabError } from '../../core/errors.ts';
 import { Breakers, type PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
+import { AdmissionController } from '../../core/resilience/admission.ts';
+import type { BrownoutLevel, BrownoutSettings } from '../../core/resilience/brownout.ts';
 import type { Bulkhead } from '../../core/resilience/bulkhead.ts';
 import { LadderPosition, type Rung } from '../../core/resilience/fallback-ladder.ts';
 import { type GuardCodes, guardedCallback } from '../../core/resilience/guard.ts';
@@ -79,6 +84,8 @@ export interface ReplicaDeps {
   clock: Clock;
   cfg: PipelineConfig;
   bulkhead: Bulkhead;
+  /** The brownout policy's settings (core/resilience/brownout.ts). */
+  brownout: BrownoutSettings;
   cpu: CpuSamplers;
   sources: readonly FleetSource[];
   candidates: number;
@@ -100,9 +107,20 @@ export class Replica {
   /** Requests accepted and not yet answered (the least-outstanding balancer reads it). */
   outstanding = 0;
   readonly d: ReplicaDeps;
+  /**
+   * The core's admission controller over this replica's bulkhead; its event-loop lag, now and
+   * standing, is the CPU work queued on this replica (the FIFO server's backlog): what the live
+   * probe estimates (unfiltered here: a burst counts at once).
+   */
+  readonly admission: AdmissionController;
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
+    const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
+    this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
+      lagMs: backlogMs,
+      standingLagMs: backlogMs,
+    });
     this.breakers = new Breakers(
       deps.clock,
       deps.sources.map((s) => s.name),
@@ -120,11 +138,19 @@ export class Replica {
   handle(userIdx: number, intendedUs: number): void {
     const d = this.d;
     this.outstanding++;
-    this.cpu(d.cpu.request(), () => {
-      const refused = d.bulkhead.tryAcquire((release) =>
-        new SimRequest(this, userIdx, intendedUs, release).start(),
-      );
-      if (refused) this.cpu(d.cpu.reject(), () => this.finish(intendedUs, 503, undefined, NO_REASONS));
+    // Admission decides on arrival, from the replica's CPU backlog: the live core decides when its
+    // handler runs, after the event loop's lag, which is that backlog. A popularity answer or a
+    // refusal then runs in the handler's own job, as in Node (its continuation is a microtask, not a
+    // new turn of the loop); a pipeline level parses once it has its slot.
+    this.admission.admit((a) => {
+      if (a.decision === 'shed')
+        this.cpu(d.cpu.request() + d.cpu.reject(), () => this.finish(intendedUs, 503, undefined, NO_REASONS));
+      else if (a.decision === 'popularity')
+        new SimRequest(this, userIdx, intendedUs, a.release, 'popularity').start(d.cpu.request());
+      else
+        this.cpu(d.cpu.request(), () =>
+          new SimRequest(this, userIdx, intendedUs, a.release, a.decision).start(0),
+        );
     });
   }
 
@@ -159,13 +185,25 @@ class SimRequest {
   #sourcesLeft = 0;
   #sourcesOk = 0;
   #mainCode: ErrorCode = 'RECLAB_ERR_RANKER_UNAVAILABLE';
+  readonly #level: BrownoutLevel;
+  /** Candidates this request ranks (fewer at the `lean` level). */
+  readonly #rows: number;
+  /** CPU of the per-candidate stages (enrichment, light ranker, re-rank) relative to `candidates`. */
+  readonly #rowShare: number;
 
-  constructor(r: Replica, userIdx: number, intendedUs: number, release: () => void) {
+  constructor(r: Replica, userIdx: number, intendedUs: number, release: () => void, level: BrownoutLevel) {
     this.#r = r;
     this.#userIdx = userIdx;
     this.#userShard = r.d.redis.shardOfUser(userIdx);
     this.#intendedUs = intendedUs;
     this.#release = release;
+    this.#level = level;
+    const { candidates, cfg } = r.d;
+    this.#rows =
+      level === 'lean'
+        ? Math.max(1, Math.round(candidates * Math.min(1, cfg.leanCandidatesMax / cfg.candidatesMax)))
+        : candidates;
+    this.#rowShare = this.#rows / candidates;
   }
 
   #respond(): void {
@@ -174,14 +212,27 @@ class SimRequest {
     this.#r.finish(this.#intendedUs, 200, this.#ladder.rung, reasons.length ? reasons : NO_REASONS);
   }
 
-  /** The popularity cache is in process and filled at start (core/pipeline/popularity-cache.ts). */
-  #servePopular(stage: string, code: ErrorCode): void {
+  /**
+   * The popularity cache is in process and filled at start (core/pipeline/popularity-cache.ts);
+   * `extraUs`: CPU of the same job before it (the request's parse, for a brownout).
+   */
+  #servePopular(stage: string, code: ErrorCode, extraUs = 0): void {
     this.#ladder.degrade('popularity', stage, code);
-    this.#r.cpu(this.#r.d.cpu.popularity(), () => this.#respond());
+    this.#r.cpu(extraUs + this.#r.d.cpu.popularity(), () => this.#respond());
   }
 
-  /** 2. Recent watches and the user record, in parallel. */
-  start(): void {
+  /**
+   * 2. Recent watches and the user record, in parallel (after the brownout's own steps);
+   * `parseUs`: the request's parse CPU when it has not run yet (the popularity brownout).
+   */
+  start(parseUs: number): void {
+    // Brownout, as recommend() does: the cache at once, or fewer candidates and no main ranker.
+    if (this.#level === 'popularity') {
+      this.#servePopular('admission', 'RECLAB_ERR_OVERLOADED', parseUs);
+      return;
+    }
+    if (this.#level === 'lean')
+      this.#ladder.degrade('partial_retrieval', 'retrieval', 'RECLAB_ERR_OVERLOADED');
     const { clock, cfg, redis } = this.#r.d;
     const b = this.#r.breakers;
     const shard = this.#userShard;
@@ -311,7 +362,7 @@ class SimRequest {
         this.#r.breakers.features,
         d.cfg.deadlines.enrichmentMs,
         FEATURES,
-        (done) => d.redis.spreadRead(d.candidates, done),
+        (done) => d.redis.spreadRead(this.#rows, done),
         (err) => {
           if (err)
             this.#ladder.degrade(
@@ -319,7 +370,7 @@ class SimRequest {
               'enrichment',
               errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'),
             );
-          this.#r.cpu(d.cpu.enrichment(), () => this.#rankMain());
+          this.#r.cpu(d.cpu.enrichment() * this.#rowShare, () => this.#rankMain());
         },
       ),
     );
@@ -328,6 +379,11 @@ class SimRequest {
   /** 6. Ranking: main ranker, else the light ranker, else merge order. */
   #rankMain(): void {
     const d = this.#r.d;
+    if (this.#level === 'light' || this.#level === 'lean') {
+      this.#mainCode = 'RECLAB_ERR_OVERLOADED'; // browned out: the main ranker is not asked
+      this.#rankLight();
+      return;
+    }
     guardedCallback(
       d.clock,
       this.#r.breakers.ranker,
@@ -355,12 +411,12 @@ class SimRequest {
       this.#r.breakers.lightRanker,
       d.cfg.deadlines.rankingMs,
       RANKING,
-      (done) => this.#r.cpu(d.cpu.lightRanker(), () => done(undefined)),
+      (done) => this.#r.cpu(d.cpu.lightRanker() * this.#rowShare, () => done(undefined)),
       (err) => {
         const by: Rung = err ? 'retrieval_scores' : 'light_ranker';
         this.#ladder.degrade(by, 'ranking', this.#mainCode);
         if (err) this.#ladder.degrade(by, 'light_ranking', errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE'));
-        this.#r.cpu(d.cpu.rerank(), () => this.#respond());
+        this.#r.cpu(d.cpu.rerank() * this.#rowShare, () => this.#respond());
       },
     );
   }

@@ -187,6 +187,7 @@ export function simulate(opts: SimOptions): SimRun {
       clock,
       cfg: settings.pipeline,
       bulkhead: new Bulkhead(clock, settings.bulkhead),
+      brownout: settings.brownout,
       cpu,
       sources: fleet.sources,
       candidates: fleet.candidates,

@@ -4,7 +4,7 @@
  * The core itself is built by the composition root (`fixtureCore` → core/compose.ts `createCore`).
  */
 import { type Core, type CoreAdapters, createCore, type ModelSource } from '../../core/compose.ts';
-import type { CoreSettings } from '../../core/config/config.ts';
+import { type CoreSettings, loadSettings } from '../../core/config/config.ts';
 import type { CoreMetrics } from '../../core/observability/metrics.ts';
 import type { PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
@@ -44,7 +44,7 @@ export function fakeModelSet(version: string): SwappableModelSet {
 
 /**
  * A pipeline config with 50 ms deadlines, 10 candidates, no re-ranking boosts or penalties, no
- * watched filter, zero ranking weights and no cascade; only the `experiments` differ between tests.
+ * watched filter, zero ranking weights, no cascade, 5 candidates at the `lean` brownout level; only the `experiments` differ between tests.
  */
 export function pipelineConfig(experiments: PipelineConfig['experiments']): PipelineConfig {
   return {
@@ -67,6 +67,7 @@ export function pipelineConfig(experiments: PipelineConfig['experiments']): Pipe
     experiments,
     rankingWeights: { like: 0, finish: 0, dislike: 0 },
     cascadeTopN: 0,
+    leanCandidatesMax: 5,
   };
 }
 
@@ -74,7 +75,7 @@ export function pipelineConfig(experiments: PipelineConfig['experiments']): Pipe
 export const FIXTURE_BULKHEAD = { maxConcurrent: 64, maxQueue: 256, shedTargetMs: 50, shedIntervalMs: 500 };
 
 /**
- * Core settings around `pipelineConfig(experiments)`: the default bulkhead, no L1 cache, popularity
+ * Core settings around `pipelineConfig(experiments)`: the default bulkhead and brownout, no L1 cache, popularity
  * refreshed every 1000 ms (only once `start()` is called), fault injection as asked.
  */
 export function fixtureSettings(
@@ -84,10 +85,20 @@ export function fixtureSettings(
   return {
     pipeline: pipelineConfig(experiments),
     bulkhead: FIXTURE_BULKHEAD,
+    brownout: loadSettings({}).brownout,
     popularityRefreshMs: 1000,
     l1Cache: { maxEntries: 0, ttlMs: 0 },
     policy: { refreshMs: 10_000, maxEntries: 1000 },
     faultInjection,
+  };
+}
+
+function withOverrides(base: CoreSettings, opts: FixtureCoreOptions): CoreSettings {
+  return {
+    ...base,
+    pipeline: { ...base.pipeline, ...opts.pipeline },
+    bulkhead: opts.bulkhead ?? base.bulkhead,
+    brownout: { ...base.brownout, ...opts.brownout },
   };
 }
 
@@ -110,6 +121,10 @@ export interface FixtureCoreOptions {
   faultInjection?: boolean;
   /** Default FIXTURE_BULKHEAD. */
   bulkhead?: CoreSettings['bulkhead'];
+  /** Default the deployed core's (`loadSettings({})`: on). */
+  brownout?: Partial<CoreSettings['brownout']>;
+  /** Changes to `pipelineConfig(experiments)`. */
+  pipeline?: Partial<PipelineConfig>;
   events?: CoreAdapters<SwappableModelSet>['events'];
   uploads?: CoreAdapters<SwappableModelSet>['uploads'];
   metrics?: CoreMetrics;
@@ -136,10 +151,7 @@ export async function fixtureCore(opts: FixtureCoreOptions): Promise<Core> {
         ...opts.models,
       },
     },
-    {
-      ...fixtureSettings(opts.experiments ?? [], opts.faultInjection),
-      bulkhead: opts.bulkhead ?? FIXTURE_BULKHEAD,
-    },
+    withOverrides(fixtureSettings(opts.experiments ?? [], opts.faultInjection), opts),
     opts.clock,
     seededRandom(1),
   );

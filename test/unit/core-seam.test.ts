@@ -43,7 +43,7 @@ describe('serveRecommendation: a request served without HTTP', () => {
     expect((await serveRecommendation(core, request('u_1'))).status).toBe(503);
   });
 
-  it('admission: a request beyond the bulkhead is refused with 503 RECLAB_ERR_OVERLOADED', async () => {
+  it('admission without brownout: a request beyond the bulkhead is refused with 503 RECLAB_ERR_OVERLOADED', async () => {
     const { clock } = manualClock();
     let unblock = () => {};
     const blocked = new Promise<void>((r) => {
@@ -62,6 +62,8 @@ describe('serveRecommendation: a request served without HTTP', () => {
       clock,
       features: slow,
       bulkhead: { maxConcurrent: 1, maxQueue: 0, shedTargetMs: 50, shedIntervalMs: 500 },
+      // Without brownout (test/unit/brownout.test.ts has it): the bulkhead's refusal is the answer.
+      brownout: { enabled: false },
     });
     const first = serveRecommendation(oneSlot, request('u_1'));
     const second = await serveRecommendation(oneSlot, request('u_2'));

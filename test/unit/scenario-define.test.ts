@@ -144,11 +144,18 @@ describe('scenario model v2: validation', () => {
 
   it('typed core settings map to the core’s variables', () => {
     expect(
-      coreEnvOf({ breaker: { openMs: 2000 }, bulkhead: { maxQueue: 0 }, rankingCascadeTopN: 100 }),
+      coreEnvOf({
+        breaker: { openMs: 2000 },
+        bulkhead: { maxQueue: 0 },
+        rankingCascadeTopN: 100,
+        brownout: { enabled: false, leanMaxMs: 120 },
+      }),
     ).toEqual({
       RECLAB_BREAKER_OPEN_MS: '2000',
       RECLAB_BULKHEAD_MAX_QUEUE: '0',
       RECLAB_RANKING_CASCADE_TOP_N: '100',
+      RECLAB_BROWNOUT: 'off',
+      RECLAB_BROWNOUT_LEAN_MAX_MS: '120',
     });
     expect(problems({ ...valid, core: { RECLAB_BREAKER_OPEN_MS: '2000' } })).toEqual([
       "core: unknown field(s) 'RECLAB_BREAKER_OPEN_MS'",

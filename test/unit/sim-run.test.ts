@@ -72,19 +72,43 @@ describe('simulate: the core decides, rung by rung', () => {
     expect(Object.keys(outage.reasonCounts ?? {}).some((k) => k.startsWith('user_context '))).toBe(true);
   });
 
-  it('past the fleet capacity the bulkhead sheds with 503, as the live core does', () => {
+  it('past the fleet capacity the core browns out (cheaper rungs, zero 503) before it sheds', () => {
     const one = parseFleet({ replicas: { count: 1 } });
+    const steadyAt = (qps: number) => {
+      const { result } = simulate({
+        scenario: scenarios.baseline,
+        fleet: one,
+        seed: 3,
+        qps,
+        durationScale: 0.5,
+        reclabVersion: 'test',
+      });
+      return { result, steady: result.phases.find((p) => p.name === 'steady')! };
+    };
+    // About 4× the replica's full-pipeline capacity: every request answered, most on a cheaper rung.
+    const brown = steadyAt(1500);
+    expect(brown.steady.statusCounts['5xx']).toBe(0);
+    const served = brown.steady.statusCounts['2xx'];
+    expect((brown.steady.rungCounts.full ?? 0) / served).toBeLessThan(0.5);
+    expect(brown.steady.rungCounts.popularity).toBeGreaterThan(0);
+    const reasons = brown.steady.reasonCounts ?? {};
+    expect(reasons['admission RECLAB_ERR_OVERLOADED']).toBeGreaterThan(0);
+    expect(reasons['ranking RECLAB_ERR_OVERLOADED']).toBeGreaterThan(0);
+    expect(brown.result.exitCode).toBe(3); // baseline asks ≥ 99% full
+    // Past the rate at which even the popularity cache saturates the replica: 503s.
+    const shed = steadyAt(4000);
+    expect(shed.steady.statusCounts['5xx']).toBeGreaterThan(0);
+    // Brownout off: the same replica sheds already at 1500.
+    const off = parseFleet({ replicas: { count: 1 }, coreEnv: { RECLAB_BROWNOUT: 'off' } });
     const { result } = simulate({
       scenario: scenarios.baseline,
-      fleet: one,
+      fleet: off,
       seed: 3,
       qps: 1500,
       durationScale: 0.5,
       reclabVersion: 'test',
     });
-    const steady = result.phases.find((p) => p.name === 'steady')!;
-    expect(steady.statusCounts['5xx']).toBeGreaterThan(0);
-    expect(result.exitCode).toBe(3);
+    expect(result.phases.find((p) => p.name === 'steady')!.statusCounts['5xx']).toBeGreaterThan(0);
   });
 });
 

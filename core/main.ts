@@ -162,11 +162,19 @@ async function main(): Promise<void> {
     : undefined;
   const bulkhead = new Bulkhead(clock, cfg.bulkhead);
   const pcfg = pipelineConfigOf(cfg);
+  // `app` is assigned before any request, so before any breaker can change state.
+  let app: ReturnType<typeof buildApp> | undefined;
   const breakers = new Breakers(
     clock,
     // `content` too when the first set lacks it: a set swapped in later may bring it.
     [...new Set([...artifacts.sources, ...sources].map((s) => s.name)).add(ContentSource.NAME)],
     pcfg.breaker,
+    (t) => {
+      metrics.onBreakerTransition(t);
+      const msg = `breaker ${t.breaker} ${t.from} → ${t.to} (${t.reason})`;
+      if (t.to === 'open') app?.log.warn(t, msg);
+      else app?.log.info(t, msg);
+    },
   );
   const lifecycle: Lifecycle = { ready: false, draining: false };
   const deps = {
@@ -183,7 +191,6 @@ async function main(): Promise<void> {
       : undefined,
   };
   // Blue/green slots (seed 000 §7); `app` is assigned before any event can fire.
-  let app: ReturnType<typeof buildApp> | undefined;
   const models = new ModelSlots<Artifacts>(artifacts, {
     load: (version) => loadModelSet(cfg, version, realtime),
     warmUp: (set) => warmUp(set),

@@ -27,7 +27,7 @@ export function guardedCallback<T>(
 ): void {
   const ticket = breaker.tryAcquire();
   if (ticket === NOT_PERMITTED) {
-    onSettle(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is open`));
+    onSettle(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is ${breaker.state}`));
     return;
   }
   let settled = false;

@@ -31,9 +31,8 @@
  * - `redis.user`: `GET u:<id>` (raw ioredis, Buffer reply);
  * - `redis.recent_watches`: `LRANGE rt:rw:<id> 0 -1` (the already-watched filter's read);
  * - `redis.content_watches`: the same `LRANGE`, made by the content source for its profile;
- * - `redis.subscriptions`: `ZREVRANGE sub:<id> 0 n-1` (followed creators);
- * - `redis.uploads`: the pipeline of `ZREVRANGEBYSCORE upl:<creator> max min WITHSCORES LIMIT 0 m`,
- *   one per followed creator, as one ioredis pipeline (not sent when the user follows nobody);
+ * - `redis.subscriptions`: the one round trip of subscription retrieval (`readFollowedUploads`:
+ *   the followed creators and their uploads in one server-side script), raw reply not parsed;
  * - `redis.popularity`, `redis.trending`: each `ZREVRANGE … WITHSCORES` the sources made;
  * - `redis.candidates`: the `MGET` of the video keys that reached Redis (all candidates without L1,
  *   only the misses with it; nothing when every candidate hit);
@@ -72,7 +71,7 @@ import { systemClock } from '../core/adapters/clock/system-clock.ts';
 import { keys } from '../core/adapters/redis/keys.ts';
 import { RealtimeFeatures } from '../core/adapters/redis/realtime-features.ts';
 import { connectRedis, RedisFeatureStore } from '../core/adapters/redis/redis-feature-store.ts';
-import { RedisSubscriptions } from '../core/adapters/redis/subscriptions.ts';
+import { RedisSubscriptions, readFollowedUploads } from '../core/adapters/redis/subscriptions.ts';
 import { type Artifacts, loadArtifacts } from '../core/artifacts.ts';
 import { createCore } from '../core/compose.ts';
 import { loadConfig, pipelineConfigOf, settingsOf } from '../core/config/config.ts';
@@ -125,8 +124,13 @@ interface Trace {
   trendingReads: { region: number | undefined; n: number }[];
   watchReads: string[];
   contentWatchReads: string[];
-  followReads: { userId: string; n: number }[];
-  uploadReads: { creators: string[]; perCreator: number; minTsS: number; maxTsS: number }[];
+  subscriptionReads: {
+    userId: string;
+    creatorsMax: number;
+    perCreator: number;
+    minTsS: number;
+    maxTsS: number;
+  }[];
   userTower: Float32Array[];
   ann: { source: string; query: Float32Array; k: number }[];
   ranker: { input: Float32Array; n: number }[];
@@ -140,8 +144,7 @@ const newTrace = (): Trace => ({
   trendingReads: [],
   watchReads: [],
   contentWatchReads: [],
-  followReads: [],
-  uploadReads: [],
+  subscriptionReads: [],
   userTower: [],
   ann: [],
   ranker: [],
@@ -388,14 +391,10 @@ async function main(): Promise<void> {
     if (!content) console.warn('warning: no content_embeddings.f32 in the artifacts: no content source');
     const subscriptionsStore = new RedisSubscriptions(redis);
     const subscriptions: SubscriptionReader = {
-      followedCreators: (userId, n) => {
-        trace.followReads.push({ userId, n });
-        return subscriptionsStore.followedCreators(userId, n);
-      },
-      recentUploads: (creators, perCreator, minTsS, maxTsS) => {
-        if (creators.length > 0 && perCreator > 0)
-          trace.uploadReads.push({ creators: [...creators], perCreator, minTsS, maxTsS });
-        return subscriptionsStore.recentUploads(creators, perCreator, minTsS, maxTsS);
+      followedUploads: (userId, creatorsMax, perCreator, minTsS, maxTsS) => {
+        if (creatorsMax > 0 && perCreator > 0)
+          trace.subscriptionReads.push({ userId, creatorsMax, perCreator, minTsS, maxTsS });
+        return subscriptionsStore.followedUploads(userId, creatorsMax, perCreator, minTsS, maxTsS);
       },
     };
     const activity = {
@@ -485,24 +484,10 @@ async function main(): Promise<void> {
           await part('redis.recent_watches', () => redis.lrange(keys.recentWatches(id), 0, -1));
         for (const id of t.contentWatchReads)
           await part('redis.content_watches', () => redis.lrange(keys.recentWatches(id), 0, -1));
-        for (const r of t.followReads)
-          await part('redis.subscriptions', () => redis.zrevrange(keys.subscriptions(r.userId), 0, r.n - 1));
-        for (const r of t.uploadReads) {
-          await part('redis.uploads', () => {
-            const p = redis.pipeline();
-            for (const c of r.creators)
-              p.zrevrangebyscore(
-                keys.creatorUploads(c),
-                r.maxTsS,
-                r.minTsS,
-                'WITHSCORES',
-                'LIMIT',
-                0,
-                r.perCreator,
-              );
-            return p.exec();
-          });
-        }
+        for (const r of t.subscriptionReads)
+          await part('redis.subscriptions', () =>
+            readFollowedUploads(redis, r.userId, r.creatorsMax, r.perCreator, r.minTsS, r.maxTsS),
+          );
         for (const r of t.popularityReads) {
           const key = r.region === undefined ? keys.popularityGlobal : keys.popularityRegion(r.region);
           await part('redis.popularity', () => redis.zrevrange(key, 0, r.n - 1, 'WITHSCORES'));

@@ -211,7 +211,7 @@ export function buildApp(
       );
     });
     app.get('/metrics', async (_req, reply) => {
-      metrics.setBreakers(breakers.all().map((b) => ({ name: b.name, state: b.state })));
+      metrics.setBreakers(breakers.all().map((b) => ({ name: b.name, ...b.snapshot() })));
       metrics.setImpressions({ ...deps.impressions.stats() });
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

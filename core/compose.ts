@@ -26,6 +26,7 @@ import type { Random } from './ports/random.ts';
 import { ModelSlots, type SlotEvent, type SwappableModelSet } from './registry/model-slots.ts';
 import { AdmissionController } from './resilience/admission.ts';
 import { Bulkhead } from './resilience/bulkhead.ts';
+import type { BreakerTransition } from './resilience/circuit-breaker.ts';
 import { FaultInjector } from './resilience/fault-injection.ts';
 import { LoopLagProbe } from './resilience/loop-lag.ts';
 import { ContentSource } from './retrieval/content-source.ts';
@@ -77,6 +78,8 @@ export interface CoreAdapters<S extends SwappableModelSet> {
   models: ModelSource<S>;
   /** Prometheus metrics (GET /metrics, L1 hit counters); none: not collected. */
   metrics?: CoreMetrics;
+  /** Every breaker state change with its reason (counted in `metrics` too), e.g. for the log. */
+  onBreakerTransition?(t: BreakerTransition): void;
 }
 
 /** One core instance, wired: what the HTTP app (core/app.ts), `serveRecommendation` and the simulator use. */
@@ -159,6 +162,10 @@ export async function createCore<S extends SwappableModelSet>(
     // `content` too when the first set lacks it: a set swapped in later may bring it.
     [...new Set([...initial.sources, ...sources].map((s) => s.name)).add(ContentSource.NAME)],
     settings.pipeline.breaker,
+    (t) => {
+      metrics?.onBreakerTransition(t);
+      adapters.onBreakerTransition?.(t);
+    },
   );
   const deps: PipelineDeps = {
     clock,

@@ -158,6 +158,11 @@ async function main(): Promise<void> {
       events,
       uploads: subscriptions,
       metrics: new CoreMetrics(),
+      onBreakerTransition: (t) => {
+        const msg = `breaker ${t.breaker} ${t.from} → ${t.to} (${t.reason})`;
+        if (t.to === 'open') app?.log.warn(t, msg);
+        else app?.log.info(t, msg);
+      },
       models: {
         initial: artifacts,
         load: (version) => loadModelSet(cfg, clock, version, realtime),

@@ -25,9 +25,20 @@ export const CoreSettingsSchema = z
       .partial()
       .strict()
       .optional(),
-    /** Circuit breakers (seed 000 §6): consecutive failures that open one, and how long it stays open. */
+    /**
+     * Circuit breakers (seed 000 §6; rate-based, resilience4j semantics: docs/fallback.md "Circuit
+     * breakers"): the time window, the calls it needs before judging, the error and deadline-miss
+     * rates (%) that open one, how long it stays open, and its half-open trial calls.
+     */
     breaker: z
-      .object({ failureThreshold: z.number().int().positive(), openMs: intMs })
+      .object({
+        windowMs: intMs,
+        minimumCalls: z.number().int().positive(),
+        failureRatePct: z.number().min(1).max(100),
+        slowCallRatePct: z.number().min(1).max(100),
+        openMs: intMs,
+        halfOpenCalls: z.number().int().positive(),
+      })
       .partial()
       .strict()
       .optional(),
@@ -77,8 +88,12 @@ export function coreEnvOf(s: CoreSettings | undefined): Record<string, string> {
   set('RECLAB_DEADLINE_RETRIEVAL_MS', s.deadlines?.retrievalMs);
   set('RECLAB_DEADLINE_ENRICHMENT_MS', s.deadlines?.enrichmentMs);
   set('RECLAB_DEADLINE_RANKING_MS', s.deadlines?.rankingMs);
-  set('RECLAB_BREAKER_FAILURE_THRESHOLD', s.breaker?.failureThreshold);
+  set('RECLAB_BREAKER_WINDOW_MS', s.breaker?.windowMs);
+  set('RECLAB_BREAKER_MIN_CALLS', s.breaker?.minimumCalls);
+  set('RECLAB_BREAKER_FAILURE_RATE_PCT', s.breaker?.failureRatePct);
+  set('RECLAB_BREAKER_SLOW_RATE_PCT', s.breaker?.slowCallRatePct);
   set('RECLAB_BREAKER_OPEN_MS', s.breaker?.openMs);
+  set('RECLAB_BREAKER_HALF_OPEN_CALLS', s.breaker?.halfOpenCalls);
   set('RECLAB_BULKHEAD_MAX_CONCURRENT', s.bulkhead?.maxConcurrent);
   set('RECLAB_BULKHEAD_MAX_QUEUE', s.bulkhead?.maxQueue);
   set('RECLAB_SHED_TARGET_MS', s.shedding?.targetMs);

@@ -51,8 +51,14 @@ const envSchema = z
     RECLAB_RETRIEVAL_POPULARITY_K: int(100, 1),
     RECLAB_CANDIDATES_MAX: int(300, 1), // seed 000: ~300 candidates after merge
     RECLAB_MMR_LAMBDA: num(0.7, 0, 1),
-    RECLAB_BREAKER_FAILURE_THRESHOLD: int(5, 1), // seed 000 §6
+    // Rate-based breakers (resilience4j semantics); why these values: docs/fallback.md "Circuit breakers".
+    RECLAB_BREAKER_WINDOW_MS: int(5000, 1), // time-based sliding window
+    RECLAB_BREAKER_WINDOW_BUCKETS: z.coerce.number().int().min(1).max(1000).default(10), // the window slides by WINDOW_MS / this
+    RECLAB_BREAKER_MIN_CALLS: int(100, 1), // calls in the window before a rate is judged
+    RECLAB_BREAKER_FAILURE_RATE_PCT: num(50, 1, 100), // errors, % of the window's calls, that open it
+    RECLAB_BREAKER_SLOW_RATE_PCT: num(80, 1, 100), // deadline misses, % of the window's calls, that open it
     RECLAB_BREAKER_OPEN_MS: int(5000, 1), // seed 000 §6 uses 30 s; 5 s recovers faster in scenarios
+    RECLAB_BREAKER_HALF_OPEN_CALLS: int(10, 1), // trial calls after the open wait, judged together
     RECLAB_POPULARITY_REFRESH_MS: int(5000, 100),
     RECLAB_EXPERIMENT_ID: z.string().default('exp_ranking_v1'),
     RECLAB_EXPERIMENT_VARIANTS: z.string().default('control:50,treatment:50'), // name:share,…
@@ -385,7 +391,15 @@ function settingsFieldsOf(
     retrievalK: { two_tower: e.RECLAB_RETRIEVAL_TWO_TOWER_K, popularity: e.RECLAB_RETRIEVAL_POPULARITY_K },
     candidatesMax: e.RECLAB_CANDIDATES_MAX,
     mmrLambda: e.RECLAB_MMR_LAMBDA,
-    breaker: { failureThreshold: e.RECLAB_BREAKER_FAILURE_THRESHOLD, openMs: e.RECLAB_BREAKER_OPEN_MS },
+    breaker: {
+      windowMs: e.RECLAB_BREAKER_WINDOW_MS,
+      windowBuckets: e.RECLAB_BREAKER_WINDOW_BUCKETS,
+      minimumCalls: e.RECLAB_BREAKER_MIN_CALLS,
+      failureRatePct: e.RECLAB_BREAKER_FAILURE_RATE_PCT,
+      slowCallRatePct: e.RECLAB_BREAKER_SLOW_RATE_PCT,
+      openMs: e.RECLAB_BREAKER_OPEN_MS,
+      halfOpenCalls: e.RECLAB_BREAKER_HALF_OPEN_CALLS,
+    },
     popularityRefreshMs: e.RECLAB_POPULARITY_REFRESH_MS,
     experiments,
     rankingWeights,

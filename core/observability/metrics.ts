@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { BreakerState } from '../resilience/circuit-breaker.ts';
+import type { BreakerState, BreakerTransition } from '../resilience/circuit-breaker.ts';
 
 /** Latency buckets in seconds: 1 ms … 2.5 s, dense around the 50–200 ms budgets of seed 000 §3. */
 const LATENCY_BUCKETS_S = [
@@ -11,8 +11,9 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
 /**
  * The core's Prometheus metrics (prom-client), one registry per core instance (seed 000 §8,
  * "Tier 2 — System Health"): request latency by route, status and rung; stage latencies; breaker
- * states; fallback reasons (brownouts among them: reason RECLAB_ERR_OVERLOADED); admission decisions; impressions; L1 feature-cache hits and misses; process defaults
- * (event-loop lag, GC, memory).
+ * states, transitions with their reasons, and the rates each breaker judges; fallback reasons
+ * (brownouts among them: reason RECLAB_ERR_OVERLOADED); admission decisions; impressions; L1
+ * feature-cache hits and misses; process defaults (event-loop lag, GC, memory).
  */
 export class CoreMetrics {
   readonly registry = new Registry();
@@ -20,6 +21,14 @@ export class CoreMetrics {
   readonly stageSeconds: Histogram<'stage'>;
   readonly degradations: Counter<'stage' | 'code'>;
   readonly breakerState: Gauge<'breaker'>;
+  /**
+   * Breaker state changes by breaker, new state and reason: `to="open"` with `reason="failure_rate"`
+   * (errors) or `"slow_call_rate"` (deadline misses); `half_open`/`wait_elapsed`; `closed`/`trials_passed`.
+   */
+  readonly breakerTransitions: Counter<'breaker' | 'to' | 'reason'>;
+  /** The calls, failure rate and slow-call rate each breaker judges now (window or trials). */
+  readonly breakerCalls: Gauge<'breaker'>;
+  readonly breakerRate: Gauge<'breaker' | 'kind'>;
   readonly impressions: Gauge<'state'>;
   /** L1 feature-cache lookups by cache (`video`) and result (`hit`/`miss`); hit rate = hit / all. */
   readonly featureCache: Counter<'cache' | 'result'>;
@@ -54,6 +63,24 @@ export class CoreMetrics {
       labelNames: ['breaker'],
       registers: [this.registry],
     });
+    this.breakerTransitions = new Counter({
+      name: 'reclab_circuit_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by breaker, new state (to) and reason (failure_rate, slow_call_rate, wait_elapsed, trials_passed)',
+      labelNames: ['breaker', 'to', 'reason'],
+      registers: [this.registry],
+    });
+    this.breakerCalls = new Gauge({
+      name: 'reclab_circuit_breaker_calls',
+      help: 'Calls a circuit breaker judges now: its sliding window while closed, its trial calls while half-open, 0 while open',
+      labelNames: ['breaker'],
+      registers: [this.registry],
+    });
+    this.breakerRate = new Gauge({
+      name: 'reclab_circuit_breaker_rate',
+      help: 'Share (0–1) of the judged calls that failed (kind="failure") or missed their deadline (kind="slow")',
+      labelNames: ['breaker', 'kind'],
+      registers: [this.registry],
+    });
     this.impressions = new Gauge({
       name: 'reclab_impressions',
       help: 'Impression log counters: published, pending, dropped (and spooled when a spool is used)',
@@ -85,8 +112,29 @@ export class CoreMetrics {
     for (const r of reasons) this.degradations.inc({ stage: r.stage, code: r.code });
   }
 
-  setBreakers(breakers: readonly { name: string; state: BreakerState }[]): void {
-    for (const b of breakers) this.breakerState.set({ breaker: b.name }, BREAKER_VALUE[b.state]);
+  /** Sets each breaker's state gauge and, when given, the calls and rates it judges now. */
+  setBreakers(
+    breakers: readonly {
+      name: string;
+      state: BreakerState;
+      calls?: number;
+      failures?: number;
+      slow?: number;
+    }[],
+  ): void {
+    for (const b of breakers) {
+      this.breakerState.set({ breaker: b.name }, BREAKER_VALUE[b.state]);
+      if (b.calls === undefined) continue;
+      this.breakerCalls.set({ breaker: b.name }, b.calls);
+      const rate = (n = 0) => (b.calls ? n / b.calls : 0);
+      this.breakerRate.set({ breaker: b.name, kind: 'failure' }, rate(b.failures));
+      this.breakerRate.set({ breaker: b.name, kind: 'slow' }, rate(b.slow));
+    }
+  }
+
+  /** Counts one breaker state change (pass as the breakers' `onTransition`). */
+  onBreakerTransition(t: BreakerTransition): void {
+    this.breakerTransitions.inc({ breaker: t.breaker, to: t.to, reason: t.reason });
   }
 
   setImpressions(stats: Record<string, number>): void {

@@ -14,7 +14,11 @@ import type { FeatureStore } from '../ports/feature-store.ts';
 import type { ImpressionLog } from '../ports/impression-log.ts';
 import type { RandomStream } from '../ports/random.ts';
 import type { Ranker, UserEncoder } from '../ports/ranker.ts';
-import { CircuitBreaker } from '../resilience/circuit-breaker.ts';
+import {
+  type BreakerTransition,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../resilience/circuit-breaker.ts';
 import { LadderPosition, type Rung } from '../resilience/fallback-ladder.ts';
 import type { FaultInjector } from '../resilience/fault-injection.ts';
 import { guarded } from '../resilience/guard.ts';
@@ -111,7 +115,8 @@ export interface PipelineConfig {
   rerank: Omit<RerankConfig, 'count' | 'mmrLambda'>;
   /** How many recent watches the already-watched filter reads. */
   watchedFilterN: number;
-  breaker: { failureThreshold: number; openMs: number };
+  /** Every dependency's breaker (rate-based, core/resilience/circuit-breaker.ts; docs/fallback.md). */
+  breaker: CircuitBreakerOptions;
   /** Experiment layers (core/pipeline/experiments.ts); may be empty. */
   experiments: readonly ExperimentConfig[];
   /** Task weights of the ranking score outside any variant's overrides. */
@@ -161,7 +166,9 @@ export interface RecommendResult {
 }
 
 /**
- * The circuit breakers of one core instance, one per dependency (seed 000 §6). Shared by all requests.
+ * The circuit breakers of one core instance, one per dependency (seed 000 §6), all with the same
+ * options. Shared by all requests. `onTransition` hears every breaker's state changes (metrics, logs).
+ * @throws ReclabError RECLAB_ERR_CONFIG_INVALID when `opts` is out of range (CircuitBreaker)
  */
 export class Breakers {
   readonly features: CircuitBreaker;
@@ -171,13 +178,19 @@ export class Breakers {
   readonly activity: CircuitBreaker;
   readonly sources: Map<string, CircuitBreaker>;
 
-  constructor(clock: Clock, sourceNames: readonly string[], opts: PipelineConfig['breaker']) {
-    this.features = new CircuitBreaker('features', clock, opts);
-    this.encoder = new CircuitBreaker('user_encoder', clock, opts);
-    this.ranker = new CircuitBreaker('ranker', clock, opts);
-    this.lightRanker = new CircuitBreaker('light_ranker', clock, opts);
-    this.activity = new CircuitBreaker('activity', clock, opts);
-    this.sources = new Map(sourceNames.map((n) => [n, new CircuitBreaker(`retrieval.${n}`, clock, opts)]));
+  constructor(
+    clock: Clock,
+    sourceNames: readonly string[],
+    opts: PipelineConfig['breaker'],
+    onTransition?: (t: BreakerTransition) => void,
+  ) {
+    const breaker = (name: string) => new CircuitBreaker(name, clock, opts, onTransition);
+    this.features = breaker('features');
+    this.encoder = breaker('user_encoder');
+    this.ranker = breaker('ranker');
+    this.lightRanker = breaker('light_ranker');
+    this.activity = breaker('activity');
+    this.sources = new Map(sourceNames.map((n) => [n, breaker(`retrieval.${n}`)]));
   }
 
   all(): CircuitBreaker[] {

@@ -1,6 +1,6 @@
 import { type ErrorCode, ReclabError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { CircuitBreaker } from './circuit-breaker.ts';
+import { type CircuitBreaker, NOT_PERMITTED } from './circuit-breaker.ts';
 import type { FaultInjector } from './fault-injection.ts';
 
 export interface GuardCodes {
@@ -25,15 +25,16 @@ export function guardedCallback<T>(
   start: (done: (err: unknown, value?: T) => void) => void,
   onSettle: (err: ReclabError | undefined, value?: T) => void,
 ): void {
-  if (!breaker.tryAcquire()) {
-    onSettle(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is open`));
+  const ticket = breaker.tryAcquire();
+  if (ticket === NOT_PERMITTED) {
+    onSettle(new ReclabError(codes.unavailable, `circuit breaker '${breaker.name}' is ${breaker.state}`));
     return;
   }
   let settled = false;
   const cancel = clock.setTimer(deadlineMs, () => {
     if (settled) return;
     settled = true;
-    breaker.onFailure();
+    breaker.onSlow(ticket);
     onSettle(new ReclabError(codes.timeout, `'${breaker.name}' exceeded ${deadlineMs} ms`));
   });
   start((err, value) => {
@@ -41,11 +42,11 @@ export function guardedCallback<T>(
     settled = true;
     cancel();
     if (err === undefined) {
-      breaker.onSuccess();
+      breaker.onSuccess(ticket);
       onSettle(undefined, value);
       return;
     }
-    breaker.onFailure();
+    breaker.onFailure(ticket);
     onSettle(
       err instanceof ReclabError
         ? err
@@ -59,10 +60,13 @@ export function guardedCallback<T>(
 /**
  * Runs `call` under a deadline and a circuit breaker: `withDeadline(withBreaker(call))`.
  *
- * - breaker open → throws `codes.unavailable` at once, without calling;
- * - `call` settles after `deadlineMs` → throws `codes.timeout` (the late result is ignored; the
- *   timeout counts as a failure for the breaker, as a slow dependency is a failing one);
- * - `call` rejects → throws `codes.unavailable` with the cause attached.
+ * - breaker open (or half-open with every trial call admitted) → throws `codes.unavailable` at
+ *   once, without calling;
+ * - `call` settles after `deadlineMs` → throws `codes.timeout` (the late result is ignored); the
+ *   breaker records a **slow** call, judged against its slow-call rate, not its failure rate;
+ * - `call` rejects → throws `codes.unavailable` with the cause attached; the breaker records a
+ *   **failure**;
+ * - `call` resolves in time → its value; the breaker records a success.
  *
  * With `faults`, a fault set on the breaker's name (core/resilience/fault-injection.ts) applies to
  * the call — inside the deadline, so an injected delay times out like a slow dependency.

@@ -8,15 +8,16 @@ export interface RecentUpload {
   uploadTsS: number;
 }
 
-/** The reads the source needs (core/adapters/redis/subscriptions.ts implements them over Redis). */
+/** The read the source needs (core/adapters/redis/subscriptions.ts implements it over Redis). */
 export interface SubscriptionReader {
-  /** Up to `n` public creator ids (`c_<i>`) the user follows; unknown user → []. */
-  followedCreators(userId: string, n: number): Promise<string[]>;
   /**
-   * Per creator (same order), up to `perCreator` uploads with `minTsS ≤ uploadTsS ≤ maxTsS`, newest first.
+   * In one read: up to `creatorsMax` creators `userId` follows (most recently followed first) and,
+   * per creator in that order, up to `perCreator` uploads with `minTsS ≤ uploadTsS ≤ maxTsS`, newest
+   * first. Unknown user, or one who follows nobody → [].
    */
-  recentUploads(
-    creators: readonly string[],
+  followedUploads(
+    userId: string,
+    creatorsMax: number,
     perCreator: number,
     minTsS: number,
     maxTsS: number,
@@ -68,10 +69,9 @@ export function mergeNewestFirst(lists: readonly (readonly RecentUpload[])[], k:
 
 /**
  * Subscription retrieval (seed 000 §2.2 `subscription_retrieval`, ~50 candidates): the recent
- * uploads of the creators the user follows. Reads at most `creatorsMax` followed creators, then at
- * most `perCreatorMax` uploads of each from the last `maxAgeS` seconds up to now (`Clock`, plus
- * `UPLOAD_FUTURE_SLACK_S`), and
- * returns up to `k` newest first. Score = upload time, Unix seconds (newer is better). A user who
+ * uploads of the creators the user follows. Reads, in one read of the reader, at most `creatorsMax`
+ * followed creators and at most `perCreatorMax` uploads of each from the last `maxAgeS` seconds up
+ * to now (`Clock`, plus `UPLOAD_FUTURE_SLACK_S`), and returns up to `k` newest first. Score = upload time, Unix seconds (newer is better). A user who
  * follows nobody (cold start, seed 000 Q1) gets []. Reader errors propagate (the pipeline's deadline
  * and breaker turn them into `partial_retrieval`).
  */
@@ -89,11 +89,11 @@ export class SubscriptionsSource implements CandidateSource {
 
   async retrieve(ctx: RetrievalContext, k: number): Promise<Candidate[]> {
     if (k <= 0) return [];
-    const creators = await this.#reader.followedCreators(ctx.userId, this.#opts.creatorsMax);
-    if (creators.length === 0) return [];
     const nowS = this.#clock.now() / 1000;
-    const lists = await this.#reader.recentUploads(
-      creators,
+    // One read (one Redis round trip): the followed creators and their uploads together.
+    const lists = await this.#reader.followedUploads(
+      ctx.userId,
+      this.#opts.creatorsMax,
       Math.min(this.#opts.perCreatorMax, k),
       nowS - this.#opts.maxAgeS,
       nowS + UPLOAD_FUTURE_SLACK_S,

@@ -157,8 +157,9 @@ export const DEFAULT_FLEET: FleetSpec = {
     { name: 'content', kind: 'ann', redisCommands: 1, keysPerCommand: 1, needsRecentWatches: true },
     { name: 'popularity', kind: 'redis', redisCommands: 1, keysPerCommand: 1, needsRecentWatches: false },
     { name: 'trending', kind: 'redis', redisCommands: 1, keysPerCommand: 1, needsRecentWatches: false },
-    // followed creators, then their uploads: two sequential round trips (issue 10)
-    { name: 'subscriptions', kind: 'redis', redisCommands: 2, keysPerCommand: 1, needsRecentWatches: false },
+    // followed creators and their uploads in one script round trip (issue 10): sub:<user> plus the
+    // uploads of ~6 followed creators (the world's mean, docs/retrieval.md)
+    { name: 'subscriptions', kind: 'redis', redisCommands: 1, keysPerCommand: 7, needsRecentWatches: false },
   ],
   coreEnv: {},
 };

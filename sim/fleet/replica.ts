@@ -174,7 +174,6 @@ export class Replica {
  */
 class SimRequest {
   readonly #r: Replica;
-  readonly #userIdx: number;
   readonly #userShard: number;
   readonly #intendedUs: number;
   readonly #release: () => void;
@@ -193,7 +192,6 @@ class SimRequest {
 
   constructor(r: Replica, userIdx: number, intendedUs: number, release: () => void, level: BrownoutLevel) {
     this.#r = r;
-    this.#userIdx = userIdx;
     this.#userShard = r.d.redis.shardOfUser(userIdx);
     this.#intendedUs = intendedUs;
     this.#release = release;

@@ -43,6 +43,20 @@ export function fakeModelSet(version: string): SwappableModelSet {
 }
 
 /**
+ * Breaker settings for tests: the core's defaults (RECLAB_BREAKER_*, docs/fallback.md), so a test
+ * that fails a few calls sees the breaker stay closed, as the deployed core would.
+ */
+export const TEST_BREAKER: PipelineConfig['breaker'] = {
+  windowMs: 5000,
+  windowBuckets: 10,
+  minimumCalls: 100,
+  failureRatePct: 50,
+  slowCallRatePct: 80,
+  openMs: 1000,
+  halfOpenCalls: 10,
+};
+
+/**
  * A pipeline config with 50 ms deadlines, 10 candidates, no re-ranking boosts or penalties, no
  * watched filter, zero ranking weights, no cascade, 5 candidates at the `lean` brownout level; only the `experiments` differ between tests.
  */
@@ -63,7 +77,7 @@ export function pipelineConfig(experiments: PipelineConfig['experiments']): Pipe
       explorationMaxLogViews: 0,
     },
     watchedFilterN: 0,
-    breaker: { failureThreshold: 5, openMs: 1000 },
+    breaker: TEST_BREAKER,
     experiments,
     rankingWeights: { like: 0, finish: 0, dislike: 0 },
     cascadeTopN: 0,

@@ -38,6 +38,10 @@ const USERS = 2000;
 const VIDEOS = 1500;
 const SEED = 21;
 const BREAKER_OPEN_MS = 500;
+// Rate-based breakers judged over a short window and few calls, so that a test's handful of
+// requests can open one (the defaults need 100 calls in 5 s: docs/fallback.md).
+const BREAKER_WINDOW_MS = 1000;
+const BREAKER_MIN_CALLS = 8;
 
 let redis: StartedRedis | undefined;
 let kafka: StartedKafka | undefined;
@@ -147,6 +151,8 @@ beforeAll(async () => {
     RECLAB_RANKER_TIER_URL: tier.url,
     RECLAB_FAULT_INJECTION: 'on',
     RECLAB_BREAKER_OPEN_MS: String(BREAKER_OPEN_MS),
+    RECLAB_BREAKER_WINDOW_MS: String(BREAKER_WINDOW_MS),
+    RECLAB_BREAKER_MIN_CALLS: String(BREAKER_MIN_CALLS),
     RECLAB_STREAMING_CONSUMER: 'off',
     RECLAB_LOG_LEVEL: 'warn',
   };
@@ -172,17 +178,33 @@ describe('fallback ladder: each rung through its cause, zero 5xx', () => {
     expect(served.filter((s) => s.status !== 200 || s.rung !== 'full')).toEqual([]);
   });
 
-  it('a retrieval source slower than its deadline → partial_retrieval', async () => {
+  it('a retrieval source slower than its deadline → partial_retrieval; its breaker opens on the slow-call rate', async () => {
     expect(await admin('PUT', '/faults/retrieval.two_tower', { kind: 'delay', delay_ms: 200 })).toBe(200);
-    // Until the breaker opens the deadline fires (TIMEOUT); then the open breaker refuses (UNAVAILABLE).
-    const served = await burst(core!.url, 4);
-    expectAll(served, 'partial_retrieval', {
-      stage: 'retrieval.two_tower',
-      code: 'RECLAB_ERR_RETRIEVAL_TIMEOUT',
-    });
-    const more = await burst(core!.url, 12);
-    expect(more.every((s) => s.status === 200 && s.rung === 'partial_retrieval')).toBe(true);
-    expect(await admin('DELETE', '/faults')).toBe(200);
+    try {
+      // Let the previous case's successful calls leave the breaker's window.
+      await new Promise((r) => setTimeout(r, BREAKER_WINDOW_MS + 100));
+      // Fewer calls than the minimum: each deadline fires (TIMEOUT) and the breaker stays closed.
+      const served = await burst(core!.url, 4);
+      expectAll(served, 'partial_retrieval', {
+        stage: 'retrieval.two_tower',
+        code: 'RECLAB_ERR_RETRIEVAL_TIMEOUT',
+      });
+      // From the 8th deadline miss (100 % slow ≥ 80 %) the open breaker refuses at once (UNAVAILABLE).
+      const more = await burst(core!.url, 12);
+      expect(more.filter((s) => s.status !== 200 || s.rung !== 'partial_retrieval')).toEqual([]);
+      const codes = more.map((s) => s.reasons.find((r) => r.stage === 'retrieval.two_tower')?.code);
+      expect(codes).toContain('RECLAB_ERR_RETRIEVAL_UNAVAILABLE');
+      expect(codes.slice(-4)).toEqual(Array(4).fill('RECLAB_ERR_RETRIEVAL_UNAVAILABLE'));
+      const metrics = await (await fetch(`${core!.url}/metrics`)).text();
+      expect(metrics).toContain(
+        'reclab_circuit_breaker_transitions_total{breaker="retrieval.two_tower",to="open",reason="slow_call_rate"} 1',
+      );
+      expect(metrics).toContain('reclab_circuit_breaker_state{breaker="retrieval.two_tower"} 2');
+    } finally {
+      // Cleared even when an assertion fails, so the next cases do not run with the fault.
+      expect(await admin('DELETE', '/faults')).toBe(200);
+    }
+    // After BREAKER_OPEN_MS the trial calls answer in time and the breaker closes.
     await until(core!.url, 'full');
   }, 60_000);
 

@@ -1,7 +1,9 @@
 /**
  * Integration, real Redis (Testcontainers): the loader's subscription keys (`sub:u_<i>`,
  * `upl:c_<j>`) match the world, `SubscriptionsSource` over `RedisSubscriptions` returns the followed
- * creators' recent uploads newest first within its bounds, and `addUploads` (the path of
+ * creators' recent uploads newest first within its bounds, in one round trip (a server-side script)
+ * with the same candidates as the two sequential reads it replaced, also after Redis lost its
+ * script cache, and `addUploads` (the path of
  * `POST /v1/videos/fresh`) makes a new upload retrievable at once and keeps each creator's set
  * bounded.
  *
@@ -14,7 +16,12 @@ import { CREATOR_UPLOADS_MAX, RedisSubscriptions } from '../../core/adapters/red
 import { NUM_REGIONS, VIDEO_RECORD, VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
 import type { RetrievalContext } from '../../core/ports/candidate-source.ts';
 import type { Clock } from '../../core/ports/clock.ts';
-import { SubscriptionsSource } from '../../core/retrieval/subscriptions-source.ts';
+import {
+  mergeNewestFirst,
+  type RecentUpload,
+  SubscriptionsSource,
+  UPLOAD_FUTURE_SLACK_S,
+} from '../../core/retrieval/subscriptions-source.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
 import { loadIntoRedis } from '../../sim/loader/redis-loader.ts';
@@ -113,6 +120,81 @@ describe('subscriptions in a real Redis', () => {
       ).toEqual(want);
       expect(got.every((c) => c.source === 'subscriptions' && c.score === uploadTs(c.video))).toBe(true);
     }
+  });
+
+  /**
+   * The read before issue 10, kept here as the reference: `ZREVRANGE sub:<user>`, then (a second
+   * round trip) one pipeline of `ZREVRANGEBYSCORE upl:<c>` per followed creator.
+   */
+  async function twoRoundTrips(u: number, k: number): Promise<number[]> {
+    const creators = await client.zrevrange(keys.subscriptions(userId(u)), 0, 49);
+    if (creators.length === 0) return [];
+    const p = client.pipeline();
+    for (const c of creators)
+      p.zrevrangebyscore(
+        keys.creatorUploads(c),
+        nowS + UPLOAD_FUTURE_SLACK_S,
+        nowS - 30 * 86_400,
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        Math.min(10, k),
+      );
+    const lists = ((await p.exec()) ?? []).map(([err, flat]) => {
+      if (err) throw err;
+      const items = flat as string[];
+      const out: RecentUpload[] = [];
+      for (let j = 0; j < items.length; j += 2)
+        out.push({ video: Number(items[j].slice(2)), uploadTsS: Number(items[j + 1]) });
+      return out;
+    });
+    return mergeNewestFirst(lists, k).map((x) => x.video);
+  }
+
+  /** The commands `client` sends while `run` runs (ioredis's sendCommand, observed, not replaced). */
+  async function commandsSent<T>(run: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
+    const sent: string[] = [];
+    const send = client.sendCommand;
+    client.sendCommand = function (this: Redis, ...args: Parameters<Redis['sendCommand']>) {
+      sent.push(args[0].name);
+      return send.apply(this, args);
+    } as Redis['sendCommand'];
+    try {
+      return { result: await run(), sent };
+    } finally {
+      client.sendCommand = send;
+    }
+  }
+
+  it('reads in one round trip, with the same candidates as the two sequential reads it replaced', async () => {
+    const source = new SubscriptionsSource(store, clock);
+    await source.retrieve(ctx(0), 50); // defines the script on the connection
+    let nonEmpty = 0;
+    for (let u = 0; u < CFG.users; u += 9) {
+      for (const k of [50, 5]) {
+        const { result, sent } = await commandsSent(() => source.retrieve(ctx(u), k));
+        expect(sent, userId(u)).toEqual(['evalsha']);
+        expect(
+          result.map((c) => c.video),
+          `${userId(u)} k=${k}`,
+        ).toEqual(await twoRoundTrips(u, k));
+        if (result.length > 0) nonEmpty++;
+      }
+    }
+    expect(nonEmpty).toBeGreaterThan(100);
+    // A user unknown to the store, in the same single round trip.
+    const { result, sent } = await commandsSent(() => source.retrieve(ctx(CFG.users + 1), 50));
+    expect(result).toEqual([]);
+    expect(sent).toEqual(['evalsha']);
+  });
+
+  it('still reads after Redis lost its script cache (a restart or SCRIPT FLUSH: NOSCRIPT, then the script is sent again)', async () => {
+    const u = Array.from({ length: CFG.users }, (_, i) => i).find((i) => followsOf(i).length >= 3)!;
+    const source = new SubscriptionsSource(store, clock);
+    const before = await source.retrieve(ctx(u), 50);
+    expect(before.length).toBeGreaterThan(0);
+    await client.call('SCRIPT', 'FLUSH');
+    expect(await source.retrieve(ctx(u), 50)).toEqual(before);
   });
 
   it('reads at most creatorsMax of the followed creators', async () => {

@@ -32,6 +32,46 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
+  it('reads the rate-based breaker settings (docs/fallback.md) and rejects a rate out of range', () => {
+    expect(loadConfig(required).breaker).toEqual({
+      windowMs: 5000,
+      windowBuckets: 10,
+      minimumCalls: 100,
+      failureRatePct: 50,
+      slowCallRatePct: 80,
+      openMs: 5000,
+      halfOpenCalls: 10,
+    });
+    const cfg = loadConfig({
+      ...required,
+      RECLAB_BREAKER_WINDOW_MS: '2000',
+      RECLAB_BREAKER_WINDOW_BUCKETS: '20',
+      RECLAB_BREAKER_MIN_CALLS: '8',
+      RECLAB_BREAKER_FAILURE_RATE_PCT: '25.5',
+      RECLAB_BREAKER_SLOW_RATE_PCT: '100',
+      RECLAB_BREAKER_OPEN_MS: '500',
+      RECLAB_BREAKER_HALF_OPEN_CALLS: '3',
+    });
+    expect(cfg.breaker).toEqual({
+      windowMs: 2000,
+      windowBuckets: 20,
+      minimumCalls: 8,
+      failureRatePct: 25.5,
+      slowCallRatePct: 100,
+      openMs: 500,
+      halfOpenCalls: 3,
+    });
+    expect(() =>
+      loadConfig({ ...required, RECLAB_BREAKER_SLOW_RATE_PCT: '120', RECLAB_BREAKER_WINDOW_BUCKETS: '0' }),
+    ).toThrow(
+      /RECLAB_BREAKER_WINDOW_BUCKETS[\s\S]*RECLAB_BREAKER_SLOW_RATE_PCT|RECLAB_BREAKER_SLOW_RATE_PCT[\s\S]*RECLAB_BREAKER_WINDOW_BUCKETS/,
+    );
+    // The consecutive-failure setting is gone: a launcher still passing it learns so at start.
+    expect(() => loadConfig({ ...required, RECLAB_BREAKER_FAILURE_THRESHOLD: '5' })).toThrow(
+      /RECLAB_BREAKER_FAILURE_THRESHOLD/,
+    );
+  });
+
   it('rejects unknown RECLAB_ variables and reports every problem at once', () => {
     let message = '';
     try {

@@ -13,6 +13,7 @@ import {
 import { clickbaitEstimate, combineScores, rankCandidates } from '../../core/pipeline/ranking.ts';
 import type { Predictions, Ranker } from '../../core/ports/ranker.ts';
 import { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
+import { TEST_BREAKER } from '../helpers/core-fixtures.ts';
 
 /** Scores row i by the value of its first feature; records the rows it was asked for. */
 class FirstFeatureRanker implements Ranker {
@@ -46,8 +47,8 @@ const rows = (values: number[]) => {
   return x;
 };
 const breakers = () => ({
-  main: new CircuitBreaker('ranker', systemClock, { failureThreshold: 5, openMs: 1000 }),
-  light: new CircuitBreaker('light_ranker', systemClock, { failureThreshold: 5, openMs: 1000 }),
+  main: new CircuitBreaker('ranker', systemClock, TEST_BREAKER),
+  light: new CircuitBreaker('light_ranker', systemClock, TEST_BREAKER),
 });
 const opts = { deadlineMs: 1000, cascadeTopN: 0, weights: { like: 0, finish: 0, dislike: 0 } };
 // The rows' duration feature is 0 (duration 0 s): the clickbait term is 0 for them.

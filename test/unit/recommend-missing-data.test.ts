@@ -19,7 +19,7 @@ import {
 } from '../../core/pipeline/recommend.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { pipelineConfig } from '../helpers/core-fixtures.ts';
+import { pipelineConfig, TEST_BREAKER } from '../helpers/core-fixtures.ts';
 import { manualClock } from '../helpers/manual-clock.ts';
 
 const CATALOGUE = 200;
@@ -124,7 +124,7 @@ beforeEach(async () => {
       close: async () => {},
     },
   };
-  breakers = new Breakers(clock, ['two_tower'], { failureThreshold: 5, openMs: 1000 });
+  breakers = new Breakers(clock, ['two_tower'], TEST_BREAKER);
 });
 
 const serve = (userId = 'u_1', count = COUNT): Promise<RecommendResult> =>

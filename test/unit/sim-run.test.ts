@@ -256,9 +256,11 @@ describe('simulate: v2 faults and arrivals', () => {
     };
     const none = steadyOf(0);
     const some = steadyOf(3);
-    // A few sequential Redis round trips on the critical path, each 3 ± 0.75 ms slower: still full.
+    // A few sequential Redis round trips on the critical path, each 3 ± 0.75 ms slower: still full
+    // (but for a rare ranker deadline miss in the service-time tail: not one in a thousand).
     expect(some.steady.latencyMs.p50 - none.steady.latencyMs.p50).toBeGreaterThan(6);
-    expect(some.steady.rungCounts).toEqual({ full: some.steady.statusCounts['2xx'] });
+    expect(some.steady.rungCounts.full).toBeGreaterThanOrEqual(0.999 * some.steady.statusCounts['2xx']);
+    expect(some.steady.reasonCounts?.['user_context RECLAB_ERR_FEATURES_TIMEOUT'] ?? 0).toBe(0);
     // 20 ms is past the 10 ms user-context deadline: timeouts, the breaker opens, popularity.
     const past = steadyOf(20).steady;
     expect(past.rungCounts).toEqual({ popularity: past.statusCounts['2xx'] });

@@ -47,21 +47,20 @@ describe('mergeNewestFirst', () => {
 
 /** A reader over fixed data that records the arguments of each call. */
 function reader(follows: string[], uploads: Record<string, RecentUpload[]>) {
-  const calls: { creators: readonly string[]; perCreator: number; minTsS: number; maxTsS: number }[] = [];
-  const asked: number[] = [];
+  const calls: { creatorsMax: number; perCreator: number; minTsS: number; maxTsS: number }[] = [];
   const r: SubscriptionReader = {
-    followedCreators: async (_user, n) => {
-      asked.push(n);
-      return follows.slice(0, n);
-    },
-    recentUploads: async (creators, perCreator, minTsS, maxTsS) => {
-      calls.push({ creators, perCreator, minTsS, maxTsS });
-      return creators.map((c) =>
-        (uploads[c] ?? []).filter((u) => u.uploadTsS >= minTsS && u.uploadTsS <= maxTsS).slice(0, perCreator),
-      );
+    followedUploads: async (_user, creatorsMax, perCreator, minTsS, maxTsS) => {
+      calls.push({ creatorsMax, perCreator, minTsS, maxTsS });
+      return follows
+        .slice(0, creatorsMax)
+        .map((c) =>
+          (uploads[c] ?? [])
+            .filter((u) => u.uploadTsS >= minTsS && u.uploadTsS <= maxTsS)
+            .slice(0, perCreator),
+        );
     },
   };
-  return { r, calls, asked };
+  return { r, calls };
 }
 
 describe('SubscriptionsSource', () => {
@@ -78,21 +77,19 @@ describe('SubscriptionsSource', () => {
     ]);
   });
 
-  it('reads at most N creators and M per creator (M ≤ k), within [now − maxAge, now + slack]', async () => {
+  it('reads once: at most N creators and M per creator (M ≤ k), within [now − maxAge, now + slack]', async () => {
     const follows = Array.from({ length: 80 }, (_, i) => `c_${i}`);
-    const { r, calls, asked } = reader(follows, {});
+    const { r, calls } = reader(follows, {});
     await new SubscriptionsSource(r, clock).retrieve(ctx, 100);
-    expect(asked).toEqual([50]);
-    expect(calls[0].creators.length).toBe(50);
-    expect(calls[0].perCreator).toBe(10);
-    expect(calls[0].minTsS).toBe(NOW_S - 30 * 86_400);
-    expect(calls[0].maxTsS).toBe(NOW_S + UPLOAD_FUTURE_SLACK_S);
+    expect(calls).toEqual([
+      { creatorsMax: 50, perCreator: 10, minTsS: NOW_S - 30 * 86_400, maxTsS: NOW_S + UPLOAD_FUTURE_SLACK_S },
+    ]);
     await new SubscriptionsSource(r, clock, { creatorsMax: 3, perCreatorMax: 4, maxAgeS: 60 }).retrieve(
       ctx,
       2,
     );
-    expect(asked[1]).toBe(3);
-    expect(calls[1]).toMatchObject({ perCreator: 2, minTsS: NOW_S - 60 });
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toMatchObject({ creatorsMax: 3, perCreator: 2, minTsS: NOW_S - 60 });
   });
 
   it('leaves out uploads older than maxAgeS and returns [] for a user who follows nobody', async () => {
@@ -101,6 +98,9 @@ describe('SubscriptionsSource', () => {
     expect(got.map((c) => c.video)).toEqual([1]);
     const none = reader([], {});
     expect(await new SubscriptionsSource(none.r, clock).retrieve(ctx, 10)).toEqual([]);
-    expect(none.calls).toEqual([]);
+    // k ≤ 0 asks nothing of the store.
+    const zero = reader(['c_1'], { c_1: [up(1, NOW_S - 100)] });
+    expect(await new SubscriptionsSource(zero.r, clock).retrieve(ctx, 0)).toEqual([]);
+    expect(zero.calls).toEqual([]);
   });
 });

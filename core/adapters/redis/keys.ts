@@ -39,8 +39,9 @@ export const keys = {
   trendingRegionMinute: (regionIdx: number, epochMinute: number) => `rt:tr:{r${regionIdx}}:${epochMinute}`,
 
   // --- Subscriptions (seed 000 §2.2), written by sim/loader and `POST /v1/videos/fresh`, read by
-  // core/adapters/redis/subscriptions.ts (docs/retrieval.md). Every command touches one key, so any
-  // slot layout works; one request's per-creator reads span slots (split by node on Cluster). ---
+  // core/adapters/redis/subscriptions.ts (docs/retrieval.md). Every write touches one key. The read
+  // is one Lua script over `sub:<user>` and the followed creators' `upl:` keys (one round trip):
+  // those span slots, so on Redis Cluster the read would have to go back to two round trips. ---
 
   /** Sorted set: creators the user follows; member = public creator id (`c_<index>`), score = follow time (Unix s; 0 = unknown). */
   subscriptions: (userId: string) => `sub:${userId}`,

@@ -21,14 +21,74 @@ export interface Upload {
 }
 
 /**
+ * The read of subscription retrieval as one server-side script: the user's followed creators
+ * (`ZREVRANGE sub:<user> 0 creatorsMax-1`), then per creator its newest uploads in the time range
+ * (`ZREVRANGEBYSCORE upl:<c> maxTsS minTsS WITHSCORES LIMIT 0 perCreator`). Run by Redis in one
+ * round trip instead of two sequential ones (issue 10: the subscriptions source missed its deadline
+ * most, having to wait for the followed creators before asking for their uploads).
+ *
+ * KEYS[1] = `sub:<user>`; ARGV = creatorsMax, perCreator, maxTsS, minTsS, the uploads key prefix
+ * (`upl:`). Returns one array per followed creator (most recently followed first):
+ * `[member, score, member, score, …]`, newest first. The `upl:` keys are named inside the script,
+ * not declared in KEYS: a single Redis (the core's deployment and the lab's) runs it; Redis Cluster
+ * would refuse it (the keys hash to different slots), and a Cluster adapter would go back to two
+ * round trips. The script is read-only and costs Redis what the two round trips did:
+ * O(log F + creators × (log M + perCreator)).
+ */
+export const FOLLOWED_UPLOADS_LUA = `
+local creators = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local lists = {}
+for i = 1, #creators do
+  lists[i] = redis.call('ZREVRANGEBYSCORE', ARGV[5] .. creators[i], ARGV[3], ARGV[4],
+    'WITHSCORES', 'LIMIT', 0, ARGV[2])
+end
+return lists
+`;
+
+/** The ioredis command name the script is defined under (EVALSHA, falling back to EVAL on NOSCRIPT). */
+const FOLLOWED_UPLOADS_COMMAND = 'reclabFollowedUploads';
+
+type WithFollowedUploads = Redis & {
+  [FOLLOWED_UPLOADS_COMMAND](key: string, ...args: (string | number)[]): Promise<string[][]>;
+};
+
+/**
+ * One round trip of `FOLLOWED_UPLOADS_LUA` for `userId`: the raw reply, one flat
+ * `[member, score, …]` array per followed creator. Defines the script on `redis` on first use;
+ * ioredis sends EVALSHA and resends the script (EVAL) when Redis answers NOSCRIPT (a restarted or
+ * flushed Redis). Errors are the driver's. Exported for bench/pipeline-overhead.ts, which replays
+ * the round trip alone.
+ */
+export function readFollowedUploads(
+  redis: Redis,
+  userId: string,
+  creatorsMax: number,
+  perCreator: number,
+  minTsS: number,
+  maxTsS: number,
+): Promise<string[][]> {
+  if (!(FOLLOWED_UPLOADS_COMMAND in redis)) {
+    redis.defineCommand(FOLLOWED_UPLOADS_COMMAND, { numberOfKeys: 1, lua: FOLLOWED_UPLOADS_LUA });
+  }
+  return (redis as WithFollowedUploads)[FOLLOWED_UPLOADS_COMMAND](
+    keys.subscriptions(userId),
+    creatorsMax,
+    perCreator,
+    maxTsS,
+    minTsS,
+    keys.creatorUploads(''),
+  );
+}
+
+/**
  * The subscription graph and the creators' recent uploads in Redis (seed 000 §2.2, "subscription
  * retrieval"; key layout core/adapters/redis/keys.ts, docs/retrieval.md):
  * - `sub:<user>`: sorted set of followed creator ids (`c_<i>`) by follow time (Unix s);
  * - `upl:<creator>`: sorted set of the creator's newest uploads (`v_<i>`) by upload time (Unix s),
  *   at most `CREATOR_UPLOADS_MAX` members.
  *
- * Reads cost two round trips (the followed creators, then one pipeline of per-creator range reads).
- * Errors are the driver's (ioredis); the caller's deadline and breaker decide what they mean.
+ * A read costs one round trip (`FOLLOWED_UPLOADS_LUA`). Errors are the driver's (ioredis); the
+ * caller's deadline and breaker decide what they mean.
  */
 export class RedisSubscriptions implements SubscriptionReader {
   readonly #redis: Redis;
@@ -37,38 +97,25 @@ export class RedisSubscriptions implements SubscriptionReader {
     this.#redis = redis;
   }
 
-  /** Up to `n` creators the user follows, most recently followed first. `ZREVRANGE sub:<user> 0 n-1`. */
-  async followedCreators(userId: string, n: number): Promise<string[]> {
-    if (n <= 0) return [];
-    return this.#redis.zrevrange(keys.subscriptions(userId), 0, n - 1);
-  }
-
   /**
-   * Per creator (same order as `creators`), its newest uploads with `minTsS ≤ uploadTsS ≤ maxTsS`,
-   * newest first, at most `perCreator` each. One pipeline of
-   * `ZREVRANGEBYSCORE upl:<c> maxTsS minTsS WITHSCORES LIMIT 0 perCreator`: O(creators × (log M + perCreator)).
-   * Members that are not video ids are skipped.
+   * Up to `creatorsMax` creators the user follows (most recently followed first) and, per creator
+   * in that order, its newest uploads with `minTsS ≤ uploadTsS ≤ maxTsS`, newest first, at most
+   * `perCreator` each; one round trip. Unknown user → []. Members that are not video ids are skipped.
    */
-  async recentUploads(
-    creators: readonly string[],
+  async followedUploads(
+    userId: string,
+    creatorsMax: number,
     perCreator: number,
     minTsS: number,
     maxTsS: number,
   ): Promise<RecentUpload[][]> {
-    if (creators.length === 0 || perCreator <= 0) return [];
-    const p = this.#redis.pipeline();
-    for (const c of creators) {
-      p.zrevrangebyscore(keys.creatorUploads(c), maxTsS, minTsS, 'WITHSCORES', 'LIMIT', 0, perCreator);
-    }
-    const replies = (await p.exec()) ?? [];
-    return creators.map((_, i) => {
-      const [err, flat] = replies[i] ?? [new Error('missing pipeline reply'), null];
-      if (err) throw err;
+    if (creatorsMax <= 0 || perCreator <= 0) return [];
+    const lists = await readFollowedUploads(this.#redis, userId, creatorsMax, perCreator, minTsS, maxTsS);
+    return lists.map((flat) => {
       const out: RecentUpload[] = [];
-      const items = (flat ?? []) as string[];
-      for (let j = 0; j + 1 < items.length; j += 2) {
-        const video = parseVideoIndex(items[j]);
-        if (video >= 0) out.push({ video, uploadTsS: Number(items[j + 1]) });
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const video = parseVideoIndex(flat[j]);
+        if (video >= 0) out.push({ video, uploadTsS: Number(flat[j + 1]) });
       }
       return out;
     });

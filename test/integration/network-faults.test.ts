@@ -125,6 +125,37 @@ describe('Toxiproxy in front of Redis', () => {
     expect(await client.get('k')).toBe('v');
   });
 
+  it('the proxy hop adds well under a millisecond to a GET with no fault', async () => {
+    // Light and sequential (one GET in flight): a sanity bound, not the benchmark
+    // (bench/toxiproxy-hop.ts runs under the machine's load lock).
+    const direct = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
+    await direct.connect();
+    const us = { direct: [] as number[], proxy: [] as number[] };
+    try {
+      for (let block = 0; block < 20; block++) {
+        for (const path of block % 2 === 0
+          ? (['direct', 'proxy'] as const)
+          : (['proxy', 'direct'] as const)) {
+          const c = path === 'direct' ? direct : client;
+          for (let i = 0; i < 110; i++) {
+            const t0 = process.hrtime.bigint();
+            await c.get('k');
+            if (i >= 10) us[path].push(Number(process.hrtime.bigint() - t0) / 1000); // first 10: warm-up
+          }
+        }
+      }
+    } finally {
+      direct.disconnect();
+    }
+    const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.floor(f * (xs.length - 1))];
+    const added = q(us.proxy, 0.5) - q(us.direct, 0.5);
+    console.info(
+      `GET µs over ${us.direct.length} each: direct p50 ${q(us.direct, 0.5).toFixed(0)} p99 ${q(us.direct, 0.99).toFixed(0)}; ` +
+        `proxy p50 ${q(us.proxy, 0.5).toFixed(0)} p99 ${q(us.proxy, 0.99).toFixed(0)}; added p50 ${added.toFixed(0)} µs`,
+    );
+    expect(added).toBeLessThan(1_000);
+  });
+
   it('latency 200 ms: a GET takes at least 200 ms; cleared, it is fast again', async () => {
     const before = await timed(() => client.get('k'));
     expect(before.ok && before.ms < 100).toBe(true);

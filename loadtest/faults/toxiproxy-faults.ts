@@ -7,10 +7,14 @@
  * |--------------|--------------------------|--------------------------------------------|---------------|
  * | `latency`    | `latencyMs`, `jitterMs?` | `latency` toxic on the server's replies     | each reply `latencyMs ± jitterMs` late (once per round trip) |
  * | `hang`       | —                        | `timeout` toxic, timeout 0, both directions | connections open, nothing gets through: calls hang until the client's own timeout |
- * | `timeout`    | `timeoutMs`              | `timeout` toxic, both directions            | as `hang`, then each connection is closed after `timeoutMs` |
+ * | `timeout`    | `timeoutMs`              | `timeout` toxic, both directions            | as `hang`, then each connection is closed after `timeoutMs` (0: never, the same as `hang`) |
  * | `reset_peer` | `timeoutMs?` (0)         | `reset_peer` toxic on the client's requests | the first request on a connection (after `timeoutMs`) ends it: a TCP RST on connections opened while it is active, a close on those already open |
  * | `bandwidth`  | `rateKBps`               | `bandwidth` toxic, both directions          | at most `rateKBps` KB/s each way |
  * | `down`       | —                        | proxy disabled                              | open connections closed, new ones refused |
+ *
+ * Durations may be fractional (scenarios/define.ts allows it): Toxiproxy takes whole milliseconds, so
+ * they are rounded to the nearest one, and `rateKBps` to the nearest whole KB/s but at least 1 (0
+ * would mean "no limit" to Toxiproxy).
  *
  * Clearing `hang` or `timeout` closes the connections they held (Toxiproxy drops the bytes a
  * `timeout` toxic swallowed, so a stalled connection cannot be resumed): clients reconnect, and no
@@ -57,7 +61,11 @@ export type NetworkFault = Window &
     | { readonly target: NetworkTarget; readonly kind: 'down' }
   );
 
-/** True when this injector handles `fault` (a target with a proxy and a network kind). */
+/**
+ * True when this injector can apply `fault` (a target with a proxy and one of its kinds). For a
+ * scenario's faults use loadtest/faults/live-faults.ts `networkFaultOf`: there `down` and `hang` on
+ * redis/kafka are container faults (stop, pause), not network ones.
+ */
 export function isNetworkFault(fault: { target: string; kind: string }): fault is NetworkFault {
   return (
     (NETWORK_TARGETS as readonly string[]).includes(fault.target) &&
@@ -72,7 +80,7 @@ export type NetworkFaultErrorCode =
 
 /**
  * A fault could not be applied or cleared. `code`: `RECLAB_ERR_NETWORK_FAULT_INVALID` (unknown
- * target or kind, a field missing, not an integer or out of range), `RECLAB_ERR_NETWORK_FAULT_TARGET`
+ * target or kind, a field missing, not a finite number or out of range), `RECLAB_ERR_NETWORK_FAULT_TARGET`
  * (no proxy for the target: it was not started behind Toxiproxy), `RECLAB_ERR_NETWORK_FAULT_API`
  * (Toxiproxy refused or did not answer; `cause` has its error).
  */
@@ -214,17 +222,25 @@ function toxicOf(fault: Exclude<NetworkFault, { kind: 'down' }>): ToxicSpec {
       return {
         type: 'latency',
         streams: ['downstream'],
-        attributes: { latency: fault.latencyMs, jitter: fault.jitterMs ?? 0 },
+        attributes: { latency: Math.round(fault.latencyMs), jitter: Math.round(fault.jitterMs ?? 0) },
       };
     case 'hang':
       return { type: 'timeout', streams: both, attributes: { timeout: 0 } };
     case 'timeout':
-      return { type: 'timeout', streams: both, attributes: { timeout: fault.timeoutMs } };
+      return { type: 'timeout', streams: both, attributes: { timeout: Math.round(fault.timeoutMs) } };
     case 'reset_peer':
       // On requests: the connection is reset when the client next sends, as a peer that lost it would.
-      return { type: 'reset_peer', streams: ['upstream'], attributes: { timeout: fault.timeoutMs ?? 0 } };
+      return {
+        type: 'reset_peer',
+        streams: ['upstream'],
+        attributes: { timeout: Math.round(fault.timeoutMs ?? 0) },
+      };
     case 'bandwidth':
-      return { type: 'bandwidth', streams: both, attributes: { rate: fault.rateKBps } };
+      return {
+        type: 'bandwidth',
+        streams: both,
+        attributes: { rate: Math.max(1, Math.round(fault.rateKBps)) },
+      };
   }
 }
 
@@ -240,17 +256,20 @@ function validate(fault: NetworkFault): void {
   const field = (name: string, required: boolean, min: number, max: number) => {
     const v = f[name];
     if (v === undefined && !required) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw invalid(fault, `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw invalid(fault, `${name} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
     }
   };
   if (fault.kind === 'latency') {
     field('latencyMs', true, 0, MAX_FAULT_MS);
     field('jitterMs', false, 0, MAX_FAULT_MS);
-  } else if (fault.kind === 'timeout') field('timeoutMs', true, 1, MAX_FAULT_MS);
+  } else if (fault.kind === 'timeout') field('timeoutMs', true, 0, MAX_FAULT_MS);
   else if (fault.kind === 'reset_peer') field('timeoutMs', false, 0, MAX_FAULT_MS);
   // rate 0 means "no limit" to Toxiproxy: never what a bandwidth fault wants.
-  else if (fault.kind === 'bandwidth') field('rateKBps', true, 1, MAX_RATE_KBPS);
+  else if (fault.kind === 'bandwidth') {
+    field('rateKBps', true, 0, MAX_RATE_KBPS);
+    if (fault.rateKBps === 0) throw invalid(fault, 'rateKBps must be above 0 (0 is no limit to Toxiproxy)');
+  }
 }
 
 function invalid(fault: { target?: unknown; kind?: unknown }, why: string): NetworkFaultError {

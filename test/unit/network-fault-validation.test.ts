@@ -26,19 +26,26 @@ async function codeOf(fault: unknown): Promise<string | undefined> {
 describe('ToxiproxyFaultInjector.apply validation', () => {
   it.each([
     ['latency without latencyMs', { target: 'redis', kind: 'latency' }],
-    ['fractional latencyMs', { target: 'redis', kind: 'latency', latencyMs: 1.5 }],
     ['negative jitterMs', { target: 'redis', kind: 'latency', latencyMs: 200, jitterMs: -1 }],
     [
       'latency in seconds by mistake (over 600 000 ms)',
       { target: 'redis', kind: 'latency', latencyMs: 700_000 },
     ],
-    ['timeout 0 (that is hang)', { target: 'redis', kind: 'timeout', timeoutMs: 0 }],
+    ['NaN timeoutMs', { target: 'redis', kind: 'timeout', timeoutMs: Number.NaN }],
     ['bandwidth 0 (no limit to Toxiproxy)', { target: 'kafka', kind: 'bandwidth', rateKBps: 0 }],
     ['rate as a string', { target: 'kafka', kind: 'bandwidth', rateKBps: '100' }],
     ['unknown kind', { target: 'redis', kind: 'slow' }],
     ['target without a network path', { target: 'ranker_tier', kind: 'down' }],
   ])('%s → RECLAB_ERR_NETWORK_FAULT_INVALID', async (_, fault) => {
     expect(await codeOf(fault)).toBe('RECLAB_ERR_NETWORK_FAULT_INVALID');
+  });
+
+  it.each([
+    ['fractional latency (rounded)', { target: 'redis', kind: 'latency', latencyMs: 1.5, jitterMs: 0.4 }],
+    ['timeout 0 (held open, as hang)', { target: 'redis', kind: 'timeout', timeoutMs: 0 }],
+    ['bandwidth below 1 KB/s (at least 1)', { target: 'kafka', kind: 'bandwidth', rateKBps: 0.3 }],
+  ])('%s is accepted: it gets as far as the API (unreachable here)', async (_, fault) => {
+    expect(await codeOf(fault)).toBe('RECLAB_ERR_NETWORK_FAULT_API');
   });
 
   it('a valid fault gets as far as the API (unreachable here) → RECLAB_ERR_NETWORK_FAULT_API', async () => {

@@ -7,9 +7,11 @@
  * advertises, so once the broker advertises the proxy every client, the lab's topic readers
  * included, goes through it.
  */
+import type { NetworkPathFactory } from '../faults/network.ts';
+import { ToxiproxyFaultInjector } from '../faults/toxiproxy-faults.ts';
 import { type StartedKafka, type StartKafkaOptions, startKafka } from './kafka.ts';
 import type { StartedRedis } from './redis.ts';
-import type { ProxyAddress, StartedToxiproxy } from './toxiproxy.ts';
+import { type ProxyAddress, type StartedToxiproxy, startToxiproxy } from './toxiproxy.ts';
 
 /** Proxy names, as faults' `target`s name them. */
 export const PROXY_NAMES = { redis: 'redis', kafka: 'kafka' } as const;
@@ -59,4 +61,32 @@ export async function startProxiedKafka(
   });
   if (!proxy) throw new Error('startKafka did not call advertise'); // a bug in kafka.ts, not an outage
   return Object.assign(kafka, { proxy });
+}
+
+/**
+ * The live runner's network path (loadtest/faults/network.ts `NetworkPathFactory`, `runScenario`'s
+ * `network`): Toxiproxy started once Redis and Kafka run, Redis behind proxy `redis` (the core
+ * dials it), and a `ToxiproxyFaultInjector` on that server. Kafka stays direct: the runner starts
+ * the broker before it calls the factory, and a broker already advertising its own port cannot be
+ * put behind a proxy (see startProxiedKafka); a `kafka` network fault is therefore refused by the
+ * injector (RECLAB_ERR_NETWORK_FAULT_TARGET) — callers refuse such scenarios up front.
+ * @param opts.seed Toxiproxy's `-seed` (its jitter draws): the run's seed
+ * @throws ToxiproxyInfraError when Toxiproxy does not start or refuses the proxy
+ */
+export function toxiproxyNetworkPath(opts: { seed: number }): NetworkPathFactory {
+  return async ({ redis, kafka }) => {
+    const toxiproxy = await startToxiproxy({ seed: opts.seed });
+    try {
+      const proxied = await proxyRedis(toxiproxy, redis);
+      return {
+        injector: new ToxiproxyFaultInjector(toxiproxy),
+        redisUrl: proxied.url,
+        kafkaBrokers: kafka.brokers,
+        stop: () => toxiproxy.stop(),
+      };
+    } catch (err) {
+      await toxiproxy.stop().catch(() => {});
+      throw err;
+    }
+  };
 }

@@ -22,6 +22,7 @@ import {
   type ProxiedRedis,
   proxyRedis,
   startProxiedKafka,
+  toxiproxyNetworkPath,
 } from '../../loadtest/infra/network-proxies.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
 import {
@@ -324,9 +325,6 @@ describe('Toxiproxy in front of Redis', () => {
       return (err as NetworkFaultError).code;
     };
     expect(await code({ target: 'redis', kind: 'latency' })).toBe('RECLAB_ERR_NETWORK_FAULT_INVALID');
-    expect(await code({ target: 'redis', kind: 'latency', latencyMs: 1.5 })).toBe(
-      'RECLAB_ERR_NETWORK_FAULT_INVALID',
-    );
     expect(await code({ target: 'redis', kind: 'latency', latencyMs: 200, jitterMs: -1 })).toBe(
       'RECLAB_ERR_NETWORK_FAULT_INVALID',
     );
@@ -427,5 +425,32 @@ describe('Toxiproxy in front of Kafka (the broker advertises the proxy)', () => 
     } finally {
       await again.close().catch(() => {});
     }
+  }, 60_000);
+
+  it("the runner's network path: its own Toxiproxy, Redis through it, faults on redis only", async () => {
+    const path = await toxiproxyNetworkPath({ seed: 7 })({ redis, kafka: kafka! });
+    const c = new Redis(path.redisUrl, { ...CLIENT, commandTimeout: 2_000, lazyConnect: true });
+    c.on('error', () => {});
+    try {
+      expect(path.redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(path.redisUrl).not.toBe(proxied.url); // a server of its own
+      expect(path.kafkaBrokers).toEqual(kafka!.brokers);
+      await c.connect();
+      expect(await c.get('k')).toBe('v');
+      await path.injector.apply({ target: 'redis', kind: 'latency', latencyMs: 150 });
+      const slow = await timed(() => c.get('k'));
+      expect(slow.ok && slow.ms >= 149).toBe(true);
+      await path.injector.clear({ target: 'redis', kind: 'latency' });
+      await expect(
+        path.injector.apply({ target: 'kafka', kind: 'timeout', timeoutMs: 0 }),
+      ).rejects.toMatchObject({
+        code: 'RECLAB_ERR_NETWORK_FAULT_TARGET',
+      });
+    } finally {
+      c.disconnect();
+      await path.stop();
+    }
+    const after = await timed(() => fetch(`${path.redisUrl.replace('redis', 'http')}/`));
+    expect(after.ok).toBe(false); // the path's proxy is gone with its server
   }, 60_000);
 });

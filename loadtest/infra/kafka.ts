@@ -15,10 +15,10 @@
  * `code === 'RECLAB_ERR_INFRA_KAFKA_START'` and a message naming the likely fix.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from 'testcontainers';
 import { configureContainerEngine } from './container-engine.ts';
+import { findFreePort } from './free-port.ts';
 
 /** Image started when neither `opts.image` nor RECLAB_KAFKA_IMAGE says otherwise. */
 export const DEFAULT_KAFKA_IMAGE = 'localhost/reclab-kafka:4';
@@ -52,6 +52,14 @@ export interface StartKafkaOptions {
    * so names must be dotted lower case (Kafka's own property names all are).
    */
   config?: Record<string, string | number | boolean>;
+  /**
+   * The address clients must dial, when it is not the broker's own published port: a proxy in front
+   * of the broker (loadtest/infra/network-proxies.ts). Called once per start attempt with the host
+   * port the container's 9092 is about to be published on (the proxy's upstream), before the broker
+   * starts; the broker advertises what it returns, and the readiness check dials it. Default: the
+   * published port itself, on the engine's host.
+   */
+  advertise?: (publishedPort: number) => Promise<{ host: string; port: number }>;
 }
 
 /** A Kafka cluster a test or load run can use; `await using` stops it. */
@@ -122,7 +130,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<StartedK
   for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
     const port = await findFreePort();
     try {
-      return await startOnce(image, host, port, startupTimeoutMs, opts.config ?? {});
+      const advertised = opts.advertise ? await opts.advertise(port) : { host, port };
+      return await startOnce(image, port, advertised, startupTimeoutMs, opts.config ?? {});
     } catch (err) {
       lastError = err;
       // Only a lost race for the port is worth another try; anything else would fail again.
@@ -133,11 +142,14 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<StartedK
   throw new KafkaStartError(explain(lastError, image), { cause: lastError });
 }
 
-/** One start on a fixed host port; cleans up its container on any failure. */
+/**
+ * One start with 9092 published on host port `port`, advertising `advertised`; cleans up its
+ * container on any failure.
+ */
 async function startOnce(
   image: string,
-  host: string,
   port: number,
+  advertised: { host: string; port: number },
   startupTimeoutMs: number,
   config: Record<string, string | number | boolean>,
 ): Promise<StartedKafka> {
@@ -145,8 +157,8 @@ async function startOnce(
   const name = `reclab-kafka-${port}-${randomBytes(3).toString('hex')}`;
   const logTail: string[] = [];
   const env: Record<string, string> = {
-    KAFKA_ADVERTISED_HOST: host,
-    KAFKA_ADVERTISED_PORT: String(port),
+    KAFKA_ADVERTISED_HOST: advertised.host,
+    KAFKA_ADVERTISED_PORT: String(advertised.port),
   };
   for (const [key, value] of Object.entries(config)) {
     env[`KAFKA_CFG_${key.toUpperCase().replaceAll('.', '_')}`] = String(value);
@@ -179,9 +191,9 @@ async function startOnce(
     throw new KafkaStartError(explain(err, image, logTail), { cause: err });
   }
 
-  const brokers = [`${host}:${port}`];
+  const brokers = [`${advertised.host}:${advertised.port}`];
   try {
-    await verifyBroker(brokers, host, port, Math.max(1_000, deadline - Date.now()));
+    await verifyBroker(brokers, advertised.host, advertised.port, Math.max(1_000, deadline - Date.now()));
   } catch (err) {
     await container.stop().catch(() => {});
     throw new KafkaStartError(
@@ -237,23 +249,6 @@ async function verifyBroker(brokers: string[], host: string, port: number, timeo
     await admin.close().catch(() => {});
     work.catch(() => {}); // the loser of the race must not surface as an unhandled rejection
   }
-}
-
-/**
- * A TCP port free on the loopback interface right now (the OS picks it). Another process can take
- * it before the container publishes it; startKafka retries then.
- */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 /** Force-removes a container by name, ignoring "no such container". */

@@ -28,10 +28,16 @@ if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
 fi
 mkdir -p /run/podman
 # setsid + nohup: the service must outlive this script and the shell that ran it. It must not keep
-# any descriptor it inherits: run under `flock /work/.load.lock …`, an inherited fd 3 kept the load
-# lock held by the service for as long as it ran, and every later measurement waited forever.
-setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 < /dev/null \
-  3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+# the caller's open files either: under `flock /work/.load.lock scripts/setup.sh` the lock is fd 3,
+# and a service inheriting it holds the machine's load lock for as long as podman runs (seen: every
+# `flock` waited behind a podman service started that way). So every descriptor above 2 is closed.
+(
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+  exec setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 </dev/null
+) &
 for _ in $(seq 1 50); do
   curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && { echo "  podman API socket started at $sock"; exit 0; }
   sleep 0.2

@@ -44,6 +44,7 @@ import { EXIT, runVerdict } from './run-verdict.ts';
 import { parseServed, type ServedResponse } from './served-response.ts';
 import { countImpressions, readTopicIds } from './topic-counter.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
+import { type ViralOutcome, ViralVideo } from './viral-video.ts';
 
 export { EXIT } from './run-verdict.ts';
 
@@ -125,6 +126,8 @@ export interface RunSummary {
   quality: RunQuality;
   /** What the simulated users sent to POST /v1/events; undefined when the scenario turns them off. */
   userEvents?: UserActivityStats;
+  /** The viral video of a phase with `viral` (the first such phase); undefined without one. */
+  viral?: ViralOutcome;
 }
 
 /** Items each simulated request asks for (`count`); fewer in a 200 response is a short list. */
@@ -326,6 +329,18 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const faultRecords: FaultRecord[] = [];
     const faultsDone: Promise<void>[] = [];
     let responses200 = 0;
+    // The viral video (the first phase with `viral`): seeded pick, its watchers' events on the
+    // simulated users' sender, the clock stopped by the first list of its region that holds it.
+    const viralPhase = scenario.phases.find((p) => p.viral);
+    const viral =
+      viralPhase?.viral && activity
+        ? new ViralVideo(world.world, random, seed, viralPhase.viral, (e) => activity.send(e))
+        : undefined;
+    if (viral)
+      log(
+        `viral: video ${viral.outcome().videoId} (region ${viral.outcome().region}), ${viral.outcome().users} users, ` +
+          `${viralPhase!.viral!.eventsPerS} watch events/s from +${viralPhase!.viral!.atS} s of phase ${viralPhase!.name}`,
+      );
     for (const phase of scenario.phases) {
       const timers: NodeJS.Timeout[] = [];
       const startFaults = () => {
@@ -358,7 +373,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         random: random.stream(`arrivals.${phase.name}`),
         durationS: phase.durationS,
         phase: phase.name,
-        onScheduleStart: startFaults,
+        onScheduleStart: () => {
+          startFaults();
+          if (viral && phase === viralPhase) viral.start();
+        },
         onProgress: opts.onProgress,
         makeRequest: (i) => {
           const u = rnd.int(world.info.users);
@@ -385,6 +403,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           if ((served?.items?.length ?? 0) < PAGE_COUNT)
             shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
           if (u !== undefined) {
+            viral?.observe(world.userRegion(u), served);
             quality.record(phase.name, u, served);
             activity?.react(u, served);
           }
@@ -393,6 +412,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       // A fault window ends inside its phase (toS ≤ durationS), so its timers have fired by now;
       // the revert itself may still be running (a restart), and goes on while the next phase runs.
       for (const t of timers) clearTimeout(t);
+      if (viral && phase === viralPhase) viral.stop();
       await opts.probe?.phaseEnd?.(phase.name, coreUrl);
       result.shortLists = shortLists.get(phase.name) ?? 0;
       phases.push(result);
@@ -403,6 +423,12 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
     //    flushes the rest), then read impressions and events back from their topics with a real
     //    consumer. A core that does not exit 0 fails the run (exit 4): it may have lost data.
+    const viralOutcome = viral?.outcome();
+    if (viralOutcome)
+      log(
+        `viral: ${viralOutcome.videoId} (${viralOutcome.region}) ${viralOutcome.eventsQueued} watch events; ` +
+          `time to a served list ${viralOutcome.timeToListS === null ? 'never' : `${viralOutcome.timeToListS} s`}`,
+      );
     const userEvents = await activity?.close();
     if (userEvents) {
       log(
@@ -470,6 +496,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         eventsLost: opts.target ? undefined : (events?.lost ?? 0),
         quality: runQuality.served,
         faults: faultRecords,
+        viral: viralOutcome ? { timeToListS: viralOutcome.timeToListS } : undefined,
       }),
     );
     const code = runVerdict({
@@ -495,6 +522,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       world: world.info,
       quality: runQuality,
       userEvents,
+      viral: viralOutcome,
     };
     await writeReports(summary, { ...opts, scenario }, startedAt);
     return summary;

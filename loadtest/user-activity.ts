@@ -132,6 +132,15 @@ export class SimulatedUserActivity {
     if (r.liked) this.#push({ ...base, event_id: `${id}_l`, type: 'like' });
   }
 
+  /**
+   * Queues events made elsewhere (the viral video's watchers, loadtest/viral-video.ts) on the same
+   * bounded buffer, batching and retry contract. Never throws; a full buffer drops and counts.
+   */
+  send(events: readonly StreamEvent[]): void {
+    if (this.#closed) return;
+    for (const e of events) this.#push(e);
+  }
+
   #push(e: StreamEvent): void {
     if (this.#buffer.length >= this.#o.bufferMax) {
       this.#stats.dropped++;

@@ -61,6 +61,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
     quality: s.quality,
     userEvents: s.userEvents,
     events: s.events,
+    viral: s.viral,
     coreExitCode: s.coreExitCode,
     outcome: s.exitCode === 0 ? 'pass' : 'fail',
     exitCode: s.exitCode,

@@ -212,6 +212,21 @@ export const RunResultSchema = z
     events: z
       .object({ accepted: count, distinctOnTopic: count, messagesOnTopic: count, lost: count })
       .optional(),
+    /**
+     * The viral video of a scenario phase with `viral` (loadtest/viral-video.ts): which one, its
+     * watchers, and seconds from its first watch event until it was first in a list served to its
+     * region (null: never). Absent without a viral phase, and in simulated runs.
+     */
+    viral: z
+      .object({
+        videoId: z.string().min(1),
+        region: z.string().min(1),
+        users: count,
+        eventsQueued: count,
+        firstEventAt: z.string().nullable(),
+        timeToListS: z.number().nonnegative().nullable(),
+      })
+      .optional(),
     /** Every fault of the scenario, with when it started and ended. */
     faults: z.array(FaultRecordSchema).optional(),
     /** What the run could not do as the scenario asks (skipped faults, unmeasured figures). */

@@ -72,6 +72,11 @@ export interface RunMeasurements {
   /** Ground-truth quality of the served lists by phase (absent: not measured, e.g. the simulator). */
   quality?: { byPhase: Record<string, { overall: QualityGroup; byRung: Record<string, QualityGroup> }> };
   faults?: FaultMeasurement[];
+  /**
+   * The viral video (live runs with a `viral` phase): seconds from its first event until it was in
+   * a list served to its region; null = never. Absent: not measured (the simulator).
+   */
+  viral?: { timeToListS: number | null };
 }
 
 export interface AssertionOutcome {
@@ -121,6 +126,8 @@ const QUALITY_KEY = {
  * - `impressions_lost` / `events_lost` count: served or accepted but not on their topic;
  * - `quality.expected_watch_time|ndcg_at_10|fresh_share{phase:P}` `mean`, or `ratio_to{phase:B}`:
  *   the phase's mean over its served lists ÷ the baseline phase's;
+ * - `viral_time_to_list_s`: seconds from the viral video's first event until it is in a list served
+ *   to its region; never appearing fails;
  * - `recovery_time_s`: seconds from a fault's end until p99 and the outcome mix are back within
  *   the baseline's bounds (scenarios/recovery.ts); the longest over the faults selected.
  */
@@ -202,6 +209,11 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
         return fail(0, `baseline phase ${a.baseline} has no lists or a mean of 0: no ratio`);
       return result(m.mean / b.mean, { note: `${round3(m.mean)} / ${round3(b.mean)}` });
     }
+    case 'viral_time_to_list_s':
+      if (!run.viral) return skip('no viral video measured in this run');
+      if (run.viral.timeToListS === null)
+        return fail(0, 'the viral video never appeared in a list served to its region');
+      return result(run.viral.timeToListS);
     case 'recovery_time_s': {
       const base = run.phases.find((p) => p.phase === a.baseline);
       if (!base) return fail(0, `no baseline phase ${a.baseline}`);

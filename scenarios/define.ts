@@ -121,6 +121,21 @@ export const FaultSchema = z.discriminatedUnion('target', [
   z.object({ target: z.literal('ann_index'), kind: z.enum(['missing', 'stale']), ...windowFields }).strict(),
 ]);
 
+/**
+ * A viral video inside a phase (issue 12, viral-spike): from `atS` (s from the phase start) to the
+ * phase's end, `users` distinct simulated users send `watch` events for ONE video — drawn (seeded)
+ * among recent, not-yet-popular videos of one region — at `eventsPerS` events/s in total. The live
+ * runner measures how long until the video first appears in a list served to a user of that region
+ * (`viral_time_to_list_s`); the simulator ignores it.
+ */
+export const ViralSchema = z
+  .object({
+    atS: z.number().nonnegative().finite(),
+    users: z.number().int().positive().max(100_000),
+    eventsPerS: z.number().positive().max(5_000),
+  })
+  .strict();
+
 export const PhaseSchema = z
   .object({
     name: z
@@ -131,6 +146,7 @@ export const PhaseSchema = z
     /** Warm-up phases are driven but excluded from assertions (Measurement rules). */
     warmup: z.boolean().optional(),
     faults: z.array(FaultSchema).optional(),
+    viral: ViralSchema.optional(),
   })
   .strict();
 
@@ -195,6 +211,15 @@ export const AssertionSchema = z.discriminatedUnion('metric', [
     .strict(),
   z
     .object({ metric: z.enum(['impressions_lost', 'events_lost']), stat: countStat, op, value: z.number() })
+    .strict(),
+  z
+    .object({
+      /** Seconds from the first viral event until the video is in a list served to its region. */
+      metric: z.literal('viral_time_to_list_s'),
+      stat: z.literal('max').default('max'),
+      op,
+      value: z.number().finite(),
+    })
     .strict(),
   z
     .object({
@@ -281,6 +306,13 @@ export const ScenarioSchema = z
               ? a.fromQps > 0 || a.stepQps > 0
               : a.baseQps + a.peakQps > 0;
       if (!offers) problem(['phases', i, 'arrivals'], 'the process offers no request');
+      if (p.viral && p.viral.atS >= p.durationS)
+        problem(['phases', i, 'viral', 'atS'], `${p.viral.atS} s is not inside the phase (${p.durationS} s)`);
+      if (p.viral && s.userEvents === false)
+        problem(
+          ['phases', i, 'viral'],
+          "a viral video needs the simulated users' events (userEvents not false)",
+        );
       (p.faults ?? []).forEach((f, j) => {
         const at = ['phases', i, 'faults', j];
         if (f.fromS >= p.durationS)
@@ -336,6 +368,8 @@ export const ScenarioSchema = z
           problem(['assertions', i, 'baseline'], "baseline belongs to stat 'ratio_to'");
         measured(a.baseline, ['assertions', i, 'baseline']);
       }
+      if (a.metric === 'viral_time_to_list_s' && !s.phases.some((p) => p.viral))
+        problem(['assertions', i], 'viral_time_to_list_s needs a phase with viral');
       if (a.metric === 'recovery_time_s') {
         measured(a.baseline, ['assertions', i, 'baseline']);
         const pi = a.phase === undefined ? undefined : names.get(a.phase);
@@ -440,7 +474,7 @@ export function formatAssertion(a: Assertion): string {
   }
   const head = `${a.metric}${tags.length ? `{${tags.join(',')}}` : ''}`;
   let stat: string = a.stat;
-  if (a.metric === 'recovery_time_s') stat = '';
+  if (a.metric === 'recovery_time_s' || a.metric === 'viral_time_to_list_s') stat = '';
   else if ('baseline' in a && a.stat === 'ratio_to') stat = `ratio_to{phase:${a.baseline}}`;
   return `${head}${stat ? ` ${stat}` : ''} ${a.op} ${a.value}`;
 }

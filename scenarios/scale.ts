@@ -31,6 +31,8 @@ export function scalePhase(p: Phase, s: Scales): Phase {
       fromS: f.fromS * d,
       ...(f.toS === undefined ? {} : { toS: f.toS * d }),
     })),
+    // The viral video's start moves with the phase's times; its event rate with the rates.
+    ...(p.viral ? { viral: { ...p.viral, atS: p.viral.atS * d, eventsPerS: p.viral.eventsPerS * r } } : {}),
   };
 }
 

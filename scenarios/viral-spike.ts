@@ -4,7 +4,9 @@ import { defineScenario } from './define.ts';
  * Viral spike (the product brief's first scenario): the arrival rate jumps to about 3× the core's
  * knee on this machine (about 400 QPS on one core in issue 10's rate sweep; not re-measured here) and
  * falls back. Under the overload the core must degrade instead of failing: requests it cannot run
- * in full are answered from cheaper rungs, and shed with 503 only past that.
+ * in full are answered from cheaper rungs, and shed with 503 only past that. Meanwhile one video's
+ * views explode (`viral`): it must reach the trending sets and the lists served to its region
+ * within 60 s (`viral_time_to_list_s`).
  *
  * `reclab sim viral-spike --qps 50000` scales the busiest measured rate (the spike's peak) to
  * 50K QPS and every other rate with it, on a simulated fleet (`reclab plan` sizes one).
@@ -22,6 +24,9 @@ export const viralSpike = defineScenario({
       // 150 → 1,200 QPS in 5 s, held 20 s, back to 150 in 10 s; 10 s of calm each side.
       arrivals: { kind: 'spike', baseQps: 150, peakQps: 1200, atS: 10, riseS: 5, holdS: 20, decayS: 10 },
       durationS: 55,
+      // As the spike starts rising, one recent, not-yet-popular video goes viral: 500 users of its
+      // region send 200 watch events/s for it until the phase ends.
+      viral: { atS: 10, users: 500, eventsPerS: 200 },
     },
     { name: 'recovery', arrivals: { kind: 'constant', rateQps: 150 }, durationS: 15 },
   ],
@@ -33,5 +38,6 @@ export const viralSpike = defineScenario({
     { metric: 'achieved_rate_ratio', phase: 'spike', stat: 'rate', op: '>=', value: 0.95 },
     { metric: 'rung_share', rung: 'full', phase: 'recovery', stat: 'rate', op: '>=', value: 0.95 },
     { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
+    { metric: 'viral_time_to_list_s', stat: 'max', op: '<', value: 60 },
   ],
 });

@@ -20,11 +20,14 @@ const app = Fastify();
 let url = '';
 /** While true, the stand-in answers from the light ranker (a "fault" the test controls). */
 let degraded = false;
+/** Plays trending: once a viral watch event (`evv_…`) arrives, its video leads every list. */
+let viralOn = true;
+let viralVideo: string | undefined;
 
 beforeAll(async () => {
   app.post('/v1/recommendations', async () => ({
     items: Array.from({ length: 30 }, (_, i) => ({
-      video_id: `v_${i * 7}`,
+      video_id: i === 0 && viralOn && viralVideo ? viralVideo : `v_${i * 7}`,
       score: 1 - i / 30,
       source: 'two_tower',
     })),
@@ -34,7 +37,13 @@ beforeAll(async () => {
       reasons: degraded ? [{ stage: 'ranking', code: 'RECLAB_ERR_RANKER_UNAVAILABLE' }] : [],
     },
   }));
-  app.post('/v1/events', async (_req, reply) => reply.code(202).send({ accepted: 1 }));
+  app.post('/v1/events', async (req, reply) => {
+    const viral = (req.body as { event_id: string; video_id: string }[]).find((e) =>
+      e.event_id.startsWith('evv_'),
+    );
+    if (viral) viralVideo = viral.video_id;
+    return reply.code(202).send({ accepted: 1 });
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -129,5 +138,48 @@ describe('reclab run --target (a stand-in core)', () => {
     const outage = s.phases.find((p) => p.phase === 'outage')!;
     expect(outage.rungCounts.light_ranker).toBeGreaterThan(0);
     expect(outage.series.buckets.length).toBe(8);
+  });
+
+  describe('viral video (viral-spike’s viral half)', () => {
+    const scenario = defineScenario({
+      name: 'viral-mini',
+      description: 'a viral video in a short phase',
+      world: { users: 5000, videos: 3000 },
+      phases: [
+        { name: 'warmup', durationS: 1, warmup: true, arrivals: { kind: 'constant', rateQps: 20 } },
+        {
+          name: 'spike',
+          durationS: 4,
+          arrivals: { kind: 'constant', rateQps: 60 },
+          viral: { atS: 1, users: 20, eventsPerS: 50 },
+        },
+      ],
+      assertions: [{ metric: 'viral_time_to_list_s', op: '<', value: 60 }],
+    });
+
+    it('the time from the first viral event to a list of its region is measured, recorded and asserted', async () => {
+      viralOn = true;
+      viralVideo = undefined;
+      const s = await runScenario({ ...common, scenario, target: url });
+      expect(s.viral).toMatchObject({ videoId: viralVideo, users: 20 });
+      expect(s.viral!.eventsQueued).toBeGreaterThanOrEqual(140);
+      // The stand-in serves it once the first batch (flushed every 200 ms) has arrived.
+      expect(s.viral!.timeToListS).toBeGreaterThan(0);
+      expect(s.viral!.timeToListS).toBeLessThan(3);
+      expect(s.assertions[0]).toMatchObject({ expression: 'viral_time_to_list_s < 60', passed: true });
+      const summary = parseRunResult(JSON.parse(readFileSync(join(s.outDir, 'summary.json'), 'utf8')));
+      expect(summary.viral).toMatchObject({ videoId: viralVideo, timeToListS: s.viral!.timeToListS });
+    });
+
+    it('never served: timeToListS is null, the assertion fails, exit 3', async () => {
+      viralOn = false;
+      viralVideo = undefined;
+      const s = await runScenario({ ...common, scenario, target: url });
+      viralOn = true;
+      expect(s.viral?.timeToListS).toBeNull();
+      expect(s.viral?.firstEventAt).not.toBeNull();
+      expect(s.assertions[0]).toMatchObject({ passed: false });
+      expect(s.exitCode).toBe(3);
+    });
   });
 });

@@ -193,6 +193,25 @@ describe('v2 assertions: each can fail', () => {
     expect(evaluate(ev, { ...base, impressionsOnTopic: 1000, eventsLost: undefined }).skipped).toBeTruthy();
   });
 
+  it('viral_time_to_list_s: over the threshold fails, never appearing (null) fails, unmeasured skips', () => {
+    const base = { phases: [phase('steady', {})], responses200: 1000, impressionsOnTopic: 1000 };
+    const a = { metric: 'viral_time_to_list_s', stat: 'max', op: '<', value: 60 } as const;
+    expect(formatAssertion(a)).toBe('viral_time_to_list_s < 60');
+    expect(evaluate(a, { ...base, viral: { timeToListS: 12.5 } })).toMatchObject({
+      observed: 12.5,
+      passed: true,
+    });
+    expect(evaluate(a, { ...base, viral: { timeToListS: 61 } })).toMatchObject({
+      observed: 61,
+      passed: false,
+    });
+    expect(evaluate(a, { ...base, viral: { timeToListS: null } })).toMatchObject({
+      passed: false,
+      note: 'the viral video never appeared in a list served to its region',
+    });
+    expect(evaluate(a, base)).toMatchObject({ passed: true, skipped: 'no viral video measured in this run' });
+  });
+
   describe('quality ratio_to a baseline phase', () => {
     const group = (watch: number, ndcg: number, fresh: number, lists = 100) => ({
       lists,

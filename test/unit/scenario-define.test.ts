@@ -142,6 +142,49 @@ describe('scenario model v2: validation', () => {
     ]);
   });
 
+  it('a viral phase: accepted and scaled; atS inside the phase, users’ events on, an assertion that has one', () => {
+    const viralPhase = { ...valid.phases[1], viral: { atS: 4, users: 50, eventsPerS: 20 } };
+    const ok = parseScenario({
+      ...valid,
+      phases: [valid.phases[0], viralPhase, valid.phases[2]],
+      assertions: [{ metric: 'viral_time_to_list_s', op: '<', value: 60 }],
+    });
+    expect(ok.phases[1].viral).toEqual({ atS: 4, users: 50, eventsPerS: 20 });
+    expect(ok.assertions[0]).toMatchObject({ stat: 'max' });
+    expect(scaleScenario(ok, { rateScale: 2, durationScale: 0.5 }).phases[1].viral).toEqual({
+      atS: 2,
+      users: 50,
+      eventsPerS: 40,
+    });
+    expect(
+      problems({
+        ...valid,
+        phases: [
+          valid.phases[0],
+          { ...valid.phases[1], viral: { atS: 1, users: 0, eventsPerS: 20 } },
+          { ...valid.phases[2], viral: { atS: 1, users: 5, eventsPerS: 1, region: 'eu' } },
+        ],
+      }).sort(),
+    ).toEqual([
+      expect.stringMatching(/^phases\[1\]\.viral\.users: /),
+      "phases[2].viral: unknown field(s) 'region'",
+    ]);
+    expect(
+      problems({
+        ...valid,
+        userEvents: false,
+        phases: [valid.phases[0], { ...valid.phases[1], viral: { atS: 10, users: 5, eventsPerS: 20 } }],
+        assertions: [],
+      }).sort(),
+    ).toEqual([
+      'phases[1].viral.atS: 10 s is not inside the phase (10 s)',
+      "phases[1].viral: a viral video needs the simulated users' events (userEvents not false)",
+    ]);
+    expect(
+      problems({ ...valid, assertions: [{ metric: 'viral_time_to_list_s', op: '<', value: 60 }] }),
+    ).toEqual(['assertions[0]: viral_time_to_list_s needs a phase with viral']);
+  });
+
   it('typed core settings map to the core’s variables', () => {
     expect(
       coreEnvOf({

@@ -160,6 +160,16 @@ describe('simulate: honest failure', () => {
 });
 
 describe('simulate: v2 faults and arrivals', () => {
+  it('viral-spike: the simulator accepts the viral phase, ignores it, and skips its assertion', () => {
+    expect(scenarios['viral-spike'].phases.some((p) => p.viral)).toBe(true);
+    const { result } = quick('viral-spike');
+    expect(result.viral).toBeUndefined();
+    expect(result.assertions.find((a) => a.expression.startsWith('viral_time_to_list_s'))).toMatchObject({
+      passed: true,
+      skipped: 'no viral video measured in this run',
+    });
+  });
+
   const withFaults = (faults: unknown[], extra: object = {}) =>
     defineScenario({
       ...scenarios['gpu-outage'],

@@ -27,8 +27,16 @@ if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p /run/podman
-# setsid + nohup: the service must outlive this script and the shell that ran it.
-setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 < /dev/null &
+# setsid + nohup: the service must outlive this script and the shell that ran it. It must not
+# inherit any descriptor beyond stdio: a caller's lock (`flock LOCK scripts/setup.sh`, a CI
+# wrapper holding a lock file open) would otherwise stay held for as long as the service runs.
+(
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+  done
+  exec setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 < /dev/null
+) &
 for _ in $(seq 1 50); do
   curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && { echo "  podman API socket started at $sock"; exit 0; }
   sleep 0.2

@@ -95,7 +95,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const clock = systemClock;
-  const redis = connectRedis(cfg.redis.url, cfg.redis.commandTimeoutMs);
+  const redis = connectRedis(cfg.redis.url, cfg.redis.commandTimeoutMs, {
+    autoPipelining: cfg.redis.autoPipelining,
+  });
   redis.on('error', () => {}); // connection errors surface per command; breakers decide what to do
   // Streaming features; each model set's content source reads the recent watches through it.
   const realtime = new RealtimeFeatures(redis, clock);

@@ -8,7 +8,11 @@ import {
   servedVideos,
 } from '../sim/quality/index.ts';
 import type { World } from '../sim/world/index.ts';
+import { DEFAULT_CAPACITY_LISTS, ServedListLog } from './served-lists.ts';
 import type { ServedResponse } from './served-response.ts';
+
+/** Video slots kept per served list: the API's largest page (`count` ≤ 100, core/app.ts). */
+const LIST_ITEMS_MAX = 100;
 
 /** Quality of a run: served lists by phase and rung, and reference lists for comparison. */
 export interface RunQuality {
@@ -23,12 +27,19 @@ export interface RunQuality {
   references: QualitySummary;
   /** Responses whose list could not be read (bad JSON, unknown video ids). */
   unreadable: number;
+  /** Lists not scored because the served-list log was full (`ServedListLog`'s cap). */
+  overflow?: number;
 }
 
 /**
  * Scores every served list against the world's ground truth (sim/quality; RecSim-style) on the
  * runner's side, so quality is measured under load and faults exactly like latency: per phase and
- * per fallback rung. Cost ≈ 15 µs per list plus the references (an oracle pass over the catalogue).
+ * per fallback rung. Scoring costs ≈ 450 µs a list (the ideal DCG of each new user and the oracle
+ * reference are passes over the catalogue), far more than the load driver, so during a phase the
+ * lists are only recorded (`ServedListLog`: typed arrays, a cap with a counted overflow) and
+ * `flush()` scores them afterwards, in the order they were recorded: the same lists in the same
+ * order give the same figures as scoring each on arrival (the aggregator's median sample and the
+ * random reference depend only on that order).
  */
 export class QualityRecorder {
   readonly #world: World;
@@ -38,10 +49,18 @@ export class QualityRecorder {
   readonly #editorial: readonly number[];
   readonly #referenceEvery: number;
   readonly #rnd;
+  readonly #log: ServedListLog;
   #scored = 0;
   #unreadable = 0;
 
-  constructor(world: World, editorial: readonly number[], seed: number, referenceEvery = 4) {
+  /** @param capacityLists lists held unscored at most between two `flush()` calls (then counted in `overflow`) */
+  constructor(
+    world: World,
+    editorial: readonly number[],
+    seed: number,
+    referenceEvery = 4,
+    capacityLists = DEFAULT_CAPACITY_LISTS,
+  ) {
     this.#world = world;
     this.#scorer = createQualityScorer(world);
     this.#served = new QualityAggregator(world.config.videos);
@@ -49,6 +68,12 @@ export class QualityRecorder {
     this.#editorial = editorial;
     this.#referenceEvery = referenceEvery;
     this.#rnd = seededRandom(seed).stream('quality.random-reference');
+    this.#log = new ServedListLog(LIST_ITEMS_MAX, capacityLists);
+  }
+
+  /** Lists recorded and not yet scored. */
+  get pending(): number {
+    return this.#log.size;
   }
 
   /** Records one parsed 2xx response (undefined: unreadable) for user index `user` in `phase`. Never throws. */
@@ -59,11 +84,41 @@ export class QualityRecorder {
     }
     const items = Array.isArray(parsed.items) ? parsed.items : [];
     const { videos, unknownIds } = servedVideos(this.#world, items);
-    if (unknownIds > 0 || videos.length === 0) {
+    const rung = typeof parsed.meta?.rung === 'string' ? parsed.meta.rung : undefined;
+    this.recordVideos(phase, user, rung, videos, videos.length, unknownIds);
+  }
+
+  /**
+   * Records one 2xx response already read into video indices (`scanServed`): `videos[0 … n − 1]`,
+   * with `unknownIds` ids that named no video. A list with unknown ids, or empty, counts as
+   * unreadable. O(n), no scoring (that is `flush()`). Never throws.
+   */
+  recordVideos(
+    phase: string,
+    user: number,
+    rung: string | undefined,
+    videos: ArrayLike<number>,
+    n: number,
+    unknownIds: number,
+  ): void {
+    if (unknownIds > 0 || n === 0) {
       this.#unreadable++;
       return;
     }
-    const rung = typeof parsed.meta?.rung === 'string' ? parsed.meta.rung : 'none';
+    this.#log.record(phase, user, rung ?? 'none', videos, n);
+  }
+
+  /** Scores every list recorded since the last flush, in recording order. Returns how many. */
+  flush(): number {
+    const n = this.#log.size;
+    this.#log.forEach((l) => {
+      this.#score(l.phase, l.user, l.rung, Array.from(l.videos));
+    });
+    this.#log.clear();
+    return n;
+  }
+
+  #score(phase: string, user: number, rung: string, videos: number[]): void {
     this.#served.add({ phase, rung }, this.#scorer.score(user, videos), videos);
     if (this.#scored++ % this.#referenceEvery !== 0) return;
     const k = videos.length;
@@ -76,11 +131,14 @@ export class QualityRecorder {
       this.#references.add({ phase, rung: name }, this.#scorer.score(user, list), list);
   }
 
+  /** Scores what is pending (`flush()`), then summarises. */
   summary(): RunQuality {
+    this.flush();
     return {
       served: this.#served.summary(),
       references: this.#references.summary(),
       unreadable: this.#unreadable,
+      overflow: this.#log.overflow,
     };
   }
 }

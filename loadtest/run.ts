@@ -37,11 +37,12 @@ import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { labAdminToken } from './lab-env.ts';
+import { type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
 import { EXIT, runVerdict } from './run-verdict.ts';
-import { parseServed, type ServedResponse } from './served-response.ts';
+import { parseServed, reasonsOf, type ServedResponse, scanServed } from './served-response.ts';
 import { countImpressions, readTopicIds } from './topic-counter.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
 import { type ViralOutcome, ViralVideo } from './viral-video.ts';
@@ -102,7 +103,7 @@ export interface RunSummary {
   outDir: string;
   exitCode: number;
   passed: boolean;
-  phases: PhaseResult[];
+  phases: RunPhase[];
   assertions: AssertionOutcome[];
   /** Undefined with `--target` (the run cannot read the target's topics). */
   impressions?: { responses200: number; published: number; distinctOnTopic: number; messagesOnTopic: number };
@@ -130,8 +131,15 @@ export interface RunSummary {
   viral?: ViralOutcome;
 }
 
+/** One phase's driver figures, with the CPU the runner and the core spent during it. */
+export interface RunPhase extends PhaseResult {
+  cpu?: PhaseCpu;
+}
+
 /** Items each simulated request asks for (`count`); fewer in a 200 response is a short list. */
 const PAGE_COUNT = 30;
+/** The API's largest page (core/app.ts): the scan reads at most this many items. */
+const PAGE_COUNT_MAX = 100;
 
 function runIdOf(scenario: string, seed: number): string {
   const ts = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
@@ -318,6 +326,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const random = seededRandom(seed);
     const rnd = random.stream('loadtest.requests');
     const quality = new QualityRecorder(world.world, world.editorial, seed);
+    const listScratch = new Int32Array(PAGE_COUNT_MAX); // one response's video indices (scanServed)
     const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
     const shortLists = new Map<string, number>(); // phase → 200 responses with fewer than PAGE_COUNT items
     // The simulated users act on what they are served: clicks, watches and likes go to the core's
@@ -325,7 +334,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const activity =
       scenario.userEvents === false ? undefined : new SimulatedUserActivity(world.world, seed, coreUrl);
     cleanups.push(async () => activity?.close(0));
-    const phases: PhaseResult[] = [];
+    const phases: RunPhase[] = [];
     const faultRecords: FaultRecord[] = [];
     const faultsDone: Promise<void>[] = [];
     let responses200 = 0;
@@ -367,7 +376,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       };
       const userOf = new Map<number, number>(); // request slot → user index, until its response
       await opts.probe?.phaseStart?.(phase.name, coreUrl);
-      const result = await runOpenModel({
+      const cpuMeter = startCpuMeter(core?.child.pid);
+      const result: RunPhase = await runOpenModel({
         url: coreUrl,
         arrivals: phase.arrivals,
         random: random.stream(`arrivals.${phase.name}`),
@@ -392,23 +402,37 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             }),
           };
         },
+        // The runner's hot path during the phase (issue 10): a scan instead of JSON.parse (a probe
+        // that wants the parsed body still gets it), the list recorded for scoring after the phase
+        // (quality.flush below), the simulated user's reaction.
         onResponse: (r) => {
           const u = userOf.get(r.i);
           userOf.delete(r.i);
           if (r.status !== 200) return;
           responses200++;
-          const served = parseServed(r.body);
-          opts.probe?.served?.(phase.name, served);
-          countReasons(reasons, phase.name, served);
-          if ((served?.items?.length ?? 0) < PAGE_COUNT)
+          const body = typeof r.body === 'string' ? r.body : r.body.toString('utf8');
+          if (opts.probe?.served) opts.probe.served(phase.name, parseServed(body));
+          const scan = scanServed(body, world.info.videos, listScratch);
+          // Degraded responses only (rare when healthy): their reasons need the parsed meta.
+          if (scan.hasReasons) countReasons(reasons, phase.name, { meta: { reasons: reasonsOf(body) } });
+          if (scan.videos + scan.unknownIds < PAGE_COUNT)
             shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
-          if (u !== undefined) {
-            viral?.observe(world.userRegion(u), served);
-            quality.record(phase.name, u, served);
-            activity?.react(u, served);
+          if (u === undefined) return;
+          if (!scan.hasItems) {
+            quality.record(phase.name, u, undefined); // not a recommendation body: unreadable
+            return;
           }
+          const videos = listScratch.subarray(0, scan.videos);
+          quality.recordVideos(phase.name, u, scan.rung, listScratch, scan.videos, scan.unknownIds);
+          activity?.reactVideos(u, videos);
+          viral?.observe(world.userRegion(u), videos);
         },
       });
+      const phaseCpu = cpuMeter.stop(result.completed + result.warmup.completed);
+      const scored = startCpuMeter(undefined);
+      const lists = quality.flush();
+      const scoring = scored.stop(lists);
+      result.cpu = { ...phaseCpu, scoringAfterPhaseMs: scoring.runnerMs };
       // A fault window ends inside its phase (toS ≤ durationS), so its timers have fired by now;
       // the revert itself may still be running (a restart), and goes on while the next phase runs.
       for (const t of timers) clearTimeout(t);
@@ -635,7 +659,7 @@ async function awaitDelivered(url: string, timeoutMs: number): Promise<number> {
   }
 }
 
-function phaseLine(p: PhaseResult, warmup: boolean, arrivals: string): string {
+function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
   const rungs = Object.entries(p.rungCounts)
     .map(([r, n]) => `${r}=${n}`)
     .join(' ');
@@ -644,7 +668,13 @@ function phaseLine(p: PhaseResult, warmup: boolean, arrivals: string): string {
     `phase ${p.phase}${warmup ? ' (warm-up, excluded)' : ''}: ${arrivals}, offered ${p.offeredQps} QPS, achieved ${p.achievedQps.toFixed(1)} QPS; ` +
     `p50 ${p.latencyMs.p50.toFixed(1)} ms, p95 ${p.latencyMs.p95.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms; ` +
     `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} (shed ${p.shed}) errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}` +
-    (p.shortLists ? `; short lists ${p.shortLists}` : '')
+    (p.shortLists ? `; short lists ${p.shortLists}` : '') +
+    (p.cpu
+      ? `; CPU/request runner ${(p.cpu.runnerUsPerRequest / 1000).toFixed(3)} ms` +
+        (p.cpu.coreUsPerRequest !== undefined
+          ? `, core ${(p.cpu.coreUsPerRequest / 1000).toFixed(3)} ms`
+          : '')
+      : '')
   );
 }
 

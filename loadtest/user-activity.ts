@@ -106,7 +106,15 @@ export class SimulatedUserActivity {
   react(user: number, parsed: ServedResponse | undefined): void {
     if (this.#closed || !parsed) return;
     const { videos: ranked } = servedVideos(this.#world, Array.isArray(parsed.items) ? parsed.items : []);
-    if (ranked.length === 0) return;
+    this.reactVideos(user, ranked);
+  }
+
+  /**
+   * User `user` reacts to a list already read into video indices (unknown ids left out; empty:
+   * ignored). `ranked` is not kept. Never throws.
+   */
+  reactVideos(user: number, ranked: ArrayLike<number>): void {
+    if (this.#closed || ranked.length === 0) return;
     let session = this.#sessions.get(user);
     if (!session) {
       session = this.#behavior.session(user, user);

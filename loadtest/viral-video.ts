@@ -3,7 +3,6 @@ import { REGIONS } from '../core/features/schema.ts';
 import type { Random } from '../core/ports/random.ts';
 import type { StreamEvent } from '../core/streaming/events.ts';
 import type { World } from '../sim/world/world.ts';
-import type { ServedResponse } from './served-response.ts';
 
 /** A phase's `viral` field (scenarios/define.ts ViralSchema), after scaling. */
 export interface ViralSpec {
@@ -130,13 +129,14 @@ export class ViralVideo {
     if (events.length) this.#send(events);
   }
 
-  /** A 200 response served to a user of region index `region`. Cheap; never throws. */
-  observe(region: number, served: ServedResponse | undefined): void {
+  /**
+   * A 200 response served to a user of region index `region`, as the video indices of its items
+   * (loadtest/served-response.ts `scanServed`). O(items); never throws.
+   */
+  observe(region: number, videos: ArrayLike<number>): void {
     if (this.#firstEventMs === undefined || this.#seenMs !== undefined || region !== this.region) return;
-    const items = served?.items;
-    if (!Array.isArray(items)) return;
-    for (const it of items)
-      if (it?.video_id === this.#videoId) {
+    for (let i = 0; i < videos.length; i++)
+      if (videos[i] === this.video) {
         this.#seenMs = Date.now();
         return;
       }

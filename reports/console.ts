@@ -26,6 +26,21 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
           .join('  ') || '-'
       }`,
     );
+    if (p.cpu) {
+      const core =
+        p.cpu.coreUsPerRequest !== undefined ? `, core ${(p.cpu.coreUsPerRequest / 1000).toFixed(3)} ms` : '';
+      const sys =
+        p.cpu.runnerMs > 0
+          ? ` (${Math.round((100 * (p.cpu.runnerSystemMs ?? 0)) / p.cpu.runnerMs)}% system)`
+          : '';
+      const scoring =
+        p.cpu.scoringAfterPhaseMs !== undefined
+          ? `; after the phase: scoring ${p.cpu.scoringAfterPhaseMs.toFixed(0)} ms`
+          : '';
+      out(
+        `  CPU per request: runner ${(p.cpu.runnerUsPerRequest / 1000).toFixed(3)} ms${sys}${core}${scoring}`,
+      );
+    }
     const reasons = Object.entries(p.reasonCounts ?? {}).sort((a, b) => b[1] - a[1]);
     if (reasons.length > 0) {
       out(

@@ -50,6 +50,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,
       series: p.series,
+      cpu: p.cpu,
     })),
     assertions: s.assertions,
     impressions: s.impressions

@@ -120,6 +120,24 @@ export const PhaseSchema = z.object({
   warmupWindow: WarmupWindowSchema.optional(),
   /** Per-second figures by intended send time: recovery times, plots over time. */
   series: SeriesSchema.optional(),
+  /**
+   * CPU spent during the phase (live runs): the runner process's (driver, response handling,
+   * simulated users; process.cpuUsage) and the core process's (/proc/<pid>/stat), ms and µs per
+   * response received (loadtest/phase-cpu.ts).
+   */
+  cpu: z
+    .object({
+      requests: count,
+      wallS: z.number().nonnegative(),
+      runnerMs: z.number().nonnegative(),
+      runnerUsPerRequest: z.number().nonnegative(),
+      runnerSystemMs: z.number().nonnegative().optional(),
+      coreMs: z.number().nonnegative().optional(),
+      coreUsPerRequest: z.number().nonnegative().optional(),
+      coreSystemMs: z.number().nonnegative().optional(),
+      scoringAfterPhaseMs: z.number().nonnegative().optional(),
+    })
+    .optional(),
 });
 
 /** Mean and median of one quality metric over a group of scored lists. */
@@ -152,6 +170,8 @@ export const RunQualitySchema = z.object({
   served: QualitySummarySchema,
   references: QualitySummarySchema,
   unreadable: count,
+  /** Lists not scored: the served-list log was full (loadtest/served-lists.ts). */
+  overflow: count.optional(),
 });
 
 /** One checked assertion, k6 threshold style. */

@@ -27,6 +27,7 @@ const envSchema = z
     RECLAB_REDIS_URL: z.string().url(),
     RECLAB_REDIS_COMMAND_TIMEOUT_MS: int(1000, 1), // backstop below the stage deadlines' breakers
     RECLAB_REDIS_STARTUP_WAIT_MS: int(5000, 0), // how long start-up waits for Redis before serving degraded
+    RECLAB_REDIS_AUTO_PIPELINING: z.enum(['on', 'off']).default('off'), // one socket write per event-loop turn
     RECLAB_KAFKA_BROKERS: z.string().min(1), // comma-separated host:port
     RECLAB_IMPRESSION_TOPIC: z.string().default('impressions'),
     RECLAB_IMPRESSION_BUFFER_MAX: int(100_000, 1), // impressions held while Kafka is slow
@@ -135,7 +136,7 @@ export interface CoreConfig {
   host: string;
   port: number;
   logLevel: CoreEnv['RECLAB_LOG_LEVEL'];
-  redis: { url: string; commandTimeoutMs: number; startupWaitMs: number };
+  redis: { url: string; commandTimeoutMs: number; startupWaitMs: number; autoPipelining: boolean };
   kafka: { brokers: string[]; impressionTopic: string; bufferMax: number };
   /**
    * Where the first model set comes from: a registry version (`registryDir/version`) or one
@@ -477,6 +478,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       url: e.RECLAB_REDIS_URL,
       commandTimeoutMs: e.RECLAB_REDIS_COMMAND_TIMEOUT_MS,
       startupWaitMs: e.RECLAB_REDIS_STARTUP_WAIT_MS,
+      autoPipelining: e.RECLAB_REDIS_AUTO_PIPELINING === 'on',
     },
     kafka: {
       brokers: e.RECLAB_KAFKA_BROKERS.split(',')

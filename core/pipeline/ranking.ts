@@ -102,7 +102,9 @@ export function combineScores(
 
 /** Durations (seconds) of `n` ranker rows, from their duration feature (`rankerRowDurationS`). */
 function rowDurations(input: Float32Array, n: number): Float64Array {
-  return Float64Array.from({ length: n }, (_, i) => rankerRowDurationS(input, i));
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = rankerRowDurationS(input, i);
+  return out;
 }
 
 /**
@@ -176,7 +178,8 @@ export async function rankCandidates(
       async () => validatePredictions(await ranker.score(rows, m), m),
       faults,
     );
-  const all = Array.from({ length: n }, (_, i) => i);
+  const all: number[] = [];
+  for (let i = 0; i < n; i++) all.push(i);
   let kept = all;
   let keptInput = input;
   let lightScores: Float64Array | undefined;

@@ -62,13 +62,12 @@ describe('ViralVideo', () => {
   it('times the first list of its region that holds it; other regions and earlier lists do not count', () => {
     vi.useFakeTimers();
     const { v } = make();
-    const id = v.outcome().videoId;
-    const withIt = { items: [{ video_id: 'v_1' }, { video_id: id }] };
+    const withIt = [1, v.video];
     v.observe(v.region, withIt); // before the first event: not counted
     v.start();
     vi.advanceTimersByTime(2000);
     v.observe((v.region + 1) % REGIONS.length, withIt); // another region
-    v.observe(v.region, { items: [{ video_id: 'v_1' }] });
+    v.observe(v.region, [1]);
     vi.advanceTimersByTime(3500);
     v.observe(v.region, withIt);
     vi.advanceTimersByTime(1000);

@@ -10,8 +10,22 @@ import { readRankedVideos } from './ranked-videos.ts';
  * no offline queue (commands fail at once while disconnected, instead of piling up), no per-command
  * retries (the pipeline's breakers decide), a command timeout as a backstop behind the stage
  * deadlines, and reconnection every 250–1000 ms for as long as the process lives.
+ *
+ * With `autoPipelining` (RECLAB_REDIS_AUTO_PIPELINING=on; ioredis `enableAutoPipelining`) the
+ * commands issued in one turn of the event loop leave in one socket write (flushed on
+ * `setImmediate`): a request's parallel reads (its user record and recent watches; the retrieval
+ * fan-out's popularity, trending and subscription reads), and those of the requests in flight,
+ * share a write instead of one each. On loopback TCP each write is a system call that also runs the
+ * receiving side's network stack (issue 10's profiles: 8–10% of the pipeline's CPU in
+ * `writeUtf8String`). The cost: a command waits for the end of the current loop turn, which under
+ * load can take a share of a 10 ms stage deadline. Off by default until a quiet machine has measured
+ * both (docs/performance.md). Replies and timeouts are per command either way.
  */
-export function connectRedis(url: string, commandTimeoutMs: number): Redis {
+export function connectRedis(
+  url: string,
+  commandTimeoutMs: number,
+  opts: { autoPipelining?: boolean } = {},
+): Redis {
   return new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -19,6 +33,7 @@ export function connectRedis(url: string, commandTimeoutMs: number): Redis {
     connectTimeout: 2000,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(250 * times, 1000),
+    enableAutoPipelining: opts.autoPipelining === true,
   });
 }
 

@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU spent during one phase by the runner (this process: driver, response handling, simulated
+ * users; every thread, V8's GC helpers included) and by the core (its process, read from
+ * /proc/<pid>/stat), per response of the phase. Issue 10: the lab must stay off the core's CPU
+ * (runner ≤ 0.2 ms per request during a measured phase).
+ */
+export interface PhaseCpu {
+  /** Responses the phase received (any status, warm-up window included): the divisor. */
+  requests: number;
+  /** Wall time from the phase's first slot to the end of its drain, s. */
+  wallS: number;
+  /** Runner process CPU (user + system), ms, and per request, µs. */
+  runnerMs: number;
+  runnerUsPerRequest: number;
+  /** The runner's system (kernel) share of `runnerMs`, ms: system calls, loopback TCP. */
+  runnerSystemMs: number;
+  /** Core process CPU (utime + stime from /proc), ms, and per request, µs; absent without /proc. */
+  coreMs?: number;
+  coreUsPerRequest?: number;
+  /** The core's system (kernel) share of `coreMs`, ms. */
+  coreSystemMs?: number;
+  /** Runner CPU spent after the phase scoring its served lists (moved out of the phase), ms. */
+  scoringAfterPhaseMs?: number;
+}
+
+let clockTicksPerS: number | undefined;
+
+/** The kernel's clock tick rate (USER_HZ) for /proc times; 100 when `getconf` is not available. */
+function ticksPerS(): number {
+  if (clockTicksPerS === undefined) {
+    try {
+      clockTicksPerS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicksPerS = 100;
+    }
+  }
+  return clockTicksPerS;
+}
+
+/**
+ * CPU time (user + system, all threads) of process `pid` so far, in ms, from `/proc/<pid>/stat`
+ * (fields 14 and 15, clock ticks: 10 ms resolution at USER_HZ 100). Undefined when the process or
+ * /proc is not there.
+ */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  return processCpuTimesMs(pid)?.total;
+}
+
+/** User, system and total CPU ms of process `pid` (as `processCpuMs`); undefined without /proc. */
+export function processCpuTimesMs(
+  pid: number | undefined,
+): { user: number; system: number; total: number } | undefined {
+  if (pid === undefined) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  if (!Number.isFinite(user + system)) return undefined;
+  const ms = 1000 / ticksPerS();
+  return { user: user * ms, system: system * ms, total: (user + system) * ms };
+}
+
+/** A started CPU measurement; `stop(requests)` closes it. */
+export interface CpuMeter {
+  stop(requests: number): PhaseCpu;
+}
+
+/** Starts measuring this process's CPU and, when `corePid` is given, the core's. */
+export function startCpuMeter(corePid: number | undefined): CpuMeter {
+  const wall0 = performance.now();
+  const runner0 = process.cpuUsage();
+  const core0 = processCpuTimesMs(corePid);
+  return {
+    stop(requests: number): PhaseCpu {
+      const d = process.cpuUsage(runner0);
+      const runnerMs = (d.user + d.system) / 1000;
+      const core1 = processCpuTimesMs(corePid);
+      const per = (ms: number) => Number(((ms * 1000) / Math.max(1, requests)).toFixed(1));
+      const out: PhaseCpu = {
+        requests,
+        wallS: Number(((performance.now() - wall0) / 1000).toFixed(3)),
+        runnerMs: Number(runnerMs.toFixed(1)),
+        runnerUsPerRequest: per(runnerMs),
+        runnerSystemMs: Number((d.system / 1000).toFixed(1)),
+      };
+      if (core0 !== undefined && core1 !== undefined) {
+        out.coreMs = Number((core1.total - core0.total).toFixed(1));
+        out.coreUsPerRequest = per(core1.total - core0.total);
+        out.coreSystemMs = Number((core1.system - core0.system).toFixed(1));
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The per-phase CPU meter (loadtest/phase-cpu.ts): /proc/<pid>/stat read right (it agrees with
+ * process.cpuUsage for this process), per-request figures, no core figures without a pid.
+ */
+import { describe, expect, it } from 'vitest';
+import { processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
+
+/** Spins until this thread has used `ms` of CPU (not wall time: the machine may be shared). */
+function burn(ms: number): void {
+  const t0 = process.cpuUsage();
+  let x = 0;
+  for (;;) {
+    for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + i);
+    const d = process.cpuUsage(t0);
+    if ((d.user + d.system) / 1000 >= ms) break;
+  }
+  if (x < 0) throw new Error('unreachable');
+}
+
+describe('phase CPU meter', () => {
+  it('reads a process CPU time from /proc that agrees with process.cpuUsage', () => {
+    const proc0 = processCpuMs(process.pid);
+    const own0 = process.cpuUsage();
+    burn(300);
+    const proc1 = processCpuMs(process.pid);
+    const own = process.cpuUsage(own0);
+    expect(proc0).toBeDefined();
+    const ownMs = (own.user + own.system) / 1000;
+    expect(ownMs).toBeGreaterThan(200);
+    // /proc counts clock ticks (10 ms at USER_HZ 100); other threads of this process may add a little.
+    expect(proc1! - proc0!).toBeGreaterThan(ownMs - 30);
+    expect(proc1! - proc0!).toBeLessThan(ownMs + 100);
+  });
+
+  it('is undefined for no pid or a pid that does not exist', () => {
+    expect(processCpuMs(undefined)).toBeUndefined();
+    expect(processCpuMs(2 ** 30)).toBeUndefined();
+  });
+
+  it('gives CPU per request for the runner, and for the core only with its pid', () => {
+    const meter = startCpuMeter(process.pid);
+    burn(100);
+    const cpu = meter.stop(50);
+    expect(cpu.requests).toBe(50);
+    expect(cpu.runnerMs).toBeGreaterThan(80);
+    // Both figures are rounded (0.1 ms, 0.1 µs): within 0.1 ms ÷ 50 requests.
+    expect(Math.abs(cpu.runnerUsPerRequest - (cpu.runnerMs * 1000) / 50)).toBeLessThanOrEqual(2.1);
+    expect(cpu.coreMs).toBeGreaterThan(50);
+    const noCore = startCpuMeter(undefined).stop(0);
+    expect(noCore.coreMs).toBeUndefined();
+    expect(noCore.runnerUsPerRequest).toBeGreaterThanOrEqual(0);
+  });
+});

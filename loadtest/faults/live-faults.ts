@@ -4,7 +4,8 @@
  *
  * | target | kind | applied | reverted |
  * |---|---|---|---|
- * | redis, kafka | down | container stop (SIGTERM, SIGKILL after 10 s) | container start |
+ * | redis | down | SAVE, then container stop (faults/redis-stop.ts: back with its data) | container start, PING |
+ * | kafka | down | container stop (SIGTERM, SIGKILL after 10 s) | container start |
  * | redis, kafka | hang | container pause (cgroup freezer) | unpause |
  * | redis | restart_empty | FLUSHALL, SIGKILL, start empty (faults/redis-data-loss.ts) | — (an event) |
  * | redis, kafka | latency, timeout, reset_peer, bandwidth | `NetworkFaultInjector` (Toxiproxy) | toxic removed |
@@ -24,6 +25,7 @@ import { applyContainerFault } from './container-faults.ts';
 import type { NetworkFault, NetworkFaultInjector } from './network.ts';
 import type { RankerFaultProxy } from './ranker-fault-proxy.ts';
 import { restartRedisEmpty } from './redis-data-loss.ts';
+import { startRedisAgain, stopRedisKeepingData } from './redis-stop.ts';
 
 /** What faults act on in a live run; absent parts cannot be faulted (`--target`, external infra). */
 export interface LiveFaultTargets {
@@ -123,6 +125,15 @@ export async function injectFault(
             `(${r.keysAfterStart} keys after start${r.flushedAfterStart ? ', flushed' : ''})`,
         );
         return undefined;
+      }
+      if (f.target === 'redis' && f.kind === 'down') {
+        const redis = t.redis!;
+        const r = await stopRedisKeepingData(redis);
+        log(`fault: redis saved ${r.keysSaved} keys and stopped in ${r.ms} ms`);
+        return async () => {
+          const keys = await startRedisAgain(redis);
+          log(`fault over: redis started again with ${keys} keys`);
+        };
       }
       const container = (f.target === 'redis' ? t.redis!.container : t.kafka!.container)!;
       if (f.kind === 'down') {

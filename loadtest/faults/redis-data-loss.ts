@@ -22,8 +22,8 @@ export interface RedisDataLoss {
  * The "restart with data loss" fault (issue 9 item 6): Redis loses everything the loader wrote and
  * comes back empty at the same address, as after a crash of a Redis without persistence.
  *
- * 1. If the container runs: FLUSHALL (with RDB save points configured, as in the public `redis`
- *    image, this also writes an empty snapshot, so the restart cannot bring the data back), then
+ * 1. If the container runs: FLUSHALL and SAVE (an empty snapshot over any earlier one, such as
+ *    the one a `down` fault writes, so the restart cannot bring the data back), then
  *    SIGKILL — no clean shutdown, no final save — and wait until it has exited.
  * 2. Start the same container again (engine `start`: same published port), wait for PING.
  * 3. Should keys still be there (an image that persisted them some other way), FLUSHALL them.
@@ -38,7 +38,12 @@ export async function restartRedisEmpty(redis: StartedRedis): Promise<RedisDataL
   const container = engine.container.getById(redis.container.getId());
   const running = ((await container.inspect()) as { State?: { Running?: boolean } }).State?.Running === true;
   if (running) {
-    await withClient(redis, (c) => c.flushall());
+    // FLUSHALL, then SAVE: an empty snapshot replaces any earlier one (a `down` fault saves the
+    // data first, so that Redis comes back with it: redis-stop.ts), whatever the save points.
+    await withClient(redis, async (c) => {
+      await c.flushall();
+      await c.save();
+    });
     await container.kill({ signal: 'SIGKILL' });
     await container.wait();
   }
@@ -53,7 +58,7 @@ export async function restartRedisEmpty(redis: StartedRedis): Promise<RedisDataL
 }
 
 /** Runs `fn` on a fresh client once Redis answers PING (retrying the connection up to 30 s). */
-async function withClient<T>(redis: StartedRedis, fn: (c: Redis) => Promise<T>): Promise<T> {
+export async function withClient<T>(redis: StartedRedis, fn: (c: Redis) => Promise<T>): Promise<T> {
   const deadline = performance.now() + RESTART_PING_TIMEOUT_MS;
   for (;;) {
     const client = new Redis({

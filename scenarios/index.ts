@@ -1,6 +1,7 @@
 import { baseline } from './baseline.ts';
 import type { ScenarioDefinition } from './define.ts';
 import { gpuOutage } from './gpu-outage.ts';
+import { gpuSlow } from './gpu-slow.ts';
 import { kafkaOutage } from './kafka-outage.ts';
 import { redisFailure } from './redis-failure.ts';
 import { viralSpike } from './viral-spike.ts';
@@ -11,6 +12,7 @@ export const scenarios: Record<string, ScenarioDefinition> = {
   [redisFailure.name]: redisFailure,
   [kafkaOutage.name]: kafkaOutage,
   [gpuOutage.name]: gpuOutage,
+  [gpuSlow.name]: gpuSlow,
   [viralSpike.name]: viralSpike,
 };
 

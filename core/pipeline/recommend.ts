@@ -147,6 +147,8 @@ export interface RecommendedItem {
   video_id: string;
   score: number;
   source: string;
+  /** Present (true) on an item placed by an exploration slot (core/pipeline/rerank.ts step 4), not by its score. */
+  exploration?: true;
 }
 
 export interface RecommendResult {
@@ -638,10 +640,12 @@ export async function recommend(
     { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
     deps.exploration,
   );
-  const items = page.order.map((j) => ({
+  const explored = new Set(page.explorationPositions);
+  const items: RecommendedItem[] = page.order.map((j, pos) => ({
     video_id: videoIdOf(candidates[kept[j]].video),
     score: Math.round(scores[j] * 1e4) / 1e4,
     source: candidates[kept[j]].source,
+    ...(explored.has(pos) ? { exploration: true as const } : {}),
   }));
   // Filters, creator caps and dropped candidates can leave a page short: fill it from lower rungs.
   topUpPage(items, regionIdx, true, (v) => watched.has(v) || blocked.has(v));

@@ -29,6 +29,11 @@ export interface RunQuality {
   unreadable: number;
   /** Lists not scored because the served-list log was full (`ServedListLog`'s cap). */
   overflow?: number;
+  /**
+   * The served lists by user cohort (cold-start's `newUsers`: `cold` new users, `warm` the others),
+   * as pseudo-rungs: `byPhase[phase].byRung.cold`. Absent without cohorts.
+   */
+  cohorts?: QualitySummary;
 }
 
 /**
@@ -50,17 +55,26 @@ export class QualityRecorder {
   readonly #referenceEvery: number;
   readonly #rnd;
   readonly #log: ServedListLog;
+  readonly #cohortOf: ((phase: string, user: number) => string | undefined) | undefined;
+  readonly #cohorts: QualityAggregator | undefined;
   #scored = 0;
   #unreadable = 0;
 
-  /** @param capacityLists lists held unscored at most between two `flush()` calls (then counted in `overflow`) */
+  /**
+   * @param capacityLists lists held unscored at most between two `flush()` calls (then counted in `overflow`)
+   * @param cohortOf the cohort of a user's list in a phase (undefined: none); each scored list is
+   *   also added to `cohorts` under it
+   */
   constructor(
     world: World,
     editorial: readonly number[],
     seed: number,
     referenceEvery = 4,
     capacityLists = DEFAULT_CAPACITY_LISTS,
+    cohortOf?: (phase: string, user: number) => string | undefined,
   ) {
+    this.#cohortOf = cohortOf;
+    this.#cohorts = cohortOf ? new QualityAggregator(world.config.videos) : undefined;
     this.#world = world;
     this.#scorer = createQualityScorer(world);
     this.#served = new QualityAggregator(world.config.videos);
@@ -119,7 +133,10 @@ export class QualityRecorder {
   }
 
   #score(phase: string, user: number, rung: string, videos: number[]): void {
-    this.#served.add({ phase, rung }, this.#scorer.score(user, videos), videos);
+    const quality = this.#scorer.score(user, videos);
+    this.#served.add({ phase, rung }, quality, videos);
+    const cohort = this.#cohortOf?.(phase, user);
+    if (cohort) this.#cohorts!.add({ phase, rung: cohort }, quality, videos);
     if (this.#scored++ % this.#referenceEvery !== 0) return;
     const k = videos.length;
     const refs: [string, ArrayLike<number>][] = [
@@ -139,6 +156,7 @@ export class QualityRecorder {
       references: this.#references.summary(),
       unreadable: this.#unreadable,
       overflow: this.#log.overflow,
+      ...(this.#cohorts ? { cohorts: this.#cohorts.summary() } : {}),
     };
   }
 }

@@ -19,8 +19,10 @@ import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scena
 import { coreEnvOf } from '../scenarios/core-settings.ts';
 import type { Fault, ScenarioDefinition } from '../scenarios/define.ts';
 import { faultEndS, scaleScenario } from '../scenarios/scale.ts';
+import { ARTIFACT_FILES } from '../sim/models/index.ts';
 import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
+import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
 import { type LiveProgress, type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
 import {
@@ -129,6 +131,8 @@ export interface RunSummary {
   userEvents?: UserActivityStats;
   /** The viral video of a phase with `viral` (the first such phase); undefined without one. */
   viral?: ViralOutcome;
+  /** Cold start's new users and new uploads (phases with `newUsers` / `uploads`); undefined without. */
+  coldStart?: ColdStartOutcome;
 }
 
 /** One phase's driver figures, with the CPU the runner and the core spent during it. */
@@ -241,6 +245,30 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         `--target: the requests are for world seed ${seed} (${world.info.users} users); quality scores hold only if ${opts.target} serves that world`,
       );
 
+    // 2b. Cold start (phases with `newUsers` / `uploads`, loadtest/cold-start.ts): the new users'
+    //     and the held-back videos' keys deleted, the core's embeddings without the held-back rows.
+    let cold: ColdStart | undefined;
+    let coldArtifactsDir: string | undefined;
+    let videoRecords: Float32Array | undefined;
+    if (scenario.phases.some((p) => p.newUsers || p.uploads)) {
+      if (!redis) {
+        warn(
+          '--target: the cold-start waves need the infrastructure (the users and uploads are not held back)',
+        );
+      } else {
+        cold = new ColdStart(world.world, world.editorial, seededRandom(seed), scenario.phases);
+        const r = await cold.prepareRedis(redis.url);
+        if (cold.heldBack.length) {
+          coldArtifactsDir = await cold.prepareArtifacts(world.artifactsDir, join(outDir, 'artifacts'));
+          const bytes = await readFile(join(world.artifactsDir, ARTIFACT_FILES.videoRecords));
+          videoRecords = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+        }
+        log(
+          `cold start: ${r.usersCleared} new users without a record, ${r.videosHeld} videos held back for upload`,
+        );
+      }
+    }
+
     // 3. Topics, one per run, so counting is exact even on a shared Kafka: impressions, and the
     //    simulated users' events (POST /v1/events → Kafka → the streaming consumer).
     const topic = `impressions.${runId}`;
@@ -253,14 +281,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 4. The ranker tier (when the scenario has one) and the core, each as its own process. With a
     //    tier both serve the same registry version, published from the world's artifacts. A scenario
     //    with a slow or NaN tier fault puts the lab's proxy between them.
-    let modelEnv: Record<string, string> = { RECLAB_ARTIFACTS_DIR: world.artifactsDir };
+    const artifactsDir = coldArtifactsDir ?? world.artifactsDir;
+    let modelEnv: Record<string, string> = { RECLAB_ARTIFACTS_DIR: artifactsDir };
     let tier: { current: RankerProcess } | undefined;
     let rankerProxy: RankerFaultProxy | undefined;
     if (scenario.rankerTier && !opts.target) {
       const registryDir = join(outDir, 'registry');
       const { card } = await publishVersion({
         registryDir,
-        sourceDir: world.artifactsDir,
+        sourceDir: artifactsDir,
         codeVersion: { package: 'reclab', gitCommit: 'run' },
       });
       const current = await startRankerTier(
@@ -325,7 +354,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
     const random = seededRandom(seed);
     const rnd = random.stream('loadtest.requests');
-    const quality = new QualityRecorder(world.world, world.editorial, seed);
+    const phaseIndex = new Map(scenario.phases.map((p, i) => [p.name, i]));
+    const quality = new QualityRecorder(
+      world.world,
+      world.editorial,
+      seed,
+      undefined,
+      undefined,
+      cold?.newUsers.length ? (phase, u) => cold!.cohortOf(phaseIndex.get(phase) ?? -1, u) : undefined,
+    );
     const listScratch = new Int32Array(PAGE_COUNT_MAX); // one response's video indices (scanServed)
     const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
     const shortLists = new Map<string, number>(); // phase → 200 responses with fewer than PAGE_COUNT items
@@ -386,10 +423,18 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         onScheduleStart: () => {
           startFaults();
           if (viral && phase === viralPhase) viral.start();
+          if (cold && core && redis && videoRecords && scenario.phases[cold.uploadsPhase] === phase)
+            cold.startUploads({
+              coreUrl,
+              adminToken: core.adminToken,
+              redisUrl: redis.url,
+              videoRecords,
+              log,
+            });
         },
         onProgress: opts.onProgress,
         makeRequest: (i) => {
-          const u = rnd.int(world.info.users);
+          const u = cold ? cold.userFor(rnd, phaseIndex.get(phase.name)!) : rnd.int(world.info.users);
           userOf.set(i, u);
           return {
             method: 'POST',
@@ -423,6 +468,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             return;
           }
           const videos = listScratch.subarray(0, scan.videos);
+          cold?.observe(phase.name, videos, scan.videos, body);
           quality.recordVideos(phase.name, u, scan.rung, listScratch, scan.videos, scan.unknownIds);
           activity?.reactVideos(u, videos);
           viral?.observe(world.userRegion(u), videos);
@@ -443,6 +489,18 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
     }
     await Promise.all(faultsDone);
+    await cold?.stopUploads();
+    const coldOutcome = cold?.outcome();
+    if (coldOutcome?.uploads) {
+      const u = coldOutcome.uploads;
+      log(
+        `cold start: ${u.indexed}/${u.videos} uploads indexed, ${u.served} served, ${u.leakedItems} leaked items; ` +
+          `time to a served list p50 ${u.timeToListS.p50 ?? 'never'} s, p90 ${u.timeToListS.p90 ?? 'never'} s; ` +
+          Object.entries(u.byPhase)
+            .map(([p, c]) => `${p}: fresh share ${c.freshContentShare}, exploration ${c.explorationShare}`)
+            .join('; '),
+      );
+    }
 
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
     //    flushes the rest), then read impressions and events back from their topics with a real
@@ -519,6 +577,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         impressionsOnTopic: impressions?.distinctOnTopic,
         eventsLost: opts.target ? undefined : (events?.lost ?? 0),
         quality: runQuality.served,
+        qualityCohorts: runQuality.cohorts,
+        uploads: cold?.heldBack.length ? cold.measurements() : undefined,
         faults: faultRecords,
         viral: viralOutcome ? { timeToListS: viralOutcome.timeToListS } : undefined,
       }),
@@ -547,6 +607,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       quality: runQuality,
       userEvents,
       viral: viralOutcome,
+      coldStart: coldOutcome,
     };
     await writeReports(summary, { ...opts, scenario }, startedAt);
     return summary;

@@ -63,6 +63,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
     userEvents: s.userEvents,
     events: s.events,
     viral: s.viral,
+    coldStart: s.coldStart,
     coreExitCode: s.coreExitCode,
     outcome: s.exitCode === 0 ? 'pass' : 'fail',
     exitCode: s.exitCode,

@@ -172,6 +172,8 @@ export const RunQualitySchema = z.object({
   unreadable: count,
   /** Lists not scored: the served-list log was full (loadtest/served-lists.ts). */
   overflow: count.optional(),
+  /** By user cohort (cold-start: `cold` new users, `warm` the others) as pseudo-rungs. */
+  cohorts: QualitySummarySchema.optional(),
 });
 
 /** One checked assertion, k6 threshold style. */
@@ -245,6 +247,43 @@ export const RunResultSchema = z
         eventsQueued: count,
         firstEventAt: z.string().nullable(),
         timeToListS: z.number().nonnegative().nullable(),
+      })
+      .optional(),
+    /**
+     * Cold start (loadtest/cold-start.ts): the new users' wave, and the new uploads — indexed,
+     * served, leaked before their upload, seconds from upload to the first served list (null:
+     * a percentile among the never served), and per phase the fresh-content share (new-upload items
+     * ÷ items) and the exploration share of new-upload items. Absent without such phases, in sim.
+     */
+    coldStart: z
+      .object({
+        newUsers: z.object({ phase: z.string(), users: count, share: z.number() }).optional(),
+        uploads: z
+          .object({
+            phase: z.string(),
+            videos: count,
+            indexed: count,
+            failed: count,
+            served: count,
+            leakedItems: count,
+            timeToListS: z.object({
+              p50: z.number().nullable(),
+              p90: z.number().nullable(),
+              max: z.number().nullable(),
+              never: count,
+            }),
+            byPhase: z.record(
+              z.string(),
+              z.object({
+                items: count,
+                uploadItems: count,
+                explorationItems: count,
+                freshContentShare: z.number(),
+                explorationShare: z.number(),
+              }),
+            ),
+          })
+          .optional(),
       })
       .optional(),
     /** Every fault of the scenario, with when it started and ended. */

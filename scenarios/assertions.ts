@@ -45,6 +45,8 @@ export interface PhaseMeasurement {
 /** Mean of each ground-truth quality metric over a group of lists (sim/quality). */
 interface QualityGroup {
   lists: number;
+  /** Distinct videos served ÷ catalogue size. */
+  coverage?: number;
   metrics: Record<string, { mean: number }>;
 }
 
@@ -77,6 +79,20 @@ export interface RunMeasurements {
    * a list served to its region; null = never. Absent: not measured (the simulator).
    */
   viral?: { timeToListS: number | null };
+  /** Quality by user cohort (cold-start: `byPhase[phase].byRung.cold|warm`); absent without cohorts. */
+  qualityCohorts?: {
+    byPhase: Record<string, { overall: QualityGroup; byRung: Record<string, QualityGroup> }>;
+  };
+  /**
+   * Cold start's new uploads (live runs with an `uploads` phase): each upload's seconds to its first
+   * served list (null: never), items of held-back videos served before their upload, and per phase
+   * served items, new-upload items and those an exploration slot placed. Absent: not measured.
+   */
+  uploads?: {
+    timesToListS: (number | null)[];
+    leakedItems: number;
+    byPhase: Record<string, { items: number; uploadItems: number; explorationItems: number }>;
+  };
 }
 
 export interface AssertionOutcome {
@@ -109,6 +125,7 @@ const QUALITY_KEY = {
   'quality.expected_watch_time': 'expectedWatchTimeS',
   'quality.ndcg_at_10': 'ndcgAt10',
   'quality.fresh_share': 'freshShare',
+  'quality.coverage': 'coverage',
 } as const;
 
 /**
@@ -192,23 +209,68 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       return result(run.eventsLost);
     case 'quality.expected_watch_time':
     case 'quality.ndcg_at_10':
-    case 'quality.fresh_share': {
+    case 'quality.fresh_share':
+    case 'quality.coverage': {
       if (!run.quality) return skip('no ground-truth quality in this run');
+      if ((a.cohort || a.baselineCohort) && !run.qualityCohorts)
+        return skip('no user cohorts in this run (the new users were not held back)');
       const key = QUALITY_KEY[a.metric];
-      const meanOf = (phase: string): { mean: number; lists: number } => {
-        const scope = run.quality!.byPhase[phase];
-        const g = a.rung ? scope?.byRung[a.rung] : scope?.overall;
-        return { mean: g?.metrics[key]?.mean ?? 0, lists: g?.lists ?? 0 };
+      const meanOf = (phase: string, cohort: string | undefined): { mean: number; lists: number } => {
+        // A cohort narrows to its lists; a rung then narrows the whole run's lists (cohorts are
+        // not split by rung).
+        const scope = cohort ? run.qualityCohorts!.byPhase[phase] : run.quality!.byPhase[phase];
+        const g = cohort ? scope?.byRung[cohort] : a.rung ? scope?.byRung[a.rung] : scope?.overall;
+        const value = key === 'coverage' ? g?.coverage : g?.metrics[key]?.mean;
+        return { mean: value ?? 0, lists: g?.lists ?? 0 };
       };
-      const m = meanOf(a.phase);
-      if (m.lists === 0)
-        return fail(0, `no lists scored in phase ${a.phase}${a.rung ? ` (rung ${a.rung})` : ''}`);
+      const where = (phase: string, cohort: string | undefined) =>
+        `phase ${phase}${a.rung && !cohort ? ` (rung ${a.rung})` : ''}${cohort ? ` (cohort ${cohort})` : ''}`;
+      const m = meanOf(a.phase, a.cohort);
+      if (m.lists === 0) return fail(0, `no lists scored in ${where(a.phase, a.cohort)}`);
       if (a.stat === 'mean') return result(m.mean);
-      const b = meanOf(a.baseline!);
+      const b = meanOf(a.baseline!, a.baselineCohort);
       if (b.lists === 0 || b.mean === 0)
-        return fail(0, `baseline phase ${a.baseline} has no lists or a mean of 0: no ratio`);
+        return fail(
+          0,
+          `baseline ${where(a.baseline!, a.baselineCohort)} has no lists or a mean of 0: no ratio`,
+        );
       return result(m.mean / b.mean, { note: `${round3(m.mean)} / ${round3(b.mean)}` });
     }
+    case 'uploads_time_to_list_s': {
+      if (!run.uploads) return skip('no uploads measured in this run');
+      const times = run.uploads.timesToListS;
+      if (times.length === 0) return fail(0, 'no upload');
+      // Never served counts as +∞: a percentile that falls among them fails.
+      const sorted = times.map((t) => t ?? Number.POSITIVE_INFINITY).sort((x, y) => x - y);
+      const pct = a.stat === 'max' ? 100 : Number(/^p\(([\d.]+)\)$/.exec(a.stat)![1]);
+      const v = sorted[Math.max(0, Math.ceil((pct / 100) * sorted.length) - 1)];
+      if (!Number.isFinite(v))
+        return fail(
+          0,
+          `${sorted.filter((t) => !Number.isFinite(t)).length} of ${sorted.length} uploads never served: ${a.stat} is never`,
+        );
+      return result(v);
+    }
+    case 'uploads_served_share': {
+      if (!run.uploads) return skip('no uploads measured in this run');
+      const t = run.uploads.timesToListS;
+      return result(t.length ? t.filter((x) => x !== null).length / t.length : 0);
+    }
+    case 'uploads_item_share':
+    case 'uploads_exploration_share': {
+      if (!run.uploads) return skip('no uploads measured in this run');
+      const counts = Object.entries(run.uploads.byPhase)
+        .filter(([p]) => phases.some((m) => m.phase === p))
+        .map(([, c]) => c);
+      const items = counts.reduce((s, c) => s + c.items, 0);
+      const uploads = counts.reduce((s, c) => s + c.uploadItems, 0);
+      const explored = counts.reduce((s, c) => s + c.explorationItems, 0);
+      if (a.metric === 'uploads_item_share') return result(items ? uploads / items : 0);
+      return result(uploads ? explored / uploads : 0);
+    }
+    case 'uploads_leaked':
+      if (!run.uploads) return skip('no uploads measured in this run');
+      return result(run.uploads.leakedItems);
     case 'viral_time_to_list_s':
       if (!run.viral) return skip('no viral video measured in this run');
       if (run.viral.timeToListS === null)

@@ -136,6 +136,36 @@ export const ViralSchema = z
   })
   .strict();
 
+/**
+ * A wave of new users signing up in a phase (issue 12, cold-start): `users` distinct users of the
+ * world, drawn (seeded, stream `loadtest.cold.users`), have no record in Redis beyond what the
+ * request's context carries (region): the live runner deletes their user record and subscriptions
+ * before the core starts, and never asks for them before this phase. From this phase on, `share`
+ * of the requests are theirs (cohort `cold`; everyone else is `warm`). The simulator ignores it.
+ */
+export const NewUsersSchema = z
+  .object({
+    users: z.number().int().positive().max(100_000),
+    share: z.number().positive().max(1),
+  })
+  .strict();
+
+/**
+ * A wave of new uploads in a phase (issue 12, cold-start): the world's `videos` newest videos
+ * (editorial ones excepted) are held back — not in Redis, the popularity sets or the creators'
+ * uploads, their rows zeroed in the core's item and content embeddings — and uploaded from `atS`
+ * over `overS` seconds (s from the phase start; one batch a second): the runner writes each record
+ * (upload time now, no views) and announces it with `POST /v1/videos/fresh`, which puts it in the
+ * core's fresh index. The simulator ignores it.
+ */
+export const UploadsSchema = z
+  .object({
+    videos: z.number().int().positive().max(5_000),
+    atS: z.number().nonnegative().finite(),
+    overS: z.number().nonnegative().finite(),
+  })
+  .strict();
+
 export const PhaseSchema = z
   .object({
     name: z
@@ -147,6 +177,8 @@ export const PhaseSchema = z
     warmup: z.boolean().optional(),
     faults: z.array(FaultSchema).optional(),
     viral: ViralSchema.optional(),
+    newUsers: NewUsersSchema.optional(),
+    uploads: UploadsSchema.optional(),
   })
   .strict();
 
@@ -223,15 +255,60 @@ export const AssertionSchema = z.discriminatedUnion('metric', [
     .strict(),
   z
     .object({
-      metric: z.enum(['quality.expected_watch_time', 'quality.ndcg_at_10', 'quality.fresh_share']),
-      /** `mean` over the phase's served lists, or `ratio_to` that mean in the `baseline` phase. */
+      metric: z.enum([
+        'quality.expected_watch_time',
+        'quality.ndcg_at_10',
+        'quality.fresh_share',
+        'quality.coverage',
+      ]),
+      /**
+       * `mean` over the phase's served lists (coverage: distinct videos served ÷ catalogue), or
+       * `ratio_to` that figure in the `baseline` phase.
+       */
       stat: z.enum(['mean', 'ratio_to']),
       phase: z.string().min(1),
       baseline: phaseTag,
       /** Only lists served by this rung. */
       rung: z.string().min(1).optional(),
+      /** Only lists served to this cohort (needs a phase with `newUsers`): new users or the others. */
+      cohort: z.enum(['cold', 'warm']).optional(),
+      /** `ratio_to`: the baseline's cohort (default: every user). */
+      baselineCohort: z.enum(['cold', 'warm']).optional(),
       op,
       value: z.number().finite(),
+    })
+    .strict(),
+  z
+    .object({
+      /** Seconds from each upload's 202 until it is first in a served list; never served = ∞. */
+      metric: z.literal('uploads_time_to_list_s'),
+      stat: z.string().regex(/^(p\((100|[1-9]?\d(\.\d+)?)\)|max)$/, 'p(N) with 0 < N ≤ 100, or max'),
+      op,
+      value: z.number().finite(),
+    })
+    .strict(),
+  z
+    .object({
+      /**
+       * `uploads_served_share`: uploads that were in at least one served list ÷ uploads (the whole
+       * run); `uploads_item_share`: served items that are new uploads ÷ served items (the phase's
+       * fresh-content share); `uploads_exploration_share`: served new-upload items placed by an
+       * exploration slot ÷ served new-upload items.
+       */
+      metric: z.enum(['uploads_served_share', 'uploads_item_share', 'uploads_exploration_share']),
+      stat: rateStat,
+      op,
+      value: z.number(),
+      phase: phaseTag,
+    })
+    .strict(),
+  z
+    .object({
+      /** Held-back videos served before their upload (the held-back set leaked): must be 0. */
+      metric: z.literal('uploads_leaked'),
+      stat: countStat,
+      op,
+      value: z.number(),
     })
     .strict(),
   z
@@ -313,6 +390,15 @@ export const ScenarioSchema = z
           ['phases', i, 'viral'],
           "a viral video needs the simulated users' events (userEvents not false)",
         );
+      if (p.uploads && p.uploads.atS + p.uploads.overS > p.durationS + 1e-9)
+        problem(
+          ['phases', i, 'uploads'],
+          `uploads end at ${p.uploads.atS + p.uploads.overS} s (atS + overS), after the phase's ${p.durationS} s`,
+        );
+      if (p.uploads && p.uploads.videos > s.world.videos / 2)
+        problem(['phases', i, 'uploads', 'videos'], `at most half the catalogue (${s.world.videos / 2})`);
+      if (p.newUsers && p.newUsers.users > s.world.users / 2)
+        problem(['phases', i, 'newUsers', 'users'], `at most half the users (${s.world.users / 2})`);
       (p.faults ?? []).forEach((f, j) => {
         const at = ['phases', i, 'faults', j];
         if (f.fromS >= p.durationS)
@@ -349,6 +435,12 @@ export const ScenarioSchema = z
         }
       });
     });
+    for (const field of ['viral', 'newUsers', 'uploads'] as const) {
+      const at = s.phases.flatMap((p, i) => (p[field] ? [i] : []));
+      if (at.length > 1) problem(['phases', at[1], field], `only one phase may have ${field}`);
+    }
+    const hasUploads = s.phases.some((p) => p.uploads);
+    const hasNewUsers = s.phases.some((p) => p.newUsers);
     const measured = (name: string | undefined, path: (string | number)[]) => {
       if (name === undefined) return;
       const i = names.get(name);
@@ -360,13 +452,27 @@ export const ScenarioSchema = z
       if (
         a.metric === 'quality.expected_watch_time' ||
         a.metric === 'quality.ndcg_at_10' ||
-        a.metric === 'quality.fresh_share'
+        a.metric === 'quality.fresh_share' ||
+        a.metric === 'quality.coverage'
       ) {
         if (a.stat === 'ratio_to' && a.baseline === undefined)
           problem(['assertions', i, 'baseline'], 'ratio_to needs a baseline phase');
         if (a.stat === 'mean' && a.baseline !== undefined)
           problem(['assertions', i, 'baseline'], "baseline belongs to stat 'ratio_to'");
         measured(a.baseline, ['assertions', i, 'baseline']);
+      }
+      if (a.metric.startsWith('uploads_') && !hasUploads)
+        problem(['assertions', i], `${a.metric} needs a phase with uploads`);
+      if (
+        (a.metric === 'quality.expected_watch_time' ||
+          a.metric === 'quality.ndcg_at_10' ||
+          a.metric === 'quality.fresh_share' ||
+          a.metric === 'quality.coverage') &&
+        (a.cohort || a.baselineCohort)
+      ) {
+        if (!hasNewUsers) problem(['assertions', i], 'a cohort needs a phase with newUsers');
+        if (a.baselineCohort && a.stat !== 'ratio_to')
+          problem(['assertions', i, 'baselineCohort'], "baselineCohort belongs to stat 'ratio_to'");
       }
       if (a.metric === 'viral_time_to_list_s' && !s.phases.some((p) => p.viral))
         problem(['assertions', i], 'viral_time_to_list_s needs a phase with viral');
@@ -468,6 +574,7 @@ export function formatAssertion(a: Assertion): string {
   if ('phase' in a && a.phase) tags.push(`phase:${a.phase}`);
   if ('rung' in a && a.rung) tags.push(`rung:${a.rung}`);
   if ('reason' in a && a.reason) tags.push(`reason:${a.reason}`);
+  if ('cohort' in a && a.cohort) tags.push(`cohort:${a.cohort}`);
   if (a.metric === 'recovery_time_s') {
     if (a.target) tags.push(`target:${a.target}`);
     tags.push(`baseline:${a.baseline}`);
@@ -475,6 +582,7 @@ export function formatAssertion(a: Assertion): string {
   const head = `${a.metric}${tags.length ? `{${tags.join(',')}}` : ''}`;
   let stat: string = a.stat;
   if (a.metric === 'recovery_time_s' || a.metric === 'viral_time_to_list_s') stat = '';
-  else if ('baseline' in a && a.stat === 'ratio_to') stat = `ratio_to{phase:${a.baseline}}`;
+  else if ('baseline' in a && a.stat === 'ratio_to')
+    stat = `ratio_to{phase:${a.baseline}${'baselineCohort' in a && a.baselineCohort ? `,cohort:${a.baselineCohort}` : ''}}`;
   return `${head}${stat ? ` ${stat}` : ''} ${a.op} ${a.value}`;
 }

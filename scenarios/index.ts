@@ -1,4 +1,5 @@
 import { baseline } from './baseline.ts';
+import { coldStart } from './cold-start.ts';
 import type { ScenarioDefinition } from './define.ts';
 import { gpuOutage } from './gpu-outage.ts';
 import { gpuSlow } from './gpu-slow.ts';
@@ -14,6 +15,7 @@ export const scenarios: Record<string, ScenarioDefinition> = {
   [gpuOutage.name]: gpuOutage,
   [gpuSlow.name]: gpuSlow,
   [viralSpike.name]: viralSpike,
+  [coldStart.name]: coldStart,
 };
 
 /** Old names that still resolve: `ranker-outage` is gpu-outage's name before issue 12. */

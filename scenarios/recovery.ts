@@ -11,14 +11,19 @@
  * 3. The seconds after the end are the series buckets (1 s each, by intended send time, aligned to
  *    each phase's start) that **start at or after** the end, in time order across phases.
  * 4. A bucket is **within bounds** when it has requests, its p99 ≤ p99(B) × `p99Factor` (default
- *    1.5), and the total-variation distance between its outcome mix and B's — ½ Σ |p − q| over the
- *    categories — is ≤ `rungMixTolerance` (default 0.1).
+ *    1.5), and its outcome mix is no more degraded than B's by more than `rungMixTolerance`
+ *    (default 0.1): for every rung r of the ladder (best first, core/resilience/fallback-ladder.ts,
+ *    then shed, then error), the bucket's share of requests served at r or worse exceeds B's share
+ *    by at most the tolerance (`degradationExcess`: a one-sided distance along the ladder). Both
+ *    bounds are one-sided: a second better than a noisy baseline — all `full` where B had some
+ *    `light_ranker` — is back to normal, not off it.
  * 5. Recovered at the first bucket that starts a run of `stableS` (default 3) buckets within
  *    bounds; **recovery time** = that bucket's start − the fault's end, seconds. Its resolution is
  *    one bucket (a fault that changed nothing reads between 0 and 1 s).
  * 6. No such run before the data ends: **not recovered** — the assertion fails, whatever its
  *    threshold, and `observed` is the seconds of data after the end.
  */
+import { RUNGS } from '../core/resilience/fallback-ladder.ts';
 import type { Series } from '../reports/series.ts';
 
 export interface RecoveryPhase {
@@ -57,11 +62,32 @@ export function outcomeShares(outcomes: Record<string, number>): Map<string, num
   return m;
 }
 
-/** Total-variation distance between two distributions over categories: ½ Σ |p − q|. */
-export function totalVariation(p: Map<string, number>, q: Map<string, number>): number {
-  let sum = 0;
-  for (const k of new Set([...p.keys(), ...q.keys()])) sum += Math.abs((p.get(k) ?? 0) - (q.get(k) ?? 0));
-  return sum / 2;
+/** Outcome categories best first: the ladder's rungs, then shed, then error; unknown rungs before shed. */
+function severity(category: string): number {
+  if (category === 'error') return RUNGS.length + 2;
+  if (category === 'shed') return RUNGS.length + 1;
+  const i = (RUNGS as readonly string[]).indexOf(category);
+  return i < 0 ? RUNGS.length : i;
+}
+
+/**
+ * How much more degraded distribution `p` is than `q` along the ladder: the largest, over the
+ * severity levels k, of P(outcome at k or worse) − Q(outcome at k or worse); 0 when `p` is as good
+ * as `q` or better at every level, 1 when all of `p` is worse than all of `q`. In [0, 1].
+ */
+export function degradationExcess(p: Map<string, number>, q: Map<string, number>): number {
+  const levels = RUNGS.length + 3;
+  const tailP = new Float64Array(levels + 1);
+  const tailQ = new Float64Array(levels + 1);
+  for (const [k, v] of p) tailP[severity(k)] += v;
+  for (const [k, v] of q) tailQ[severity(k)] += v;
+  let worst = 0;
+  for (let k = levels - 1; k >= 0; k--) {
+    tailP[k] += tailP[k + 1];
+    tailQ[k] += tailQ[k + 1];
+    worst = Math.max(worst, tailP[k] - tailQ[k]);
+  }
+  return Math.min(1, worst);
 }
 
 /** See the file header. */
@@ -90,7 +116,8 @@ export function recoveryTime(
   for (let i = 0; i < after.length; i++) {
     const { b } = after[i];
     const mix = outcomeShares({ ...b.rungCounts, shed: b.shed, error: b.errors });
-    const ok = b.count > 0 && b.p99Ms <= baseline.p99Ms * p99Factor && totalVariation(mix, normal) <= tol;
+    const ok =
+      b.count > 0 && b.p99Ms <= baseline.p99Ms * p99Factor && degradationExcess(mix, normal) <= tol + 1e-9;
     if (!ok) {
       run = 0;
       continue;

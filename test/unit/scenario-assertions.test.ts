@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { latencyHistogram } from '../../reports/latency.ts';
 import { evaluate, type PhaseMeasurement, type RunMeasurements } from '../../scenarios/assertions.ts';
 import { formatAssertion } from '../../scenarios/define.ts';
+import { degradationExcess } from '../../scenarios/recovery.ts';
 
 function phase(name: string, p: Partial<PhaseMeasurement>): PhaseMeasurement {
   return {
@@ -313,6 +314,39 @@ describe('v2 assertions: each can fail', () => {
         note: expect.stringMatching(/not recovered/),
       });
       expect(evaluate({ ...a, stableS: 2, value: 1000 }, r)).toMatchObject({ passed: true, observed: 1.2 });
+    });
+
+    it('one-sided: a second better than a noisy baseline is within bounds, a worse one is not', () => {
+      // A baseline with 12% light_ranker (a contended machine); afterwards every second all full.
+      const noisy = run([ok, ok, ok]);
+      noisy.phases[0] = timed(
+        'steady',
+        t0,
+        Array(10).fill({ p99Ms: 20, rungCounts: { full: 88, light_ranker: 12 } }),
+        {
+          latencyMs: { count: 1000, p50: 5, p95: 10, p99: 20 },
+          rungCounts: { full: 880, light_ranker: 120 },
+        },
+      );
+      expect(evaluate(a, noisy)).toMatchObject({ passed: true, observed: 0.2 });
+      // 15% popularity (worse than light_ranker) is 15 points more at popularity-or-worse: out.
+      const worse: Second = { p99Ms: 20, rungCounts: { full: 85, popularity: 15 } };
+      const r = run([worse, worse, ok, ok, ok]);
+      r.phases[0] = noisy.phases[0];
+      expect(evaluate(a, r).observed).toBe(2.2);
+      expect(evaluate({ ...a, rungMixTolerance: 0.15 }, r).observed).toBe(0.2);
+    });
+
+    it('degradationExcess reads the ladder: better is 0, all worse is 1', () => {
+      const m = (o: Record<string, number>) => new Map(Object.entries(o));
+      expect(degradationExcess(m({ full: 1 }), m({ full: 0.5, light_ranker: 0.5 }))).toBe(0);
+      expect(degradationExcess(m({ popularity: 1 }), m({ full: 1 }))).toBe(1);
+      expect(degradationExcess(m({ full: 0.9, shed: 0.1 }), m({ full: 0.9, popularity: 0.1 }))).toBeCloseTo(
+        0.1,
+      );
+      expect(
+        degradationExcess(m({ full: 0.9, partial_retrieval: 0.1 }), m({ full: 0.9, light_ranker: 0.1 })),
+      ).toBe(0);
     });
 
     it('shed and errors count in the outcome mix', () => {

@@ -435,7 +435,7 @@ export const ScenarioSchema = z
         }
       });
     });
-    for (const field of ['viral', 'newUsers', 'uploads'] as const) {
+    for (const field of ['newUsers', 'uploads'] as const) {
       const at = s.phases.flatMap((p, i) => (p[field] ? [i] : []));
       if (at.length > 1) problem(['phases', at[1], field], `only one phase may have ${field}`);
     }

@@ -66,7 +66,7 @@ describe('simulate: the core decides, rung by rung', () => {
 
   it('Redis stopped: the popularity rung with the user-context reason, zero 5xx', () => {
     const { result } = quick('redis-failure');
-    const outage = result.phases.find((p) => p.name === 'outage')!;
+    const outage = result.phases.find((p) => p.name === 'stop')!;
     expect(outage.rungCounts.popularity).toBe(outage.statusCounts['2xx']);
     expect(outage.statusCounts['5xx']).toBe(0);
     expect(Object.keys(outage.reasonCounts ?? {}).some((k) => k.startsWith('user_context '))).toBe(true);

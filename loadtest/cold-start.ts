@@ -13,8 +13,9 @@
  * - **New uploads** (a phase's `uploads`): the world's `videos` newest videos that are not on the
  *   editorial list are held back: before the core starts their records (`v:`) are deleted and they
  *   are removed from the popularity sets and their creators' uploads (`upl:`), and the core is
- *   given a copy of the artifacts whose item and content embedding rows for them are zero (inner
- *   product 0: never among the top candidates of a query). From `atS`, over `overS` seconds, one
+ *   given a copy of the artifacts whose item embedding rows for them are NaN (never in an inner-
+ *   product top k) and without content embeddings (see `prepareArtifacts`). Once announced, the
+ *   core embeds each upload into its fresh index, and ranks it with that fresh embedding. From `atS`, over `overS` seconds, one
  *   batch a second, the runner writes each record (upload time = now, no views yet) and announces
  *   it with `POST /v1/videos/fresh` (the admin token), which embeds it into the core's fresh index
  *   and adds it to its creator's uploads.
@@ -178,19 +179,23 @@ export class ColdStart {
 
   /**
    * A copy of the artifacts directory `src` in `dst` for the core: every file linked, except the
-   * item and content embeddings (written with the held-back rows zeroed) and a prebuilt index
-   * (left out, so the core builds its index from the zeroed rows). Returns `dst`.
+   * item embeddings, written with the held-back rows NaN (FAISS's inner-product search never puts a
+   * NaN score in its top k; a zero row did: most user–item products are negative, so the held-back
+   * videos were every user's best two-tower candidates, measured), a prebuilt index (left out, so
+   * the core builds its own from these rows) and the content embeddings (left out: a NaN row would
+   * poison the profile of whoever watches the upload, a zero row would be retrieved; this core runs
+   * without the content source). Returns `dst`.
    */
   async prepareArtifacts(src: string, dst: string): Promise<string> {
     await mkdir(dst, { recursive: true });
     const videos = this.#world.config.videos;
     for (const name of await readdir(src)) {
-      if (name === 'index.faiss' || name === 'index-card.json') continue;
-      if (name === 'item_embeddings.f32' || name === 'content_embeddings.f32') {
+      if (name === 'index.faiss' || name === 'index-card.json' || name === 'content_embeddings.f32') continue;
+      if (name === 'item_embeddings.f32') {
         const bytes = await readFile(join(src, name));
         const rows = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
         const dim = rows.length / videos;
-        for (const v of this.#held) rows.fill(0, v * dim, (v + 1) * dim);
+        for (const v of this.#held) rows.fill(Number.NaN, v * dim, (v + 1) * dim);
         await writeFile(join(dst, name), bytes);
         continue;
       }

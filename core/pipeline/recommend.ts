@@ -551,12 +551,13 @@ export async function recommend(
   for (let i = 0; i < n; i++) {
     const v = candidates[i].video;
     const at = i * dim;
-    if (v < models.items.count) {
+    // A video in the fresh index uses its fresh embedding, the newest (an upload announced after
+    // the main index was built, inside or beyond its rows); else its main row; else zero.
+    const fresh = models.fresh?.vectorOf(v);
+    if (fresh) candEmb.set(fresh, at);
+    else if (v < models.items.count) {
       const from = v * dim;
       for (let d = 0; d < dim; d++) candEmb[at + d] = vectors[from + d];
-    } else {
-      const fresh = models.fresh?.vectorOf(v);
-      if (fresh) candEmb.set(fresh, at); // else the row stays zero
     }
     if (userEmbedding) {
       let dot = 0;

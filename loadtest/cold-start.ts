@@ -77,6 +77,8 @@ const WRITTEN = 2;
 const ACCEPTED = 3;
 /** The API's largest `video_ids` per POST /v1/videos/fresh (core/app.ts). */
 const FRESH_BATCH_MAX = 100;
+/** Announcements of a video the core reports missing, at most (1.5 s apart). */
+const ANNOUNCE_ATTEMPTS = 3;
 
 export class ColdStart {
   readonly newUsersPhase: number;
@@ -283,6 +285,23 @@ export class ColdStart {
     const err = replies?.find(([e]) => e)?.[0];
     if (err) throw err;
     for (const v of batch) this.#state[v] = WRITTEN;
+    // A video the core reported `missing` is announced again after the core's negative-cache TTL
+    // (1 s, core/features/l1-feature-cache.ts): its record is written, the core may have cached
+    // its absence from a read just before the write.
+    let pending = batch;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      pending = await this.#announce(pending, opts, attempt === ANNOUNCE_ATTEMPTS);
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, 1_500));
+    }
+  }
+
+  /** POST /v1/videos/fresh for `batch`; returns the videos reported missing (counted failed when `last`). */
+  async #announce(
+    batch: number[],
+    opts: { coreUrl: string; adminToken: string },
+    last: boolean,
+  ): Promise<number[]> {
+    const retry: number[] = [];
     for (let i = 0; i < batch.length; i += FRESH_BATCH_MAX) {
       const chunk = batch.slice(i, i + FRESH_BATCH_MAX);
       const res = await fetch(`${opts.coreUrl}/v1/videos/fresh`, {
@@ -297,7 +316,8 @@ export class ColdStart {
       const at = Date.now();
       for (const v of chunk) {
         if (missing.has(videoIdOf(v))) {
-          this.#failed++;
+          if (last) this.#failed++;
+          else retry.push(v);
           continue;
         }
         this.#state[v] = ACCEPTED;
@@ -305,6 +325,7 @@ export class ColdStart {
         this.#indexed++;
       }
     }
+    return retry;
   }
 
   /** Cancels uploads not started yet and waits for those under way. */

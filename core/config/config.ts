@@ -98,9 +98,9 @@ const envSchema = z
     RECLAB_SHED_INTERVAL_MS: num(500, 1), // CoDel interval
     RECLAB_BROWNOUT: z.enum(['on', 'off']).default('on'), // cheaper rungs under load before any 503 (docs/fallback.md)
     RECLAB_BROWNOUT_DEADLINE_MS: num(200, 1), // past it even the popularity cache is late: 503 + Retry-After
-    RECLAB_BROWNOUT_FULL_MAX_MS: num(50, 0), // expected time to answer up to which a request runs the full pipeline
-    RECLAB_BROWNOUT_LIGHT_MAX_MS: num(100, 0), // … the light ranker instead of the main one
-    RECLAB_BROWNOUT_LEAN_MAX_MS: num(150, 0), // … the light ranker on fewer candidates
+    RECLAB_BROWNOUT_FULL_MAX_MS: num(100, 0), // expected time to answer up to which a request runs the full pipeline
+    RECLAB_BROWNOUT_LIGHT_MAX_MS: num(140, 0), // … the light ranker instead of the main one
+    RECLAB_BROWNOUT_LEAN_MAX_MS: num(170, 0), // … the light ranker on fewer candidates
     RECLAB_BROWNOUT_CPU_MS: z.string().default('full:2.5,light:1.5,lean:1,popularity:0.3'), // CPU per request by level
     RECLAB_BROWNOUT_LEAN_CANDIDATES: int(100, 1), // candidates at most at the lean level
     RECLAB_BROWNOUT_RETRY_AFTER_S: int(1, 1), // Retry-After of a shed request

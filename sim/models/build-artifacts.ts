@@ -503,6 +503,12 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
         weights: truthTuned.weights,
         lists: judgeWeights(judge, testLists, testTruth, truthTuned.weights, LIST_LENGTH, serving),
       },
+      // The formula's lists in the plain order of the scores, to compare with the list-aware ones.
+      plainOrder: {
+        full: judgeWeights(judge, testLists, testListPred, tuned.weights, LIST_LENGTH),
+        light_ranker: judgeWeights(judge, testLists, testLightPred, lightTuned.weights, LIST_LENGTH),
+        perfectHeads: judgeWeights(judge, testLists, testTruth, truthTuned.weights, LIST_LENGTH),
+      },
       listAwareScore: {
         full: listAware(valPred, testListPred, floorOf(tuned)),
         light_ranker: listAware(valLightPred, testLightPred, floorOf(lightTuned)),

@@ -215,6 +215,11 @@ export interface OfflineListMetrics {
      */
     perfectHeads: { weights: ScoreWeights; lists: ListScores };
     /**
+     * `full`, `light_ranker` and `perfectHeads` with the same weights in the plain order of the
+     * scores, without re-ranking: the baseline of `listAwareScore`.
+     */
+    plainOrder: { full: ListScores; light_ranker: ListScores; perfectHeads: ListScores };
+    /**
      * Counterfactual, not served: lists in the plain order of `odds(p_click) × (watch_time_s − θ)`
      * (no re-ranking), θ chosen on validation (sim/models/list-aware-score.ts) under each ranker's
      * NDCG@10 floor (perfect heads: the main ranker's), for each ranker and for perfect heads.

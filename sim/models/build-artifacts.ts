@@ -151,7 +151,7 @@ const NDCG_TOLERANCE = 0.05;
 const offlineListUsers = (videos: number) =>
   Math.max(50, Math.min(300, Math.floor(2e9 / (videos * EMB_DIM))));
 const SCORE_FORMULA =
-  'p_click^click * watch_time_s^watchTime * max(0, 1 + like*p_like + finish*p_finish - dislike*p_dislike) * max(0, 1 - clickbait*p_click*(1 - min(1, watch_time_s/duration_s)))';
+  'p_click^click * (watch_time_s^watchTime * max(0, 1 + like*p_like + finish*p_finish - dislike*p_dislike) * max(0, 1 - clickbait*p_click*(1 - min(1, watch_time_s/duration_s))) - watchBaseline^watchTime), shifted per request to be >= 0';
 const countOnes = (a: Uint8Array) => a.reduce((s, x) => s + x, 0);
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 

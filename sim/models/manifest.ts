@@ -15,9 +15,10 @@ import type { HeadAgreement } from './truth-heads.ts';
  * watch head on the watched share (served as duration × share), no dislike head, early stopping on
  * the validation loss, ranking-score weights tuned on validation lists, offline rung evaluation;
  * `artifacts-5` = the offline lists (weight tuning and the card's rungs) are re-ranked as the core
- * serves them, so the tuned weights change; ground-truth diagnostics on the card.
+ * serves them, so the tuned weights change; ground-truth diagnostics on the card; `artifacts-6` =
+ * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR.
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-5';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-6';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {

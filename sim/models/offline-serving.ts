@@ -26,6 +26,7 @@ export type OfflineRerankConfig = Omit<RerankConfig, 'count'>;
  */
 export const OFFLINE_RERANK: Readonly<OfflineRerankConfig> = Object.freeze({
   mmrLambda: 0.7,
+  mmrRelevance: 'minmax',
   clickbaitPenalty: 0,
   freshnessBoost: 0.2,
   freshnessHalfLifeH: 24,

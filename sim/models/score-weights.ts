@@ -1,8 +1,4 @@
-import {
-  DEFAULT_SCORE_WEIGHTS,
-  SCORE_WEIGHT_NAMES,
-  type ScoreWeights,
-} from '../../core/pipeline/experiments.ts';
+import { DEFAULT_SCORE_WEIGHTS, type ScoreWeights } from '../../core/pipeline/experiments.ts';
 import { type ListJudge, type ListScores, type OfflineCandidates, rankedList } from './offline-lists.ts';
 import { type OfflineServing, servedList } from './offline-serving.ts';
 import { combinedScore, type RankerPredictions } from './ranker.ts';
@@ -24,7 +20,22 @@ export const SCORE_WEIGHT_GRID: Readonly<Record<keyof ScoreWeights, readonly num
   finish: [-0.5, -0.25, 0, 0.5, 1],
   dislike: [0, 1, 2, 4],
   clickbait: [0, 0.25, 0.5, 0.75, 1],
+  watchBaseline: [0, 150, 300, 450, 600, 900],
 };
+
+/**
+ * The order coordinate ascent visits the weights in: the watch baseline first, since it changes
+ * which way the click exponent pulls (with θ = 0 a sharper click head favours click-stealers).
+ */
+export const SCORE_WEIGHT_TUNING_ORDER: readonly (keyof ScoreWeights)[] = [
+  'watchBaseline',
+  'click',
+  'watchTime',
+  'clickbait',
+  'like',
+  'finish',
+  'dislike',
+];
 
 export interface TuneOptions {
   /** Weights tuned; the others stay at `start`. Default: those of the heads the predictions have. */
@@ -102,7 +113,7 @@ export function tuneScoreWeights(
   const tolerance = opts.ndcgTolerance ?? 0.02;
   const names =
     opts.names ??
-    SCORE_WEIGHT_NAMES.filter(
+    SCORE_WEIGHT_TUNING_ORDER.filter(
       (n) => (n !== 'like' || p.pLike) && (n !== 'finish' || p.pFinish) && (n !== 'dislike' || p.pDislike),
     );
   const startWeights = { ...(opts.start ?? DEFAULT_SCORE_WEIGHTS) };

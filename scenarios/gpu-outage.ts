@@ -5,7 +5,8 @@ import { defineScenario } from './define.ts';
  * 000's GPU pool, and is killed mid-run, then started again. The core must step down to the light
  * ranker in process (rung `light_ranker`; seed 000 §6: "GPU ranker down → lightweight CPU model")
  * with zero 5xx and bounded latency, and climb back to `full` once the tier answers again (its
- * breaker half-opens after RECLAB_BREAKER_OPEN_MS). The quality report shows what the outage cost.
+ * breaker half-opens after RECLAB_BREAKER_OPEN_MS). The outage must cost expected watch time per
+ * list against the steady phase (the rungs' quality order, issue 11); the report states how much.
  */
 export const gpuOutage = defineScenario({
   name: 'gpu-outage',
@@ -40,5 +41,15 @@ export const gpuOutage = defineScenario({
     // The restarted tier loads and warms its model in a few seconds; the breaker then lets it back.
     { metric: 'rung_share', rung: 'full', phase: 'recovery', stat: 'rate', op: '>=', value: 0.5 },
     { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
+    // The outage costs quality: the light ranker's lists are worth less than the main ranker's
+    // (issue 11). The observed ratio is the cost, reported with the run.
+    {
+      metric: 'quality.expected_watch_time',
+      phase: 'outage',
+      stat: 'ratio_to',
+      baseline: 'steady',
+      op: '<',
+      value: 1,
+    },
   ],
 });

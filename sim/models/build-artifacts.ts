@@ -456,15 +456,15 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     watchTimeS: new Float32Array(testLists.videos.length),
   };
   // Diagnostics against the ground truth: how well each ranker's heads order a user's candidates,
-  // what perfect heads would serve under the same formula and tuning, and what the list-aware score
-  // (a formula the core does not have: sim/models/list-aware-score.ts) would rank.
+  // what perfect heads would serve under the same formula and tuning, and what the textbook
+  // list-aware score (odds, plain order: sim/models/list-aware-score.ts) would rank.
   const valTruth = truthHeads(world, valLists);
   const testTruth = truthHeads(world, testLists);
   const floorOf = (t: { start: { ndcgAt10: number } }) => t.start.ndcgAt10 * (1 - NDCG_TOLERANCE);
   // Perfect heads are held to the main ranker's NDCG floor (their own default-weight NDCG is far higher).
   const truthTuned = tuneScoreWeights(judge, valLists, valTruth, {
     ...tuneOpts,
-    names: ['click', 'watchTime', 'clickbait'],
+    names: ['watchBaseline', 'click', 'watchTime', 'clickbait'],
     ndcgFloor: floorOf(tuned),
   });
   const listAware = (
@@ -472,8 +472,8 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
     testP: Pick<RankerPredictions, 'pClick' | 'watchTimeS'>,
     floor: number,
   ) =>
-    // Plain order: how the core would re-rank a score it does not have is open, and MMR reads the
-    // odds' steep shape as "diversify" (sim/models/offline-serving.ts).
+    // Plain order, next to `plainOrder`: the score without the re-ranking (the core serves its own
+    // form, the formula's watchBaseline, re-ranked).
     tuneListAware(judge, { c: valLists, p: valP }, { c: testLists, p: testP }, floor, LIST_LENGTH);
   const offlineLists: OfflineListMetrics = {
     users: heldOutUsers.length,

@@ -4,8 +4,10 @@ import type { RankerPredictions } from './ranker.ts';
 import { judgeScores } from './score-weights.ts';
 
 /**
- * A counterfactual for the model card, not a score the core can serve: the per-item score the list
- * objective asks for under the behaviour model's single-choice multinomial logit.
+ * A diagnostic for the model card: the per-item score the list objective asks for under the
+ * behaviour model's single-choice multinomial logit, in its textbook form (odds, plain order). The
+ * core serves its own form of it: the `watchBaseline` θ of `ScoreWeights` (core/pipeline/
+ * experiments.ts), tuned with the other weights on re-ranked pages.
  *
  * With attractiveness `xᵢ` and seconds per click `Wᵢ`, a list is worth about
  * `V = Σ xᵢWᵢ / (1 + Σ xᵢ)` (examination aside). Adding item k changes it by
@@ -13,10 +15,10 @@ import { judgeScores } from './score-weights.ts';
  * already earns *lowers* it, by taking the one click from a better item. The right order is by
  * `x (W − θ)` with θ about the list's value — the revenue-ordered assortments of choice-based
  * revenue management (Talluri & van Ryzin, "Revenue management under a general discrete choice model
- * of consumer behavior", Management Science 50(1), 2004). The core's formula
- * (`p_click^a · watch^b · …`, core/pipeline/experiments.ts) rises with `p_click` for every item, so a
- * sharper click head also promotes the items that steal clicks: that is why, with it, better heads
- * can give worse lists (docs/behavior-model.md).
+ * of consumer behavior", Management Science 50(1), 2004). Without θ the core's formula
+ * (`p_click^a · watch^b · …`) rises with `p_click` for every item, so a sharper click head also
+ * promotes the items that steal clicks: with it, better heads can give worse lists
+ * (docs/behavior-model.md).
  *
  * Here `x` is the odds of the ranker's `p_click` and θ is one value per ranker chosen on the
  * validation users; the score is shifted to be ≥ 0, as the core's scores are.

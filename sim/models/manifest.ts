@@ -211,7 +211,7 @@ export interface OfflineListMetrics {
     headAgreement: { full: HeadAgreement; light_ranker: HeadAgreement };
     /**
      * Perfect heads (the true P(click) alone at the top and seconds per click) through the same
-     * formula, with click, watch-time and clickbait weights tuned the same way and held to the
+     * formula, with watch-baseline, click, watch-time and clickbait weights tuned the same way and held to the
      * main ranker's NDCG@10 floor: what a ranker that knew the truth would serve with this formula.
      */
     perfectHeads: { weights: ScoreWeights; lists: ListScores };
@@ -221,7 +221,8 @@ export interface OfflineListMetrics {
      */
     plainOrder: { full: ListScores; light_ranker: ListScores; perfectHeads: ListScores };
     /**
-     * Counterfactual, not served: lists in the plain order of `odds(p_click) × (watch_time_s − θ)`
+     * The textbook list-aware score (the core serves its own form, `watchBaseline`, re-ranked):
+     * lists in the plain order of `odds(p_click) × (watch_time_s − θ)`
      * (no re-ranking), θ chosen on validation (sim/models/list-aware-score.ts) under each ranker's
      * NDCG@10 floor (perfect heads: the main ranker's), for each ranker and for perfect heads.
      */

@@ -187,10 +187,13 @@ describe('score weights: configured over the model card over the defaults', () =
       tunedScoreWeights({
         ranker: {
           scoreWeights: { click: 0.5, watchTime: 1, clickbait: 1, bogus: 3, like: 'x' },
-          lightScoreWeights: { click: 0.75 },
+          lightScoreWeights: { click: 0.75, watchBaseline: 600 },
         },
       }),
-    ).toEqual({ main: { click: 0.5, watchTime: 1, clickbait: 1 }, light: { click: 0.75 } });
+    ).toEqual({
+      main: { click: 0.5, watchTime: 1, clickbait: 1 },
+      light: { click: 0.75, watchBaseline: 600 },
+    });
     expect(tunedScoreWeights({})).toEqual({ main: undefined, light: undefined });
   });
 

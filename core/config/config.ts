@@ -52,6 +52,7 @@ const envSchema = z
     RECLAB_RETRIEVAL_POPULARITY_K: int(100, 1),
     RECLAB_CANDIDATES_MAX: int(300, 1), // seed 000: ~300 candidates after merge
     RECLAB_MMR_LAMBDA: num(0.7, 0, 1),
+    RECLAB_MMR_RELEVANCE: z.enum(['minmax', 'rank']).default('minmax'), // how MMR normalises scores (core/pipeline/mmr.ts)
     // Rate-based breakers (resilience4j semantics); why these values: docs/fallback.md "Circuit breakers".
     RECLAB_BREAKER_WINDOW_MS: int(5000, 1), // time-based sliding window
     RECLAB_BREAKER_WINDOW_BUCKETS: z.coerce.number().int().min(1).max(1000).default(10), // the window slides by WINDOW_MS / this
@@ -211,6 +212,7 @@ const weightsSchema = z
     finish: z.number(),
     dislike: z.number(),
     clickbait: z.number(),
+    watchBaseline: z.number().nonnegative(),
   })
   .partial()
   .strict();
@@ -294,7 +296,8 @@ function parseWeights(spec: string, problems: string[]): RankingWeights {
   const names: readonly string[] = SCORE_WEIGHT_NAMES;
   for (const part of spec.split(',').filter((p) => p.trim())) {
     const [name, value] = part.split(':').map((x) => x.trim());
-    if (!names.includes(name) || !Number.isFinite(Number(value)) || value === '') {
+    const invalid = !names.includes(name) || !Number.isFinite(Number(value)) || value === '';
+    if (invalid || (name === 'watchBaseline' && Number(value) < 0)) {
       problems.push(
         `RECLAB_RANKING_WEIGHTS: expected ${SCORE_WEIGHT_NAMES.join('|')}:number,… got '${part}'`,
       );
@@ -418,6 +421,7 @@ function settingsFieldsOf(
       explorationShare: e.RECLAB_RERANK_EXPLORATION_SHARE,
       explorationMaxAgeH: e.RECLAB_RERANK_EXPLORATION_MAX_AGE_H,
       explorationMaxLogViews: e.RECLAB_RERANK_EXPLORATION_MAX_LOG_VIEWS,
+      mmrRelevance: e.RECLAB_MMR_RELEVANCE,
     },
     bulkhead: {
       maxConcurrent: e.RECLAB_BULKHEAD_MAX_CONCURRENT,

@@ -3,15 +3,26 @@ import { createHash } from 'node:crypto';
 /**
  * Task weights that combine the multi-task ranker's heads into one score (seed 000 §7 of the
  * request walk-through: "P(click), E[watch_time], P(like), P(finish), P(dislike) → weighted
- * combination → single score"), a multiplicative fusion of the heads:
+ * combination → single score"), a multiplicative fusion of the heads with a watch baseline:
  *
- *   score = P(click)^click × E[watch_s | click]^watchTime
+ *   value = E[watch_s | click]^watchTime
  *           × max(0, 1 + like·P(like) + finish·P(finish) − dislike·P(dislike))
  *           × max(0, 1 − clickbait·cb),   cb = P(click) × (1 − min(1, E[watch_s | click] / duration_s))
+ *   score = P(click)^click × (value − watchBaseline^watchTime)
  *
  * `click = watchTime = 1` with the others 0 is the expected watch time of an impression (Covington
  * et al. 2016); `cb` is seed 001's clickbait signal (high CTR, low watch time; `clickbaitEstimate`).
  * Heads a ranker lacks (the light ranker has only click and watch time) count as 0.
+ *
+ * `watchBaseline` θ makes the score list-aware. Users click at most one item of a list (the
+ * single-choice model of docs/behavior-model.md), so an attractive item whose watch time is below
+ * what the rest of the list already earns takes the click from a better item and lowers the list:
+ * its marginal value is about `P(click) × (watch − θ)` with θ the list's value per click — the
+ * revenue-ordered assortments of choice-based revenue management (Talluri & van Ryzin, Management
+ * Science 50(1), 2004). With θ > 0 such items score below 0 and a sharper click head pushes them
+ * down instead of up. θ = 0 is the plain product. Scores below 0 are shifted per request
+ * (`combineScores`). MMR normalises the scores per request (core/pipeline/mmr.ts, `RelevanceScale`);
+ * the tuned weights are chosen on pages re-ranked that way (sim/models/score-weights.ts).
  */
 export interface ScoreWeights {
   /** Exponent of P(click). */
@@ -23,10 +34,20 @@ export interface ScoreWeights {
   dislike: number;
   /** Penalty on the clickbait estimate, in [0, 1]. */
   clickbait: number;
+  /** θ, seconds: the watch time per click below which an item lowers the list (≥ 0; 0 = off). */
+  watchBaseline: number;
 }
 
 /** The score's weight names, in the order the model card and `RECLAB_RANKING_WEIGHTS` list them. */
-export const SCORE_WEIGHT_NAMES = ['click', 'watchTime', 'like', 'finish', 'dislike', 'clickbait'] as const;
+export const SCORE_WEIGHT_NAMES = [
+  'click',
+  'watchTime',
+  'like',
+  'finish',
+  'dislike',
+  'clickbait',
+  'watchBaseline',
+] as const;
 
 /**
  * The weights used when neither the configuration nor the model (its card's tuned weights, carried
@@ -39,6 +60,7 @@ export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = Object.freeze({
   finish: 0,
   dislike: 0,
   clickbait: 0,
+  watchBaseline: 0,
 });
 
 /**

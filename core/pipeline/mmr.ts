@@ -14,13 +14,14 @@
  * at 300 → 30 over random 64-d unit vectors, 165 µs against 1008 µs for the plain greedy (one run here).
  *
  * @param relevance scores, length n (any scale; normalised to [0, 1] internally so lambda means the
- *   same whatever the ranker's scale)
+ *   same whatever the ranker's scale: by rank, or min-max — `RelevanceScale`)
  * @param embeddings `Float32Array` of length n × dim, row i = candidate i
  * @param dim embedding width
  * @param k how many to pick (≤ n)
  * @param lambda trade-off in [0, 1]: 1 = pure relevance, 0 = pure diversity
  * @param admit optional gate called with the best remaining candidate before it is picked: false
  *   skips it for good (how re-ranking applies creator caps); the round then takes the next best
+ * @param scale how relevance is brought to [0, 1]; default `minmax`
  * @returns candidate indices in pick order, length ≤ min(k, n)
  */
 export function mmrSelect(
@@ -30,19 +31,12 @@ export function mmrSelect(
   k: number,
   lambda: number,
   admit?: (i: number) => boolean,
+  scale: RelevanceScale = 'minmax',
 ): number[] {
   const n = relevance.length;
   const take = Math.min(k, n);
   if (take === 0) return [];
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    if (relevance[i] < lo) lo = relevance[i];
-    if (relevance[i] > hi) hi = relevance[i];
-  }
-  const span = hi - lo || 1;
-  const rel = new Float64Array(n);
-  for (let i = 0; i < n; i++) rel[i] = (relevance[i] - lo) / span;
+  const rel = scale === 'rank' ? rankRelevance(relevance) : minMaxRelevance(relevance);
 
   const picked = new Uint8Array(n); // 1 = on the list, 2 = refused by `admit`
   const order: number[] = [];
@@ -101,6 +95,52 @@ export function mmrSelect(
     order.push(top);
   }
   return order;
+}
+
+/**
+ * How MMR brings relevance to [0, 1]:
+ * - `minmax` (the default): (score − min) / (max − min). The shape counts: with a heavy-tailed
+ *   score most candidates sit near 0 and diversity decides most of the page; the ranking-score
+ *   weights are tuned on pages re-ranked this way (sim/models/score-weights.ts), so they take it
+ *   into account.
+ * - `rank`: 1 for the best candidate down to 0 for the worst, evenly by rank (ties share the better
+ *   rank). Only the order of the scores counts, so λ trades the same share of relevance for
+ *   diversity whatever the score's shape. At λ 0.7 over ~300 candidates that is more diversity
+ *   than `minmax` gives: the tuned main ranker's offline pages earned 4–5 % less expected watch
+ *   time (seeds 7 and 11, docs/behavior-model.md).
+ */
+export type RelevanceScale = 'rank' | 'minmax';
+
+/** Rank-normalised relevance (`RelevanceScale` `rank`): O(n log n). */
+function rankRelevance(relevance: ArrayLike<number>): Float64Array {
+  const n = relevance.length;
+  const rel = new Float64Array(n);
+  if (n === 1) {
+    rel[0] = 1;
+    return rel;
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => relevance[b] - relevance[a]);
+  let groupRank = 0;
+  for (let r = 0; r < n; r++) {
+    if (r > 0 && relevance[order[r]] !== relevance[order[r - 1]]) groupRank = r;
+    rel[order[r]] = 1 - groupRank / (n - 1);
+  }
+  return rel;
+}
+
+/** Min-max-normalised relevance (`RelevanceScale` `minmax`); all equal → all 0. */
+function minMaxRelevance(relevance: ArrayLike<number>): Float64Array {
+  const n = relevance.length;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    if (relevance[i] < lo) lo = relevance[i];
+    if (relevance[i] > hi) hi = relevance[i];
+  }
+  const span = hi - lo || 1;
+  const rel = new Float64Array(n);
+  for (let i = 0; i < n; i++) rel[i] = (relevance[i] - lo) / span;
+  return rel;
 }
 
 /** Inner product of rows starting at offsets `a` and `b` of `e` (a top-level function: V8 optimises it once). */

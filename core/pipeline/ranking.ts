@@ -73,8 +73,10 @@ export function validatePredictions(p: Predictions, n: number): Predictions {
 
 /**
  * One combined score per row from the task heads (formula: `ScoreWeights`,
- * core/pipeline/experiments.ts). Returns a `Float64Array` of length n, each ≥ 0 (0 for rows whose
- * heads are 0 under a negative exponent, or whose factors clamp to 0).
+ * core/pipeline/experiments.ts). Returns a `Float64Array` of length n, each ≥ 0: with a watch
+ * baseline some rows score below 0, and then every score is shifted up by the lowest one (order and
+ * differences kept, the lowest row at 0). Non-finite scores (an overflowing exponent) become the
+ * lowest score.
  * @param durationS seconds per row, for the clickbait term (its factor is 1 without durations)
  */
 export function combineScores(
@@ -84,6 +86,8 @@ export function combineScores(
   durationS?: ArrayLike<number>,
 ): Float64Array {
   const out = new Float64Array(n);
+  const baseline = Math.max(0, w.watchBaseline) ** w.watchTime;
+  let lowest = 0;
   for (let i = 0; i < n; i++) {
     const pClick = Math.max(0, p.pClick[i]);
     const watchS = Math.max(0, p.watchTimeS[i]);
@@ -93,10 +97,13 @@ export function combineScores(
       w.finish * (p.pFinish?.[i] ?? 0) -
       w.dislike * (p.pDislike?.[i] ?? 0);
     const clickbait = w.clickbait !== 0 && durationS ? clickbaitEstimate(pClick, watchS, durationS[i]) : 0;
-    const base = pClick ** w.click * watchS ** w.watchTime;
-    const score = base * Math.max(0, satisfaction) * Math.max(0, 1 - w.clickbait * clickbait);
-    out[i] = Number.isFinite(score) ? score : 0;
+    const value =
+      watchS ** w.watchTime * Math.max(0, satisfaction) * Math.max(0, 1 - w.clickbait * clickbait);
+    const score = pClick ** w.click * (value - baseline);
+    out[i] = Number.isFinite(score) ? score : Number.NaN;
+    if (out[i] < lowest) lowest = out[i];
   }
+  for (let i = 0; i < n; i++) out[i] = Number.isNaN(out[i]) ? 0 : out[i] - lowest;
   return out;
 }
 

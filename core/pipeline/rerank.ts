@@ -1,5 +1,5 @@
 import type { RandomStream } from '../ports/random.ts';
-import { mmrSelect } from './mmr.ts';
+import { mmrSelect, type RelevanceScale } from './mmr.ts';
 
 /** One ranked candidate as re-ranking sees it. */
 export interface RerankCandidate {
@@ -22,6 +22,8 @@ export interface RerankConfig {
   count: number;
   /** MMR trade-off: 1 = pure relevance, 0 = pure diversity. */
   mmrLambda: number;
+  /** How MMR normalises the adjusted scores (core/pipeline/mmr.ts); default `minmax`. */
+  mmrRelevance?: RelevanceScale;
   /** Score × (1 − clickbaitPenalty × clickbait). */
   clickbaitPenalty: number;
   /** Score × (1 + freshnessBoost × 2^(−ageH / freshnessHalfLifeH)). */
@@ -93,13 +95,14 @@ export function rerank(
 
   // 3. MMR with creator caps.
   const perCreator = new Map<number, number>();
-  const picks = mmrSelect(adjusted, emb, dim, count, cfg.mmrLambda, (j) => {
+  const underCap = (j: number) => {
     const creator = cands[kept[j]].creator;
     const used = perCreator.get(creator) ?? 0;
     if (used >= cfg.creatorCapPerPage) return false;
     perCreator.set(creator, used + 1);
     return true;
-  });
+  };
+  const picks = mmrSelect(adjusted, emb, dim, count, cfg.mmrLambda, underCap, cfg.mmrRelevance);
   const page = picks.map((j) => kept[j]);
 
   // 4. Exploration slots.

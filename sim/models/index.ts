@@ -23,13 +23,19 @@ export {
   retrievalRecall,
 } from './evaluate.ts';
 export {
+  LIST_AWARE_THETAS_S,
+  type ListAwareResult,
+  listAwareScore,
+  tuneListAware,
+} from './list-aware-score.ts';
+export {
   ARTIFACT_FILES,
   ARTIFACTS_CODE_VERSION,
   type ArtifactManifest,
   type ArtifactMetrics,
   readCachedManifest,
 } from './manifest.ts';
-export { rankOf, rmse, rocAuc } from './metrics.ts';
+export { rankOf, rmse, rocAuc, spearman } from './metrics.ts';
 export {
   ListJudge,
   type ListScores,
@@ -40,6 +46,12 @@ export {
   rungOrderViolations,
   sampleUsers,
 } from './offline-lists.ts';
+export {
+  OFFLINE_RERANK,
+  type OfflineRerankConfig,
+  type OfflineServing,
+  servedList,
+} from './offline-serving.ts';
 export { exportRankerOnnx, exportTowerOnnx, ONNX_NAMES, RANKER_OUTPUT_NAMES } from './onnx-export.ts';
 export { BATCH_DIM, ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph.ts';
 export { onnxParity } from './onnx-parity.ts';
@@ -65,7 +77,7 @@ export {
   trainRanker,
 } from './ranker.ts';
 export { PRIOR_VIEWS_PER_USER, userRecords, videoRecords } from './records.ts';
-export { judgeWeights, SCORE_WEIGHT_GRID, tuneScoreWeights } from './score-weights.ts';
+export { judgeScores, judgeWeights, SCORE_WEIGHT_GRID, tuneScoreWeights } from './score-weights.ts';
 export {
   historySlice,
   type ImpressionLog,
@@ -76,6 +88,7 @@ export {
   trainSlice,
 } from './simulate-logs.ts';
 export type { TrainProgress } from './train-progress.ts';
+export { type HeadAgreement, headAgreement, type TruthHeads, truthHeads } from './truth-heads.ts';
 export {
   EMB_DIM,
   embed,

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScoreWeights } from '../../core/pipeline/experiments.ts';
+import type { ListAwareResult } from './list-aware-score.ts';
 import type { ListScores } from './offline-lists.ts';
+import type { OfflineRerankConfig } from './offline-serving.ts';
+import type { HeadAgreement } from './truth-heads.ts';
 
 /**
  * Version of the artifact-building code. Bump it whenever logs, records, training, a model's
@@ -10,9 +13,12 @@ import type { ListScores } from './offline-lists.ts';
  * refused (sim/registry/publish.ts). History: `artifacts-3` = 64-d two-tower embeddings, two-tower
  * trained on the fit slice only (the latest 15 % of the training period is validation); `artifacts-4` =
  * watch head on the watched share (served as duration × share), no dislike head, early stopping on
- * the validation loss, ranking-score weights tuned on validation lists, offline rung evaluation.
+ * the validation loss, ranking-score weights tuned on validation lists, offline rung evaluation;
+ * `artifacts-5` = the offline lists (weight tuning and the card's rungs) are re-ranked as the core
+ * serves them, so the tuned weights change; ground-truth diagnostics on the card; `artifacts-6` =
+ * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR.
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-4';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-6';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {
@@ -184,6 +190,11 @@ export interface OfflineListMetrics {
   users: number;
   validationUsers: number;
   listLength: number;
+  /**
+   * The core's re-ranking applied to the `full`, `fullDefaultWeights`, `light_ranker` and
+   * `retrieval_scores` lists (and to the lists the weights were tuned on): sim/models/offline-serving.ts.
+   */
+  reranking: OfflineRerankConfig;
   /** The MMoE with its tuned weights (rung `full`). */
   full: ListScores;
   /** The MMoE with the default weights (plain expected watch time), for reference. */
@@ -194,6 +205,29 @@ export interface OfflineListMetrics {
   editorial: ListScores;
   /** The ground-truth best list of the whole catalogue (the live report's `oracle`). */
   oracle: ListScores;
+  /** Ground-truth diagnostics of the rankers on the same held-out candidates (docs/behavior-model.md). */
+  diagnostics: {
+    /** Per-user Spearman ρ of each ranker's click and watch heads against the truth (sim/models/truth-heads.ts). */
+    headAgreement: { full: HeadAgreement; light_ranker: HeadAgreement };
+    /**
+     * Perfect heads (the true P(click) alone at the top and seconds per click) through the same
+     * formula, with watch-baseline, click, watch-time and clickbait weights tuned the same way and held to the
+     * main ranker's NDCG@10 floor: what a ranker that knew the truth would serve with this formula.
+     */
+    perfectHeads: { weights: ScoreWeights; lists: ListScores };
+    /**
+     * `full`, `light_ranker` and `perfectHeads` with the same weights in the plain order of the
+     * scores, without re-ranking: the baseline of `listAwareScore`.
+     */
+    plainOrder: { full: ListScores; light_ranker: ListScores; perfectHeads: ListScores };
+    /**
+     * The textbook list-aware score (the core serves its own form, `watchBaseline`, re-ranked):
+     * lists in the plain order of `odds(p_click) × (watch_time_s − θ)`
+     * (no re-ranking), θ chosen on validation (sim/models/list-aware-score.ts) under each ranker's
+     * NDCG@10 floor (perfect heads: the main ranker's), for each ranker and for perfect heads.
+     */
+    listAwareScore: { full: ListAwareResult; light_ranker: ListAwareResult; perfectHeads: ListAwareResult };
+  };
 }
 
 /**

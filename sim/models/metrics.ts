@@ -56,3 +56,39 @@ export function rankOf(count: number, target: number, score: (i: number) => numb
   }
   return rank;
 }
+
+/** Ranks (0-based, ties share their average rank) of `values`: `Float64Array(n)`. */
+function averageRanks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
+  const ranks = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
+    for (let t = i; t <= j; t++) ranks[order[t]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/**
+ * Spearman's rank correlation of `a` and `b` (same length): Pearson's correlation of their average
+ * ranks, in [−1, 1]. NaN with fewer than two values or when either side is constant. O(n log n).
+ */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n < 2 || b.length !== n) return Number.NaN;
+  const ra = averageRanks(a);
+  const rb = averageRanks(b);
+  const mean = (n - 1) / 2; // the mean of 0-based average ranks
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) ** 2;
+    sbb += (rb[i] - mean) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Number.NaN;
+}

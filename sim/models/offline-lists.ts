@@ -40,6 +40,15 @@ export interface OfflineCandidates {
   readonly popularityByRegion: readonly Uint32Array[];
   /** The editorial list (the `editorial` rung): the most viewed videos, best first. */
   readonly editorial: Uint32Array;
+  /**
+   * What re-ranking reads (sim/models/offline-serving.ts), shared, not copied: the item embeddings
+   * (`Float32Array(videos × embDim)`), the video records (`Float32Array(videos × VIDEO_RECORD_LEN)`)
+   * and the world time the lists are made at (Unix seconds).
+   */
+  readonly itemEmb: Float32Array;
+  readonly embDim: number;
+  readonly videoRec: Float32Array;
+  readonly nowS: number;
 }
 
 export interface OfflineCandidateOptions {
@@ -132,7 +141,18 @@ export function offlineCandidates(
     const user = userRec.subarray(u * USER_RECORD_LEN, (u + 1) * USER_RECORD_LEN);
     x.set(rankerInput(user, items, aff, nowS), offsets[i] * RANKER_INPUT_DIM);
   });
-  return { users, offsets, videos: flat, x, popularityByRegion, editorial };
+  return {
+    users,
+    offsets,
+    videos: flat,
+    x,
+    popularityByRegion,
+    editorial,
+    itemEmb,
+    embDim,
+    videoRec,
+    nowS,
+  };
 }
 
 /** Mean quality of a set of lists: expected seconds watched per list and NDCG@10. */

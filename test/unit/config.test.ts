@@ -108,12 +108,13 @@ describe('loadConfig', () => {
       RECLAB_MODEL_VERSION: 'v1',
       RECLAB_ARTIFACTS_DIR: undefined,
       RECLAB_EXPERIMENTS_JSON: JSON.stringify(layers),
-      RECLAB_RANKING_WEIGHTS: 'dislike:2,watchTime:1.5',
+      RECLAB_RANKING_WEIGHTS: 'dislike:2,watchTime:1.5,watchBaseline:300',
     });
     expect(cfg.experiments.map((e) => e.id)).toEqual(['exp_weights', 'exp_model']);
     expect(cfg.experiments[0].variants[1].params?.rankingWeights).toEqual({ like: 0.5 });
     expect(cfg.experiments[1].variants[1].params?.modelVersion).toBe('v2');
-    expect(cfg.rankingWeights).toEqual({ dislike: 2, watchTime: 1.5 });
+    expect(cfg.rankingWeights).toEqual({ dislike: 2, watchTime: 1.5, watchBaseline: 300 });
+    expect(cfg.rerank.mmrRelevance).toBe('minmax');
 
     let message = '';
     try {
@@ -121,7 +122,7 @@ describe('loadConfig', () => {
         ...required,
         RECLAB_EXPERIMENT_ID: 'x',
         RECLAB_EXPERIMENTS_JSON: '[{"id":"e","variants":[{"name":"a","share":0}]}]',
-        RECLAB_RANKING_WEIGHTS: 'likes:1',
+        RECLAB_RANKING_WEIGHTS: 'likes:1,watchBaseline:-5',
       });
     } catch (err) {
       message = (err as Error).message;
@@ -129,8 +130,10 @@ describe('loadConfig', () => {
     expect(message).toContain('RECLAB_EXPERIMENTS_JSON.0.variants.0.share');
     expect(message).toContain('not both');
     expect(message).toContain(
-      "RECLAB_RANKING_WEIGHTS: expected click|watchTime|like|finish|dislike|clickbait:number,… got 'likes:1'",
+      "RECLAB_RANKING_WEIGHTS: expected click|watchTime|like|finish|dislike|clickbait|watchBaseline:number,… got 'likes:1'",
     );
+    expect(message).toContain("got 'watchBaseline:-5'");
+    expect(() => loadConfig({ ...required, RECLAB_MMR_RELEVANCE: 'zscore' })).toThrow(/RECLAB_MMR_RELEVANCE/);
   });
 
   it('requires the connection settings', () => {

@@ -16,6 +16,17 @@ describe('mmrSelect', () => {
     expect(picks).not.toEqual([0, 1, 2]);
   });
 
+  it('by rank, reads only the order of the scores: any increasing transform picks the same', () => {
+    const rel = [0.9, 0.85, 0.8, 0.6, 0.1];
+    const steep = rel.map((x) => x ** 8);
+    expect(mmrSelect(steep, emb, 2, 5, 0.7, undefined, 'rank')).toEqual(
+      mmrSelect(rel, emb, 2, 5, 0.7, undefined, 'rank'),
+    );
+    // Min-max (the default) reads the shape: a steep score leaves the rest near 0 and diversity
+    // takes over sooner.
+    expect(mmrSelect(steep, emb, 2, 5, 0.7)).not.toEqual(mmrSelect(rel, emb, 2, 5, 0.7));
+  });
+
   it('returns min(k, n) distinct indices', () => {
     const picks = mmrSelect([0.5, 0.4], emb, 2, 10, 0.7);
     expect(picks).toHaveLength(2);
@@ -32,11 +43,16 @@ function plainMmr(
   k: number,
   lambda: number,
   admit: (i: number) => boolean,
+  scale: 'rank' | 'minmax',
 ): number[] {
   const n = rel.length;
   const lo = Math.min(...rel);
   const span = Math.max(...rel) - lo || 1;
-  const r = rel.map((x) => (x - lo) / span);
+  // Rank: 1 − (number of strictly better candidates) / (n − 1).
+  const r =
+    scale === 'minmax'
+      ? rel.map((x) => (x - lo) / span)
+      : rel.map((x) => 1 - rel.filter((y) => y > x).length / Math.max(1, n - 1));
   const state = new Uint8Array(n);
   const order: number[] = [];
   while (order.length < Math.min(k, n)) {
@@ -68,7 +84,7 @@ function plainMmr(
 }
 
 describe('mmrSelect (lazy greedy)', () => {
-  it('picks exactly what the plain greedy picks, creator caps included (80 random lists, 300 → 30, 64-d)', () => {
+  it('picks exactly what the plain greedy picks, creator caps included, by rank and min-max (80 random lists, 300 → 30, 64-d)', () => {
     let seed = 12345;
     const rnd = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -101,8 +117,9 @@ describe('mmrSelect (lazy greedy)', () => {
           return true;
         };
       };
-      expect(mmrSelect(rel, emb, dim, 30, lambda, capped())).toEqual(
-        plainMmr(rel, emb, dim, 30, lambda, capped()),
+      const scale = t % 2 === 0 ? 'rank' : 'minmax';
+      expect(mmrSelect(rel, emb, dim, 30, lambda, capped(), scale)).toEqual(
+        plainMmr(rel, emb, dim, 30, lambda, capped(), scale),
       );
     }
   });

@@ -154,6 +154,31 @@ describe('combineScores', () => {
     // Without durations the clickbait factor is 1.
     expect([...combineScores(p, 2, w({ clickbait: 1 }))]).toEqual([25, 20]);
   });
+
+  it('with a watch baseline, ranks a click-stealer (attractive, short) below a long watch, and a sharper click head pushes it further down', () => {
+    // Row 0: P(click) 0.5, 100 s; row 1: P(click) 0.25, 400 s. θ = 200 s.
+    const p: Predictions = { pClick: Float32Array.of(0.5, 0.25), watchTimeS: Float32Array.of(100, 400) };
+    // 0.5·(100 − 200) = −50 and 0.25·(400 − 200) = 50, shifted by the lowest: 0 and 100.
+    expect([...combineScores(p, 2, w({ watchBaseline: 200 }))]).toEqual([0, 100]);
+    // The plain product: 50 and 100.
+    expect([...combineScores(p, 2, DEFAULT_SCORE_WEIGHTS)]).toEqual([50, 100]);
+    // Three rows: the click-stealer's margin below the long watch grows with its P(click).
+    const three = (q: number): Predictions => ({
+      pClick: Float32Array.of(q, 0.25, 0.1),
+      watchTimeS: Float32Array.of(100, 400, 300),
+    });
+    const gap = (q: number) => {
+      const s = combineScores(three(q), 3, w({ watchBaseline: 200 }));
+      return s[1] - s[0];
+    };
+    expect(gap(0.8)).toBeGreaterThan(gap(0.5));
+    // The baseline is in the watch term's units: with watchTime 2 it is subtracted as θ².
+    const s2 = combineScores(p, 2, w({ watchBaseline: 200, watchTime: 2 }));
+    expect(s2[1] - s2[0]).toBeCloseTo(0.25 * (400 ** 2 - 200 ** 2) - 0.5 * (100 ** 2 - 200 ** 2), 6);
+    // Scores are never below 0; without a negative row nothing is shifted.
+    expect(Math.min(...s2)).toBe(0);
+    expect([...combineScores(p, 2, w({ watchBaseline: 50 }))]).toEqual([25, 87.5]);
+  });
 });
 
 describe('score weights: configured over the model card over the defaults', () => {
@@ -162,10 +187,13 @@ describe('score weights: configured over the model card over the defaults', () =
       tunedScoreWeights({
         ranker: {
           scoreWeights: { click: 0.5, watchTime: 1, clickbait: 1, bogus: 3, like: 'x' },
-          lightScoreWeights: { click: 0.75 },
+          lightScoreWeights: { click: 0.75, watchBaseline: 600 },
         },
       }),
-    ).toEqual({ main: { click: 0.5, watchTime: 1, clickbait: 1 }, light: { click: 0.75 } });
+    ).toEqual({
+      main: { click: 0.5, watchTime: 1, clickbait: 1 },
+      light: { click: 0.75, watchBaseline: 600 },
+    });
     expect(tunedScoreWeights({})).toEqual({ main: undefined, light: undefined });
   });
 

@@ -72,6 +72,47 @@ describe('simulate: the core decides, rung by rung', () => {
     expect(Object.keys(outage.reasonCounts ?? {}).some((k) => k.startsWith('user_context '))).toBe(true);
   });
 
+  it('Redis restarted empty: the user record and the load marker are gone, so popularity with FEATURES_MISSING, never full', () => {
+    const { result } = quick('redis-failure');
+    const share = (phase: string, rung: string) => {
+      const p = result.phases.find((x) => x.name === phase)!;
+      return (p.rungCounts[rung] ?? 0) / p.statusCounts['2xx'];
+    };
+    expect(share('steady', 'full')).toBeGreaterThan(0.95);
+    expect(share('data_lost', 'full')).toBe(0);
+    expect(share('data_lost', 'popularity')).toBe(1);
+    const lost = result.phases.find((p) => p.name === 'data_lost')!;
+    expect(lost.reasonCounts?.['user_context RECLAB_ERR_FEATURES_MISSING']).toBe(lost.statusCounts['2xx']);
+    expect(result.faults?.find((f) => f.kind === 'restart_empty')?.message).toBeUndefined();
+    // Short lists are not measured by the simulator: skipped, not passed at 0.
+    expect(result.assertions.find((a) => a.expression.startsWith('short_lists'))?.skipped).toBeTruthy();
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('one of two shards restarted empty while the marker survives: its users are cold starts, the MGET partly missing', () => {
+    const scenario = defineScenario({
+      ...scenarios.baseline,
+      phases: scenarios.baseline.phases.map((p) =>
+        p.warmup ? p : { ...p, faults: [{ target: 'redis', kind: 'restart_empty', fromS: 1, nodes: 1 }] },
+      ),
+    });
+    const fleet = parseFleet({ replicas: { count: 4 }, redis: { shards: 2 } });
+    const { result } = simulate({
+      scenario,
+      fleet,
+      seed: 7,
+      qps: 400,
+      durationScale: 0.3,
+      reclabVersion: 't',
+    });
+    const steady = result.phases.find((p) => p.name === 'steady')!;
+    // The marker's shard (1 of 2 here) kept its data: no FEATURES_MISSING at user_context; the
+    // enrichment read finds half its keys missing (not more than half): default_features.
+    expect(steady.reasonCounts?.['user_context RECLAB_ERR_FEATURES_MISSING']).toBeUndefined();
+    expect(steady.rungCounts.default_features).toBeGreaterThan(0.9 * steady.statusCounts['2xx']);
+    expect(steady.reasonCounts?.['enrichment RECLAB_ERR_FEATURES_MISSING']).toBeGreaterThan(0);
+  });
+
   it('past the fleet capacity the core browns out (cheaper rungs, zero 503) before it sheds', () => {
     const one = parseFleet({ replicas: { count: 1 } });
     const steadyAt = (qps: number) => {

@@ -10,7 +10,7 @@ import { EventScheduler } from '../../sim/engine/scheduler.ts';
 import { samplerOf } from '../../sim/fleet/distributions.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { parseFleet } from '../../sim/fleet/fleet-spec.ts';
-import { runSimCommand } from '../../sim/run/sim-command.ts';
+import { rungMix, runSimCommand } from '../../sim/run/sim-command.ts';
 import { simulate } from '../../sim/run/simulate.ts';
 
 const small = parseFleet({ replicas: { count: 4 }, redis: { shards: 2 }, rankerPool: { nodes: 4 } });
@@ -151,6 +151,34 @@ describe('simulate: the core decides, rung by rung', () => {
       reclabVersion: 'test',
     });
     expect(result.phases.find((p) => p.name === 'steady')!.statusCounts['5xx']).toBeGreaterThan(0);
+  });
+});
+
+describe('reclab sim: the rung mix of each phase', () => {
+  it('prints each phase as shares of its 2xx responses and the rung sequence over the measured phases', async () => {
+    const lines: string[] = [];
+    await runSimCommand({
+      scenario: scenarios['gpu-outage'],
+      scenarioArg: 'gpu-outage',
+      fleet: small,
+      seed: 7,
+      qps: 600,
+      durationScale: 0.5,
+      outRoot: await mkdtemp(join(tmpdir(), 'sim-mix-')),
+      reclabVersion: 'test',
+      progressEveryS: 1000,
+      out: (l) => lines.push(l),
+      wallMs: () => 0,
+    });
+    const seq = lines.find((l) => l.startsWith('rung sequence: '));
+    expect(seq).toMatch(
+      /^rung sequence: steady full [\d.]+% → outage light_ranker [\d.]+% → recovery full [\d.]+%$/,
+    );
+    expect(lines.some((l) => /^ {2}rungs light_ranker \d+\.\d% \(\d+\)/.test(l))).toBe(true);
+    expect(rungMix({ full: 1, popularity: 3, editorial: 0 })).toEqual([
+      ['popularity', 0.75],
+      ['full', 0.25],
+    ]);
   });
 });
 

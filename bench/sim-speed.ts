@@ -4,7 +4,9 @@
  * in its own child process so peak RSS is per run. Writes bench/out/sim-speed.json.
  *
  *   npx tsx bench/sim-speed.ts [--scenario baseline] [--qps 50000] [--replicas 260] [--redis-shards 32]
- *                              [--ranker-nodes 0] [--seed 7] [--pin 1] [--out bench/out/sim-speed.json]
+ *                              [--ranker-nodes 0] [--fleet FILE] [--seed 7] [--pin 1] [--out bench/out/sim-speed.json]
+ *
+ * `--fleet` takes a fleet file (e.g. the one `reclab plan` wrote) instead of the size options.
  *
  * Target: ≥ 1 simulated second per wall second at 50K QPS on one core, peak RSS < 1 GiB.
  */
@@ -21,6 +23,7 @@ const { values: a } = parseArgs({
     replicas: { type: 'string', default: '260' },
     'redis-shards': { type: 'string', default: '32' },
     'ranker-nodes': { type: 'string', default: '0' },
+    fleet: { type: 'string' },
     seed: { type: 'string', default: '7' },
     pin: { type: 'string', default: '1' },
     child: { type: 'boolean', default: false },
@@ -30,14 +33,16 @@ const { values: a } = parseArgs({
 
 if (a.child) {
   const { scenarios } = await import('../scenarios/index.ts');
-  const { parseFleet } = await import('../sim/fleet/fleet-spec.ts');
+  const { loadFleetFile, parseFleet } = await import('../sim/fleet/fleet-spec.ts');
   const { simulate } = await import('../sim/run/simulate.ts');
   const rankerNodes = Number(a['ranker-nodes']);
-  const fleet = parseFleet({
-    replicas: { count: Number(a.replicas), lb: 'p2c' },
-    redis: { shards: Number(a['redis-shards']) },
-    ...(rankerNodes > 0 ? { rankerPool: { nodes: rankerNodes } } : {}),
-  });
+  const fleet = a.fleet
+    ? loadFleetFile(a.fleet)
+    : parseFleet({
+        replicas: { count: Number(a.replicas), lb: 'p2c' },
+        redis: { shards: Number(a['redis-shards']) },
+        ...(rankerNodes > 0 ? { rankerPool: { nodes: rankerNodes } } : {}),
+      });
   const t0 = performance.now();
   const run = simulate({
     scenario: scenarios[a.scenario!],
@@ -57,6 +62,12 @@ if (a.child) {
       events: run.events,
       eventsPerWallS: Math.round(run.events / wallS),
       requests: run.requests,
+      fleet: {
+        name: r.fleet!.name,
+        replicas: r.fleet!.replicas,
+        redisShards: r.fleet!.redisShards,
+        rankerNodes: r.fleet!.rankerNodes,
+      },
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       traceHash: run.traceHash,
       outcome: r.outcome,
@@ -81,11 +92,7 @@ if (a.child) {
     pinnedToCpu: pin.length ? a.pin : null,
     scenario: a.scenario,
     qps: Number(a.qps),
-    fleet: {
-      replicas: Number(a.replicas),
-      redisShards: Number(a['redis-shards']),
-      rankerNodes: Number(a['ranker-nodes']),
-    },
+    fleet: result.fleet,
     seed: Number(a.seed),
     machine: machineInfo(),
     result,

@@ -6,8 +6,17 @@ import { HEALTHY, type Health } from './health.ts';
 /** Redis Cluster's hash-slot count. */
 const SLOTS = 16_384;
 
+/** Stands for the loader's marker key in the slot mix (any fixed value: one fixed shard). */
+const MARKER_KEY_HASH = 0x6d61726b; // 'mark'
+
 /** Error a call to a down shard reports (ioredis with the offline queue off fails at once). */
 export const REDIS_DOWN = new Error('connection refused');
+
+/**
+ * A reply: `err` for a failed call; otherwise `missingKeys`, how many of the keys asked for the
+ * shard no longer holds (a shard restarted empty answers every read with nothing).
+ */
+export type RedisReply = (err: Error | undefined, missingKeys?: number) => void;
 
 /**
  * Redis shards, each a single-threaded FIFO server with a per-command and per-key service time,
@@ -18,10 +27,18 @@ export const REDIS_DOWN = new Error('connection refused');
  *
  * A multi-key read of candidates' records (MGET) is split per shard, as a cluster client must;
  * the candidates' keys are spread evenly over the shards (the video ids are not modelled).
+ *
+ * Data is one bit per shard: `empty[i]` once shard i restarted without its data (fault
+ * `restart_empty`); its reads then answer on time with every key missing. The loader's marker key
+ * (`loadMarker`, which tells a new user from lost data) lives on `markerShard`.
  */
 export class RedisCluster {
   readonly shards: FifoServer[];
   readonly health: Health[];
+  /** Shard i lost its data (restarted empty; nothing reloads it during a run). */
+  readonly empty: boolean[];
+  /** The shard holding the loader's marker key (a fixed key: one fixed slot). */
+  readonly markerShard: number;
   readonly #scheduler: EventScheduler;
   readonly #rtt: Sampler;
   readonly #command: Sampler;
@@ -39,12 +56,14 @@ export class RedisCluster {
     this.#scheduler = scheduler;
     this.shards = Array.from({ length: shards }, () => new FifoServer());
     this.health = Array.from({ length: shards }, () => ({ ...HEALTHY }));
+    this.empty = Array.from({ length: shards }, () => false);
+    this.markerShard = this.shardOfUser(MARKER_KEY_HASH);
     this.#rtt = samplers.rtt;
     this.#command = samplers.command;
     this.#perKeyUs = perKeyUs;
   }
 
-  /** The shard that holds user `userIdx`'s keys. */
+  /** The shard that holds user `userIdx`'s keys (any 32-bit integer standing for a key). */
   shardOfUser(userIdx: number): number {
     let h = Math.imul(userIdx ^ (userIdx >>> 16), 0x45d9f3b);
     h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
@@ -53,10 +72,11 @@ export class RedisCluster {
   }
 
   /**
-   * One command of `keys` keys to `shard`; `done(err)` at the moment the reply reaches the
-   * replica (never, for a hung shard).
+   * One command of `keys` keys to `shard`; `done(err, missingKeys)` at the moment the reply reaches
+   * the replica (never, for a hung shard). Whether the keys are there is decided when the shard is
+   * sent the command.
    */
-  command(shard: number, keys: number, done: (err: Error | undefined) => void): void {
+  command(shard: number, keys: number, done: RedisReply): void {
     const s = this.#scheduler;
     const h = this.health[shard];
     const rtt = this.#rtt() + this.#extraUs(h);
@@ -67,7 +87,8 @@ export class RedisCluster {
     if (h.state === 'hang') return;
     const service = (this.#command() + this.#perKeyUs * keys) * h.slowFactor;
     const end = this.shards[shard].submit(s.nowUs + rtt / 2, service);
-    s.at(end + rtt / 2, () => done(undefined));
+    if (this.empty[shard]) s.at(end + rtt / 2, () => done(undefined, keys));
+    else s.at(end + rtt / 2, () => done(undefined));
   }
 
   /**
@@ -75,9 +96,9 @@ export class RedisCluster {
    * part has answered. Each part's reply time is known when it is sent (FIFO shards), so the
    * whole read costs one scheduler event, at the last reply: what keeps a 24-shard MGET as cheap to
    * simulate as a one-shard one. A down shard fails the read after its round trip; a hung one
-   * never answers.
+   * never answers; an empty one's keys come back missing.
    */
-  spreadRead(keys: number, done: (err: Error | undefined) => void): void {
+  spreadRead(keys: number, done: RedisReply): void {
     const s = this.#scheduler;
     const now = s.nowUs;
     const parts = Math.min(this.shards.length, keys);
@@ -85,6 +106,7 @@ export class RedisCluster {
     const extra = keys - base * parts;
     let lastUs = now;
     let failAtUs = Number.POSITIVE_INFINITY;
+    let missing = 0;
     for (let i = 0; i < parts; i++) {
       const h = this.health[i];
       if (h.state === 'hang') return;
@@ -93,22 +115,30 @@ export class RedisCluster {
         if (now + rtt < failAtUs) failAtUs = now + rtt;
         continue;
       }
-      const service = (this.#command() + this.#perKeyUs * (base + (i < extra ? 1 : 0))) * h.slowFactor;
+      const partKeys = base + (i < extra ? 1 : 0);
+      if (this.empty[i]) missing += partKeys;
+      const service = (this.#command() + this.#perKeyUs * partKeys) * h.slowFactor;
       const replyUs = this.shards[i].submit(now + rtt / 2, service) + rtt / 2;
       if (replyUs > lastUs) lastUs = replyUs;
     }
     if (failAtUs !== Number.POSITIVE_INFINITY) s.at(failAtUs, () => done(REDIS_DOWN));
+    else if (missing > 0) s.at(lastUs, () => done(undefined, missing));
     else s.at(lastUs, () => done(undefined));
   }
 
-  /** Applies `health` to `count` shards, the first ones (a fault on part of the cluster). */
   /** Added round-trip time of a shard in `h`: its latency ± uniform jitter, never below 0. */
   #extraUs(h: Health): number {
     if (!h.jitterUs || !this.#uniform) return h.extraLatencyUs;
     return Math.max(0, h.extraLatencyUs + (2 * this.#uniform() - 1) * h.jitterUs);
   }
 
+  /** Applies `health` to `count` shards, the first ones (a fault on part of the cluster). */
   setHealth(count: number, health: Health): void {
     for (let i = 0; i < Math.min(count, this.health.length); i++) this.health[i] = { ...health };
+  }
+
+  /** Empties the first `count` shards (a restart without the data; it stays lost). */
+  loseData(count: number): void {
+    for (let i = 0; i < Math.min(count, this.empty.length); i++) this.empty[i] = true;
   }
 }

@@ -15,16 +15,19 @@
  *     them); `shed` ⇒ 503 RECLAB_ERR_OVERLOADED; every brownout with reason RECLAB_ERR_OVERLOADED;
  *  2. user record and recent watches from Redis in parallel (deadline userMs; breakers `features`,
  *     `activity`): user failed ⇒ `popularity`; recent watches failed ⇒ reason `watched_filter`;
+ *     no user record ⇒ the loader's marker: there ⇒ a cold start, gone ⇒ `popularity`
+ *     (RECLAB_ERR_FEATURES_MISSING);
  *  3. user tower (CPU, deadline encoderMs), then every source in parallel under retrievalMs with its
  *     own breaker: a failed source ⇒ `partial_retrieval`; none left ⇒ `popularity`;
  *  4. merge (CPU); 5. enrichment MGET (deadline enrichmentMs): failed ⇒ `default_features`;
+ *     records missing ⇒ `default_features`, more than half missing ⇒ `popularity`;
  *  6. ranking: the main ranker (pool or in process, deadline rankingMs) ⇒ else the light ranker
  *     (`light_ranker`) ⇒ else merge order (`retrieval_scores`); 7. re-rank (CPU); 8. respond and
  *     publish the impression.
  * A phase of the pipeline that the live core runs is a CPU job here; what it computes is not.
  */
 import { type ErrorCode, errorCode, ReclabError } from '../../core/errors.ts';
-import { Breakers, type PipelineConfig } from '../../core/pipeline/recommend.ts';
+import { Breakers, MISSING_RECORDS_SHARE_MAX, type PipelineConfig } from '../../core/pipeline/recommend.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import { AdmissionController } from '../../core/resilience/admission.ts';
 import type { BrownoutLevel, BrownoutSettings } from '../../core/resilience/brownout.ts';
@@ -249,18 +252,45 @@ class SimRequest {
         if (waiters) for (const w of waiters) w();
       },
     );
-    guardedCallback(
+    guardedCallback<number>(
       clock,
       b.features,
       cfg.deadlines.userMs,
       FEATURES,
       (done) => redis.command(shard, 1, done),
-      (err) => {
+      (err, missing) => {
         const cpu = this.#r.d.cpu;
         if (err) {
           const code = errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE');
           this.#r.cpu(cpu.redisReply(), () => this.#servePopular('user_context', code));
-        } else this.#r.cpu(cpu.redisReply(), () => this.#encodeUser());
+        } else if (missing) this.#r.cpu(cpu.redisReply(), () => this.#readLoadMarker());
+        else this.#r.cpu(cpu.redisReply(), () => this.#encodeUser());
+      },
+    );
+  }
+
+  /**
+   * 2b. No user record: a new user while the loader's marker is there (a cold start: the pipeline
+   * goes on with default features), lost data without it (`popularity`,
+   * RECLAB_ERR_FEATURES_MISSING), as recommend() decides.
+   */
+  #readLoadMarker(): void {
+    const { clock, cfg, redis, cpu } = this.#r.d;
+    guardedCallback<number>(
+      clock,
+      this.#r.breakers.features,
+      cfg.deadlines.userMs,
+      FEATURES,
+      (done) => redis.command(redis.markerShard, 1, done),
+      (err, missing) => {
+        if (err) {
+          const code = errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE');
+          this.#r.cpu(cpu.redisReply(), () => this.#servePopular('user_context', code));
+        } else if (missing)
+          this.#r.cpu(cpu.redisReply(), () =>
+            this.#servePopular('user_context', 'RECLAB_ERR_FEATURES_MISSING'),
+          );
+        else this.#r.cpu(cpu.redisReply(), () => this.#encodeUser());
       },
     );
   }
@@ -355,19 +385,25 @@ class SimRequest {
     }
     const d = this.#r.d;
     this.#r.cpu(d.cpu.merge(), () =>
-      guardedCallback(
+      guardedCallback<number>(
         d.clock,
         this.#r.breakers.features,
         d.cfg.deadlines.enrichmentMs,
         FEATURES,
         (done) => d.redis.spreadRead(this.#rows, done),
-        (err) => {
+        (err, missing) => {
           if (err)
             this.#ladder.degrade(
               'default_features',
               'enrichment',
               errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'),
             );
+          else if (missing && missing > this.#rows * MISSING_RECORDS_SHARE_MAX) {
+            // Most candidates have no record: the store lost its data (recommend() step 5).
+            this.#servePopular('enrichment', 'RECLAB_ERR_FEATURES_MISSING');
+            return;
+          } else if (missing)
+            this.#ladder.degrade('default_features', 'enrichment', 'RECLAB_ERR_FEATURES_MISSING');
           this.#r.cpu(d.cpu.enrichment() * this.#rowShare, () => this.#rankMain());
         },
       ),

@@ -10,7 +10,7 @@
  * | redis | timeout | hang (Toxiproxy's timeout toxic stops the data; its connection close after `timeoutMs` is not modelled) |
  * | redis | reset_peer | down (every call fails after a round trip) |
  * | redis, kafka | bandwidth | not modelled (noted) |
- * | redis | restart_empty | not modelled: the fleet holds no data (noted in the fault log) |
+ * | redis | restart_empty | the shards lose their data for the rest of the run: reads answer on time with every key missing (the restart's seconds of refused connections are not modelled) |
  * | kafka | down, hang, timeout, reset_peer | brokers down: impressions held, replayed when they return |
  * | kafka | latency | not modelled: produce is off the request path |
  * | ranker_tier | down / hang | nodes refuse / never answer |
@@ -79,7 +79,11 @@ export function revertFault(f: Fault, fleet: FleetFaultState): void {
 function setFault(f: Fault, fleet: FleetFaultState, on: boolean): string | undefined {
   switch (f.target) {
     case 'redis': {
-      if (f.kind === 'restart_empty') return 'not modelled: the simulated fleet holds no data to lose';
+      if (f.kind === 'restart_empty') {
+        // A one-off event (no window): the data stays lost, nothing reloads it.
+        if (on) fleet.redis.loseData(f.nodes ?? fleet.redis.shards.length);
+        return undefined;
+      }
       if (f.kind === 'bandwidth') return 'not modelled: the fleet has no bandwidth model';
       fleet.redis.setHealth(f.nodes ?? fleet.redis.shards.length, on ? healthOf(f)! : UP);
       return undefined;

@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertionLine } from '../../reports/console.ts';
 import { writeSummaryJson } from '../../reports/json.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import type { FleetSpec } from '../fleet/fleet-spec.ts';
@@ -68,8 +69,7 @@ export async function runPlanCommand(
     `saturates first: ${p.saturatesFirst} (at about ${p.saturationQpsEstimate} QPS if load scaled linearly)`,
   );
   o.out(`utilisation: the busiest measured phase's; the ranker's is rows ÷ its full-batch throughput`);
-  for (const a of final.result.assertions)
-    o.out(`  ${a.passed ? '✓' : '✗'} ${a.expression}   observed ${a.observed}`);
+  for (const a of final.result.assertions) o.out(`  ${assertionLine(a)}`); // a skipped assertion says so: it did not pass at 0
   o.out(`${p.steps.length} simulated runs; fleet file: ${join(dir, 'fleet.json')}`);
   o.out(
     `check it: npm run reclab -- sim ${o.scenarioArg} --qps ${o.qps} --seed ${o.seed} --fleet ${join(dir, 'fleet.json')}` +

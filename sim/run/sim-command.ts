@@ -1,6 +1,7 @@
 /**
  * `reclab sim <scenario|path>`: runs `simulate()`, prints progress (virtual time, simulated ÷ wall
- * speed, rung mix), the phases, the assertions and the trace hash; writes summary.json and
+ * speed, rung mix), the phases with each one's rung mix (shares of its 2xx responses; the counts are
+ * `phases[].rungCounts` in summary.json), the rung sequence, the assertions and the trace hash; writes summary.json and
  * junit.xml; returns the exit code (docs/exit-codes.md: 0 pass, 3 a budget breached). A failing
  * run prints its seed and the replay command.
  */
@@ -48,6 +49,32 @@ export function withSizes(
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/** A phase's 2xx responses by rung as shares, largest first (rungs with none left out). */
+export function rungMix(rungCounts: Record<string, number>): [rung: string, share: number][] {
+  const served = Object.values(rungCounts).reduce((a, b) => a + b, 0);
+  if (served === 0) return [];
+  return Object.entries(rungCounts)
+    .filter(([, n]) => n > 0)
+    .map(([r, n]): [string, number] => [r, n / served])
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/**
+ * The rung sequence of a run: each measured phase and the rung that served most of it, with its
+ * share (`steady full 100.0% → outage light_ranker 99.5% → recovery full 87.2%`).
+ */
+export function rungSequence(
+  phases: readonly { name: string; warmup?: boolean; rungCounts: Record<string, number> }[],
+): string {
+  return phases
+    .filter((p) => !p.warmup)
+    .map((p) => {
+      const top = rungMix(p.rungCounts)[0];
+      return `${p.name} ${top ? `${top[0]} ${pct(top[1])}` : '-'}`;
+    })
+    .join(' → ');
+}
+
 export async function runSimCommand(
   o: SimCommandOptions,
 ): Promise<{ exitCode: number; run: SimRun; dir: string }> {
@@ -88,9 +115,9 @@ export async function runSimCommand(
   );
   for (const p of r.phases) {
     const st = p.statusCounts;
-    const mix = Object.entries(p.rungCounts)
-      .map(([k, n]) => `${k}=${n}`)
-      .join(' ');
+    const mix = rungMix(p.rungCounts)
+      .map(([k, share]) => `${k} ${pct(share)} (${p.rungCounts[k]})`)
+      .join(', ');
     const u = f.utilisation[p.name];
     o.out(
       `phase ${p.name.padEnd(10)} offered ${p.offeredQps} QPS  achieved ${p.achievedQps} QPS  ` +
@@ -102,6 +129,7 @@ export async function runSimCommand(
         (u.ranker !== undefined ? `, ranker ${pct(u.ranker)}` : ''),
     );
   }
+  o.out(`rung sequence: ${rungSequence(r.phases)}`);
   for (const f of r.faults ?? [])
     o.out(
       `fault ${f.target} ${f.kind} (phase ${f.phase}, ${f.fromS}–${f.toS ?? f.fromS} s)${f.message ? `: ${f.message}` : ''}`,

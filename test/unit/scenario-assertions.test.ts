@@ -68,6 +68,12 @@ describe('scenario assertions: reason_share and short_lists', () => {
     expect(formatAssertion(a)).toBe('short_lists count == 0');
   });
 
+  it('short_lists is skipped, not passed at 0, when no phase measured list lengths (a simulated run)', () => {
+    const a = { metric: 'short_lists', stat: 'count', op: '==', value: 0 } as const;
+    const unmeasured = { ...run, phases: run.phases.map(({ shortLists: _, ...p }) => p) };
+    expect(evaluate(a, unmeasured)).toMatchObject({ passed: true, skipped: expect.any(String) });
+  });
+
   it('rung_share{rung:full} == 0 fails on one full response', () => {
     const a = {
       metric: 'rung_share',

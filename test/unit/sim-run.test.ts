@@ -10,7 +10,7 @@ import { EventScheduler } from '../../sim/engine/scheduler.ts';
 import { samplerOf } from '../../sim/fleet/distributions.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { parseFleet } from '../../sim/fleet/fleet-spec.ts';
-import { runSimCommand } from '../../sim/run/sim-command.ts';
+import { rungMix, runSimCommand } from '../../sim/run/sim-command.ts';
 import { simulate } from '../../sim/run/simulate.ts';
 
 const small = parseFleet({ replicas: { count: 4 }, redis: { shards: 2 }, rankerPool: { nodes: 4 } });
@@ -72,6 +72,49 @@ describe('simulate: the core decides, rung by rung', () => {
     expect(Object.keys(outage.reasonCounts ?? {}).some((k) => k.startsWith('user_context '))).toBe(true);
   });
 
+  it('Redis restarted empty: the user record and the load marker are gone, so popularity with FEATURES_MISSING, never full', () => {
+    const { result } = quick('redis-failure');
+    const share = (phase: string, rung: string) => {
+      const p = result.phases.find((x) => x.name === phase)!;
+      return (p.rungCounts[rung] ?? 0) / p.statusCounts['2xx'];
+    };
+    expect(share('steady', 'full')).toBeGreaterThan(0.95);
+    expect(share('data_lost', 'full')).toBe(0);
+    expect(share('data_lost', 'popularity')).toBe(1);
+    const lost = result.phases.find((p) => p.name === 'data_lost')!;
+    expect(lost.reasonCounts?.['user_context RECLAB_ERR_FEATURES_MISSING']).toBe(lost.statusCounts['2xx']);
+    expect(result.faults?.find((f) => f.kind === 'restart_empty')?.message).toBeUndefined();
+    // Short lists are not measured by the simulator: skipped, not passed at 0.
+    expect(result.assertions.find((a) => a.expression.startsWith('short_lists'))?.skipped).toBeTruthy();
+    const dataLost = result.assertions.filter((a) => a.expression.includes('phase:data_lost'));
+    expect(dataLost.length).toBeGreaterThan(3);
+    expect(dataLost.every((a) => a.passed && !a.skipped)).toBe(true);
+  });
+
+  it('one of two shards restarted empty while the marker survives: its users are cold starts, the MGET partly missing', () => {
+    const scenario = defineScenario({
+      ...scenarios.baseline,
+      phases: scenarios.baseline.phases.map((p) =>
+        p.warmup ? p : { ...p, faults: [{ target: 'redis', kind: 'restart_empty', fromS: 1, nodes: 1 }] },
+      ),
+    });
+    const fleet = parseFleet({ replicas: { count: 4 }, redis: { shards: 2 } });
+    const { result } = simulate({
+      scenario,
+      fleet,
+      seed: 7,
+      qps: 400,
+      durationScale: 0.3,
+      reclabVersion: 't',
+    });
+    const steady = result.phases.find((p) => p.name === 'steady')!;
+    // The marker's shard (1 of 2 here) kept its data: no FEATURES_MISSING at user_context; the
+    // enrichment read finds half its keys missing (not more than half): default_features.
+    expect(steady.reasonCounts?.['user_context RECLAB_ERR_FEATURES_MISSING']).toBeUndefined();
+    expect(steady.rungCounts.default_features).toBeGreaterThan(0.9 * steady.statusCounts['2xx']);
+    expect(steady.reasonCounts?.['enrichment RECLAB_ERR_FEATURES_MISSING']).toBeGreaterThan(0);
+  });
+
   it('past the fleet capacity the core browns out (cheaper rungs, zero 503) before it sheds', () => {
     const one = parseFleet({ replicas: { count: 1 } });
     const steadyAt = (qps: number) => {
@@ -110,6 +153,34 @@ describe('simulate: the core decides, rung by rung', () => {
       reclabVersion: 'test',
     });
     expect(result.phases.find((p) => p.name === 'steady')!.statusCounts['5xx']).toBeGreaterThan(0);
+  });
+});
+
+describe('reclab sim: the rung mix of each phase', () => {
+  it('prints each phase as shares of its 2xx responses and the rung sequence over the measured phases', async () => {
+    const lines: string[] = [];
+    await runSimCommand({
+      scenario: scenarios['gpu-outage'],
+      scenarioArg: 'gpu-outage',
+      fleet: small,
+      seed: 7,
+      qps: 600,
+      durationScale: 0.5,
+      outRoot: await mkdtemp(join(tmpdir(), 'sim-mix-')),
+      reclabVersion: 'test',
+      progressEveryS: 1000,
+      out: (l) => lines.push(l),
+      wallMs: () => 0,
+    });
+    const seq = lines.find((l) => l.startsWith('rung sequence: '));
+    expect(seq).toMatch(
+      /^rung sequence: steady full [\d.]+% → outage light_ranker [\d.]+% → recovery full [\d.]+%$/,
+    );
+    expect(lines.some((l) => /^ {2}rungs light_ranker \d+\.\d% \(\d+\)/.test(l))).toBe(true);
+    expect(rungMix({ full: 1, popularity: 3, editorial: 0 })).toEqual([
+      ['popularity', 0.75],
+      ['full', 0.25],
+    ]);
   });
 });
 

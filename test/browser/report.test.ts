@@ -57,11 +57,19 @@ describe.each(['baseline', 'gpu-outage'])('index.html of a simulated %s run in C
     });
     await page.goto(`file://${html}`);
     await page.waitForSelector('body[data-charts=ready]', { timeout: 10_000 });
-    const charts = await page.evaluate(() =>
-      [...document.querySelectorAll('.chart')].map((el) => {
-        const canvas = el.querySelector('canvas');
+    // Runs in the page (the DOM types are not in this project's lib, hence the small shapes).
+    type Canvas = {
+      width: number;
+      height: number;
+      getContext(k: '2d'): {
+        getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+      };
+    };
+    const charts = await page.$$eval('.chart', (els) =>
+      els.map((el) => {
+        const canvas = el.querySelector('canvas') as unknown as Canvas | null;
         if (!canvas || canvas.width === 0 || canvas.height === 0) return { id: el.id, painted: 0 };
-        const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
         let painted = 0;
         for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) painted++;
         return { id: el.id, painted };

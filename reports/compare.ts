@@ -183,11 +183,12 @@ function comparePhase(a: PhaseReport, b: PhaseReport, o: CompareOptions): Metric
 function compareQuality(a: RunResult, b: RunResult, o: CompareOptions): MetricComparison[] {
   if (!a.quality || !b.quality) return [];
   const out: MetricComparison[] = [];
+  const warmup = new Set(a.phases.filter((p) => p.warmup).map((p) => p.name));
   for (const [phase, scope] of Object.entries(a.quality.served.byPhase).sort(([x], [y]) =>
     x < y ? -1 : 1,
   )) {
     const other = b.quality.served.byPhase[phase];
-    if (!other) continue;
+    if (!other || warmup.has(phase)) continue;
     for (const metric of ['expectedWatchTimeS', 'ndcgAt10']) {
       const base = scope.overall.metrics[metric]?.mean;
       const cand = other.overall.metrics[metric]?.mean;

@@ -4,7 +4,7 @@
  * inlined as text. Fault windows are shaded red and phase boundaries drawn as dashed lines on every
  * chart over time; hovering shows each series' value at that second in the legend.
  */
-export const CLIENT_SCRIPT = String.raw`
+export const CLIENT_SCRIPT = `
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('reclab-data').textContent);

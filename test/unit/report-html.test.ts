@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareRuns, formatComparison, logMedianStdError } from '../../reports/compare.ts';
 import { renderHtmlReport } from '../../reports/html.ts';
-import { parseRunResult, type RunResult } from '../../reports/model.ts';
+import { parseRunResult, type RunResult, runResultJsonSchema } from '../../reports/model.ts';
 import { timelineOf } from '../../reports/timeline.ts';
 import { rerenderReports, writeRunReports } from '../../reports/write.ts';
 import { scenarios } from '../../scenarios/index.ts';
@@ -127,5 +127,14 @@ describe('reclab compare', () => {
       .metrics.filter((m) => m.regression)
       .map((m) => m.metric);
     expect(flagged).toEqual(['shed share', 'full rung share']);
+  });
+});
+
+describe('docs/summary.schema.json', () => {
+  it('is the schema summary.json is validated with (regenerate: reclab schema)', async () => {
+    const stored = JSON.parse(
+      await readFile(new URL('../../docs/summary.schema.json', import.meta.url), 'utf8'),
+    );
+    expect(stored).toEqual(runResultJsonSchema());
   });
 });

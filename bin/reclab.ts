@@ -650,4 +650,71 @@ program
     }
   });
 
+program
+  .command('report')
+  .description(
+    're-render junit.xml and index.html of a run directory from its stored summary.json (the same bytes the run wrote)',
+  )
+  .argument('<run-dir...>', 'run directories (reports/out/<run-id>)')
+  .action(async (dirs: string[]) => {
+    const { rerenderReports } = await import('../reports/write.ts');
+    for (const dir of dirs) {
+      try {
+        const p = await rerenderReports(resolve(dir));
+        process.stdout.write(`${p.junit}  ${p.html}\n`);
+      } catch (err) {
+        process.stderr.write(`reclab report ${dir}: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+    }
+  });
+
+program
+  .command('compare')
+  .description(
+    'compare runs with a base run: latency percentiles per phase against a noise-derived threshold, rates, ' +
+      'errors, rung shares, quality (docs/compare.md); exit 3 when a regression is found',
+  )
+  .argument('<base-run-dir>', 'the base run (reports/out/<run-id>)')
+  .argument('<run-dir...>', 'runs compared with the base')
+  .option(
+    '--tolerance <x>',
+    'smallest latency increase flagged (0.1: 10 %)',
+    positiveNumberArg('tolerance'),
+    0.1,
+  )
+  .option('--z <x>', 'standard errors a change must exceed', positiveNumberArg('z'), 3)
+  .action(async (baseDir: string, dirs: string[], o) => {
+    const { readStoredSummary } = await import('../reports/write.ts');
+    const { parseRunResult } = await import('../reports/model.ts');
+    const { compareRuns, formatComparison } = await import('../reports/compare.ts');
+    const load = async (dir: string) => {
+      try {
+        return parseRunResult(await readStoredSummary(resolve(dir)));
+      } catch (err) {
+        process.stderr.write(`reclab compare: ${dir}: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+    };
+    const base = await load(baseDir);
+    let regressions = 0;
+    for (const dir of dirs) {
+      const c = compareRuns(base, await load(dir), { latencyTolerance: o.tolerance, z: o.z });
+      for (const line of formatComparison(c)) process.stdout.write(`${line}\n`);
+      regressions += c.regressions;
+    }
+    process.exit(regressions > 0 ? 3 : 0);
+  });
+
+program
+  .command('schema')
+  .description('write the JSON Schema of summary.json (the RunResult, schema v1)')
+  .option('--out <file>', 'where to write it', resolve(ROOT, 'docs/summary.schema.json'))
+  .action(async (o) => {
+    const { writeFile } = await import('node:fs/promises');
+    const { runResultJsonSchema } = await import('../reports/model.ts');
+    await writeFile(o.out, `${JSON.stringify(runResultJsonSchema(), null, 2)}\n`);
+    process.stdout.write(`${o.out}\n`);
+  });
+
 await program.parseAsync(process.argv);

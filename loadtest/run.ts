@@ -740,8 +740,7 @@ function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
 }
 
 async function writeReports(summary: RunSummary, opts: RunOptions, startedAt: Date): Promise<void> {
-  const { writeSummaryJson } = await import('../reports/json.ts');
-  const { writeJUnit } = await import('../reports/junit.ts');
+  const { writeRunReports } = await import('../reports/write.ts');
   const { buildRunResult } = await import('../reports/from-run.ts');
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -762,7 +761,6 @@ async function writeReports(summary: RunSummary, opts: RunOptions, startedAt: Da
       kafka: opts.env.RECLAB_KAFKA_IMAGE ?? 'localhost/reclab-kafka:4',
     },
   });
-  await writeSummaryJson(summary.outDir, result);
-  await writeJUnit(summary.outDir, result);
+  await writeRunReports(summary.outDir, result);
   await writeFile(join(summary.outDir, 'phases.json'), JSON.stringify(summary.phases, null, 2));
 }

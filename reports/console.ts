@@ -89,7 +89,7 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
     );
   for (const w of s.warnings) out(`warning: ${w}`);
   out(
-    `reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml${s.target ? '' : `  (core log: ${s.outDir}/core.log)`}`,
+    `reports: ${s.outDir}/summary.json  ${s.outDir}/junit.xml  ${s.outDir}/index.html${s.target ? '' : `  (core log: ${s.outDir}/core.log)`}`,
   );
   if (!s.passed) out(`seed=${s.world.seed} rerun: ${replay}`);
 }

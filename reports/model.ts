@@ -45,6 +45,10 @@ export const StatusCountsSchema = z.object({
 export const SeriesBucketSchema = z.object({
   startS: z.number().nonnegative(),
   count,
+  /** Requests intended in the bucket (sent or dropped); absent in runs before it was recorded. */
+  offered: count.optional(),
+  p50Ms: ms.optional(),
+  p95Ms: ms.optional(),
   p99Ms: ms,
   rungCounts: z.record(z.string().min(1), count),
   shed: count,

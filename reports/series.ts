@@ -12,6 +12,11 @@ export interface SeriesBucket {
   startS: number;
   /** Requests with an outcome (any status, or a transport error). */
   count: number;
+  /** Requests the arrival process intended in the bucket (sent or dropped): the offered rate × bucketS. */
+  offered?: number;
+  /** p50 and p95 of the answered requests' latency from the intended send time, ms (0 when none). */
+  p50Ms?: number;
+  p95Ms?: number;
   /** p99 of the answered requests' latency from the intended send time, ms (0 when none). */
   p99Ms: number;
   /** 2xx responses by rung (`meta.rung`). */
@@ -29,6 +34,7 @@ export interface Series {
 
 interface Bucket {
   count: number;
+  offered: number;
   latency: Histogram | undefined;
   rungs: Map<string, number>;
   shed: number;
@@ -48,10 +54,7 @@ export class SeriesRecorder {
    * timeout (no latency), `latencyUs` from the intended time, `rung` of a 2xx response.
    */
   record(offsetS: number, status: number, latencyUs: number | undefined, rung?: string): void {
-    const i = Math.max(0, Math.floor(offsetS / this.bucketS + 1e-9));
-    while (this.#buckets.length <= i)
-      this.#buckets.push({ count: 0, latency: undefined, rungs: new Map(), shed: 0, errors: 0 });
-    const b = this.#buckets[i];
+    const b = this.#bucket(offsetS);
     b.count++;
     if (latencyUs !== undefined) {
       b.latency ??= build({
@@ -70,13 +73,28 @@ export class SeriesRecorder {
     else b.errors++;
   }
 
+  /** One request the arrival process intended `offsetS` into the phase (sent or not): offered load. */
+  offer(offsetS: number): void {
+    this.#bucket(offsetS).offered++;
+  }
+
+  #bucket(offsetS: number): Bucket {
+    const i = Math.max(0, Math.floor(offsetS / this.bucketS + 1e-9));
+    while (this.#buckets.length <= i)
+      this.#buckets.push({ count: 0, offered: 0, latency: undefined, rungs: new Map(), shed: 0, errors: 0 });
+    return this.#buckets[i];
+  }
+
   series(): Series {
     return {
       bucketS: this.bucketS,
       buckets: this.#buckets.map((b, i) => ({
         startS: Math.round(i * this.bucketS * 1000) / 1000,
         count: b.count,
-        p99Ms: b.latency ? Math.round(b.latency.getValueAtPercentile(99)) / 1000 : 0,
+        offered: b.offered,
+        p50Ms: pctMs(b.latency, 50),
+        p95Ms: pctMs(b.latency, 95),
+        p99Ms: pctMs(b.latency, 99),
         rungCounts: Object.fromEntries([...b.rungs].sort(([x], [y]) => (x < y ? -1 : 1))),
         shed: b.shed,
         errors: b.errors,
@@ -84,3 +102,6 @@ export class SeriesRecorder {
     };
   }
 }
+
+const pctMs = (h: Histogram | undefined, p: number): number =>
+  h ? Math.round(h.getValueAtPercentile(p)) / 1000 : 0;

@@ -44,6 +44,12 @@ export class PhaseRecorder {
     this.endUs = p.startUs + Math.round(p.durationS * 1e6);
   }
 
+  /** One request the arrival process intends `offsetS` into the phase: counted, and offered in its second. */
+  schedule(offsetS: number): void {
+    this.scheduled++;
+    this.#series.offer(offsetS);
+  }
+
   /** One outcome of a request intended at `intendedUs` (virtual µs). */
   record(
     intendedUs: number,

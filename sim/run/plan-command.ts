@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertionLine } from '../../reports/console.ts';
-import { writeSummaryJson } from '../../reports/json.ts';
+import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import type { FleetSpec } from '../fleet/fleet-spec.ts';
 import { type Plan, plan } from './plan.ts';
@@ -55,7 +55,7 @@ export async function runPlanCommand(
     join(dir, 'plan.json'),
     `${JSON.stringify({ ...header, durationScale: o.durationScale ?? 1, ...rest }, null, 2)}\n`,
   );
-  await writeSummaryJson(dir, final.result);
+  await writeRunReports(dir, final.result);
 
   o.out('');
   o.out(p.passed ? 'smallest passing fleet found:' : `no passing fleet: ${p.reason}`);

@@ -1,14 +1,13 @@
 /**
  * `reclab sim <scenario|path>`: runs `simulate()`, prints progress (virtual time, simulated ÷ wall
  * speed, rung mix), the phases with each one's rung mix (shares of its 2xx responses; the counts are
- * `phases[].rungCounts` in summary.json), the rung sequence, the assertions and the trace hash; writes summary.json and
- * junit.xml; returns the exit code (docs/exit-codes.md: 0 pass, 3 a budget breached). A failing
+ * `phases[].rungCounts` in summary.json), the rung sequence, the assertions and the trace hash; writes
+ * summary.json, junit.xml and index.html; returns the exit code (docs/exit-codes.md: 0 pass, 3 a budget breached). A failing
  * run prints its seed and the replay command.
  */
 import { join } from 'node:path';
 import { assertionLine } from '../../reports/console.ts';
-import { writeSummaryJson } from '../../reports/json.ts';
-import { writeJUnit } from '../../reports/junit.ts';
+import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import { type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import { type SimProgress, type SimRun, simulate } from './simulate.ts';
@@ -104,8 +103,7 @@ export async function runSimCommand(
   const wallS = (o.wallMs() - t0) / 1000;
   const r = run.result;
   const dir = join(o.outRoot, r.runId);
-  await writeSummaryJson(dir, r);
-  await writeJUnit(dir, r);
+  const paths = await writeRunReports(dir, r);
 
   const f = r.fleet!;
   o.out('');
@@ -140,7 +138,7 @@ export async function runSimCommand(
       `${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 / wallS).toFixed(2)}× real time ` +
       `(${Math.round(run.events / wallS)} events/s)`,
   );
-  o.out(`reports: ${join(dir, 'summary.json')}  ${join(dir, 'junit.xml')}`);
+  o.out(`reports: ${paths.summary}  ${paths.junit}  ${paths.html}`);
   if (r.exitCode !== 0) {
     const scale = o.durationScale && o.durationScale !== 1 ? ` --duration-scale ${o.durationScale}` : '';
     const qps = o.qps ? ` --qps ${o.qps}` : '';

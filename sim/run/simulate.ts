@@ -247,7 +247,7 @@ export function simulate(opts: SimOptions): SimRun {
     const scheduleNext = () => {
       const off = schedule.next();
       if (off === undefined) return;
-      p.scheduled++;
+      p.schedule(off);
       scheduler.at(p.startUs + Math.round(off * 1e6), arrive);
     };
     scheduleNext();

@@ -457,6 +457,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     const intendedMs = t0 + offsetS * 1000;
     const w = windowOfOffset(offsetS);
     w.stats.scheduled++;
+    w.series.offer(offsetS - w.startS);
     w.stats.sent++;
     const lagMs = now - intendedMs;
     w.sendLag.recordValue(msToUs(lagMs));
@@ -625,6 +626,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     while (pendingOffsetS !== undefined) {
       const w = windowOfOffset(pendingOffsetS);
       w.stats.scheduled++;
+      w.series.offer(pendingOffsetS - w.startS);
       w.stats.dropped++;
       nextSlot++;
       pendingOffsetS = schedule.next();

@@ -15,7 +15,8 @@
  * - `requestUs` (HTTP, JSON, admission, the impression, and the process's background work: user
  *   events, the streaming consumer, GC) is what is left of the measured CPU per request after the
  *   stages' mean CPU. When the stages already exceed it (e.g. ONNX on two threads), it is a floor
- *   of 100 µs and the note says so.
+ *   of 100 µs and the in-process stages are scaled down to the measured CPU (their wall times then
+ *   hold waiting too); the note says so.
  * Stages not measured separately (user tower, reply decoding, light ranker, popularity, rejection)
  * keep the default profile's values (seed 000 §4 estimates).
  */
@@ -77,10 +78,18 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
     mean(ranking) +
     mean(rerank);
   let requestUs = m.cpuPerRequestUs - stagesCpu;
+  // Stage wall times also hold waiting (for the loop, behind other requests): when their sum passes
+  // the process's measured CPU, the in-process stages are scaled down so that the replica's CPU per
+  // request equals the measured one (100 µs left for HTTP and the rest).
+  let scale = 1;
   if (requestUs < 100) {
+    const fixedUs = encoderUs + redisCommands * replyUs;
+    const scalable = stagesCpu - fixedUs;
+    scale = Math.max(0.1, (m.cpuPerRequestUs - 100 - fixedUs) / scalable);
     notes.push(
-      `requestUs: the stages' mean CPU (${Math.round(stagesCpu)} µs) is at least the measured CPU per ` +
-        `request (${Math.round(m.cpuPerRequestUs)} µs): floor of 100 µs`,
+      `the stages' mean wall time (${Math.round(stagesCpu)} µs) passes the measured CPU per request ` +
+        `(${Math.round(m.cpuPerRequestUs)} µs): ANN, merge, enrichment, ranking and re-rank scaled by ` +
+        `${scale.toFixed(3)}, requestUs 100 µs`,
     );
     requestUs = 100;
   } else {
@@ -100,11 +109,11 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         cpu: {
           ...cpu,
           requestUs: { kind: 'exponential', meanUs: Math.round(requestUs) },
-          annUs: empirical(ann),
-          mergeUs: empirical(merge),
-          enrichmentUs: empirical(enrichment),
-          mainRankerUs: empirical(ranking),
-          rerankUs: empirical(rerank),
+          annUs: empirical(ann.map((x) => x * scale)),
+          mergeUs: empirical(merge.map((x) => x * scale)),
+          enrichmentUs: empirical(enrichment.map((x) => x * scale)),
+          mainRankerUs: empirical(ranking.map((x) => x * scale)),
+          rerankUs: empirical(rerank.map((x) => x * scale)),
         },
       },
       redis: { ...base.redis, shards: 1, rttUs: empirical(rtt) },

@@ -56,6 +56,16 @@ describe('reclab calibrate: stage samples and the fit', () => {
   it('floors requestUs and says so when the stages already exceed the measured CPU', () => {
     const { fleet, notes } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 1000 }, 'test');
     expect(meanOf(fleet.replicas.cpu.requestUs)).toBe(100);
-    expect(notes.join('\n')).toMatch(/floor of 100/);
+    expect(notes.join('\n')).toMatch(/scaled by 0\.\d+, requestUs 100 µs/);
+    // The in-process stages are scaled so the replica's CPU per request is the measured one.
+    const c = fleet.replicas.cpu;
+    const inProcess = [c.mergeUs, c.mainRankerUs, c.rerankUs].reduce((a, d) => a + meanOf(d), 0);
+    const unscaled = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 1e6 }, 'test').fleet.replicas
+      .cpu;
+    const before = [unscaled.mergeUs, unscaled.mainRankerUs, unscaled.rerankUs].reduce(
+      (a, d) => a + meanOf(d),
+      0,
+    );
+    expect(inProcess).toBeLessThan(before);
   });
 });

@@ -717,4 +717,7 @@ program
     process.stdout.write(`${o.out}\n`);
   });
 
+const { registerDistributedCommands } = await import('./distributed-commands.ts');
+registerDistributedCommands(program, ROOT);
+
 await program.parseAsync(process.argv);

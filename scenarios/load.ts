@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseScenario, type ScenarioDefinition, ScenarioError } from './define.ts';
@@ -10,11 +11,22 @@ export { ScenarioError as ScenarioLoadError } from './define.ts';
  * A built-in scenario by name (or alias: `ranker-outage` → `gpu-outage`), or a user's scenario
  * file by path (anything with a `/` or ending in `.ts`/`.js`): its default export, or its only
  * export that looks like a scenario (has `phases`). The file's scenario is validated again, so a
- * plain object (not made with `defineScenario`) gets the same checks.
+ * plain object (not made with `defineScenario`) gets the same checks. A `.json` file holds one
+ * scenario as data (what `reclab k8s job` puts in its ConfigMap, and what the live runner hands its
+ * load processes).
  * @throws ScenarioError RECLAB_ERR_SCENARIO_INVALID (unknown name, unloadable file, invalid scenario:
  *   every problem listed)
  */
 export async function loadScenario(nameOrPath: string): Promise<ScenarioDefinition> {
+  if (nameOrPath.endsWith('.json')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(nameOrPath, 'utf8'));
+    } catch (err) {
+      throw new ScenarioError(`cannot load scenario file ${nameOrPath}: ${(err as Error).message}`);
+    }
+    return parseScenario(value, nameOrPath);
+  }
   if (!/[/\\]|\.[cm]?[tj]s$/.test(nameOrPath)) {
     const s = builtInScenario(nameOrPath);
     if (!s) {

@@ -54,6 +54,7 @@ import {
   peakRateQps,
   rateAt,
 } from '../../../scenarios/arrivals.ts';
+import { type SegmentSpec, segmentSchedule, WHOLE } from '../../../scenarios/segments.ts';
 
 /** One request of the schedule, produced by the caller for slot `i`. */
 export interface RequestSpec {
@@ -106,6 +107,17 @@ export interface OpenModelOptions {
   timeoutS?: number;
   /** A slot written more than this after its intended time counts as late (default 10 ms). */
   lateThresholdMs?: number;
+  /**
+   * Send only this segment of the schedule (scenarios/segments.ts): slots k with k mod N = i, the
+   * pool sized for its share. Default: the whole schedule. `offeredQps` is the segment's share.
+   */
+  segment?: SegmentSpec;
+  /**
+   * Awaited once the pool has connected, just before the schedule starts (t0): a coordinator's
+   * start barrier (several load processes starting one phase together). A rejection aborts the run
+   * with RECLAB_ERR_LOADTEST_CALLBACK_FAILED.
+   */
+  beforeStart?: () => Promise<void>;
   /** Called once when the schedule starts (its first slot is due now): faults are timed from here. */
   onScheduleStart?: () => void;
   /** Called every `progressIntervalMs` (default 1000) while the schedule runs, with the last interval's figures. */
@@ -172,6 +184,9 @@ export interface WindowStats {
   shortLists?: number;
   /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
   histogramBase64: string;
+  /** `latencyFromSendMs` and `sendLagMs` as histograms (µs, compressed base64), for merging segments. */
+  fromSendHistogramBase64?: string;
+  sendLagHistogramBase64?: string;
   /** Per-second figures by intended send time (seconds from the window's start). */
   series: Series;
 }
@@ -297,6 +312,8 @@ function finishWindow(w: WindowRecorder): WindowStats {
     latencyFromSendMs: summarizeLatencyMs(w.fromSend),
     sendLagMs: summarizeLatencyMs(w.sendLag),
     histogramBase64: encodeIntoCompressedBase64(w.latency),
+    fromSendHistogramBase64: encodeIntoCompressedBase64(w.fromSend),
+    sendLagHistogramBase64: encodeIntoCompressedBase64(w.sendLag),
     series: w.series.series(),
   };
 }
@@ -348,15 +365,23 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
   }
   const arrivals: ArrivalProcess = opts.arrivals ?? { kind: 'constant', rateQps: o.rateQps! };
   const totalS = o.warmupS + o.durationS;
+  const segment = opts.segment ?? WHOLE;
+  if (
+    !(Number.isInteger(segment.count) && segment.count >= 1 && Number.isInteger(segment.index)) ||
+    segment.index < 0 ||
+    segment.index >= segment.count
+  ) {
+    throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', 'segment must be i/N with 0 ≤ i < N');
+  }
   let schedule: ReturnType<typeof arrivalSchedule>;
   try {
-    schedule = arrivalSchedule(arrivals, totalS, opts.random);
+    schedule = segmentSchedule(arrivalSchedule(arrivals, totalS, opts.random), segment);
   } catch (err) {
     throw new OpenModelError('RECLAB_ERR_LOADTEST_OPTIONS_INVALID', (err as Error).message);
   }
   const connections = Math.min(
     o.connectionsMax,
-    Math.max(1, Math.ceil(peakRateQps(arrivals, totalS) * POOL_HEADROOM_S)),
+    Math.max(1, Math.ceil((peakRateQps(arrivals, totalS) / segment.count) * POOL_HEADROOM_S)),
   );
   const lateMs = o.lateThresholdMs;
   const warm = newWindow(0);
@@ -425,7 +450,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
       phase: o.phase,
       elapsedS,
       totalS,
-      offeredQps: rateAt(arrivals, totalS, Math.min(elapsedS, totalS - 1e-6)),
+      offeredQps: rateAt(arrivals, totalS, Math.min(elapsedS, totalS - 1e-6)) / segment.count,
       achievedQps: live.responses / spanS,
       p99Ms: live.latency.totalCount ? live.latency.getValueAtPercentile(99) / 1000 : 0,
       rungCounts: Object.fromEntries(live.rungs),
@@ -698,6 +723,15 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
   let startedAt = new Date();
   if (!failure) {
     await waitForConnections(pool);
+    if (opts.beforeStart) {
+      try {
+        await opts.beforeStart();
+      } catch (err) {
+        fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', 'beforeStart rejected', err);
+      }
+    }
+  }
+  if (!failure) {
     // Start from the first-opened connection: a server accepts a burst of connections in order, so
     // the last-opened one may not be accepted yet when the first slot is due.
     idle.reverse();
@@ -726,8 +760,11 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
 
   const m = finishWindow(measured);
   // Λ over the measured window ÷ its length: the mean rate the process intends there.
+  // A segment intends its 1/N share of it.
   const offeredQps =
-    (meanRateQps(arrivals, totalS) * totalS - meanRateQps(arrivals, o.warmupS) * o.warmupS) / o.durationS;
+    (meanRateQps(arrivals, totalS) * totalS - meanRateQps(arrivals, o.warmupS) * o.warmupS) /
+    o.durationS /
+    segment.count;
   return {
     phase: o.phase,
     offeredQps: Math.round(offeredQps * 1000) / 1000,

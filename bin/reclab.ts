@@ -79,8 +79,27 @@ program
     'testcontainers (default) or external (REDIS_URL, KAFKA_BROKERS)',
     'testcontainers',
   )
+  .option(
+    '--load-instances <n>',
+    'drive the load from n `reclab load --segment i/n` processes, merged from histograms (docs/distributed-load.md)',
+    intArg('load-instances'),
+    1,
+  )
+  .option(
+    '--driver <name>',
+    'open-model (reclab’s own, default) or vegeta (constant-rate phases only)',
+    'open-model',
+  )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
+    if (o.driver !== 'open-model' && o.driver !== 'vegeta') {
+      process.stderr.write('--driver must be open-model or vegeta\n');
+      process.exit(2);
+    }
+    if (o.loadInstances < 1 || (o.loadInstances > 1 && o.driver !== 'open-model')) {
+      process.stderr.write('--load-instances must be ≥ 1, and works with the open-model driver only\n');
+      process.exit(2);
+    }
     if (o.infra !== 'testcontainers' && o.infra !== 'external') {
       process.stderr.write(`--infra must be testcontainers or external\n`);
       process.exit(2);
@@ -138,6 +157,8 @@ program
       o.videos !== undefined ? `--videos ${o.videos}` : '',
       o.infra !== 'testcontainers' ? `--infra ${o.infra}` : '',
       o.target !== undefined ? `--target ${o.target}` : '',
+      o.loadInstances > 1 ? `--load-instances ${o.loadInstances}` : '',
+      o.driver !== 'open-model' ? `--driver ${o.driver}` : '',
     ]
       .filter(Boolean)
       .join(' ');
@@ -158,6 +179,8 @@ program
         videos: o.videos,
         target: o.target,
         network,
+        loadInstances: o.loadInstances,
+        driver: o.driver,
         log: (line) => progress.log(line),
         onProgress: (p) => progress.update(p),
       });

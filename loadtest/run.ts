@@ -24,7 +24,14 @@ import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
 import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
-import { type LiveProgress, type PhaseResult, runOpenModel } from './drivers/autocannon/open-model.ts';
+import {
+  type LiveProgress,
+  type PhaseResult,
+  type RequestSpec,
+  type ResponseInfo,
+  runOpenModel,
+} from './drivers/autocannon/open-model.ts';
+import { runVegetaPhase, vegetaUnsupported } from './drivers/vegeta/vegeta.ts';
 import {
   faultParams,
   injectFault,
@@ -44,6 +51,7 @@ import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
 import { EXIT, runVerdict } from './run-verdict.ts';
+import { LoadInstances } from './segments/instances.ts';
 import { parseServed, reasonsOf, type ServedResponse, scanServed } from './served-response.ts';
 import { countImpressions, readTopicIds } from './topic-counter.ts';
 import { SimulatedUserActivity, type UserActivityStats } from './user-activity.ts';
@@ -82,6 +90,16 @@ export interface RunOptions {
   probe?: RunProbe;
   /** Live figures while a phase runs (every second). */
   onProgress?: (p: LiveProgress) => void;
+  /**
+   * Drive the load from this many `reclab load --segment i/N` processes (loadtest/segments/), their
+   * phases merged from histograms, instead of from this process (default 1: this process).
+   */
+  loadInstances?: number;
+  /**
+   * `open-model` (reclab's driver, default) or `vegeta` (loadtest/drivers/vegeta/: constant-rate
+   * phases only; the cross-check of issue 14).
+   */
+  driver?: 'open-model' | 'vegeta';
 }
 
 /**
@@ -183,6 +201,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     };
     const refused = faults.flatMap((f) => unsupportedReason(f, capable) ?? []);
     if (refused.length) throw new FaultUnsupportedError(`cannot inject: ${[...new Set(refused)].join('; ')}`);
+  }
+
+  if (opts.driver === 'vegeta') {
+    const why = vegetaUnsupported(scenario);
+    if (why.length) throw new FaultUnsupportedError(`--driver vegeta: ${why.join('; ')}`);
   }
 
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -371,6 +394,24 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const activity =
       scenario.userEvents === false ? undefined : new SimulatedUserActivity(world.world, seed, coreUrl);
     cleanups.push(async () => activity?.close(0));
+    // With several load processes the runner only coordinates: it does not see the responses.
+    let instances: LoadInstances | undefined;
+    if ((opts.loadInstances ?? 1) > 1) {
+      const li = await LoadInstances.start({
+        count: opts.loadInstances!,
+        scenario: { ...scenario, world: { users: world.info.users, videos: world.info.videos } },
+        seed,
+        target: coreUrl,
+        outDir,
+        log,
+      });
+      instances = li;
+      cleanups.push(async () => li.kill());
+      warn(
+        `--load-instances ${opts.loadInstances}: the load processes keep the responses, so ground-truth quality, ` +
+          "the simulated users' events and the viral clock are not measured; the runner's CPU is the coordinator's only",
+      );
+    }
     const phases: RunPhase[] = [];
     const faultRecords: FaultRecord[] = [];
     const faultsDone: Promise<void>[] = [];
@@ -414,66 +455,83 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const userOf = new Map<number, number>(); // request slot → user index, until its response
       await opts.probe?.phaseStart?.(phase.name, coreUrl);
       const cpuMeter = startCpuMeter(core?.child.pid);
-      const result: RunPhase = await runOpenModel({
-        url: coreUrl,
-        arrivals: phase.arrivals,
-        random: random.stream(`arrivals.${phase.name}`),
-        durationS: phase.durationS,
-        phase: phase.name,
-        onScheduleStart: () => {
-          startFaults();
-          if (viral && phase === viralPhase) viral.start();
-          if (cold && core && redis && videoRecords && scenario.phases[cold.uploadsPhase] === phase)
-            cold.startUploads({
-              coreUrl,
-              adminToken: core.adminToken,
-              redisUrl: redis.url,
-              videoRecords,
-              log,
+      const onScheduleStart = () => {
+        startFaults();
+        if (viral && phase === viralPhase) viral.start();
+        if (cold && core && redis && videoRecords && scenario.phases[cold.uploadsPhase] === phase)
+          cold.startUploads({
+            coreUrl,
+            adminToken: core.adminToken,
+            redisUrl: redis.url,
+            videoRecords,
+            log,
+          });
+      };
+      const makeRequest = (i: number): RequestSpec => {
+        const u = cold ? cold.userFor(rnd, phaseIndex.get(phase.name)!) : rnd.int(world.info.users);
+        userOf.set(i, u);
+        return {
+          method: 'POST',
+          path: '/v1/recommendations',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            user_id: `u_${u}`,
+            count: PAGE_COUNT,
+            context: { region: REGIONS[world.userRegion(u)] },
+          }),
+        };
+      };
+      // The runner's hot path during the phase (issue 10): a scan instead of JSON.parse (a probe
+      // that wants the parsed body still gets it), the list recorded for scoring after the phase
+      // (quality.flush below), the simulated user's reaction.
+      const onResponse = (r: ResponseInfo): void => {
+        const u = userOf.get(r.i);
+        userOf.delete(r.i);
+        if (r.status !== 200) return;
+        responses200++;
+        const body = typeof r.body === 'string' ? r.body : r.body.toString('utf8');
+        if (opts.probe?.served) opts.probe.served(phase.name, parseServed(body));
+        const scan = scanServed(body, world.info.videos, listScratch);
+        // Degraded responses only (rare when healthy): their reasons need the parsed meta.
+        if (scan.hasReasons) countReasons(reasons, phase.name, { meta: { reasons: reasonsOf(body) } });
+        if (scan.videos + scan.unknownIds < PAGE_COUNT)
+          shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
+        if (u === undefined) return;
+        if (!scan.hasItems) {
+          quality.record(phase.name, u, undefined); // not a recommendation body: unreadable
+          return;
+        }
+        const videos = listScratch.subarray(0, scan.videos);
+        cold?.observe(phase.name, videos, scan.videos, body);
+        quality.recordVideos(phase.name, u, scan.rung, listScratch, scan.videos, scan.unknownIds);
+        activity?.reactVideos(u, videos);
+        viral?.observe(world.userRegion(u), videos);
+      };
+      const result: RunPhase = instances
+        ? await instancesPhase(instances, scenario.phases.indexOf(phase), onScheduleStart, timers)
+        : opts.driver === 'vegeta'
+          ? await runVegetaPhase({
+              url: coreUrl,
+              arrivals: phase.arrivals,
+              durationS: phase.durationS,
+              phase: phase.name,
+              onScheduleStart,
+              makeRequest,
+              onResponse,
+              workDir: join(outDir, 'vegeta'),
+            })
+          : await runOpenModel({
+              url: coreUrl,
+              arrivals: phase.arrivals,
+              random: random.stream(`arrivals.${phase.name}`),
+              durationS: phase.durationS,
+              phase: phase.name,
+              onScheduleStart,
+              onProgress: opts.onProgress,
+              makeRequest,
+              onResponse,
             });
-        },
-        onProgress: opts.onProgress,
-        makeRequest: (i) => {
-          const u = cold ? cold.userFor(rnd, phaseIndex.get(phase.name)!) : rnd.int(world.info.users);
-          userOf.set(i, u);
-          return {
-            method: 'POST',
-            path: '/v1/recommendations',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              user_id: `u_${u}`,
-              count: PAGE_COUNT,
-              context: { region: REGIONS[world.userRegion(u)] },
-            }),
-          };
-        },
-        // The runner's hot path during the phase (issue 10): a scan instead of JSON.parse (a probe
-        // that wants the parsed body still gets it), the list recorded for scoring after the phase
-        // (quality.flush below), the simulated user's reaction.
-        onResponse: (r) => {
-          const u = userOf.get(r.i);
-          userOf.delete(r.i);
-          if (r.status !== 200) return;
-          responses200++;
-          const body = typeof r.body === 'string' ? r.body : r.body.toString('utf8');
-          if (opts.probe?.served) opts.probe.served(phase.name, parseServed(body));
-          const scan = scanServed(body, world.info.videos, listScratch);
-          // Degraded responses only (rare when healthy): their reasons need the parsed meta.
-          if (scan.hasReasons) countReasons(reasons, phase.name, { meta: { reasons: reasonsOf(body) } });
-          if (scan.videos + scan.unknownIds < PAGE_COUNT)
-            shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
-          if (u === undefined) return;
-          if (!scan.hasItems) {
-            quality.record(phase.name, u, undefined); // not a recommendation body: unreadable
-            return;
-          }
-          const videos = listScratch.subarray(0, scan.videos);
-          cold?.observe(phase.name, videos, scan.videos, body);
-          quality.recordVideos(phase.name, u, scan.rung, listScratch, scan.videos, scan.unknownIds);
-          activity?.reactVideos(u, videos);
-          viral?.observe(world.userRegion(u), videos);
-        },
-      });
+      if (instances) responses200 += result.statusCounts['2xx'] + result.warmup.statusCounts['2xx'];
       const phaseCpu = cpuMeter.stop(result.completed + result.warmup.completed);
       const scored = startCpuMeter(undefined);
       const lists = quality.flush();
@@ -501,6 +559,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             .join('; '),
       );
     }
+    await instances?.close();
 
     // 6. Let the core deliver what it holds, read its own count, stop it gracefully (the stop
     //    flushes the rest), then read impressions and events back from their topics with a real
@@ -616,6 +675,21 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     process.removeListener('SIGTERM', onSignal);
     await cleanup();
   }
+}
+
+/**
+ * One phase driven by the load processes: all start together (the coordinator's barrier), faults
+ * are timed from that start, and the phase's figures are the processes' merged (histograms).
+ */
+async function instancesPhase(
+  instances: LoadInstances,
+  k: number,
+  onScheduleStart: () => void,
+  timers: NodeJS.Timeout[],
+): Promise<RunPhase> {
+  const atMs = await instances.startPhase(k);
+  timers.push(setTimeout(onScheduleStart, Math.max(0, atMs - Date.now())));
+  return (await instances.phaseResult(k)).merged;
 }
 
 /**

@@ -199,4 +199,107 @@ export function registerDistributedCommands(program: Command, root: string): voi
       out(`reports: ${o.out}/summary.json  ${o.out}/junit.xml`);
       process.exit(result.exitCode);
     });
+
+  const k8s = program.command('k8s').description('Kubernetes objects for distributed load');
+  const jobCmd = (cmd: Command) =>
+    scaleOptions(
+      cmd
+        .description(
+          'write a ConfigMap (the scenario) and an Indexed batch/v1 Job whose pods run `reclab load --segment i/N`',
+        )
+        .argument('<scenario>', 'scenario name, or a scenario file (.ts, .js, .json)')
+        .option('--parallelism <n>', 'segments, one pod each', positiveInt('parallelism'))
+        .option('--instances <n>', 'the same as --parallelism', positiveInt('instances'))
+        .requiredOption('--target <url>', 'the core as the pods reach it, e.g. http://reclab-core:8080')
+        .option(
+          '--image <image>',
+          'an image with reclab on PATH (docs/distributed-load.md)',
+          'reclab-load:latest',
+        )
+        .option('--seed <n>', 'seed of the arrivals and the requests', nonNegativeInt('seed'), 7)
+        .option('--namespace <ns>', 'namespace of the objects')
+        .option('--start-at <time>', 'every pod starts phase 0 at this ISO 8601 time (one timetable)')
+        .option('--out <dir>', 'directory for <scenario>.job.yaml', '.'),
+    ).action(async (arg: string, o) => {
+      const n = o.parallelism ?? o.instances;
+      if (n === undefined) fail('give --parallelism N');
+      if (!urlOk(o.target)) fail('--target must be an http(s) URL');
+      if (o.startAt !== undefined && !Number.isFinite(Date.parse(o.startAt)))
+        fail('--start-at must be an ISO 8601 time');
+      const scenario = await scenarioArg(arg, o);
+      const { loadJobManifests } = await import('../loadtest/export/k8s-manifests.ts');
+      const { stringify } = await import('yaml');
+      const docs = loadJobManifests({
+        scenario,
+        seed: o.seed,
+        parallelism: n,
+        target: o.target,
+        image: o.image,
+        namespace: o.namespace,
+        startAt: o.startAt,
+      });
+      await mkdir(o.out, { recursive: true });
+      const file = join(o.out, `${scenario.name}.job.yaml`);
+      await writeFile(file, docs.map((d) => stringify(d)).join('---\n'));
+      process.stdout.write(`${file}\n`);
+    });
+  jobCmd(k8s.command('job'));
+
+  const k6 = program
+    .command('k6')
+    .description('k6 scripts for users who run k6 themselves (reclab does not ship k6)');
+  const k6Cmd = (cmd: Command) =>
+    scaleOptions(
+      cmd
+        .description(
+          'write a k6 script of a scenario (arrival-rate executors per phase, thresholds from its assertions); ' +
+            'with --operator also a k6-operator TestRun and its ConfigMap',
+        )
+        .argument('<scenario>', 'scenario name, or a scenario file (.ts, .js, .json)')
+        .option(
+          '--target <url>',
+          'default base URL in the script (RECLAB_TARGET overrides)',
+          'http://127.0.0.1:8080',
+        )
+        .option('--seed <n>', 'seed of the world and the request stream', nonNegativeInt('seed'), 7)
+        .option('--operator', 'also write a k6-operator TestRun (<scenario>.testrun.yaml)')
+        .option('--parallelism <n>', 'TestRun runner pods', positiveInt('parallelism'), 1)
+        .option('--namespace <ns>', 'namespace of the objects')
+        .option('--out <dir>', 'output directory', '.'),
+    ).action(async (arg: string, o) => {
+      const scenario = await scenarioArg(arg, o);
+      const { k6Script } = await import('../loadtest/export/k6-script.ts');
+      const { REGIONS } = await import('../core/features/schema.ts');
+      const { generateWorld } = await import('../sim/world/index.ts');
+      const w = generateWorld({ seed: o.seed, users: scenario.world.users, videos: scenario.world.videos });
+      const script = k6Script({
+        scenario,
+        seed: o.seed,
+        target: o.target,
+        regions: REGIONS,
+        userRegions: w.userRegion,
+      });
+      await mkdir(o.out, { recursive: true });
+      const file = join(o.out, `${scenario.name}.k6.js`);
+      await writeFile(file, script);
+      process.stdout.write(`${file}\n`);
+      if (o.operator) {
+        const { k6OperatorManifests } = await import('../loadtest/export/k8s-manifests.ts');
+        const { stringify } = await import('yaml');
+        const docs = k6OperatorManifests({
+          scenarioName: scenario.name,
+          script,
+          parallelism: o.parallelism,
+          namespace: o.namespace,
+        });
+        const tr = join(o.out, `${scenario.name}.testrun.yaml`);
+        await writeFile(tr, docs.map((d) => stringify(d)).join('---\n'));
+        process.stdout.write(`${tr}\n`);
+      }
+    });
+  k6Cmd(k6.command('export'));
+
+  const exp = program.command('export').description('the k6 export and the Kubernetes Job under one verb');
+  k6Cmd(exp.command('k6'));
+  jobCmd(exp.command('job'));
 }

@@ -196,7 +196,10 @@ export function k6Script(o: K6ExportOptions): string {
   for (const a of scenario.assertions) {
     const t = k6Threshold(a);
     if (!t) skipped.push(formatAssertion(a));
-    else (thresholds[t.metric] ??= []).push(t.expression);
+    else {
+      thresholds[t.metric] ??= [];
+      thresholds[t.metric].push(t.expression);
+    }
   }
   const rungRates = [
     ...new Set(scenario.assertions.flatMap((a) => (a.metric === 'rung_share' ? [a.rung] : []))),

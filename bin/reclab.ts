@@ -588,7 +588,12 @@ program
     "measure the live core's stage service times and CPU per request on this machine (a low-rate live " +
       'run) and write the fleet file the simulator loads: reclab sim --fleet <out>/fleet.json',
   )
-  .option('--qps <n>', 'arrival rate of the measured phase (requests/s; about half the knee)', positiveNumberArg('qps'), 200)
+  .option(
+    '--qps <n>',
+    'arrival rate of the measured phase (requests/s; about half the knee)',
+    positiveNumberArg('qps'),
+    200,
+  )
   .option('--duration <s>', 'measured phase (seconds)', positiveNumberArg('duration'), 30)
   .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))

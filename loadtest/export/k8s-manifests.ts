@@ -8,7 +8,7 @@
  * - `reclab k6 export --operator`: a ConfigMap with the k6 script and a k6-operator `TestRun`
  *   (k6.io/v1alpha1) with `parallelism = N`: k6-operator gives each runner pod an execution segment.
  * Plain objects; tests validate them with kubernetes-models (Job, ConfigMap) and with ajv against the
- * TestRun CRD's openAPIV3Schema (../shared/reference/k6-operator/).
+ * TestRun CRD's openAPIV3Schema (test/reference/k6-operator/, copied from k6-operator v1.6.0).
  */
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 

@@ -16,10 +16,8 @@ import { scenarios } from '../../scenarios/index.ts';
 const USERS = 500;
 const userRegions = Uint8Array.from({ length: USERS }, (_, i) => i % REGIONS.length);
 
-/** The CRD's schema of a TestRun (k6-operator v1.6.0, copied in ../shared/reference). */
-const crdPath = fileURLToPath(
-  new URL('../../../../shared/reference/k6-operator/k6.io_testruns.yaml', import.meta.url),
-);
+/** The CRD's schema of a TestRun (k6-operator v1.6.0, copied unchanged in test/reference). */
+const crdPath = fileURLToPath(new URL('../reference/k6-operator/k6.io_testruns.yaml', import.meta.url));
 function testRunSchema(): object {
   const crd = parseYaml(readFileSync(crdPath, 'utf8')) as {
     spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] };

@@ -86,6 +86,32 @@ function waitForRedis(redis: ReturnType<typeof connectRedis>, timeoutMs: number)
   });
 }
 
+/**
+ * Logs the request path's Redis connection going down (once per outage, with the last connection
+ * error) and coming back: the breakers say that reads fail, this says whether the client is
+ * connected at all, which an operator needs to tell a dead store from a slow one.
+ */
+function logRedisConnection(
+  redis: Redis,
+  log: { warn: (o: object, m: string) => void; info: (o: object, m: string) => void },
+): void {
+  let lastError = '';
+  let down = false;
+  redis.on('error', (err: Error) => {
+    lastError = err.message;
+  });
+  redis.on('close', () => {
+    if (down) return;
+    down = true;
+    log.warn({ lastError }, 'redis connection lost; reconnecting');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({}, 'redis connection ready again');
+  });
+}
+
 async function main(): Promise<void> {
   let cfg: Readonly<CoreConfig>;
   try {
@@ -187,6 +213,7 @@ async function main(): Promise<void> {
     timeouts: cfg.http,
     registryDir: cfg.models.registryDir,
   });
+  logRedisConnection(redis, app.log);
   const warm = await warmUp(artifacts);
   app.log.info({ ...warm, loadMs, modelVersion: artifacts.modelVersion }, 'warmed up');
   // The popularity cache is the fallback for a Redis outage: fill it before taking traffic. A core

@@ -4,10 +4,10 @@
  *
  * | target | kind | applied | reverted |
  * |---|---|---|---|
- * | redis | down | SAVE, then container stop (faults/redis-stop.ts: back with its data) | container start, PING |
+ * | redis | down | SAVE, then container stop (faults/redis-stop.ts: back with its data); a Toxiproxy path closed first | container start, PING, path opened |
  * | kafka | down | container stop (SIGTERM, SIGKILL after 10 s) | container start |
  * | redis, kafka | hang | container pause (cgroup freezer) | unpause |
- * | redis | restart_empty | FLUSHALL, SIGKILL, start empty (faults/redis-data-loss.ts) | — (an event) |
+ * | redis | restart_empty | FLUSHALL, SIGKILL, start empty (faults/redis-data-loss.ts), a Toxiproxy path closed meanwhile | — (an event) |
  * | redis, kafka | latency, timeout, reset_peer, bandwidth | `NetworkFaultInjector` (Toxiproxy) | toxic removed |
  * | ranker_tier | down | SIGKILL | a new process on the same port |
  * | ranker_tier | hang | SIGSTOP | SIGCONT |
@@ -56,6 +56,28 @@ export function networkFaultOf(f: Fault): NetworkFault | undefined {
       return { target, kind: 'bandwidth', rateKBps: f.rateKBps! };
     default:
       return undefined;
+  }
+}
+
+/**
+ * Runs `step` (a container stop, kill or restart) with the network path to `target` closed, and
+ * opens it again once the step is over. Why: Toxiproxy dials a proxy's upstream inside its accept
+ * loop, with no dial timeout (proxy.go `server()`, v2.8.0). A dial made while the container's port
+ * forwarding is being torn down is never answered, so that one dial blocks the proxy for the
+ * kernel's whole SYN retry time (about 2 min): every later connection is accepted and then hangs,
+ * long after Redis is back (measured: the core never recovered within the 53 s left of a run).
+ * Closed, the path refuses connections, as a stopped Redis does, and dials nothing.
+ */
+async function behindClosedPath<T>(
+  t: LiveFaultTargets,
+  target: 'redis' | 'kafka',
+  step: () => Promise<T>,
+): Promise<T> {
+  await t.network?.apply({ target, kind: 'down' });
+  try {
+    return await step();
+  } finally {
+    await t.network?.clear({ target, kind: 'down' });
   }
 }
 
@@ -119,7 +141,7 @@ export async function injectFault(
         return () => injector.clear(net);
       }
       if (f.kind === 'restart_empty') {
-        const r = await restartRedisEmpty(t.redis!);
+        const r = await behindClosedPath(t, 'redis', () => restartRedisEmpty(t.redis!));
         log(
           `fault: redis ${r.killed ? 'flushed, SIGKILLed' : 'was stopped'} and started empty in ${r.ms} ms ` +
             `(${r.keysAfterStart} keys after start${r.flushedAfterStart ? ', flushed' : ''})`,
@@ -128,10 +150,12 @@ export async function injectFault(
       }
       if (f.target === 'redis' && f.kind === 'down') {
         const redis = t.redis!;
+        await t.network?.apply({ target: 'redis', kind: 'down' });
         const r = await stopRedisKeepingData(redis);
         log(`fault: redis saved ${r.keysSaved} keys and stopped in ${r.ms} ms`);
         return async () => {
           const keys = await startRedisAgain(redis);
+          await t.network?.clear({ target: 'redis', kind: 'down' });
           log(`fault over: redis started again with ${keys} keys`);
         };
       }

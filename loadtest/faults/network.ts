@@ -16,7 +16,10 @@ export type NetworkTarget = 'redis' | 'kafka';
  * - `latency`: each reply `latencyMs` ± `jitterMs` late (uniform; Toxiproxy's latency toxic);
  * - `timeout`: nothing gets through, each connection closed after `timeoutMs` (0: held open);
  * - `reset_peer`: connections reset (after `timeoutMs`, default 0);
- * - `bandwidth`: at most `rateKBps` KB/s each way.
+ * - `bandwidth`: at most `rateKBps` KB/s each way;
+ * - `down`: the path closed: open connections dropped, new ones refused (Toxiproxy: the proxy
+ *   disabled). Not a scenario kind of its own: the runner closes the path while it stops or
+ *   restarts a container behind it (loadtest/faults/live-faults.ts says why).
  */
 export type NetworkFault =
   | {
@@ -27,7 +30,8 @@ export type NetworkFault =
     }
   | { readonly target: NetworkTarget; readonly kind: 'timeout'; readonly timeoutMs: number }
   | { readonly target: NetworkTarget; readonly kind: 'reset_peer'; readonly timeoutMs?: number }
-  | { readonly target: NetworkTarget; readonly kind: 'bandwidth'; readonly rateKBps: number };
+  | { readonly target: NetworkTarget; readonly kind: 'bandwidth'; readonly rateKBps: number }
+  | { readonly target: NetworkTarget; readonly kind: 'down' };
 
 export interface NetworkFaultInjector {
   /** Puts `fault` on the path to its target; resolves once it is in force. */

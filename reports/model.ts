@@ -50,6 +50,8 @@ export const SeriesBucketSchema = z.object({
   p50Ms: ms.optional(),
   p95Ms: ms.optional(),
   p99Ms: ms,
+  /** The bucket's latency histogram (µs, HdrHistogram compressed base64); absent when none answered. */
+  histogramBase64: z.string().min(1).optional(),
   rungCounts: z.record(z.string().min(1), count),
   shed: count,
   errors: count,

@@ -4,7 +4,7 @@
  * driver and the simulator's phase recorder. Bounded memory: one small histogram per bucket
  * (2 significant digits, enough for a per-second p99), whatever the rate.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** One bucket: requests intended in [startS, startS + bucketS) of the phase. */
 export interface SeriesBucket {
@@ -19,6 +19,12 @@ export interface SeriesBucket {
   p95Ms?: number;
   /** p99 of the answered requests' latency from the intended send time, ms (0 when none). */
   p99Ms: number;
+  /**
+   * The bucket's latency histogram (µs from the intended send time, HdrHistogram compressed
+   * base64, 2 significant digits); absent when nothing was answered, and in runs recorded before
+   * it existed. Recovery times merge consecutive buckets' histograms (scenarios/recovery.ts).
+   */
+  histogramBase64?: string;
   /** 2xx responses by rung (`meta.rung`). */
   rungCounts: Record<string, number>;
   /** 503 responses (shed). */
@@ -95,6 +101,7 @@ export class SeriesRecorder {
         p50Ms: pctMs(b.latency, 50),
         p95Ms: pctMs(b.latency, 95),
         p99Ms: pctMs(b.latency, 99),
+        ...(b.latency ? { histogramBase64: encodeIntoCompressedBase64(b.latency) } : {}),
         rungCounts: Object.fromEntries([...b.rungs].sort(([x], [y]) => (x < y ? -1 : 1))),
         shed: b.shed,
         errors: b.errors,

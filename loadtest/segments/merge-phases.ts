@@ -4,9 +4,10 @@
  * segments' HdrHistograms added together, never from averaging their percentiles (Measurement
  * rules, ARCHITECTURE.md; a p99 is not an average of p99s: test/unit/segments-merge.test.ts).
  *
- * The per-second series keeps exact counts, rungs, sheds and errors; its per-bucket p99 is the
- * highest of the segments' (an upper bound: the series keeps no histogram per bucket). Recovery
- * times judged on a merged series therefore err on the late side.
+ * The per-second series keeps exact counts, rungs, sheds and errors; a bucket's percentiles come
+ * from the segments' bucket histograms added together. Where a segment recorded no bucket
+ * histogram (results from before they existed), that bucket's p99 is the highest of the segments'
+ * (an upper bound, so a recovery time judged on it errs on the late side) and has no histogram.
  */
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { latencyHistogram, summarizeLatencyMs } from '../../reports/latency.ts';
@@ -31,11 +32,16 @@ const sumCounts = (xs: readonly (Record<string, number> | undefined)[]): Record<
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 };
 
-/** Buckets summed by index; p99 per bucket is the highest of the parts' (an upper bound). */
+/** Parts with answered requests in bucket `i`. */
+const partsAnswering = (parts: readonly Series[], i: number): number =>
+  parts.filter((s) => (s.buckets[i]?.p99Ms ?? 0) > 0 || s.buckets[i]?.histogramBase64).length;
+
+/** Buckets summed by index; percentiles from the merged bucket histograms (see the file header). */
 export function mergeSeries(parts: readonly Series[]): Series {
   const bucketS = parts[0]?.bucketS ?? 1;
   if (parts.some((s) => s.bucketS !== bucketS)) throw new MergeError('series with different bucket widths');
   const buckets: SeriesBucket[] = [];
+  const histograms: string[][] = [];
   for (const s of parts) {
     s.buckets.forEach((b, i) => {
       buckets[i] ??= { startS: b.startS, count: 0, p99Ms: 0, rungCounts: {}, shed: 0, errors: 0 };
@@ -45,8 +51,19 @@ export function mergeSeries(parts: readonly Series[]): Series {
       into.rungCounts = sumCounts([into.rungCounts, b.rungCounts]);
       into.shed += b.shed;
       into.errors += b.errors;
+      if (b.histogramBase64) (histograms[i] ??= []).push(b.histogramBase64);
     });
   }
+  buckets.forEach((b, i) => {
+    // Exact only when every part that answered requests in this second brought its histogram.
+    const hs = histograms[i];
+    if (!hs || hs.length !== partsAnswering(parts, i)) return;
+    const h = mergeHistograms(hs);
+    b.p50Ms = h.getValueAtPercentile(50) / 1000;
+    b.p95Ms = h.getValueAtPercentile(95) / 1000;
+    b.p99Ms = h.getValueAtPercentile(99) / 1000;
+    b.histogramBase64 = encodeIntoCompressedBase64(h);
+  });
   // A segment with no slot in some second leaves a hole: an empty bucket, as one recorder would.
   for (let i = 0; i < buckets.length; i++)
     buckets[i] ??= {

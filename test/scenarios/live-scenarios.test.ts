@@ -126,8 +126,15 @@ describe('reclab run (live)', () => {
     expect(s.exitCode).toBe(0);
   });
 
-  it('gpu-outage: the ranker tier process killed, then restarted; light ranker meanwhile, zero 5xx, back to full', async () => {
-    const s = await runScenario({ ...common, scenario: gpuOutage, rateScale: 0.5 });
+  // A clean clone trains this world's models first (about 1.5 min), unless another test did.
+  it('gpu-outage: the ranker tier process killed, then restarted; light ranker meanwhile, zero 5xx, back to full', {
+    timeout: 600_000,
+  }, async () => {
+    // The scenario's own world (20,000 users × 10,000 videos): its budget says the light ranker's
+    // lists are worth less than the main ranker's, which holds there (ratio 0.993–0.994 measured)
+    // but not in the smaller world of the other tests, where light beats full by 0.6% (issue 11).
+    const { users: _u, videos: _v, ...inScenarioWorld } = common;
+    const s = await runScenario({ ...inScenarioWorld, scenario: gpuOutage, rateScale: 0.5 });
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     const outage = s.phases.find((p) => p.phase === 'outage')!;
     expect(outage.statusCounts['5xx']).toBe(0);

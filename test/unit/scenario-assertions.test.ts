@@ -100,7 +100,13 @@ function histogramOf(valuesMs: number[]): string {
 function timed(
   name: string,
   startedAtMs: number,
-  seconds: { p99Ms: number; rungCounts: Record<string, number>; shed?: number; errors?: number }[],
+  seconds: {
+    p99Ms: number;
+    rungCounts: Record<string, number>;
+    shed?: number;
+    errors?: number;
+    histogramBase64?: string;
+  }[],
   extra: Partial<PhaseMeasurement> = {},
 ): PhaseMeasurement {
   return phase(name, {
@@ -111,6 +117,7 @@ function timed(
         startS: i,
         count: Object.values(s.rungCounts).reduce((a, b) => a + b, 0) + (s.shed ?? 0) + (s.errors ?? 0),
         p99Ms: s.p99Ms,
+        ...(s.histogramBase64 ? { histogramBase64: s.histogramBase64 } : {}),
         rungCounts: s.rungCounts,
         shed: s.shed ?? 0,
         errors: s.errors ?? 0,
@@ -311,6 +318,29 @@ describe('v2 assertions: each can fail', () => {
       expect(evaluate({ ...a, value: 4 }, r).passed).toBe(false);
       // A looser p99 bound counts the slow second as recovered.
       expect(evaluate({ ...a, p99Factor: 20 }, r).observed).toBe(3.2);
+    });
+
+    it('p99 over the 3-second window from the seconds’ histograms: one slow moment does not hold recovery back, a slow tail does', () => {
+      /** A second of 100 full responses: `slowN` of them at 300 ms, the rest at 5 ms. */
+      const second = (slowN: number): Second & { histogramBase64: string } => {
+        const h = latencyHistogram();
+        for (let i = 0; i < 100; i++) h.recordValue(i < slowN ? 300_000 : 5_000);
+        return { p99Ms: slowN > 0 ? 300 : 5, rungCounts: { full: 100 }, histogramBase64: encodeIntoCompressedBase64(h) };
+      };
+      // One request at 300 ms in the first second: that second's own p99 is 300 ms (15× the bound of
+      // 30 ms), but over 3 s it is 1 request in 300, below the 99th percentile: recovered at once.
+      expect(evaluate(a, run([second(1), second(0), second(0), second(0)]))).toMatchObject({
+        observed: 0.2,
+        passed: true,
+      });
+      // Two slow requests in every second: 2% of each window, above the p99 every time.
+      expect(evaluate(a, run([second(2), second(2), second(2), second(2), second(2)]))).toMatchObject({
+        passed: false,
+        note: expect.stringMatching(/not recovered/),
+      });
+      // Without histograms (runs recorded before them) each second's own p99 is judged, as before.
+      const bare = (x: Second & { histogramBase64?: string }) => ({ p99Ms: x.p99Ms, rungCounts: x.rungCounts });
+      expect(evaluate(a, run([second(1), second(0), second(0), second(0)].map(bare))).observed).toBe(1.2);
     });
 
     it('not recovered within the data: fails whatever the threshold', () => {

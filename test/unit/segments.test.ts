@@ -130,6 +130,35 @@ describe('merging segments', () => {
     expect(mergePhaseResults([m]).latencyMs).toEqual(m.latencyMs);
   });
 
+  it('merges the per-second series from the seconds’ histograms, not the largest p99', () => {
+    // Second 0: segment A 99 requests at 10 ms, segment B 1 at 100 ms. B's own p99 is 100 ms; of
+    // the 100 together the p99 is 10 ms.
+    const second = (values: number[]) => {
+      const h = latencyHistogram();
+      for (const v of values) h.recordValue(v * 1000);
+      return {
+        startS: 0,
+        count: values.length,
+        p99Ms: h.getValueAtPercentile(99) / 1000,
+        histogramBase64: encodeIntoCompressedBase64(h),
+        rungCounts: { full: values.length },
+        shed: 0,
+        errors: 0,
+      };
+    };
+    const a = { ...phaseOf(Array(99).fill(10), 99), series: { bucketS: 1, buckets: [second(Array(99).fill(10))] } };
+    const b = { ...phaseOf([100], 1), series: { bucketS: 1, buckets: [second([100])] } };
+    const m = mergePhaseResults([a, b]).series.buckets[0];
+    expect(m.count).toBe(100);
+    expect(m.p99Ms).toBeCloseTo(10, 0);
+    expect(m.histogramBase64).toBeTruthy();
+    // A part without its second's histogram: the larger p99 (an upper bound), and no histogram.
+    const bare = { ...b, series: { bucketS: 1, buckets: [{ ...second([100]), histogramBase64: undefined }] } };
+    const u = mergePhaseResults([a, bare]).series.buckets[0];
+    expect(u.p99Ms).toBeCloseTo(100, 0);
+    expect(u.histogramBase64).toBeUndefined();
+  });
+
   it('refuses a segment with samples but no histogram', () => {
     const a = phaseOf([5, 6], 1);
     expect(() => mergePhaseResults([a, { ...a, histogramBase64: '' }])).toThrow(MergeError);

@@ -28,8 +28,9 @@
  * 6. No such run before the data ends: **not recovered** — the assertion fails, whatever its
  *    threshold, and `observed` is the seconds of data after the end.
  */
-import { RUNGS } from '../core/resilience/fallback-ladder.ts';
+
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { RUNGS } from '../core/resilience/fallback-ladder.ts';
 import type { Series, SeriesBucket } from '../reports/series.ts';
 
 export interface RecoveryPhase {

@@ -51,7 +51,10 @@ export function mergeSeries(parts: readonly Series[]): Series {
       into.rungCounts = sumCounts([into.rungCounts, b.rungCounts]);
       into.shed += b.shed;
       into.errors += b.errors;
-      if (b.histogramBase64) (histograms[i] ??= []).push(b.histogramBase64);
+      if (b.histogramBase64) {
+        histograms[i] ??= [];
+        histograms[i].push(b.histogramBase64);
+      }
     });
   }
   buckets.forEach((b, i) => {

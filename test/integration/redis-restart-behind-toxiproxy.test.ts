@@ -68,7 +68,12 @@ function redisFault(kind: 'down' | 'restart_empty') {
     description: 'f',
     world: { users: 1, videos: 1 },
     phases: [
-      { name: 'p', arrivals: { kind: 'constant', rateQps: 1 }, durationS: 10, faults: [{ target: 'redis', kind }] },
+      {
+        name: 'p',
+        arrivals: { kind: 'constant', rateQps: 1 },
+        durationS: 10,
+        faults: [{ target: 'redis', kind }],
+      },
     ],
     assertions: [],
   });

@@ -325,7 +325,11 @@ describe('v2 assertions: each can fail', () => {
       const second = (slowN: number): Second & { histogramBase64: string } => {
         const h = latencyHistogram();
         for (let i = 0; i < 100; i++) h.recordValue(i < slowN ? 300_000 : 5_000);
-        return { p99Ms: slowN > 0 ? 300 : 5, rungCounts: { full: 100 }, histogramBase64: encodeIntoCompressedBase64(h) };
+        return {
+          p99Ms: slowN > 0 ? 300 : 5,
+          rungCounts: { full: 100 },
+          histogramBase64: encodeIntoCompressedBase64(h),
+        };
       };
       // One request at 300 ms in the first second: that second's own p99 is 300 ms (15× the bound of
       // 30 ms), but over 3 s it is 1 request in 300, below the 99th percentile: recovered at once.
@@ -339,7 +343,10 @@ describe('v2 assertions: each can fail', () => {
         note: expect.stringMatching(/not recovered/),
       });
       // Without histograms (runs recorded before them) each second's own p99 is judged, as before.
-      const bare = (x: Second & { histogramBase64?: string }) => ({ p99Ms: x.p99Ms, rungCounts: x.rungCounts });
+      const bare = (x: Second & { histogramBase64?: string }) => ({
+        p99Ms: x.p99Ms,
+        rungCounts: x.rungCounts,
+      });
       expect(evaluate(a, run([second(1), second(0), second(0), second(0)].map(bare))).observed).toBe(1.2);
     });
 

@@ -146,14 +146,20 @@ describe('merging segments', () => {
         errors: 0,
       };
     };
-    const a = { ...phaseOf(Array(99).fill(10), 99), series: { bucketS: 1, buckets: [second(Array(99).fill(10))] } };
+    const a = {
+      ...phaseOf(Array(99).fill(10), 99),
+      series: { bucketS: 1, buckets: [second(Array(99).fill(10))] },
+    };
     const b = { ...phaseOf([100], 1), series: { bucketS: 1, buckets: [second([100])] } };
     const m = mergePhaseResults([a, b]).series.buckets[0];
     expect(m.count).toBe(100);
     expect(m.p99Ms).toBeCloseTo(10, 0);
     expect(m.histogramBase64).toBeTruthy();
     // A part without its second's histogram: the larger p99 (an upper bound), and no histogram.
-    const bare = { ...b, series: { bucketS: 1, buckets: [{ ...second([100]), histogramBase64: undefined }] } };
+    const bare = {
+      ...b,
+      series: { bucketS: 1, buckets: [{ ...second([100]), histogramBase64: undefined }] },
+    };
     const u = mergePhaseResults([a, bare]).series.buckets[0];
     expect(u.p99Ms).toBeCloseTo(100, 0);
     expect(u.histogramBase64).toBeUndefined();

@@ -47,6 +47,7 @@ import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { labAdminToken } from './lab-env.ts';
 import { type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
+import { PhaseTimers } from './phase-timers.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
@@ -429,7 +430,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           `${viralPhase!.viral!.eventsPerS} watch events/s from +${viralPhase!.viral!.atS} s of phase ${viralPhase!.name}`,
       );
     for (const phase of scenario.phases) {
-      const timers: NodeJS.Timeout[] = [];
+      const timers = new PhaseTimers();
       const startFaults = () => {
         for (const f of phase.faults ?? []) {
           const rec: FaultRecord = {
@@ -537,9 +538,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const lists = quality.flush();
       const scoring = scored.stop(lists);
       result.cpu = { ...phaseCpu, scoringAfterPhaseMs: scoring.runnerMs };
-      // A fault window ends inside its phase (toS ≤ durationS), so its timers have fired by now;
-      // the revert itself may still be running (a restart), and goes on while the next phase runs.
-      for (const t of timers) clearTimeout(t);
+      // A fault window ends inside its phase (toS ≤ durationS): a timer still pending (the driver
+      // returned a moment before a window ending with the phase) fires now. The revert itself may
+      // still be running (a restart), and goes on while the next phase runs.
+      timers.flush();
       if (viral && phase === viralPhase) viral.stop();
       await opts.probe?.phaseEnd?.(phase.name, coreUrl);
       result.shortLists = shortLists.get(phase.name) ?? 0;
@@ -685,10 +687,10 @@ async function instancesPhase(
   instances: LoadInstances,
   k: number,
   onScheduleStart: () => void,
-  timers: NodeJS.Timeout[],
+  timers: PhaseTimers,
 ): Promise<RunPhase> {
   const atMs = await instances.startPhase(k);
-  timers.push(setTimeout(onScheduleStart, Math.max(0, atMs - Date.now())));
+  timers.at(atMs - Date.now(), onScheduleStart);
   return (await instances.phaseResult(k)).merged;
 }
 
@@ -702,7 +704,7 @@ function scheduleFault(
   rec: FaultRecord,
   phase: string,
   targets: LiveFaultTargets,
-  timers: NodeJS.Timeout[],
+  timers: PhaseTimers,
   log: (line: string) => void,
 ): Promise<void> {
   const endS = rec.toS;
@@ -714,40 +716,36 @@ function scheduleFault(
       rec.message = (err as Error).message;
       log(`fault ${f.target} ${f.kind} (phase ${phase}) failed: ${rec.message}`);
     };
-    timers.push(
-      setTimeout(() => {
-        rec.startedAt = new Date().toISOString();
-        log(`fault: ${f.target} ${f.kind} (phase ${phase} +${f.fromS} s)`);
-        applied = injectFault(f, targets, log).then(
-          (r) => {
-            revert = r;
-            rec.appliedAt = new Date().toISOString();
-            // An event (restart_empty) is over once applied.
-            if (!r) rec.endedAt = rec.appliedAt;
-          },
-          (err) => failed(err),
-        );
-        if (endS === undefined) void applied.then(() => resolve());
-      }, f.fromS * 1000),
-    );
+    timers.at(f.fromS * 1000, () => {
+      rec.startedAt = new Date().toISOString();
+      log(`fault: ${f.target} ${f.kind} (phase ${phase} +${f.fromS} s)`);
+      applied = injectFault(f, targets, log).then(
+        (r) => {
+          revert = r;
+          rec.appliedAt = new Date().toISOString();
+          // An event (restart_empty) is over once applied.
+          if (!r) rec.endedAt = rec.appliedAt;
+        },
+        (err) => failed(err),
+      );
+      if (endS === undefined) void applied.then(() => resolve());
+    });
     if (endS === undefined) return;
-    timers.push(
-      setTimeout(() => {
-        void (async () => {
-          await applied;
-          if (revert) {
-            log(`fault over: ${f.target} ${f.kind} (phase ${phase} +${endS} s)`);
-            await revert().then(
-              () => {
-                rec.endedAt = new Date().toISOString();
-              },
-              (err) => failed(err),
-            );
-          }
-          resolve();
-        })();
-      }, endS * 1000),
-    );
+    timers.at(endS * 1000, () => {
+      void (async () => {
+        await applied;
+        if (revert) {
+          log(`fault over: ${f.target} ${f.kind} (phase ${phase} +${endS} s)`);
+          await revert().then(
+            () => {
+              rec.endedAt = new Date().toISOString();
+            },
+            (err) => failed(err),
+          );
+        }
+        resolve();
+      })();
+    });
   });
 }
 

@@ -1,4 +1,3 @@
-import { getContainerRuntimeClient } from 'testcontainers';
 import type { StartedRedis } from '../infra/redis.ts';
 import { applyContainerFault } from './container-faults.ts';
 import { withClient } from './redis-data-loss.ts';
@@ -39,7 +38,6 @@ export async function stopRedisKeepingData(redis: StartedRedis): Promise<RedisSt
 /** Starts the stopped Redis again and resolves once it answers PING (its snapshot loaded); returns its key count. */
 export async function startRedisAgain(redis: StartedRedis): Promise<number> {
   if (!redis.container) throw new Error('down redis: no container in external mode');
-  const engine = await getContainerRuntimeClient();
-  await engine.container.getById(redis.container.getId()).start();
+  await applyContainerFault(redis.container, 'start');
   return withClient(redis, (c) => c.dbsize());
 }

@@ -69,7 +69,10 @@ describe('reclab run (live)', () => {
     expect(summary.quality?.served.byPhase.steady.byRung.full.lists).toBe(steady.rungCounts.full);
   });
 
-  it('redis-failure: Redis stopped, hung, slowed, restarted empty: popularity, zero 5xx, recovered after each, never `full` on missing data', async () => {
+  // About 85 s; room for a container action that runs to its bound (loadtest/faults/container-faults.ts).
+  it('redis-failure: Redis stopped, hung, slowed, restarted empty: popularity, zero 5xx, recovered after each, never `full` on missing data', {
+    timeout: 300_000,
+  }, async () => {
     // The scenario's `slow` fault needs Toxiproxy in front of Redis, as `reclab run` builds it.
     // Its own rate (100/s): recovery is judged per 1-s bucket against the steady p99, and at 50/s
     // a bucket's p99 is the slowest of 50 requests, so one 25 ms moment kept "not recovered".
@@ -94,7 +97,10 @@ describe('reclab run (live)', () => {
     }
     // Stopped and started again, Redis came back with its data: the calm phase is `full` again.
     const after = s.phases.find((p) => p.phase === 'after_stop')!;
-    expect(after.rungCounts.full ?? 0).toBeGreaterThan(after.statusCounts['2xx'] * 0.5);
+    // (Its first seconds still wait for the breakers' 2 s and their trial calls: recovery_time_s,
+    // asserted above, is the bound; here, the phase's last second is ≥ 95% `full`.)
+    const last = after.series!.buckets.at(-1)!;
+    expect(last.rungCounts.full ?? 0).toBeGreaterThanOrEqual(last.count * 0.95);
     // The popularity rung serves lists of lower ground-truth quality than the full pipeline did.
     const steadyFull = s.quality.served.byPhase.steady.byRung.full.metrics.expectedWatchTimeS.mean;
     const stopPopular = s.quality.served.byPhase.stop.byRung.popularity.metrics.expectedWatchTimeS.mean;

@@ -17,7 +17,13 @@ function streamSeed(seed: number, name: string): number {
 /** A stream over pure-rand's xoroshiro128+ generator (mutated in place for speed). */
 class XoroshiroStream implements RandomStream {
   readonly #rng: prand.RandomGenerator;
-  #spareNormal: number | undefined;
+  /**
+   * The second value of the last normal pair, valid while `#hasSpare`. Kept as an always-number
+   * field plus a flag, not `number | undefined`: a field that alternates with undefined holds a
+   * boxed double, one allocation per draw (the simulator draws millions).
+   */
+  #spareNormal = 0;
+  #hasSpare = false;
 
   constructor(seed32: number) {
     this.#rng = prand.xoroshiro128plus(seed32);
@@ -36,10 +42,9 @@ class XoroshiroStream implements RandomStream {
 
   normal(): number {
     // Marsaglia's polar method; keeps the second value of each pair.
-    if (this.#spareNormal !== undefined) {
-      const spare = this.#spareNormal;
-      this.#spareNormal = undefined;
-      return spare;
+    if (this.#hasSpare) {
+      this.#hasSpare = false;
+      return this.#spareNormal;
     }
     let u: number;
     let v: number;
@@ -51,6 +56,7 @@ class XoroshiroStream implements RandomStream {
     } while (s >= 1 || s === 0);
     const m = Math.sqrt((-2 * Math.log(s)) / s);
     this.#spareNormal = v * m;
+    this.#hasSpare = true;
     return u * m;
   }
 }

@@ -27,6 +27,12 @@ export class TimeSlidingWindow {
   readonly #slow: Int32Array;
   /** Index of the newest bucket on the time axis (floor(now / bucketMs)); -Infinity when empty. */
   #head = Number.NEGATIVE_INFINITY;
+  /**
+   * The newest bucket's slot in the arrays (`#head` mod `buckets`), kept so that a record in the
+   * current bucket costs no modulo: `#head` is a large double (epoch ms ÷ bucket ms), whose `%` is
+   * a slow floating-point remainder, and the breakers record every call.
+   */
+  #headSlot = 0;
   readonly #total: WindowCounts = { calls: 0, failures: 0, slow: 0 };
 
   /**
@@ -83,6 +89,7 @@ export class TimeSlidingWindow {
     this.#total.failures = 0;
     this.#total.slow = 0;
     this.#head = Number.NEGATIVE_INFINITY;
+    this.#headSlot = 0;
   }
 
   /** Moves the head to `nowMs`'s bucket, evicting the buckets that left the window; returns its slot. */
@@ -96,8 +103,9 @@ export class TimeSlidingWindow {
         for (let b = this.#head + 1; b <= id; b++) this.#evict(((b % n) + n) % n);
       }
       this.#head = id;
+      this.#headSlot = ((id % n) + n) % n;
     }
-    return ((this.#head % n) + n) % n;
+    return this.#headSlot;
   }
 
   #evict(slot: number): void {

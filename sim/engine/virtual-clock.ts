@@ -90,7 +90,7 @@ export class VirtualClock implements Clock {
       return;
     }
     q.armed = true;
-    this.#scheduler.at(first.atUs, () => {
+    this.#scheduler.post(first.atUs, () => {
       const now = this.#scheduler.nowUs;
       for (let t = q.peekLive(); t !== undefined && t.atUs <= now; t = q.peekLive()) {
         q.shift();

@@ -81,14 +81,14 @@ export class RedisCluster {
     const h = this.health[shard];
     const rtt = this.#rtt() + this.#extraUs(h);
     if (h.state === 'down') {
-      s.after(rtt, () => done(REDIS_DOWN));
+      s.post(s.nowUs + rtt, () => done(REDIS_DOWN));
       return;
     }
     if (h.state === 'hang') return;
     const service = (this.#command() + this.#perKeyUs * keys) * h.slowFactor;
     const end = this.shards[shard].submit(s.nowUs + rtt / 2, service);
-    if (this.empty[shard]) s.at(end + rtt / 2, () => done(undefined, keys));
-    else s.at(end + rtt / 2, () => done(undefined));
+    if (this.empty[shard]) s.post(end + rtt / 2, () => done(undefined, keys));
+    else s.post(end + rtt / 2, () => done(undefined));
   }
 
   /**
@@ -121,9 +121,9 @@ export class RedisCluster {
       const replyUs = this.shards[i].submit(now + rtt / 2, service) + rtt / 2;
       if (replyUs > lastUs) lastUs = replyUs;
     }
-    if (failAtUs !== Number.POSITIVE_INFINITY) s.at(failAtUs, () => done(REDIS_DOWN));
-    else if (missing > 0) s.at(lastUs, () => done(undefined, missing));
-    else s.at(lastUs, () => done(undefined));
+    if (failAtUs !== Number.POSITIVE_INFINITY) s.post(failAtUs, () => done(REDIS_DOWN));
+    else if (missing > 0) s.post(lastUs, () => done(undefined, missing));
+    else s.post(lastUs, () => done(undefined));
   }
 
   /** Added round-trip time of a shard in `h`: its latency ± uniform jitter, never below 0. */

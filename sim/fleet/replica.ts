@@ -32,6 +32,7 @@ import type { Clock } from '../../core/ports/clock.ts';
 import { AdmissionController } from '../../core/resilience/admission.ts';
 import type { BrownoutLevel, BrownoutSettings } from '../../core/resilience/brownout.ts';
 import type { Bulkhead } from '../../core/resilience/bulkhead.ts';
+import type { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
 import { LadderPosition, type Rung } from '../../core/resilience/fallback-ladder.ts';
 import { type GuardCodes, guardedCallback } from '../../core/resilience/guard.ts';
 import type { EventScheduler } from '../engine/scheduler.ts';
@@ -107,6 +108,8 @@ const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 export class Replica {
   readonly cpuServer = new FifoServer();
   readonly breakers: Breakers;
+  /** `breakers.sources` in the order of `d.sources`: no lookup by name per request and source. */
+  readonly sourceBreakers: readonly CircuitBreaker[];
   /** Requests accepted and not yet answered (the least-outstanding balancer reads it). */
   outstanding = 0;
   readonly d: ReplicaDeps;
@@ -129,12 +132,13 @@ export class Replica {
       deps.sources.map((s) => s.name),
       deps.cfg.breaker,
     );
+    this.sourceBreakers = deps.sources.map((s) => this.breakers.sources.get(s.name)!);
   }
 
   /** Runs `costUs` of CPU on this replica's event loop, then `then`. */
   cpu(costUs: number, then: () => void): void {
     const s = this.d.scheduler;
-    s.at(this.cpuServer.submit(s.nowUs, costUs), then);
+    s.post(this.cpuServer.submit(s.nowUs, costUs), then);
   }
 
   /** A request for user `userIdx` arriving now, intended at `intendedUs`. */
@@ -318,11 +322,14 @@ class SimRequest {
 
   #retrieve(haveEmbedding: boolean): void {
     const d = this.#r.d;
-    this.#sourcesLeft = d.sources.length;
-    for (const source of d.sources) {
+    const sources = d.sources;
+    const breakers = this.#r.sourceBreakers;
+    this.#sourcesLeft = sources.length;
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i];
       guardedCallback(
         d.clock,
-        this.#r.breakers.sources.get(source.name)!,
+        breakers[i],
         d.cfg.deadlines.retrievalMs,
         RETRIEVAL,
         (done) => this.#retrieveFrom(source, haveEmbedding, done),

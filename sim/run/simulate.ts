@@ -248,7 +248,7 @@ export function simulate(opts: SimOptions): SimRun {
       const off = schedule.next();
       if (off === undefined) return;
       p.schedule(off);
-      scheduler.at(p.startUs + Math.round(off * 1e6), arrive);
+      scheduler.post(p.startUs + Math.round(off * 1e6), arrive);
     };
     scheduleNext();
   };

@@ -10,6 +10,27 @@ export const CONTAINER_ACTION_TIMEOUT_MS: Record<ContainerFault, number> = {
   unpause: 10_000,
 };
 
+type EngineContainer = ReturnType<
+  Awaited<ReturnType<typeof getContainerRuntimeClient>>['container']['getById']
+>;
+type ContainerState = { Running: boolean; Paused: boolean };
+
+/** The engine call of each action (`stop`: SIGTERM, SIGKILL after 10 s). */
+const ACTIONS: Record<ContainerFault, (c: EngineContainer) => Promise<unknown>> = {
+  stop: (c) => c.stop({ t: 10 }),
+  start: (c) => c.start(),
+  pause: (c) => c.pause(),
+  unpause: (c) => c.unpause(),
+};
+
+/** Whether the container's inspected state is the one each action asks for. */
+const IN_FORCE: Record<ContainerFault, (s: ContainerState) => boolean> = {
+  stop: (s) => !s.Running,
+  start: (s) => s.Running && !s.Paused,
+  pause: (s) => s.Paused,
+  unpause: (s) => s.Running && !s.Paused,
+};
+
 /**
  * Applies a fault to a running container through the engine API (Docker or podman), the same as
  * `docker stop|start|pause|unpause`. Unlike Testcontainers' own `stop()` (which removes the
@@ -29,14 +50,7 @@ export async function applyContainerFault(
 ): Promise<void> {
   const client = await getContainerRuntimeClient();
   const c = client.container.getById(container.getId());
-  const call =
-    action === 'stop'
-      ? c.stop({ t: 10 })
-      : action === 'start'
-        ? c.start()
-        : action === 'pause'
-          ? c.pause()
-          : c.unpause();
+  const call = ACTIONS[action](c);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), CONTAINER_ACTION_TIMEOUT_MS[action]);
@@ -48,12 +62,7 @@ export async function applyContainerFault(
   }
   call.catch(() => {}); // it may still settle; its outcome no longer matters
   const state = (await c.inspect()).State;
-  const inForce =
-    action === 'stop'
-      ? !state.Running
-      : action === 'start' || action === 'unpause'
-        ? state.Running && !state.Paused
-        : state.Paused;
+  const inForce = IN_FORCE[action](state);
   if (!inForce)
     throw new Error(
       `container ${action}: no answer from the engine within ${CONTAINER_ACTION_TIMEOUT_MS[action]} ms and the container is ${state.Status}`,

@@ -55,8 +55,7 @@ export class EventScheduler {
    * is already due). Returns a function that cancels it.
    */
   at(atUs: number, fn: () => void): () => void {
-    const ev: ScheduledEvent = { atUs: Math.max(this.#nowUs, Math.round(atUs)), seq: this.#seq++, fn };
-    this.#heap.push(ev);
+    const ev = this.#push(atUs, fn);
     return () => {
       ev.fn = undefined;
     };
@@ -65,10 +64,16 @@ export class EventScheduler {
   /**
    * `at` without a way to cancel: the hot paths (CPU jobs, Redis replies, timer queues, arrivals)
    * never cancel, and not building a cancel closure per event spares the collector. Same order as
-   * `at` (it takes the next sequence number the same way).
+   * `at` (the same sequence numbers).
    */
   post(atUs: number, fn: () => void): void {
-    this.#heap.push({ atUs: Math.max(this.#nowUs, Math.round(atUs)), seq: this.#seq++, fn });
+    this.#push(atUs, fn);
+  }
+
+  #push(atUs: number, fn: () => void): ScheduledEvent {
+    const ev: ScheduledEvent = { atUs: Math.max(this.#nowUs, Math.round(atUs)), seq: this.#seq++, fn };
+    this.#heap.push(ev);
+    return ev;
   }
 
   /** Schedules `fn` `delayUs` from now. */

@@ -89,19 +89,29 @@ afterAll(async () => {
   await Promise.allSettled([toxiproxy?.stop(), redis?.stop()]);
 }, 120_000);
 
-describe('Redis stopped or restarted behind Toxiproxy: the proxy answers again once Redis is back', () => {
-  const targets = () => ({ redis: redis!, network: new ToxiproxyFaultInjector(toxiproxy!) });
+/**
+ * Applies the Redis fault `kind` while two clients dial the proxy (from 300 ms before it), and
+ * reverts it 2 s later when it has a revert; returns whether it had one.
+ */
+async function faultWhileDialling(kind: 'down' | 'restart_empty'): Promise<boolean> {
+  const clients = hammer(proxied.port);
+  await new Promise((r) => setTimeout(r, 300));
+  const targets = { redis: redis!, network: new ToxiproxyFaultInjector(toxiproxy!) };
+  const revert = await injectFault(redisFault(kind), targets, () => {});
+  if (revert) {
+    await new Promise((r) => setTimeout(r, 2000));
+    await revert();
+  }
+  await clients.stop();
+  return revert !== undefined;
+}
 
+describe('Redis stopped or restarted behind Toxiproxy: the proxy answers again once Redis is back', () => {
   it('down (stop, start with its data), with clients dialling through the proxy all along', {
     timeout: 90_000,
   }, async () => {
     expect(await ping(proxied.port, 2000)).toBe('+PONG');
-    const clients = hammer(proxied.port);
-    await new Promise((r) => setTimeout(r, 300));
-    const revert = await injectFault(redisFault('down'), targets(), () => {});
-    await new Promise((r) => setTimeout(r, 2000));
-    await revert!();
-    await clients.stop();
+    expect(await faultWhileDialling('down')).toBe(true);
     // Once the fault is reverted, PING answers both ways at once (not after a 2-minute dial).
     expect(await ping(redis!.port, 2000)).toBe('+PONG');
     expect(await ping(proxied.port, 2000)).toBe('+PONG');
@@ -111,11 +121,7 @@ describe('Redis stopped or restarted behind Toxiproxy: the proxy answers again o
     timeout: 90_000,
   }, async () => {
     expect(await ping(proxied.port, 2000)).toBe('+PONG');
-    const clients = hammer(proxied.port);
-    await new Promise((r) => setTimeout(r, 300));
-    const revert = await injectFault(redisFault('restart_empty'), targets(), () => {});
-    expect(revert).toBeUndefined();
-    await clients.stop();
+    expect(await faultWhileDialling('restart_empty')).toBe(false);
     expect(await ping(proxied.port, 2000)).toBe('+PONG');
   });
 });

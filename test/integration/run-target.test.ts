@@ -5,16 +5,16 @@
  * are not read back (their assertions skipped), and the run still measures, scores quality, checks
  * its assertions and writes a valid summary.json with per-second series and the fault log.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../loadtest/run.ts';
 import { parseRunResult } from '../../reports/model.ts';
 import { defineScenario } from '../../scenarios/define.ts';
 import { scenarios } from '../../scenarios/index.ts';
+import { liveRunOptions } from '../helpers/live-run.ts';
 
 const app = Fastify();
 let url = '';
@@ -49,16 +49,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const common = {
-  seed: 7,
-  infra: 'testcontainers' as const,
-  env: process.env,
-  outRoot: mkdtempSync(join(tmpdir(), 'reclab-target-')),
-  cacheDir: resolve('.reclab/cache'),
-  users: 5000,
-  videos: 3000,
-  log: () => {},
-};
+const common = { ...liveRunOptions('reclab-target-', { quiet: true }), users: 5000, videos: 3000 };
 
 describe('reclab run --target (a stand-in core)', () => {
   it('gpu-outage: the fault is skipped with a warning; figures, series, quality and assertions as usual', async () => {

@@ -55,6 +55,8 @@ interface KneeRun {
   errors503: number;
   transportErrors: number;
   coreCpuUsPerRequest: number | null;
+  /** The core's main thread (event loop) alone, µs per request. */
+  coreMainThreadUsPerRequest: number | null;
   loadGenCpuUsPerRequest: number | null;
   /** Runner CPU after the phase, scoring the served lists (not part of the phase), ms. */
   scoringAfterPhaseMs: number | null;
@@ -107,6 +109,7 @@ function summariseRun(
     errors503: sum(measured.map((p) => p.shed)),
     transportErrors: sum(measured.map((p) => p.statusCounts.errors + p.statusCounts.timeouts)),
     coreCpuUsPerRequest: perRequest((p) => p.cpu?.coreMs),
+    coreMainThreadUsPerRequest: perRequest((p) => p.cpu?.coreMainThreadMs),
     loadGenCpuUsPerRequest: perRequest((p) => p.cpu?.runnerMs),
     scoringAfterPhaseMs: measured.every((p) => p.cpu?.scoringAfterPhaseMs !== undefined)
       ? Number(sum(measured.map((p) => p.cpu!.scoringAfterPhaseMs!)).toFixed(1))
@@ -198,7 +201,8 @@ async function main(): Promise<void> {
       console.log(
         `${rateQps} QPS run ${r + 1}/${runs}: ${run.passed ? 'pass' : `FAIL (exit ${run.exitCode})`}, ` +
           `p50 ${run.p50Ms.toFixed(1)} ms p99 ${run.p99Ms.toFixed(1)} ms, full ${(run.fullShare * 100).toFixed(1)}%, ` +
-          `5xx ${run.errors5xx} (503 ${run.errors503}); CPU/request core ${run.coreCpuUsPerRequest} µs, ` +
+          `5xx ${run.errors5xx} (503 ${run.errors503}); CPU/request core ${run.coreCpuUsPerRequest} µs ` +
+          `(main thread ${run.coreMainThreadUsPerRequest} µs), ` +
           `load generator ${run.loadGenCpuUsPerRequest} µs; rungs ${JSON.stringify(run.rungs)}`,
       );
       await write();

@@ -585,25 +585,36 @@ program
 program
   .command('calibrate')
   .description(
-    "measure the live core's stage service times and CPU per request on this machine (a low-rate live " +
-      'run) and write the fleet file the simulator loads: reclab sim --fleet <out>/fleet.json',
+    "measure the live core's stage service times (a low-rate phase) and its event loop's CPU at two " +
+      'rates on this machine, and write the fleet file the simulator loads: reclab sim --fleet <out>/fleet.json',
   )
   .option(
     '--qps <n>',
-    'arrival rate of the measured phase (requests/s; about half the knee)',
+    'arrival rate of the stage-timing phase (requests/s; low, so that requests rarely queue)',
     positiveNumberArg('qps'),
+    50,
+  )
+  .option(
+    '--high-qps <n>',
+    'arrival rate of the second CPU phase (requests/s; above --qps, below the knee)',
+    positiveNumberArg('high-qps'),
     200,
   )
-  .option('--duration <s>', 'measured phase (seconds)', positiveNumberArg('duration'), 30)
+  .option('--duration <s>', 'each measured phase (seconds)', positiveNumberArg('duration'), 30)
   .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
   .action(async (o) => {
+    if (o.highQps <= o.qps) {
+      process.stderr.write(`--high-qps (${o.highQps}) must be above --qps (${o.qps})\n`);
+      process.exit(2);
+    }
     await refuseUnknownVariables();
     const { calibrate } = await import('../sim/calibrate/calibrate-command.ts');
     try {
       const { report, fleetPath, reportPath } = await calibrate({
         seed: o.seed,
         qps: o.qps,
+        highQps: o.highQps,
         durationS: o.duration,
         outDir: o.out,
         runsRoot: resolve(ROOT, 'reports/out'),
@@ -616,7 +627,10 @@ program
       out(
         `calibrated on ${report.machine.cpus} × ${report.machine.cpuModel}: ${report.responses} responses at ${report.qps} QPS`,
       );
-      out(`CPU per request ${report.cpuPerRequestUs} µs`);
+      out(
+        `event-loop CPU ${report.cpuPerRequestUs} µs per request + ${report.backgroundUsPerS} µs/s background ` +
+          `(fitted from ${report.qps} and ${report.highQps} QPS)`,
+      );
       for (const [stage, v] of Object.entries(report.stages))
         out(
           `  ${stage.padEnd(11)} p50 ${String(v.p50).padStart(6)} µs  p90 ${String(v.p90).padStart(6)} µs  p99 ${String(v.p99).padStart(6)} µs`,

@@ -22,6 +22,13 @@ export interface PhaseCpu {
   coreUsPerRequest?: number;
   /** The core's system (kernel) share of `coreMs`, ms. */
   coreSystemMs?: number;
+  /**
+   * CPU of the core's main thread alone (its event loop: /proc/<pid>/task/<pid>/stat), ms and µs
+   * per request. Requests queue for this thread; the rest of `coreMs` is V8's GC and compiler
+   * helper threads, which run beside it on a second core (the simulator's calibration needs both).
+   */
+  coreMainThreadMs?: number;
+  coreMainThreadUsPerRequest?: number;
   /** Runner CPU spent after the phase scoring its served lists (moved out of the phase), ms. */
   scoringAfterPhaseMs?: number;
 }
@@ -49,14 +56,18 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   return processCpuTimesMs(pid)?.total;
 }
 
-/** User, system and total CPU ms of process `pid` (as `processCpuMs`); undefined without /proc. */
+/**
+ * User, system and total CPU ms of process `pid` (as `processCpuMs`), or with `mainThread` of its
+ * main thread only (`/proc/<pid>/task/<pid>/stat`, same fields); undefined without /proc.
+ */
 export function processCpuTimesMs(
   pid: number | undefined,
+  mainThread = false,
 ): { user: number; system: number; total: number } | undefined {
   if (pid === undefined) return undefined;
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
@@ -80,11 +91,13 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
   const wall0 = performance.now();
   const runner0 = process.cpuUsage();
   const core0 = processCpuTimesMs(corePid);
+  const coreMain0 = processCpuTimesMs(corePid, true);
   return {
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
       const runnerMs = (d.user + d.system) / 1000;
       const core1 = processCpuTimesMs(corePid);
+      const coreMain1 = processCpuTimesMs(corePid, true);
       const per = (ms: number) => Number(((ms * 1000) / Math.max(1, requests)).toFixed(1));
       const out: PhaseCpu = {
         requests,
@@ -97,6 +110,10 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
         out.coreMs = Number((core1.total - core0.total).toFixed(1));
         out.coreUsPerRequest = per(core1.total - core0.total);
         out.coreSystemMs = Number((core1.system - core0.system).toFixed(1));
+      }
+      if (coreMain0 !== undefined && coreMain1 !== undefined) {
+        out.coreMainThreadMs = Number((coreMain1.total - coreMain0.total).toFixed(1));
+        out.coreMainThreadUsPerRequest = per(coreMain1.total - coreMain0.total);
       }
       return out;
     },

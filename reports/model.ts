@@ -141,6 +141,9 @@ export const PhaseSchema = z.object({
       coreMs: z.number().nonnegative().optional(),
       coreUsPerRequest: z.number().nonnegative().optional(),
       coreSystemMs: z.number().nonnegative().optional(),
+      /** The core's main thread (its event loop) alone: the CPU that queues requests. */
+      coreMainThreadMs: z.number().nonnegative().optional(),
+      coreMainThreadUsPerRequest: z.number().nonnegative().optional(),
       scoringAfterPhaseMs: z.number().nonnegative().optional(),
     })
     .optional(),

@@ -2,25 +2,31 @@
  * `reclab calibrate`: measures the live core on this machine and writes the fleet file the
  * simulator loads (`reclab sim --fleet <dir>/fleet.json`), plus a report of what was measured.
  *
- * One live run of the baseline world (real Redis, Kafka, FAISS, ONNX Runtime; open-model load) at a
- * low rate, so that requests rarely wait for each other: each response's stage timings go into
- * HdrHistograms, and the core's process CPU and answered requests are read from its /metrics before
- * and after the measured phase. `fitFleet` (fit.ts) turns them into service-time distributions.
- * The report records the machine, since times measured here do not carry to another one.
+ * One live run of the baseline world (real Redis, Kafka, FAISS, ONNX Runtime; open-model load) with
+ * two measured phases:
+ * - at a low rate, where requests rarely wait for each other: each response's stage timings go into
+ *   HdrHistograms (the shape of a request's work);
+ * - at a higher rate, below the knee: with the low one, the CPU of the core's main thread (its
+ *   event loop, /proc/<pid>/task/<pid>/stat, loadtest/phase-cpu.ts) at two rates gives the CPU per
+ *   request and the background CPU per second (`fitCpuLine`).
+ * `fitFleet` (fit.ts) turns them into service-time distributions. The report records the machine,
+ * since times measured here do not carry to another one.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
-import { type CoreCounters, readCoreCounters } from './core-metrics.ts';
-import { fitFleet } from './fit.ts';
-import { MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
+import type { RunPhase } from '../../loadtest/run.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
+import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
 export interface CalibrateOptions {
   seed: number;
-  /** Arrival rate of the measured phase, requests/s; low enough that requests rarely queue. */
+  /** Arrival rate of the stage-timing phase, requests/s; low enough that requests rarely queue. */
   qps: number;
+  /** Arrival rate of the second CPU phase, requests/s: higher than `qps`, below the knee. */
+  highQps: number;
   durationS: number;
   outDir: string;
   runsRoot: string;
@@ -35,9 +41,14 @@ export interface CalibrationReport {
   measuredAt: string;
   command: string;
   qps: number;
+  highQps: number;
   durationS: number;
   responses: number;
+  /** The core's main-thread CPU in each measured phase. */
+  cpuAtRates: CpuAtRate[];
+  /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
   cpuPerRequestUs: number;
+  backgroundUsPerS: number;
   /** Per stage: samples and p50/p90/p99 in µs. */
   stages: Record<string, { count: number; p50: number; p90: number; p99: number }>;
   notes: string[];
@@ -51,10 +62,8 @@ export interface CalibrationReport {
 export async function calibrate(
   o: CalibrateOptions,
 ): Promise<{ report: CalibrationReport; fleetPath: string; reportPath: string }> {
-  const scenario = measuredBaseline('calibrate', o.qps, o.durationS);
+  const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps);
   const stages = new StageSamples();
-  let before: CoreCounters | undefined;
-  let after: CoreCounters | undefined;
   const summary = await runScenario({
     scenario,
     seed: o.seed,
@@ -64,32 +73,42 @@ export async function calibrate(
     cacheDir: o.cacheDir,
     log: o.log,
     probe: {
-      phaseStart: async (phase, url) => {
-        if (phase === MEASURED_PHASE) before = await readCoreCounters(url);
-      },
-      phaseEnd: async (phase, url) => {
-        if (phase === MEASURED_PHASE) after = await readCoreCounters(url);
-      },
       served: (phase, served) => {
         if (phase === MEASURED_PHASE) stages.record(served?.meta?.timings_ms);
       },
     },
   });
-  if (!before || !after || stages.responses === 0)
-    throw new Error(`calibration run ${summary.runId} measured no responses (exit ${summary.exitCode})`);
-  const requests = after.recommendations - before.recommendations;
-  const cpuPerRequestUs = ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, requests);
+  const low = cpuAtRate(summary.phases, MEASURED_PHASE);
+  const high = cpuAtRate(summary.phases, MEASURED_HIGH_PHASE);
+  if (!low || !high || stages.responses === 0)
+    throw new Error(
+      `calibration run ${summary.runId} measured no responses or no core CPU (exit ${summary.exitCode}; ` +
+        'the main thread is read from /proc: Linux only)',
+    );
+  const line = fitCpuLine(low, high);
+  const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
-  const { fleet, notes } = fitFleet({ stages, cpuPerRequestUs }, `calibrated-${machine.cpus}cpu`);
+  const { fleet, notes } = fitFleet(
+    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS },
+    `calibrated-${machine.cpus}cpu`,
+  );
+  notes.unshift(
+    `main-thread CPU ${Math.round(low.cpuUsPerS / 1000)} ms/s at ${low.rateQps} QPS, ` +
+      `${Math.round(high.cpuUsPerS / 1000)} ms/s at ${high.rateQps} QPS: ` +
+      `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s background`,
+  );
 
   const report: CalibrationReport = {
     machine,
     measuredAt: new Date().toISOString(),
-    command: `reclab calibrate --qps ${o.qps} --duration ${o.durationS} --seed ${o.seed}`,
+    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --seed ${o.seed}`,
     qps: o.qps,
+    highQps: o.highQps,
     durationS: o.durationS,
     responses: stages.responses,
+    cpuAtRates: [low, high],
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
+    backgroundUsPerS: Math.round(line.backgroundUsPerS),
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,
@@ -110,4 +129,14 @@ export async function calibrate(
   await writeFile(fleetPath, `${JSON.stringify(fleet, null, 2)}\n`);
   await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return { report, fleetPath, reportPath };
+}
+
+/** The core's main-thread CPU over phase `name` of a live run; undefined without /proc figures. */
+function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undefined {
+  const cpu = phases.find((p) => p.phase === name)?.cpu;
+  if (!cpu || cpu.coreMainThreadMs === undefined || cpu.wallS <= 0 || cpu.requests === 0) return undefined;
+  return {
+    rateQps: Math.round((cpu.requests / cpu.wallS) * 10) / 10,
+    cpuUsPerS: Math.round((cpu.coreMainThreadMs * 1000) / cpu.wallS),
+  };
 }

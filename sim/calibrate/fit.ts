@@ -22,12 +22,44 @@
  */
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
+import { SimError } from '../sim-error.ts';
 import type { StageSamples } from './stage-samples.ts';
 
 export interface LiveMeasurement {
   stages: StageSamples;
-  /** The core process's CPU seconds per answered recommendation request, µs. */
+  /** The core's event-loop CPU per answered recommendation request, µs (the marginal cost: `fitCpuLine`). */
   cpuPerRequestUs: number;
+  /** The event loop's CPU per second that does not grow with requests, µs/s (`fitCpuLine`); 0 if absent. */
+  backgroundUsPerS?: number;
+}
+
+/** The core's event-loop CPU over one measured phase. */
+export interface CpuAtRate {
+  /** Requests answered per second of the phase. */
+  rateQps: number;
+  /** Main-thread CPU per second of the phase, µs/s. */
+  cpuUsPerS: number;
+}
+
+/**
+ * The line `cpu = perRequestUs × rate + backgroundUsPerS` through two measured rates: the live core's
+ * CPU per request falls as the rate rises (4.8 ms at 50 QPS, 3.3 ms at 200 on this machine's main
+ * thread, docs/simulator.md), which a fixed cost per request cannot reproduce. A negative
+ * intercept (noise, or a cost that grows faster than the rate) is clamped to 0 and the whole CPU of
+ * the higher rate charged per request.
+ * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID when the two rates are not distinct and positive
+ */
+export function fitCpuLine(low: CpuAtRate, high: CpuAtRate): { perRequestUs: number; backgroundUsPerS: number } {
+  if (!(low.rateQps > 0 && high.rateQps > low.rateQps && high.cpuUsPerS > 0))
+    throw new SimError(
+      'RECLAB_ERR_SIM_FLEET_INVALID',
+      `calibration needs two rates, the second higher (got ${low.rateQps} and ${high.rateQps} QPS)`,
+    );
+  const perRequestUs = (high.cpuUsPerS - low.cpuUsPerS) / (high.rateQps - low.rateQps);
+  const backgroundUsPerS = low.cpuUsPerS - perRequestUs * low.rateQps;
+  if (perRequestUs <= 0 || backgroundUsPerS < 0)
+    return { perRequestUs: high.cpuUsPerS / high.rateQps, backgroundUsPerS: 0 };
+  return { perRequestUs, backgroundUsPerS };
 }
 
 export interface Fit {
@@ -106,6 +138,7 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
       replicas: {
         ...base.replicas,
         count: 1,
+        backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
         cpu: {
           ...cpu,
           requestUs: { kind: 'exponential', meanUs: Math.round(requestUs) },

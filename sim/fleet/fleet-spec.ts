@@ -15,6 +15,13 @@ import { z } from 'zod';
 import { SimError } from '../sim-error.ts';
 import { type Distribution, DistributionSchema } from './distributions.ts';
 
+/**
+ * Period of a replica's background job (`replicas.backgroundUsPerS` of CPU per second, in jobs of
+ * `backgroundUsPerS × 10 ms ÷ 1 s`): fine enough that no job stalls the loop for long (1 ms at
+ * 100 ms/s), coarse enough to cost 100 events per replica-second.
+ */
+export const BACKGROUND_PERIOD_US = 10_000;
+
 /** How a retrieval source costs: CPU on the replica (an ANN search) or Redis round trips. */
 const SourceSchema = z
   .object({
@@ -67,6 +74,13 @@ export const FleetSpecSchema = z
         /** Load balancing across replicas. */
         lb: z.enum(['round_robin', 'least_outstanding', 'p2c']).default('least_outstanding'),
         cpu: CpuSchema,
+        /**
+         * CPU the event loop spends per second on work that does not grow with requests (timers,
+         * the popularity refresh, consumer polls, GC of long-lived state), µs/s; run as a job every
+         * `BACKGROUND_PERIOD_US`. `reclab calibrate` fits it from two rates (the live core's CPU
+         * per request falls as the rate rises); 0 in the default profile.
+         */
+        backgroundUsPerS: z.number().nonnegative().max(1_000_000).default(0),
       })
       .strict(),
     redis: z
@@ -128,6 +142,7 @@ export const DEFAULT_FLEET: FleetSpec = {
   replicas: {
     count: 1,
     lb: 'least_outstanding',
+    backgroundUsPerS: 0,
     cpu: {
       requestUs: lognormal(250, 600),
       userEncoderUs: lognormal(60, 150),

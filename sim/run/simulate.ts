@@ -32,7 +32,7 @@ import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 import { VirtualClock } from '../engine/virtual-clock.ts';
 import { meanOf, samplerOf } from '../fleet/distributions.ts';
-import { DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
+import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
@@ -198,6 +198,17 @@ export function simulate(opts: SimOptions): SimRun {
       onOutcome,
     });
   });
+  // Background work (fleet `replicas.backgroundUsPerS`): one CPU job per replica every
+  // BACKGROUND_PERIOD_US, the replicas' ticks spread over the period so they do not all stall at once.
+  const backgroundJobUs = (fleet.replicas.backgroundUsPerS * BACKGROUND_PERIOD_US) / 1e6;
+  if (backgroundJobUs > 0)
+    replicas.forEach((r, i) => {
+      const tick = () => {
+        r.cpuServer.submit(scheduler.nowUs, backgroundJobUs);
+        if (scheduler.nowUs + BACKGROUND_PERIOD_US < endUs) scheduler.post(scheduler.nowUs + BACKGROUND_PERIOD_US, tick);
+      };
+      scheduler.post(Math.floor((i * BACKGROUND_PERIOD_US) / replicas.length), tick);
+    });
   const pick = loadBalancer(fleet.replicas.lb, replicas, stream('lb'));
   const users = stream('users');
   const worldUsers = scenario.world.users;

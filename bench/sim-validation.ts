@@ -89,6 +89,13 @@ for (const rate of a.rates.split(',').map(Number)) {
     p50Ratio: Math.round((s.p50Ms / l.p50Ms) * 1000) / 1000,
     p99Ratio: Math.round((s.p99Ms / l.p99Ms) * 1000) / 1000,
     within15: Math.abs(s.p50Ms / l.p50Ms - 1) <= 0.15 && Math.abs(s.p99Ms / l.p99Ms - 1) <= 0.15,
+    /** The live core's event loop: CPU per request, and its run-queue wait ÷ its CPU (contention). */
+    liveMainThreadUsPerRequest: lp.cpu?.coreMainThreadUsPerRequest ?? null,
+    liveRunDelayShare:
+      lp.cpu?.coreMainThreadRunDelayMs !== undefined && lp.cpu.coreMainThreadMs
+        ? Math.round((lp.cpu.coreMainThreadRunDelayMs / lp.cpu.coreMainThreadMs) * 1000) / 1000
+        : null,
+    simReplicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null,
     liveExitCode: live.exitCode,
   };
   rows.push(row);

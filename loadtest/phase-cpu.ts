@@ -29,6 +29,13 @@ export interface PhaseCpu {
    */
   coreMainThreadMs?: number;
   coreMainThreadUsPerRequest?: number;
+  /**
+   * Time the core's main thread was ready to run but waited for a CPU (the run-queue delay of
+   * /proc/<pid>/task/<pid>/schedstat), ms: the machine's other work (the runner, Redis, Kafka, the
+   * core's helper threads) taking the cores. Divided by `coreMainThreadMs`, it is how much longer a
+   * job on the event loop takes than its CPU.
+   */
+  coreMainThreadRunDelayMs?: number;
   /** Runner CPU spent after the phase scoring its served lists (moved out of the phase), ms. */
   scoringAfterPhaseMs?: number;
 }
@@ -81,6 +88,20 @@ export function processCpuTimesMs(
   return { user: user * ms, system: system * ms, total: (user + system) * ms };
 }
 
+/**
+ * Run-queue delay of the main thread of process `pid` so far, ms: the second field of
+ * `/proc/<pid>/task/<pid>/schedstat` (ns). Undefined without /proc or schedstats.
+ */
+export function mainThreadRunDelayMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A started CPU measurement; `stop(requests)` closes it. */
 export interface CpuMeter {
   stop(requests: number): PhaseCpu;
@@ -92,12 +113,14 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
   const runner0 = process.cpuUsage();
   const core0 = processCpuTimesMs(corePid);
   const coreMain0 = processCpuTimesMs(corePid, true);
+  const delay0 = mainThreadRunDelayMs(corePid);
   return {
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
       const runnerMs = (d.user + d.system) / 1000;
       const core1 = processCpuTimesMs(corePid);
       const coreMain1 = processCpuTimesMs(corePid, true);
+      const delay1 = mainThreadRunDelayMs(corePid);
       const per = (ms: number) => Number(((ms * 1000) / Math.max(1, requests)).toFixed(1));
       const out: PhaseCpu = {
         requests,
@@ -115,6 +138,8 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
         out.coreMainThreadMs = Number((coreMain1.total - coreMain0.total).toFixed(1));
         out.coreMainThreadUsPerRequest = per(coreMain1.total - coreMain0.total);
       }
+      if (delay0 !== undefined && delay1 !== undefined)
+        out.coreMainThreadRunDelayMs = Number((delay1 - delay0).toFixed(1));
       return out;
     },
   };

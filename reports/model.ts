@@ -144,6 +144,8 @@ export const PhaseSchema = z.object({
       /** The core's main thread (its event loop) alone: the CPU that queues requests. */
       coreMainThreadMs: z.number().nonnegative().optional(),
       coreMainThreadUsPerRequest: z.number().nonnegative().optional(),
+      /** Time the main thread waited for a CPU while ready to run (schedstat run delay). */
+      coreMainThreadRunDelayMs: z.number().nonnegative().optional(),
       scoringAfterPhaseMs: z.number().nonnegative().optional(),
     })
     .optional(),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fitFleet } from '../../sim/calibrate/fit.ts';
+import { fitCpuLine, fitFleet } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
+import { SimError } from '../../sim/sim-error.ts';
 
 /** A response's timings (ms) with stage medians around the given values and a little spread. */
 function samples(n: number, ms: Record<string, number>): StageSamples {
@@ -67,5 +68,35 @@ describe('reclab calibrate: stage samples and the fit', () => {
       0,
     );
     expect(inProcess).toBeLessThan(before);
+  });
+});
+
+describe('reclab calibrate: the event loop CPU at two rates', () => {
+  it('fits CPU per request and background CPU per second through two measured rates', () => {
+    // 4.8 ms a request at 50 QPS and 3.3 ms at 200 QPS: 2.8 ms a request plus 100 ms/s.
+    const line = fitCpuLine({ rateQps: 50, cpuUsPerS: 240_000 }, { rateQps: 200, cpuUsPerS: 660_000 });
+    expect(line.perRequestUs).toBeCloseTo(2800, 6);
+    expect(line.backgroundUsPerS).toBeCloseTo(100_000, 6);
+  });
+
+  it('charges all the CPU per request when the intercept would be negative', () => {
+    const line = fitCpuLine({ rateQps: 50, cpuUsPerS: 100_000 }, { rateQps: 200, cpuUsPerS: 600_000 });
+    expect(line).toEqual({ perRequestUs: 3000, backgroundUsPerS: 0 });
+  });
+
+  it('refuses rates that are not two distinct positive ones, the second higher', () => {
+    const same = () => fitCpuLine({ rateQps: 100, cpuUsPerS: 1 }, { rateQps: 100, cpuUsPerS: 2 });
+    expect(same).toThrow(SimError);
+    expect(same).toThrow(/two rates/);
+    try {
+      same();
+    } catch (e) {
+      expect((e as SimError).code).toBe('RECLAB_ERR_SIM_FLEET_INVALID');
+    }
+  });
+
+  it('the fitted background CPU lands on the replica and in the fleet file', () => {
+    const { fleet } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 3000, backgroundUsPerS: 80_000 }, 't');
+    expect(fleet.replicas.backgroundUsPerS).toBe(80_000);
   });
 });

@@ -398,3 +398,19 @@ describe('nothing in the simulator reads wall time or an unseeded random', () =>
     expect(offenders).toEqual([]);
   });
 });
+
+describe('simulate: background CPU on the replicas', () => {
+  it('adds replicas.backgroundUsPerS of event-loop work per second, whatever the rate', () => {
+    const fleet = (backgroundUsPerS: number) =>
+      parseFleet({ replicas: { count: 2, backgroundUsPerS }, redis: { shards: 1 } });
+    const run = (f: ReturnType<typeof fleet>) =>
+      simulate({ scenario: scenarios.baseline, fleet: f, seed: 7, qps: 50, durationScale: 0.2, reclabVersion: 't' });
+    const without = run(fleet(0));
+    const with200ms = run(fleet(200_000));
+    const steady = (r: typeof without) => r.result.fleet!.utilisation.steady.replicaCpu;
+    expect(steady(with200ms) - steady(without)).toBeCloseTo(0.2, 2);
+    // Requests queue behind it: the median latency rises.
+    const p50 = (r: typeof without) => r.result.phases.find((p) => p.name === 'steady')!.latencyMs.p50;
+    expect(p50(with200ms)).toBeGreaterThan(p50(without));
+  });
+});

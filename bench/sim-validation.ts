@@ -95,6 +95,11 @@ for (const rate of a.rates.split(',').map(Number)) {
       lp.cpu?.coreMainThreadRunDelayMs !== undefined && lp.cpu.coreMainThreadMs
         ? Math.round((lp.cpu.coreMainThreadRunDelayMs / lp.cpu.coreMainThreadMs) * 1000) / 1000
         : null,
+    liveMainThreadRunsPerS:
+      lp.cpu?.coreMainThreadRuns !== undefined ? Math.round(lp.cpu.coreMainThreadRuns / lp.cpu.wallS) : null,
+    liveMainThreadMs: lp.cpu?.coreMainThreadMs ?? null,
+    liveRunDelayMs: lp.cpu?.coreMainThreadRunDelayMs ?? null,
+    liveWallS: lp.cpu?.wallS ?? null,
     simReplicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null,
     liveExitCode: live.exitCode,
   };

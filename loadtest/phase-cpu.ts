@@ -36,6 +36,8 @@ export interface PhaseCpu {
    * job on the event loop takes than its CPU.
    */
   coreMainThreadRunDelayMs?: number;
+  /** Times the main thread was put on a CPU (schedstat's third field): its wake-ups, roughly. */
+  coreMainThreadRuns?: number;
   /** Runner CPU spent after the phase scoring its served lists (moved out of the phase), ms. */
   scoringAfterPhaseMs?: number;
 }
@@ -89,14 +91,16 @@ export function processCpuTimesMs(
 }
 
 /**
- * Run-queue delay of the main thread of process `pid` so far, ms: the second field of
- * `/proc/<pid>/task/<pid>/schedstat` (ns). Undefined without /proc or schedstats.
+ * Run-queue delay (ms: the second field of `/proc/<pid>/task/<pid>/schedstat`, ns) and times put on
+ * a CPU (the third) of the main thread of process `pid` so far. Undefined without /proc or schedstats.
  */
-export function mainThreadRunDelayMs(pid: number | undefined): number | undefined {
+export function mainThreadSchedStat(pid: number | undefined): { delayMs: number; runs: number } | undefined {
   if (pid === undefined) return undefined;
   try {
-    const ns = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
-    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+    const f = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    const delayMs = Number(f[1]) / 1e6;
+    const runs = Number(f[2]);
+    return Number.isFinite(delayMs + runs) ? { delayMs, runs } : undefined;
   } catch {
     return undefined;
   }
@@ -113,14 +117,14 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
   const runner0 = process.cpuUsage();
   const core0 = processCpuTimesMs(corePid);
   const coreMain0 = processCpuTimesMs(corePid, true);
-  const delay0 = mainThreadRunDelayMs(corePid);
+  const sched0 = mainThreadSchedStat(corePid);
   return {
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
       const runnerMs = (d.user + d.system) / 1000;
       const core1 = processCpuTimesMs(corePid);
       const coreMain1 = processCpuTimesMs(corePid, true);
-      const delay1 = mainThreadRunDelayMs(corePid);
+      const sched1 = mainThreadSchedStat(corePid);
       const per = (ms: number) => Number(((ms * 1000) / Math.max(1, requests)).toFixed(1));
       const out: PhaseCpu = {
         requests,
@@ -138,8 +142,10 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
         out.coreMainThreadMs = Number((coreMain1.total - coreMain0.total).toFixed(1));
         out.coreMainThreadUsPerRequest = per(coreMain1.total - coreMain0.total);
       }
-      if (delay0 !== undefined && delay1 !== undefined)
-        out.coreMainThreadRunDelayMs = Number((delay1 - delay0).toFixed(1));
+      if (sched0 !== undefined && sched1 !== undefined) {
+        out.coreMainThreadRunDelayMs = Number((sched1.delayMs - sched0.delayMs).toFixed(1));
+        out.coreMainThreadRuns = sched1.runs - sched0.runs;
+      }
       return out;
     },
   };

@@ -146,6 +146,8 @@ export const PhaseSchema = z.object({
       coreMainThreadUsPerRequest: z.number().nonnegative().optional(),
       /** Time the main thread waited for a CPU while ready to run (schedstat run delay). */
       coreMainThreadRunDelayMs: z.number().nonnegative().optional(),
+      /** Times the main thread was put on a CPU (schedstat): its wake-ups, roughly. */
+      coreMainThreadRuns: z.number().int().nonnegative().optional(),
       scoringAfterPhaseMs: z.number().nonnegative().optional(),
     })
     .optional(),

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import type { RunPhase } from '../../loadtest/run.ts';
+import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
 import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
 import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
@@ -49,6 +50,8 @@ export interface CalibrationReport {
   /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
   cpuPerRequestUs: number;
   backgroundUsPerS: number;
+  /** The core's GC pauses during the higher-rate phase, per kind. */
+  gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
   stages: Record<string, { count: number; p50: number; p90: number; p99: number }>;
   notes: string[];
@@ -64,6 +67,8 @@ export async function calibrate(
 ): Promise<{ report: CalibrationReport; fleetPath: string; reportPath: string }> {
   const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps);
   const stages = new StageSamples();
+  let gcBefore: GcCounters | undefined;
+  let gcAfter: GcCounters | undefined;
   const summary = await runScenario({
     scenario,
     seed: o.seed,
@@ -73,6 +78,12 @@ export async function calibrate(
     cacheDir: o.cacheDir,
     log: o.log,
     probe: {
+      phaseStart: async (phase, url) => {
+        if (phase === MEASURED_HIGH_PHASE) gcBefore = await readGcCounters(url);
+      },
+      phaseEnd: async (phase, url) => {
+        if (phase === MEASURED_HIGH_PHASE) gcAfter = await readGcCounters(url);
+      },
       served: (phase, served) => {
         if (phase === MEASURED_PHASE) stages.record(served?.meta?.timings_ms);
       },
@@ -85,11 +96,13 @@ export async function calibrate(
       `calibration run ${summary.runId} measured no responses or no core CPU (exit ${summary.exitCode}; ` +
         'the main thread is read from /proc: Linux only)',
     );
+  const highRequests = summary.phases.find((p) => p.phase === MEASURED_HIGH_PHASE)?.cpu?.requests ?? 0;
+  const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, highRequests) : [];
   const line = fitCpuLine(low, high);
   const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
   const { fleet, notes } = fitFleet(
-    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS },
+    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc },
     `calibrated-${machine.cpus}cpu`,
   );
   notes.unshift(
@@ -109,6 +122,7 @@ export async function calibrate(
     cpuAtRates: [low, high],
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
     backgroundUsPerS: Math.round(line.backgroundUsPerS),
+    gc,
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,
@@ -138,5 +152,11 @@ function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undef
   return {
     rateQps: Math.round((cpu.requests / cpu.wallS) * 10) / 10,
     cpuUsPerS: Math.round((cpu.coreMainThreadMs * 1000) / cpu.wallS),
+    ...(cpu.coreMainThreadRuns !== undefined && cpu.coreMainThreadRunDelayMs !== undefined
+      ? {
+          runsPerS: Math.round(cpu.coreMainThreadRuns / cpu.wallS),
+          runDelayUsPerS: Math.round((cpu.coreMainThreadRunDelayMs * 1000) / cpu.wallS),
+        }
+      : {}),
   };
 }

@@ -23,6 +23,7 @@
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import { SimError } from '../sim-error.ts';
+import type { GcRate } from './core-gc.ts';
 import type { StageSamples } from './stage-samples.ts';
 
 export interface LiveMeasurement {
@@ -31,6 +32,8 @@ export interface LiveMeasurement {
   cpuPerRequestUs: number;
   /** The event loop's CPU per second that does not grow with requests, µs/s (`fitCpuLine`); 0 if absent. */
   backgroundUsPerS?: number;
+  /** The core's GC pauses per request (core-gc.ts); their mean CPU is taken out of the stages. */
+  gc?: GcRate[];
 }
 
 /** The core's event-loop CPU over one measured phase. */
@@ -39,6 +42,10 @@ export interface CpuAtRate {
   rateQps: number;
   /** Main-thread CPU per second of the phase, µs/s. */
   cpuUsPerS: number;
+  /** Times per second the main thread was put on a CPU (its wake-ups), when measured. */
+  runsPerS?: number;
+  /** Its run-queue delay per second, µs/s, when measured. */
+  runDelayUsPerS?: number;
 }
 
 /**
@@ -109,7 +116,16 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
     mean(enrichment) +
     mean(ranking) +
     mean(rerank);
-  let requestUs = m.cpuPerRequestUs - stagesCpu;
+  // GC pauses are part of the measured CPU; the simulated replica runs them as pauses of their own.
+  const gcUs = (m.gc ?? []).reduce((t, g) => t + g.perRequest * g.meanPauseUs, 0);
+  const perRequestUs = m.cpuPerRequestUs - gcUs;
+  if (gcUs > 0)
+    notes.push(
+      `GC pauses ${Math.round(gcUs)} µs a request (${(m.gc ?? [])
+        .map((g) => `${g.kind} ${g.perRequest.toFixed(3)}/request × ${Math.round(g.meanPauseUs)} µs`)
+        .join(', ')}): replicas.gcPauses, out of the stages`,
+    );
+  let requestUs = perRequestUs - stagesCpu;
   // Stage wall times also hold waiting (for the loop, behind other requests): when their sum passes
   // the process's measured CPU, the in-process stages are scaled down so that the replica's CPU per
   // request equals the measured one (100 µs left for HTTP and the rest).
@@ -117,16 +133,16 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
   if (requestUs < 100) {
     const fixedUs = encoderUs + redisCommands * replyUs;
     const scalable = stagesCpu - fixedUs;
-    scale = Math.max(0.1, (m.cpuPerRequestUs - 100 - fixedUs) / scalable);
+    scale = Math.max(0.1, (perRequestUs - 100 - fixedUs) / scalable);
     notes.push(
       `the stages' mean wall time (${Math.round(stagesCpu)} µs) passes the measured CPU per request ` +
-        `(${Math.round(m.cpuPerRequestUs)} µs): ANN, merge, enrichment, ranking and re-rank scaled by ` +
+        `(${Math.round(perRequestUs)} µs): ANN, merge, enrichment, ranking and re-rank scaled by ` +
         `${scale.toFixed(3)}, requestUs 100 µs`,
     );
     requestUs = 100;
   } else {
     notes.push(
-      `requestUs = measured CPU per request ${Math.round(m.cpuPerRequestUs)} µs − stages' mean CPU ` +
+      `requestUs = measured CPU per request ${Math.round(perRequestUs)} µs − stages' mean CPU ` +
         `${Math.round(stagesCpu)} µs (HTTP, JSON, impression, events route, consumer, GC)`,
     );
   }
@@ -139,6 +155,11 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         ...base.replicas,
         count: 1,
         backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
+        gcPauses: (m.gc ?? []).map((g) => ({
+          kind: g.kind,
+          perRequest: Number(g.perRequest.toFixed(5)),
+          pauseUs: { kind: 'exponential' as const, meanUs: Math.round(g.meanPauseUs) },
+        })),
         cpu: {
           ...cpu,
           requestUs: { kind: 'exponential', meanUs: Math.round(requestUs) },

@@ -91,6 +91,10 @@ export interface ReplicaDeps {
   /** The brownout policy's settings (core/resilience/brownout.ts). */
   brownout: BrownoutSettings;
   cpu: CpuSamplers;
+  /** What a job pays when it finds the loop idle (fleet `replicas.wakeCpuUs`, `wakeDelayUs`). */
+  wake?: { cpuUs: number; delayUs: number };
+  /** GC pauses after a served request (fleet `replicas.gcPauses`), and the uniform draw deciding them. */
+  gc?: { pauses: readonly { perRequest: number; pause: Sampler }[]; draw: () => number };
   sources: readonly FleetSource[];
   candidates: number;
   redis: RedisCluster;
@@ -106,7 +110,7 @@ const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN ind
 const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 
 export class Replica {
-  readonly cpuServer = new FifoServer();
+  readonly cpuServer: FifoServer;
   readonly breakers: Breakers;
   /** `breakers.sources` in the order of `d.sources`: no lookup by name per request and source. */
   readonly sourceBreakers: readonly CircuitBreaker[];
@@ -122,6 +126,7 @@ export class Replica {
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
+    this.cpuServer = new FifoServer(deps.wake?.cpuUs, deps.wake?.delayUs);
     const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
     this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
       lagMs: backlogMs,
@@ -169,6 +174,11 @@ export class Replica {
   ): void {
     this.outstanding--;
     const d = this.d;
+    if (d.gc) {
+      // The allocation of this request may trigger a collection: a pause on the loop, no callback.
+      for (const g of d.gc.pauses)
+        if (d.gc.draw() < g.perRequest) this.cpuServer.submit(d.scheduler.nowUs, g.pause());
+    }
     if (status === 200) d.kafka.publish(d.index);
     d.onOutcome({ intendedUs, doneUs: d.scheduler.nowUs, status, rung, reasons });
   }

@@ -189,6 +189,21 @@ export function simulate(opts: SimOptions): SimRun {
       bulkhead: new Bulkhead(clock, settings.bulkhead),
       brownout: settings.brownout,
       cpu,
+      wake: { cpuUs: fleet.replicas.wakeCpuUs, delayUs: fleet.replicas.wakeDelayUs },
+      ...(fleet.replicas.gcPauses.length > 0
+        ? {
+            gc: {
+              pauses: fleet.replicas.gcPauses.map((g) => ({
+                perRequest: g.perRequest,
+                pause: s(`gc.${g.kind}`, g.pauseUs),
+              })),
+              draw: (() => {
+                const u = stream(`replica${index}.gc`);
+                return () => u.next();
+              })(),
+            },
+          }
+        : {}),
       sources: fleet.sources,
       candidates: fleet.candidates,
       redis,

@@ -82,13 +82,6 @@ export const FleetSpecSchema = z
          */
         backgroundUsPerS: z.number().nonnegative().max(1_000_000).default(0),
         /**
-         * What a CPU job pays when it finds the event loop idle (sim/fleet/fifo-server.ts): CPU
-         * (`wakeCpuUs`) and waiting for a core (`wakeDelayUs`), µs. Fitted by `reclab calibrate`
-         * from the main thread's schedstat; 0 in the default profile.
-         */
-        wakeCpuUs: z.number().nonnegative().max(100_000).default(0),
-        wakeDelayUs: z.number().nonnegative().max(100_000).default(0),
-        /**
          * Garbage-collection pauses: after each request it served, a replica pauses with
          * probability `perRequest` for `pauseUs` (a CPU job on its event loop), per kind. The live
          * core's V8 collects as it allocates, and a request allocates about the same each time;
@@ -168,8 +161,6 @@ export const DEFAULT_FLEET: FleetSpec = {
     count: 1,
     lb: 'least_outstanding',
     backgroundUsPerS: 0,
-    wakeCpuUs: 0,
-    wakeDelayUs: 0,
     gcPauses: [],
     cpu: {
       requestUs: lognormal(250, 600),

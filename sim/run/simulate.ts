@@ -189,7 +189,6 @@ export function simulate(opts: SimOptions): SimRun {
       bulkhead: new Bulkhead(clock, settings.bulkhead),
       brownout: settings.brownout,
       cpu,
-      wake: { cpuUs: fleet.replicas.wakeCpuUs, delayUs: fleet.replicas.wakeDelayUs },
       ...(fleet.replicas.gcPauses.length > 0
         ? {
             gc: {

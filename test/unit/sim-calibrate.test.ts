@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
 import { fitCpuLine, fitFleet } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
@@ -98,5 +99,51 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
   it('the fitted background CPU lands on the replica and in the fleet file', () => {
     const { fleet } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 3000, backgroundUsPerS: 80_000 }, 't');
     expect(fleet.replicas.backgroundUsPerS).toBe(80_000);
+  });
+});
+
+describe('reclab calibrate: GC pauses', () => {
+  const page = (minor: [number, number], major: [number, number], prefix = 'reclab_') =>
+    [
+      `# HELP ${prefix}nodejs_gc_duration_seconds Garbage collection duration by kind`,
+      `${prefix}nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} 3`,
+      `${prefix}nodejs_gc_duration_seconds_sum{kind="minor"} ${minor[1]}`,
+      `${prefix}nodejs_gc_duration_seconds_count{kind="minor"} ${minor[0]}`,
+      `${prefix}nodejs_gc_duration_seconds_sum{kind="major"} ${major[1]}`,
+      `${prefix}nodejs_gc_duration_seconds_count{kind="major"} ${major[0]}`,
+      'reclab_process_cpu_seconds_total 12.5',
+    ].join('\n');
+
+  it('reads the GC histogram with or without the reclab_ prefix, per kind', () => {
+    expect(parseGcCounters(page([10, 0.02], [1, 0.005]))).toEqual({
+      minor: { count: 10, sumS: 0.02 },
+      major: { count: 1, sumS: 0.005 },
+    });
+    expect(parseGcCounters(page([4, 0.01], [0, 0], ''))).toEqual({
+      minor: { count: 4, sumS: 0.01 },
+      major: { count: 0, sumS: 0 },
+    });
+  });
+
+  it('gives pauses per request and their mean over a phase; kinds with none are left out', () => {
+    const before = parseGcCounters(page([10, 0.02], [1, 0.005]));
+    const after = parseGcCounters(page([60, 0.12], [1, 0.005]));
+    const rates = gcRates(before, after, 1000);
+    expect(rates).toHaveLength(1);
+    expect(rates[0].kind).toBe('minor');
+    expect(rates[0].perRequest).toBeCloseTo(0.05, 9);
+    expect(rates[0].meanPauseUs).toBeCloseTo(2000, 6);
+  });
+
+  it('takes the GC CPU out of the stages and puts the pauses on the replica', () => {
+    const gc = [{ kind: 'minor', perRequest: 0.05, meanPauseUs: 2000 }];
+    const withGc = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 1000, gc }, 't');
+    const without = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 1000 }, 't');
+    expect(withGc.fleet.replicas.gcPauses).toEqual([
+      { kind: 'minor', perRequest: 0.05, pauseUs: { kind: 'exponential', meanUs: 2000 } },
+    ]);
+    // 100 µs a request moves from the stages to the pauses.
+    expect(meanOf(without.fleet.replicas.cpu.rerankUs)).toBeGreaterThan(meanOf(withGc.fleet.replicas.cpu.rerankUs));
+    expect(withGc.notes.join('\n')).toMatch(/GC pauses 100 µs a request/);
   });
 });

@@ -414,3 +414,24 @@ describe('simulate: background CPU on the replicas', () => {
     expect(p50(with200ms)).toBeGreaterThan(p50(without));
   });
 });
+
+describe('simulate: GC pauses on the replicas', () => {
+  it('pauses a replica perRequest times per request for pauseUs: utilisation and waiting rise', () => {
+    const fleet = (perRequest: number) =>
+      parseFleet({
+        replicas: { count: 1, gcPauses: [{ kind: 'minor', perRequest, pauseUs: { kind: 'constant', us: 8000 } }] },
+        redis: { shards: 1 },
+      });
+    // baseline's arrivals are evenly spaced: at 100 QPS one every 10 ms, so a request (≈ 4 ms) and
+    // an 8 ms pause after it delay the next one.
+    const run = (f: ReturnType<typeof fleet>) =>
+      simulate({ scenario: scenarios.baseline, fleet: f, seed: 7, qps: 100, durationScale: 0.2, reclabVersion: 't' });
+    const none = run(fleet(0));
+    const some = run(fleet(0.25)); // 2 ms a request at 100 requests/s: +20% utilisation
+    const steady = (r: typeof none) => r.result.fleet!.utilisation.steady.replicaCpu;
+    expect(steady(some) - steady(none)).toBeGreaterThan(0.17);
+    expect(steady(some) - steady(none)).toBeLessThan(0.23);
+    const lat = (r: typeof none) => r.result.phases.find((p) => p.name === 'steady')!.latencyMs;
+    expect(lat(some).p90).toBeGreaterThan(lat(none).p90 + 1);
+  });
+});

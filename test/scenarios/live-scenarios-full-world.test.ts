@@ -43,24 +43,21 @@ describe('reclab run (live, each scenario in its own world)', () => {
     LONG,
     async () => {
       const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5 });
-      // Every budget but the spike's p99, which this 2-core machine does not hold reliably at 3× the
-      // knee: the load generator shares the cores with the core it measures, and its late sends land
-      // in the p99 (every run measured: docs/scenarios.md, viral-spike). It is printed here and stays
-      // an assertion of the scenario itself.
-      const spikeP99 = 'http_req_duration{phase:spike} p(99) <= 200';
-      const p99 = s.assertions.find((a) => a.expression === spikeP99);
-      expect(p99).toBeDefined();
-      common.log(`viral-spike spike p99 ${p99!.observed} ms (budget 200 ms, not asserted in CI)`);
-      expect(s.assertions.filter((a) => !a.passed && a.expression !== spikeP99)).toEqual([]);
-      // Brownout, not failure: the spike's non-200 answers are all shed (503 with Retry-After;
-      // errors_5xx_other == 0 above). Their share is printed: once under the 99% budget in a CI run
-      // (docs/scenarios.md, viral-spike).
+      // Every budget of the scenario, the spike's p99 ≤ 200 ms included (peak 600/s: 3× the knee of
+      // 200 QPS measured on this machine, docs/performance.md; every run: docs/scenarios.md).
+      const spikeP99 = s.assertions.find((a) => a.expression === 'http_req_duration{phase:spike} p(99) <= 200');
+      common.log(`viral-spike spike p99 ${spikeP99?.observed} ms (budget 200 ms)`);
+      expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+      // Brownout, not failure: ≥ 99% of the spike answered 200, and any other answer a shed 503
+      // (with Retry-After; errors_5xx_other == 0 above).
       const spike = s.phases.find((p) => p.phase === 'spike')!;
-      common.log(`viral-spike spike 200 share ${(spike.statusCounts['2xx'] / spike.completed).toFixed(4)}`);
+      const okShare = spike.statusCounts['2xx'] / spike.completed;
+      common.log(`viral-spike spike 200 share ${okShare.toFixed(4)}`);
+      expect(okShare).toBeGreaterThanOrEqual(0.99);
       expect(spike.statusCounts['2xx'] + spike.shed).toBe(spike.completed);
       expect(s.viral?.timeToListS).not.toBeNull();
       expect(s.viral!.timeToListS!).toBeLessThan(60);
-      expect(s.exitCode === 0 || !p99!.passed).toBe(true);
+      expect(s.exitCode).toBe(0);
     },
   );
 });

@@ -480,16 +480,20 @@ export async function recommend(
     recentWatches: recentRead,
   };
   const settled = await Promise.allSettled(
-    sources.map((s) =>
-      guarded(
+    sources.map(async (s) => {
+      // A source that needs the recent watches starts once they are read (a bounded wait: the read
+      // has its own deadline); if the read failed, its rejection skips the source here, before its
+      // breaker is asked (CandidateSource.needsRecentWatches).
+      if (s.needsRecentWatches && recentRead) await recentRead;
+      return guarded(
         clock,
         breakers.sources.get(s.name)!,
         cfg.deadlines.retrievalMs,
         { timeout: 'RECLAB_ERR_RETRIEVAL_TIMEOUT', unavailable: 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE' },
         () => s.retrieve(ctx, kOf(s.name)),
         deps.faults,
-      ),
-    ),
+      );
+    }),
   );
   const lists: Candidate[][] = [];
   settled.forEach((r, i) => {

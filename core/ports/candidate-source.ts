@@ -23,6 +23,13 @@ export interface RetrievalContext {
 export interface CandidateSource {
   /** Stable name, reported per candidate as `source` (`two_tower`, `popularity`). */
   readonly name: string;
+  /**
+   * The source cannot work without `ctx.recentWatches` (content retrieval). The pipeline then waits
+   * for that read before calling it, and when the read failed skips the source (`partial_retrieval`
+   * with the read's code) without asking its breaker: another dependency's failure must not open
+   * this source's breaker and keep it open after that dependency is back.
+   */
+  readonly needsRecentWatches?: boolean;
   /** Up to `k` candidates, best first. Throws when the source fails. */
   retrieve(ctx: RetrievalContext, k: number): Promise<Candidate[]>;
 }

@@ -65,6 +65,7 @@ export class ContentSource implements CandidateSource {
   /** The source's name (breakers are made per name before any model set brings the source). */
   static readonly NAME = 'content';
   readonly name = ContentSource.NAME;
+  readonly needsRecentWatches = true;
   readonly #index: AnnSearcher;
   readonly #emb: ContentEmbeddings;
   readonly #watches: RecentActivity;

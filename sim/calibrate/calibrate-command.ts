@@ -14,9 +14,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
-import type { RunPhase } from '../../loadtest/run.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
 import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
 import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';

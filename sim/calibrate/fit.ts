@@ -56,7 +56,10 @@ export interface CpuAtRate {
  * the higher rate charged per request.
  * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID when the two rates are not distinct and positive
  */
-export function fitCpuLine(low: CpuAtRate, high: CpuAtRate): { perRequestUs: number; backgroundUsPerS: number } {
+export function fitCpuLine(
+  low: CpuAtRate,
+  high: CpuAtRate,
+): { perRequestUs: number; backgroundUsPerS: number } {
   if (!(low.rateQps > 0 && high.rateQps > low.rateQps && high.cpuUsPerS > 0))
     throw new SimError(
       'RECLAB_ERR_SIM_FLEET_INVALID',

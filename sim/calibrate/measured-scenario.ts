@@ -35,7 +35,13 @@ export function measuredBaseline(
       { name: MEASURED_PHASE, arrivals: { kind: 'constant', rateQps }, durationS },
       ...(highRateQps === undefined
         ? []
-        : [{ name: MEASURED_HIGH_PHASE, arrivals: { kind: 'constant' as const, rateQps: highRateQps }, durationS }]),
+        : [
+            {
+              name: MEASURED_HIGH_PHASE,
+              arrivals: { kind: 'constant' as const, rateQps: highRateQps },
+              durationS,
+            },
+          ]),
     ],
     assertions: [],
   };

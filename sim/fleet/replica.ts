@@ -194,6 +194,8 @@ class SimRequest {
   readonly #ladder = new LadderPosition();
   /** Recent watches read: undefined while in flight. */
   #recentOk: boolean | undefined;
+  /** Why that read failed, when it did. */
+  #recentCode: ErrorCode = 'RECLAB_ERR_FEATURES_UNAVAILABLE';
   #recentWaiters: (() => void)[] | undefined;
   #sourcesLeft = 0;
   #sourcesOk = 0;
@@ -256,8 +258,10 @@ class SimRequest {
       (done) => redis.command(shard, 1, done),
       (err) => {
         this.#recentOk = err === undefined;
-        if (err)
-          this.#ladder.degrade('full', 'watched_filter', errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE'));
+        if (err) {
+          this.#recentCode = errorCode(err, 'RECLAB_ERR_FEATURES_UNAVAILABLE');
+          this.#ladder.degrade('full', 'watched_filter', this.#recentCode);
+        }
         const waiters = this.#recentWaiters;
         this.#recentWaiters = undefined;
         if (waiters) for (const w of waiters) w();
@@ -328,45 +332,48 @@ class SimRequest {
   }
 
   #retrieve(haveEmbedding: boolean): void {
-    const d = this.#r.d;
-    const sources = d.sources;
-    const breakers = this.#r.sourceBreakers;
+    const sources = this.#r.d.sources;
     this.#sourcesLeft = sources.length;
     for (let i = 0; i < sources.length; i++) {
-      const source = sources[i];
-      guardedCallback(
-        d.clock,
-        breakers[i],
-        d.cfg.deadlines.retrievalMs,
-        RETRIEVAL,
-        (done) => this.#retrieveFrom(source, haveEmbedding, done),
-        (err) => {
-          if (err)
-            this.#ladder.degrade(
-              'partial_retrieval',
-              `retrieval.${source.name}`,
-              errorCode(err, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'),
-            );
-          else this.#sourcesOk++;
-          if (--this.#sourcesLeft === 0) this.#merge();
-        },
-      );
+      // As the live pipeline (CandidateSource.needsRecentWatches): content retrieval starts once the
+      // recent watches are read, and is skipped without asking its breaker when that read failed.
+      if (sources[i].needsRecentWatches && this.#recentOk === undefined) {
+        this.#recentWaiters ??= [];
+        this.#recentWaiters.push(() => this.#startSource(i, haveEmbedding));
+      } else this.#startSource(i, haveEmbedding);
     }
+  }
+
+  #startSource(i: number, haveEmbedding: boolean): void {
+    const d = this.#r.d;
+    const source = d.sources[i];
+    const settle = (err: ReclabError | undefined) => {
+      if (err)
+        this.#ladder.degrade(
+          'partial_retrieval',
+          `retrieval.${source.name}`,
+          errorCode(err, 'RECLAB_ERR_RETRIEVAL_UNAVAILABLE'),
+        );
+      else this.#sourcesOk++;
+      if (--this.#sourcesLeft === 0) this.#merge();
+    };
+    if (source.needsRecentWatches && this.#recentOk === false) {
+      settle(new ReclabError(this.#recentCode, 'recent watches unavailable'));
+      return;
+    }
+    guardedCallback(
+      d.clock,
+      this.#r.sourceBreakers[i],
+      d.cfg.deadlines.retrievalMs,
+      RETRIEVAL,
+      (done) => this.#retrieveFrom(source, haveEmbedding, done),
+      settle,
+    );
   }
 
   /** One retrieval source's work: an ANN search on this CPU, or sequential Redis round trips. */
   #retrieveFrom(source: FleetSource, haveEmbedding: boolean, done: (err: unknown) => void): void {
-    // Content retrieval needs the recent watches the pipeline is still reading: wait for them.
-    if (source.needsRecentWatches && this.#recentOk === undefined) {
-      this.#recentWaiters ??= [];
-      this.#recentWaiters.push(() => this.#retrieveFrom(source, haveEmbedding, done));
-      return;
-    }
     const d = this.#r.d;
-    if (source.needsRecentWatches && this.#recentOk === false) {
-      done(new Error('recent watches unavailable'));
-      return;
-    }
     if (source.kind === 'ann') {
       if (d.ann?.missing) {
         done(ANN_MISSING);

@@ -219,7 +219,8 @@ export function simulate(opts: SimOptions): SimRun {
     replicas.forEach((r, i) => {
       const tick = () => {
         r.cpuServer.submit(scheduler.nowUs, backgroundJobUs);
-        if (scheduler.nowUs + BACKGROUND_PERIOD_US < endUs) scheduler.post(scheduler.nowUs + BACKGROUND_PERIOD_US, tick);
+        if (scheduler.nowUs + BACKGROUND_PERIOD_US < endUs)
+          scheduler.post(scheduler.nowUs + BACKGROUND_PERIOD_US, tick);
       };
       scheduler.post(Math.floor((i * BACKGROUND_PERIOD_US) / replicas.length), tick);
     });

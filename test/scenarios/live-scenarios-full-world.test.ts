@@ -45,7 +45,9 @@ describe('reclab run (live, each scenario in its own world)', () => {
       const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5 });
       // Every budget of the scenario, the spike's p99 ≤ 200 ms included (peak 600/s: 3× the knee of
       // 200 QPS measured on this machine, docs/performance.md; every run: docs/scenarios.md).
-      const spikeP99 = s.assertions.find((a) => a.expression === 'http_req_duration{phase:spike} p(99) <= 200');
+      const spikeP99 = s.assertions.find(
+        (a) => a.expression === 'http_req_duration{phase:spike} p(99) <= 200',
+      );
       common.log(`viral-spike spike p99 ${spikeP99?.observed} ms (budget 200 ms)`);
       expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
       // Brownout, not failure: ≥ 99% of the spike answered 200, and any other answer a shed 503

@@ -72,9 +72,12 @@ let retrieved: number[];
 let deps: PipelineDeps;
 let models: ModelSet;
 let breakers: Breakers;
+let advance: (ms: number) => void;
 
 beforeEach(async () => {
-  const { clock } = manualClock();
+  const mc = manualClock();
+  const { clock } = mc;
+  advance = mc.advance;
   store = new MemoryStore();
   rankerCalls = 0;
   retrieved = Array.from({ length: 40 }, (_, i) => i); // candidates 0 … 39
@@ -234,5 +237,49 @@ describe('recommend: a page is never short while a lower rung can fill it', () =
       'popularity_cache',
     ]);
     expect(r.items.slice(3).every((it) => it.source === 'editorial')).toBe(true);
+  });
+});
+
+describe('recommend: a source that needs the recent watches (CandidateSource.needsRecentWatches)', () => {
+  it('is skipped without asking its breaker while that read fails, and called again once it is back', async () => {
+    let activityDown = true;
+    let contentCalls = 0;
+    deps.activity = {
+      recentWatches: async () => {
+        if (activityDown) throw new Error('redis down');
+        return [1, 2, 3];
+      },
+    };
+    models.sources = [
+      ...models.sources,
+      {
+        name: 'content',
+        needsRecentWatches: true,
+        retrieve: async (ctx) => {
+          contentCalls++;
+          await ctx.recentWatches;
+          return [{ video: 60, score: 0.5, source: 'content' }];
+        },
+      },
+    ];
+    breakers = new Breakers(deps.clock, ['two_tower', 'content'], TEST_BREAKER);
+    // More calls than the breaker's minimum (100), all while the recent watches are unavailable.
+    for (let i = 0; i < 150; i++) {
+      const r = await serve();
+      expect(r.meta.rung).toBe('partial_retrieval');
+      expect(r.meta.reasons).toContainEqual({
+        stage: 'retrieval.content',
+        code: 'RECLAB_ERR_FEATURES_UNAVAILABLE',
+      });
+    }
+    expect(contentCalls).toBe(0);
+    // The content index never failed: its breaker stays closed, so the source serves as soon as the
+    // recent watches are readable again (before, it had failed 150 times and stayed open).
+    expect(breakers.sources.get('content')!.state).toBe('closed');
+    activityDown = false;
+    advance(TEST_BREAKER.openMs); // the activity breaker (opened by the failed reads) lets a trial through
+    const r = await serve();
+    expect(contentCalls).toBe(1);
+    expect(r.meta.rung).toBe('full');
   });
 });

@@ -97,7 +97,10 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
   });
 
   it('the fitted background CPU lands on the replica and in the fleet file', () => {
-    const { fleet } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 3000, backgroundUsPerS: 80_000 }, 't');
+    const { fleet } = fitFleet(
+      { stages: samples(500, stages), cpuPerRequestUs: 3000, backgroundUsPerS: 80_000 },
+      't',
+    );
     expect(fleet.replicas.backgroundUsPerS).toBe(80_000);
   });
 });
@@ -143,7 +146,9 @@ describe('reclab calibrate: GC pauses', () => {
       { kind: 'minor', perRequest: 0.05, pauseUs: { kind: 'exponential', meanUs: 2000 } },
     ]);
     // 100 µs a request moves from the stages to the pauses.
-    expect(meanOf(without.fleet.replicas.cpu.rerankUs)).toBeGreaterThan(meanOf(withGc.fleet.replicas.cpu.rerankUs));
+    expect(meanOf(without.fleet.replicas.cpu.rerankUs)).toBeGreaterThan(
+      meanOf(withGc.fleet.replicas.cpu.rerankUs),
+    );
     expect(withGc.notes.join('\n')).toMatch(/GC pauses 100 µs a request/);
   });
 });

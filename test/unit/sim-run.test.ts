@@ -404,7 +404,14 @@ describe('simulate: background CPU on the replicas', () => {
     const fleet = (backgroundUsPerS: number) =>
       parseFleet({ replicas: { count: 2, backgroundUsPerS }, redis: { shards: 1 } });
     const run = (f: ReturnType<typeof fleet>) =>
-      simulate({ scenario: scenarios.baseline, fleet: f, seed: 7, qps: 50, durationScale: 0.2, reclabVersion: 't' });
+      simulate({
+        scenario: scenarios.baseline,
+        fleet: f,
+        seed: 7,
+        qps: 50,
+        durationScale: 0.2,
+        reclabVersion: 't',
+      });
     const without = run(fleet(0));
     const with200ms = run(fleet(200_000));
     const steady = (r: typeof without) => r.result.fleet!.utilisation.steady.replicaCpu;
@@ -419,13 +426,23 @@ describe('simulate: GC pauses on the replicas', () => {
   it('pauses a replica perRequest times per request for pauseUs: utilisation and waiting rise', () => {
     const fleet = (perRequest: number) =>
       parseFleet({
-        replicas: { count: 1, gcPauses: [{ kind: 'minor', perRequest, pauseUs: { kind: 'constant', us: 8000 } }] },
+        replicas: {
+          count: 1,
+          gcPauses: [{ kind: 'minor', perRequest, pauseUs: { kind: 'constant', us: 8000 } }],
+        },
         redis: { shards: 1 },
       });
     // baseline's arrivals are evenly spaced: at 100 QPS one every 10 ms, so a request (≈ 4 ms) and
     // an 8 ms pause after it delay the next one.
     const run = (f: ReturnType<typeof fleet>) =>
-      simulate({ scenario: scenarios.baseline, fleet: f, seed: 7, qps: 100, durationScale: 0.2, reclabVersion: 't' });
+      simulate({
+        scenario: scenarios.baseline,
+        fleet: f,
+        seed: 7,
+        qps: 100,
+        durationScale: 0.2,
+        reclabVersion: 't',
+      });
     const none = run(fleet(0));
     const some = run(fleet(0.25)); // 2 ms a request at 100 requests/s: +20% utilisation
     const steady = (r: typeof none) => r.result.fleet!.utilisation.steady.replicaCpu;

@@ -29,7 +29,8 @@ export function parseGcCounters(text: string): GcCounters {
   for (const line of text.split('\n')) {
     const m = LINE.exec(line);
     if (!m) continue;
-    const kind = (out[m[2]] ??= { count: 0, sumS: 0 });
+    out[m[2]] ??= { count: 0, sumS: 0 };
+    const kind = out[m[2]];
     if (m[1] === 'count') kind.count = Number(m[3]);
     else kind.sumS = Number(m[3]);
   }

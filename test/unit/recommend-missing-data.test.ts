@@ -17,6 +17,7 @@ import {
   type RecommendResult,
   recommend,
 } from '../../core/pipeline/recommend.ts';
+import type { CandidateSource } from '../../core/ports/candidate-source.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { pipelineConfig, TEST_BREAKER } from '../helpers/core-fixtures.ts';
@@ -250,18 +251,16 @@ describe('recommend: a source that needs the recent watches (CandidateSource.nee
         return [1, 2, 3];
       },
     };
-    models.sources = [
-      ...models.sources,
-      {
-        name: 'content',
-        needsRecentWatches: true,
-        retrieve: async (ctx) => {
-          contentCalls++;
-          await ctx.recentWatches;
-          return [{ video: 60, score: 0.5, source: 'content' }];
-        },
+    const content: CandidateSource = {
+      name: 'content',
+      needsRecentWatches: true,
+      retrieve: async (ctx) => {
+        contentCalls++;
+        await ctx.recentWatches;
+        return [{ video: 60, score: 0.5, source: 'content' }];
       },
-    ];
+    };
+    models = { ...models, sources: [...models.sources, content] };
     breakers = new Breakers(deps.clock, ['two_tower', 'content'], TEST_BREAKER);
     // More calls than the breaker's minimum (100), all while the recent watches are unavailable.
     for (let i = 0; i < 150; i++) {

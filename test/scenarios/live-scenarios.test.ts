@@ -73,15 +73,14 @@ describe('reclab run (live)', () => {
       durationScale: 0.8,
       network: toxiproxyNetworkPath({ seed: 7 }),
     });
-    // Every budget but recovery_time_s, which is printed: inside the full suite the core's p99
-    // stays about twice the steady phase's for the whole calm phase after a Redis stop (CI,
-    // up to 36.4 s measured), while runs on their own recovered in 2–5 s (docs/scenarios.md).
-    // What recovery needs first, the rung mix back on `full`, is asserted below for every fault.
+    // Every budget of the scenario, recovery_time_s < 10 after each fault included. (Inside the
+    // suite it once failed after hang and slow: the content source's breaker, opened by the failed
+    // recent-watches reads, stayed open past them; the pipeline now skips that source without its
+    // breaker. docs/scenarios.md, redis-failure.)
     const recovery = s.assertions.filter((a) => a.expression.startsWith('recovery_time_s'));
     expect(recovery).toHaveLength(3);
-    for (const a of recovery)
-      common.log(`${a.expression}: observed ${a.observed}${a.passed ? '' : ' (over budget)'}`);
-    expect(s.assertions.filter((a) => !a.passed && !a.expression.startsWith('recovery_time_s'))).toEqual([]);
+    for (const a of recovery) common.log(`${a.expression}: observed ${a.observed}`);
+    expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
     for (const name of ['after_stop', 'after_hang', 'after_slow']) {
       const last = s.phases.find((p) => p.phase === name)!.series!.buckets.at(-1)!;
       expect(last.rungCounts.full ?? 0, name).toBeGreaterThanOrEqual(last.count * 0.95);
@@ -101,7 +100,7 @@ describe('reclab run (live)', () => {
     const steadyFull = s.quality.served.byPhase.steady.byRung.full.metrics.expectedWatchTimeS.mean;
     const stopPopular = s.quality.served.byPhase.stop.byRung.popularity.metrics.expectedWatchTimeS.mean;
     expect(stopPopular).toBeLessThan(steadyFull);
-    expect(s.exitCode === 0 || recovery.some((a) => !a.passed)).toBe(true);
+    expect(s.exitCode).toBe(0);
   });
 
   it('kafka-outage: Kafka stopped for 20 s under load, then restarted; every impression and every accepted event reaches its topic', async () => {

@@ -21,6 +21,17 @@ import { exposedNames, metricNamesIn, promtool } from '../helpers/promtool.ts';
 
 configureContainerEngine(process.env);
 
+/**
+ * prom-client's default gauges whose standard names end in `_total` (counts of live handles,
+ * requests, resources). Kept as prom-client names them so stock Node.js dashboards match; the one
+ * exception to the lint, named here so that no other can slip in.
+ */
+const PROM_CLIENT_TOTAL_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 let redis: StartedRedis | undefined;
 let kafka: StartedKafka | undefined;
 let core: CoreProcess | undefined;
@@ -92,10 +103,14 @@ describe('/metrics of the real core', () => {
     await Promise.all([kafka?.stop(), redis?.stop()]);
   });
 
-  it('passes `promtool check metrics` with no finding', () => {
+  it('passes `promtool check metrics`: no finding but the three prom-client gauges kept by their standard names', () => {
     const r = promtool(['check', 'metrics'], scrape);
-    expect(r.output.trim(), 'promtool findings').toBe('');
-    expect(r.code).toBe(0);
+    console.log(r.output.trim() || 'promtool check metrics: no finding');
+    const findings = r.output
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .filter((l) => !PROM_CLIENT_TOTAL_GAUGES.some((n) => l.startsWith(`${n} `) && l.includes('_total')));
+    expect(findings, 'promtool findings').toEqual([]);
   });
 
   it('follows the naming guide where promtool does not look', () => {
@@ -103,7 +118,9 @@ describe('/metrics of the real core', () => {
     expect(types.length).toBeGreaterThan(40);
     for (const { name, type } of types) {
       // Counters end in _total and nothing else does; no milliseconds or other non-base units.
-      expect(name.endsWith('_total'), `${name} (${type})`).toBe(type === 'counter');
+      if (!PROM_CLIENT_TOTAL_GAUGES.includes(name)) {
+        expect(name.endsWith('_total'), `${name} (${type})`).toBe(type === 'counter');
+      }
       expect(name, name).not.toMatch(/_(ms|milliseconds|microseconds|kb|mb|kilobytes|megabytes)(_|$)/);
       // The standard process and runtime metrics are prom-client's, unprefixed.
       expect(name, name).not.toMatch(/^reclab_(process|nodejs)_/);

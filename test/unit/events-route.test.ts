@@ -73,7 +73,7 @@ describe('POST /v1/events', () => {
     refuse = undefined;
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('2'); // whole seconds, rounded up
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENTS_BACKLOG_FULL');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENTS_BACKLOG_FULL');
   });
 
   it('answers 503 RECLAB_ERR_EVENTS_UNAVAILABLE with Retry-After when the log is closed', async () => {
@@ -82,14 +82,14 @@ describe('POST /v1/events', () => {
     refuse = undefined;
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENTS_UNAVAILABLE');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENTS_UNAVAILABLE');
   });
 
   it('answers 400 RECLAB_ERR_EVENT_INVALID without Retry-After for a bad batch', async () => {
     const res = await post([{ ...event(5), video_id: 'five' }]);
     expect(res.statusCode).toBe(400);
     expect(res.headers['retry-after']).toBeUndefined();
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENT_INVALID');
   });
 
   it('shows the event log in /readyz', async () => {
@@ -111,7 +111,7 @@ describe('draining', () => {
     const events = await post([event(7)]);
     lifecycle.draining = false;
     expect(recs.statusCode).toBe(503);
-    expect(recs.json().error.code).toBe('RECLAB_ERR_NOT_READY');
+    expect(recs.json().code).toBe('RECLAB_ERR_NOT_READY');
     expect(recs.headers.connection).toBe('close');
     expect(events.statusCode).toBe(202); // taken events are still accepted while the stop drains
     expect(events.headers.connection).toBe('close');

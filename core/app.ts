@@ -36,6 +36,7 @@ import {
   modelsResponse,
   openApiResponse,
   problemResponses,
+  problemSchema,
   readyResponses,
   recommendationBody,
   recommendationResponse,
@@ -200,6 +201,7 @@ export function buildApp(
   // The OpenAPI document hears every route added after it (core/http/openapi.ts), so the routes
   // are added in a plugin registered after it; the hooks and handlers above apply to them all.
   registerOpenApi(app);
+  app.addSchema(problemSchema);
   app.register(async (api) => {
     api.get(
       '/openapi.json',

@@ -16,6 +16,8 @@ export const ADMIN_SECURITY = [{ adminToken: [] }];
  */
 export function registerOpenApi(app: FastifyInstance): void {
   app.register(swagger, {
+    // Shared schemas (`addSchema`) keep their $id as their name under components/schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -106,8 +106,12 @@ export const faultTargetParams = {
 
 // ---- errors -----------------------------------------------------------------------------------
 
-/** RFC 9457 problem details as the core writes them (core/http/problem.ts). */
+/**
+ * RFC 9457 problem details as the core writes them (core/http/problem.ts): a shared schema (the app
+ * adds it with `addSchema`), which the OpenAPI document holds once, under components/schemas.
+ */
 export const problemSchema = {
+  $id: 'ProblemDetails',
   type: 'object',
   required: ['type', 'title', 'status', 'detail', 'code'],
   properties: {
@@ -146,7 +150,7 @@ export function problemResponses(codes: readonly ErrorCode[], opts: { body?: boo
   const all = [...new Set([...codes, ...ANY_ROUTE, ...(opts.body ? WITH_BODY : [])])];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const c of all) byStatus.set(ERRORS[c].status, [...(byStatus.get(ERRORS[c].status) ?? []), c]);
-  const content = { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } };
+  const content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: 'ProblemDetails#' } } };
   const out: Record<string, unknown> = {};
   for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     out[status] = {

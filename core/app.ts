@@ -100,14 +100,19 @@ export const BODY_LIMITS = Object.freeze({
  *
  * Routes:
  * - `POST /v1/recommendations` `{user_id, count?, context?: {region?, device?, time?}}` →
- *   200 `{items: [{video_id, score, source}], meta: {impression_id, rung, reasons, timings_ms,
- *   model_version, experiment, experiments, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID; 503 RECLAB_ERR_NOT_READY.
+ *   200 `{items: [{video_id, score, source, exploration?}], meta: {impression_id, rung, reasons,
+ *   timings_ms, model_version, experiment, experiments, candidates}}`; 400 RECLAB_ERR_REQUEST_INVALID;
+ *   503 RECLAB_ERR_NOT_READY.
  *   Dependency failures never produce a 5xx: they step down the fallback ladder (`meta.rung`).
  *   Each request takes one model set once (`acquire()`) and uses only it: the set its experiment
  *   variant pins (`core.pinned`), else the active one. The route parses and validates; the
  *   rest is `serveRecommendation` (core/serve.ts), which also answers 503 RECLAB_ERR_OVERLOADED
  *   when admission refuses the request.
- * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states and model versions.
+ * - `GET /healthz` liveness; `GET /readyz` readiness with breaker states and model versions (503
+ *   with `Retry-After` while starting or draining).
+ * - `POST /v1/events` `[event, …]` (1..500; core/streaming/events.ts) → 202 `{accepted}`; 400
+ *   RECLAB_ERR_EVENT_INVALID; 503 RECLAB_ERR_EVENTS_UNAVAILABLE / _BACKLOG_FULL.
+ * - `GET /openapi.json`: this API as OpenAPI 3.1 (core/http/openapi.ts, docs/openapi.json).
  * - `GET /admin/models`, `POST /admin/models/activate {version}`, `POST /admin/models/rollback`:
  *   blue/green model swap (seed 000 §7; docs/configuration.md). Errors by code:
  *   RECLAB_ERR_MODEL_VERSION_UNKNOWN 404, RECLAB_ERR_MODEL_REGISTRY_UNSET 409,
@@ -121,6 +126,9 @@ export const BODY_LIMITS = Object.freeze({
  * - Every route has a body limit (BODY_LIMITS, 413 RECLAB_ERR_BODY_TOO_LARGE) and the server has
  *   timeouts (`opts.timeouts`, 408 RECLAB_ERR_REQUEST_TIMEOUT); the HTTP layer's own refusals carry
  *   the core's codes with their own status (core/http/http-errors.ts, docs/errors.md).
+ * - Every route has request and response schemas (core/http/route-schemas.ts); every error answer
+ *   is RFC 9457 problem details, `application/problem+json` (core/http/problem.ts), a 503 with
+ *   `Retry-After` and a 401 with `WWW-Authenticate`.
  */
 export function buildApp(
   core: Core<SwappableModelSet>,

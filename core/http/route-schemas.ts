@@ -316,21 +316,23 @@ export const faultsRemovedResponse = json('How many faults were removed', {
   properties: { removed: { type: 'integer' } },
 });
 
+const swapProperties = {
+  kind: { type: 'string', enum: ['activate', 'rollback'] },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  load_ms: { type: 'number' },
+  warm_ms: { type: 'number' },
+  swap_ms: { type: 'number' },
+  at: { type: 'string', format: 'date-time' },
+  fresh_carried: { type: 'integer', description: 'Fresh uploads re-embedded into the new set' },
+  fresh_ms: { type: 'number' },
+} as const;
 const swapView = {
   type: 'object',
-  required: ['kind', 'from', 'to', 'load_ms', 'warm_ms', 'swap_ms', 'at'],
-  properties: {
-    kind: { type: 'string', enum: ['activate', 'rollback'] },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    load_ms: { type: 'number' },
-    warm_ms: { type: 'number' },
-    swap_ms: { type: 'number' },
-    at: { type: 'string', format: 'date-time' },
-    fresh_carried: { type: 'integer', description: 'Fresh uploads re-embedded into the new set' },
-    fresh_ms: { type: 'number' },
-  },
-} as const;
+  // Every member but the fresh carry-over, which only activations that loaded a set have.
+  required: Object.keys(swapProperties).filter((k) => !k.startsWith('fresh_')),
+  properties: swapProperties,
+};
 const slotView = {
   type: ['object', 'null'],
   required: ['version', 'inFlight'],

@@ -47,8 +47,16 @@ export const USER_RECORD_LEN = 4 + NUM_CATEGORIES;
 
 /**
  * Video record fields (Float32 each), stored at `v:{videoId}`:
- * `[creatorId, categoryIdx, durationS, uploadTsS, logViews, logCreatorFollowers]`.
- * `uploadTsS` is Unix seconds; Float32 keeps it to ±64 s, ample for ages in hours.
+ * `[creatorId, categoryIdx, durationS, uploadTsS, logViews, logCreatorFollowers, regionIdx,
+ * ctrLogit, watchShare, likeRate]`. `uploadTsS` is Unix seconds; Float32 keeps it to ±64 s, ample
+ * for ages in hours. `regionIdx` is the video's home region (language, locale).
+ *
+ * The last three are the video's engagement in the logged history, as a platform's counters hold
+ * them (seed 001 "Feature Engineering": item statistics next to user-creator crosses): `ctrLogit`
+ * the log-odds of its position-debiased click-through rate, `watchShare` the mean share of the video
+ * watched per click, `likeRate` likes per click. Each is shrunk towards its creator's, and the
+ * creator's towards the platform's (empirical Bayes), so a fresh upload carries its creator's
+ * track record. Only the main ranker reads them (`EXTENDED_FEATURE_DIM`).
  */
 export const VIDEO_RECORD = {
   creator: 0,
@@ -57,15 +65,32 @@ export const VIDEO_RECORD = {
   uploadTsS: 3,
   logViews: 4,
   logCreatorFollowers: 5,
+  region: 6,
+  ctrLogit: 7,
+  watchShare: 8,
+  likeRate: 9,
 } as const;
-export const VIDEO_RECORD_LEN = 6;
+export const VIDEO_RECORD_LEN = 10;
 
 /** Width of the user tower's input (`userModelInput`). */
 export const USER_FEATURE_DIM = NUM_REGIONS + NUM_DEVICES + 2 + NUM_CATEGORIES;
 /** Width of the item tower's input (`videoModelInput`). */
 export const VIDEO_FEATURE_DIM = NUM_CATEGORIES + 4;
-/** Width of one ranker input row: user features, video features, two-tower affinity. */
-export const RANKER_INPUT_DIM = USER_FEATURE_DIM + VIDEO_FEATURE_DIM + 1;
+/**
+ * Width of the core ranker columns: user features, video features, two-tower affinity. The light
+ * ranker (the cheap CPU fallback) reads only these: seed 000 Q5's cascade runs the light ranker on
+ * "only core features" and the full ranker on all of them.
+ */
+export const CORE_RANKER_INPUT_DIM = USER_FEATURE_DIM + VIDEO_FEATURE_DIM + 1;
+/**
+ * Columns only the main ranker reads, after the core ones: `[sameRegion, ctrLogit / 4, watchShare,
+ * likeRate]` — the user-video region cross and the video's engagement statistics (`VIDEO_RECORD`).
+ */
+export const EXTENDED_FEATURE_DIM = 4;
+/** Width of one ranker input row: the core columns, then the extended ones. */
+export const RANKER_INPUT_DIM = CORE_RANKER_INPUT_DIM + EXTENDED_FEATURE_DIM;
+/** The `ctrLogit` feature is `ctrLogit / CTR_LOGIT_FEATURE_SCALE`. */
+export const CTR_LOGIT_FEATURE_SCALE = 4;
 
 /** Encodes a record (Float32Array) as the bytes stored in Redis. */
 export function encodeRecord(record: Float32Array): Buffer {
@@ -136,9 +161,26 @@ export function videoModelInput(video: Float32Array, nowS: number, out: Float32A
 }
 
 /**
+ * Writes the extended (main-ranker-only) columns for one user and one video record into `out` at
+ * `offset`: `[user region = video region ? 1 : 0, ctrLogit / 4, watchShare, likeRate]`.
+ */
+export function extendedModelInput(
+  user: Float32Array,
+  video: Float32Array,
+  out: Float32Array,
+  offset = 0,
+): void {
+  out[offset] = (user[USER_RECORD.region] | 0) === (video[VIDEO_RECORD.region] | 0) ? 1 : 0;
+  out[offset + 1] = video[VIDEO_RECORD.ctrLogit] / CTR_LOGIT_FEATURE_SCALE;
+  out[offset + 2] = video[VIDEO_RECORD.watchShare];
+  out[offset + 3] = video[VIDEO_RECORD.likeRate];
+}
+
+/**
  * Builds the ranker's input matrix: `Float32Array` of length `videos.length × RANKER_INPUT_DIM`,
- * row i = [userModelInput(user), videoModelInput(videos[i]), affinity[i]] where `affinity[i]` is the
- * two-tower dot product of the user and the video (0 when unknown).
+ * row i = [userModelInput(user), videoModelInput(videos[i]), affinity[i],
+ * extendedModelInput(user, videos[i])] where `affinity[i]` is the two-tower dot product of the user
+ * and the video (0 when unknown).
  */
 export function rankerInput(
   user: Float32Array,
@@ -154,7 +196,8 @@ export function rankerInput(
     const row = i * RANKER_INPUT_DIM;
     out.set(userPart, row);
     videoModelInput(videos[i], nowS, out, row + USER_FEATURE_DIM);
-    out[row + RANKER_INPUT_DIM - 1] = affinity[i] ?? 0;
+    out[row + CORE_RANKER_INPUT_DIM - 1] = affinity[i] ?? 0;
+    extendedModelInput(user, videos[i], out, row + CORE_RANKER_INPUT_DIM);
   }
   return out;
 }

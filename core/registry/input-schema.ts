@@ -19,7 +19,10 @@ export interface ModelInputSchema {
   userTower: { input: string; names: string[] };
   /** Item tower: input `features`, `Float32Array` of `VIDEO_FEATURE_DIM`, one row per video. */
   itemTower: { input: string; names: string[] };
-  /** Ranker: input `features`, rows of `RANKER_INPUT_DIM` = user columns, video columns, affinity. */
+  /**
+   * Ranker: input `features`, rows of `RANKER_INPUT_DIM` = user columns, video columns, affinity
+   * (the core columns, all the light ranker reads), then the main ranker's extended columns.
+   */
   ranker: { input: string; names: string[] };
   /** Width of both towers' output (L2-normalised embedding). */
   embDim: number;
@@ -53,6 +56,10 @@ export function rankerFeatureNames(): string[] {
     ...userFeatureNames().map((n) => `user.${n}`),
     ...videoFeatureNames().map((n) => `video.${n}`),
     'two_tower_affinity',
+    'same_region',
+    'video.ctr_logit/4',
+    'video.watch_share',
+    'video.like_rate',
   ];
 }
 

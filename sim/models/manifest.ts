@@ -17,9 +17,11 @@ import type { HeadAgreement } from './truth-heads.ts';
  * the validation loss, ranking-score weights tuned on validation lists, offline rung evaluation;
  * `artifacts-5` = the offline lists (weight tuning and the card's rungs) are re-ranked as the core
  * serves them, so the tuned weights change; ground-truth diagnostics on the card; `artifacts-6` =
- * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR.
+ * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR;
+ * `artifacts-7` = video records carry region and engagement statistics, the ranker row has the main
+ * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`).
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-6';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-7';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {

@@ -83,6 +83,17 @@ function plain(l: DenseVars, activation: 'relu' | 'linear'): DenseWeights {
   };
 }
 
+/**
+ * A dense layer widened to `inDim` inputs with zero kernel rows for the inputs it does not read
+ * (the light ranker reads the first CORE_RANKER_INPUT_DIM columns of the full row).
+ */
+function padInputs(w: DenseWeights, inDim: number): DenseWeights {
+  if (w.inDim >= inDim) return w;
+  const kernel = new Float32Array(inDim * w.outDim);
+  kernel.set(w.kernel);
+  return { ...w, inDim, kernel };
+}
+
 /** Task `t`'s slice of a task-batched layer: kernel [in, out] from [tasks, in, out]. */
 function taskSlice(l: TaskLayerVars, t: number, activation: 'relu' | 'linear'): DenseWeights {
   const [, inDim, outDim] = l.kernel.shape as [number, number, number];
@@ -107,7 +118,8 @@ function columns(w: DenseWeights, from: number, width: number): DenseWeights {
 
 /**
  * Serialises a ranker (MMoE or light mlp) as served:
- * - shared layer: `Relu(Gemm(features))` — for the MMoE all experts side by side [batch, E·H],
+ * - shared layer: `Relu(Gemm(features))` (the light ranker's kernel has zero rows for the columns
+ *   after CORE_RANKER_INPUT_DIM, which it does not read) — for the MMoE all experts side by side [batch, E·H],
  *   `Reshape` to [batch, E, H];
  * - MMoE, per task: gate `Softmax(Gemm(features))` [batch, E] (axis −1), `Unsqueeze` (axes as an
  *   input tensor, opset 17) to [batch, 1, E], `MatMul` with the experts [batch, E, H] and `Reshape`
@@ -123,7 +135,7 @@ function columns(w: DenseWeights, from: number, width: number): DenseWeights {
 export function exportRankerOnnx(ranker: Ranker, metadata: Record<string, string> = {}): Uint8Array {
   const input = ONNX_NAMES.ranker.input;
   const g = new GraphBuilder();
-  const shared = g.dense(input, plain(ranker.shared, 'relu'), 'shared');
+  const shared = g.dense(input, padInputs(plain(ranker.shared, 'relu'), RANKER_INPUT_DIM), 'shared');
   const experts =
     ranker.arch === 'mmoe'
       ? g.op('Reshape', [shared, g.int64Const('experts_shape', [-1, ranker.experts, ranker.expertUnits])])

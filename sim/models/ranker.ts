@@ -1,4 +1,5 @@
 import {
+  CORE_RANKER_INPUT_DIM,
   DURATION_FEATURE_SCALE,
   RANKER_DURATION_COLUMN,
   RANKER_INPUT_DIM,
@@ -40,7 +41,13 @@ import { gatherRows, shuffle } from './two-tower.ts';
  * Mixture-of-Experts", KDD 2018): `experts` one-layer ReLU experts (RANKER_INPUT_DIM → expertUnits)
  * shared by all tasks; each task t has its own softmax gate `g_t = softmax(x·W_t + b_t)` over experts
  * and a tower (expertUnits → towerUnits ReLU → 1) on `Σ_e g_t,e · expert_e(x)`.
- * Light ranker: one ReLU layer (RANKER_INPUT_DIM → hidden) shared by a click and a watch head.
+ * Light ranker: one ReLU layer (CORE_RANKER_INPUT_DIM → hidden) shared by a click and a watch head.
+ *
+ * Inputs: the MMoE reads the whole `rankerInput` row; the light ranker, the cheap fallback, only its
+ * first `CORE_RANKER_INPUT_DIM` columns (seed 000 Q5: the light ranker on the core features, the full
+ * ranker on all): not the user-video region cross nor the videos' engagement statistics
+ * (core/features/schema.ts `EXTENDED_FEATURE_DIM`). Its ONNX graph still takes the whole row, with
+ * zero weights on the columns it does not read.
  *
  * Position bias (seed 001 "Position Feature during training, set to a default at inference"; the
  * shallow position tower of Zhao et al., "Recommending What Video to Watch Next", RecSys 2019):
@@ -93,6 +100,8 @@ export interface TaskLayerVars {
 export interface Ranker {
   readonly arch: 'mmoe' | 'mlp';
   readonly tasks: readonly RankerTask[];
+  /** Leading columns of the input row the model reads: RANKER_INPUT_DIM (mmoe) or CORE_RANKER_INPUT_DIM (mlp). */
+  readonly inputDim: number;
   /** mmoe: all experts side by side, kernel [RANKER_INPUT_DIM, experts × expertUnits]; mlp: the trunk. */
   readonly shared: DenseVars;
   /** Number of experts (1 for the mlp). */
@@ -212,9 +221,10 @@ function createRanker(data: RankerData, opts: RankerOptions): Ranker {
   const towerUnits = opts.towerUnits ?? 16;
   const init = seededRandom(opts.seed).stream(`train.ranker.${arch}.init`);
   const id = `${arch}${modelCounter++}`;
+  const inputDim = arch === 'mmoe' ? RANKER_INPUT_DIM : CORE_RANKER_INPUT_DIM;
   // Experts are initialised one by one (Glorot on each expert's own fan-out), then laid side by side.
   const parts = Array.from({ length: experts }, (_, e) =>
-    denseVars(RANKER_INPUT_DIM, units, init.int(2 ** 31), `${id}_e${e}`),
+    denseVars(inputDim, units, init.int(2 ** 31), `${id}_e${e}`),
   );
   const expertKernels = tf.concat(
     parts.map((p) => p.kernel),
@@ -266,6 +276,7 @@ function createRanker(data: RankerData, opts: RankerOptions): Ranker {
   return {
     arch,
     tasks,
+    inputDim,
     shared,
     experts,
     expertUnits: units,
@@ -295,7 +306,8 @@ export function disposeRanker(m: Ranker): void {
  * [B, T, E], mixture `gates × experts` [B, T, E]·[B, E, H] → [B, T, H], towers batched over tasks.
  * Call inside `tf.tidy` or an optimizer closure.
  */
-export function rankerLogitsT(m: Ranker, x: tf.Tensor2D): tf.Tensor3D {
+export function rankerLogitsT(m: Ranker, xRow: tf.Tensor2D): tf.Tensor3D {
+  const x = m.inputDim < RANKER_INPUT_DIM ? tf.slice(xRow, [0, 0], [-1, m.inputDim]) : xRow;
   const h = tf.relu(tf.add(tf.matMul(x, m.shared.kernel), m.shared.bias)) as tf.Tensor2D;
   let z: tf.Tensor3D;
   if (m.gates) {

@@ -2,7 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RANKER_INPUT_DIM, USER_FEATURE_DIM, VIDEO_FEATURE_DIM } from '../../core/features/schema.ts';
+import {
+  CORE_RANKER_INPUT_DIM,
+  RANKER_INPUT_DIM,
+  USER_FEATURE_DIM,
+  VIDEO_FEATURE_DIM,
+} from '../../core/features/schema.ts';
 import { currentInputSchema } from '../../core/registry/input-schema.ts';
 import { listVersions, versionDir } from '../../core/registry/model-registry.ts';
 import { publishVersion } from '../../sim/registry/publish.ts';
@@ -14,7 +19,8 @@ describe('model card input schema', () => {
     expect(s.itemTower.names).toHaveLength(VIDEO_FEATURE_DIM);
     expect(s.ranker.names).toHaveLength(RANKER_INPUT_DIM);
     expect(new Set(s.ranker.names).size).toBe(RANKER_INPUT_DIM);
-    expect(s.ranker.names.at(-1)).toBe('two_tower_affinity');
+    expect(s.ranker.names[CORE_RANKER_INPUT_DIM - 1]).toBe('two_tower_affinity');
+    expect(s.ranker.names.at(-1)).toBe('video.like_rate');
   });
 });
 

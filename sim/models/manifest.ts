@@ -161,8 +161,9 @@ export interface ArtifactManifest {
       method: string;
       validationUsers: number;
       ndcgTolerance: number;
-      ranker: { start: ListScores; tuned: ListScores; evaluated: number };
-      lightRanker: { start: ListScores; tuned: ListScores; evaluated: number };
+      /** `ndcgFloor`: the NDCG@10 the tuned weights had to keep on validation. */
+      ranker: { start: ListScores; tuned: ListScores; evaluated: number; ndcgFloor: number };
+      lightRanker: { start: ListScores; tuned: ListScores; evaluated: number; ndcgFloor: number };
     };
     /** 1-based epoch whose weights were kept (early stopping on the validation loss). */
     bestEpoch: number;

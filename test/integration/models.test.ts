@@ -205,7 +205,13 @@ describe('buildArtifacts', () => {
     // The tuned weights beat the default ones on validation (they start from them).
     const t = manifest.ranker.scoreTuning;
     expect(t.ranker.tuned.expectedWatchTimeS).toBeGreaterThanOrEqual(t.ranker.start.expectedWatchTimeS);
-    expect(t.ranker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.ranker.start.ndcgAt10 * (1 - t.ndcgTolerance));
+    // Guards: the light ranker keeps its default weights' NDCG@10 within the tolerance; the main
+    // ranker keeps at least the light ranker's tuned NDCG@10 (or stays at its start).
+    expect(t.lightRanker.ndcgFloor).toBeCloseTo(t.lightRanker.start.ndcgAt10 * (1 - t.ndcgTolerance), 9);
+    expect(t.lightRanker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.lightRanker.ndcgFloor);
+    expect(t.ranker.ndcgFloor).toBe(t.lightRanker.tuned.ndcgAt10);
+    if (t.ranker.tuned.expectedWatchTimeS > t.ranker.start.expectedWatchTimeS)
+      expect(t.ranker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.ranker.ndcgFloor);
     // The light ranker must not beat the full ranker on the card. The two are at parity in this
     // world (same input row, and a score formula that cannot use a better click head:
     // docs/behavior-model.md, "Why better heads do not give better lists"), so a 5 % margin on any

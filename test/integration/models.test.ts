@@ -194,9 +194,13 @@ describe('buildArtifacts', () => {
     expect(l.listLength).toBe(30);
     for (const rung of [l.full, l.light_ranker, l.retrieval_scores, l.popularity, l.editorial]) {
       expect(rung.expectedWatchTimeS).toBeGreaterThan(0);
-      expect(rung.expectedWatchTimeS).toBeLessThan(l.oracle.expectedWatchTimeS);
       expect(rung.ndcgAt10).toBeLessThan(1);
     }
+    // The oracle ranks items by their gain alone, so it is not the best list under the single-click
+    // choice model (docs/behavior-model.md, "List quality"): a list-aware ranker may serve more
+    // (in this world the main ranker did since artifacts-7), the non-personalised rungs may not.
+    for (const rung of [l.retrieval_scores, l.popularity, l.editorial])
+      expect(rung.expectedWatchTimeS).toBeLessThan(l.oracle.expectedWatchTimeS);
     // The rankers' lists are far better than the non-personalised rungs.
     for (const lower of [l.retrieval_scores, l.popularity, l.editorial]) {
       expect(l.full.expectedWatchTimeS).toBeGreaterThan(1.5 * lower.expectedWatchTimeS);
@@ -216,6 +220,9 @@ describe('buildArtifacts', () => {
     // world (same input row, and a score formula that cannot use a better click head:
     // docs/behavior-model.md, "Why better heads do not give better lists"), so a 5 % margin on any
     // metric fails the test; click AUC holds strictly here.
+    console.log(
+      `models test card: click AUC ${m.clickAuc} / ${m.lightClickAuc}, watch RMSE ${m.watchTimeRmseS} / ${m.lightWatchTimeRmseS}, lists ${l.full.expectedWatchTimeS} / ${l.light_ranker.expectedWatchTimeS} s, NDCG@10 ${l.full.ndcgAt10} / ${l.light_ranker.ndcgAt10}, oracle ${l.oracle.expectedWatchTimeS} s`,
+    );
     expect(rungOrderViolations({ ...manifest.metrics, offlineLists: l }, 0.05)).toEqual([]);
     expect(m.clickAuc).toBeGreaterThan(m.lightClickAuc);
   });

@@ -301,13 +301,14 @@ export function disposeRanker(m: Ranker): void {
 }
 
 /**
- * The raw head logits (no position term, no Platt) for a batch `x` [B, RANKER_INPUT_DIM], as one
+ * The raw head logits (no position term, no Platt) for a batch `x` [B, m.inputDim] (or whole rows [B, RANKER_INPUT_DIM]), as one
  * tensor [tasks, B, 1] (task t = `m.tasks[t]`). MMoE: gates `softmax` over experts per task
  * [B, T, E], mixture `gates × experts` [B, T, E]·[B, E, H] → [B, T, H], towers batched over tasks.
  * Call inside `tf.tidy` or an optimizer closure.
  */
 export function rankerLogitsT(m: Ranker, xRow: tf.Tensor2D): tf.Tensor3D {
-  const x = m.inputDim < RANKER_INPUT_DIM ? tf.slice(xRow, [0, 0], [-1, m.inputDim]) : xRow;
+  // Callers pass the model's own columns (`modelInputT`); whole rows are narrowed here.
+  const x = xRow.shape[1] > m.inputDim ? tf.slice(xRow, [0, 0], [-1, m.inputDim]) : xRow;
   const h = tf.relu(tf.add(tf.matMul(x, m.shared.kernel), m.shared.bias)) as tf.Tensor2D;
   let z: tf.Tensor3D;
   if (m.gates) {
@@ -326,6 +327,20 @@ export function rankerLogitsT(m: Ranker, xRow: tf.Tensor2D): tf.Tensor3D {
     if (i < m.towers.length - 1) z = tf.relu(z) as tf.Tensor3D;
   });
   return z;
+}
+
+/**
+ * `n` ranker rows (`Float32Array(n × RANKER_INPUT_DIM)`) as the model's input tensor
+ * [n, m.inputDim]: narrowed in JS to the columns the model reads (the light ranker's core columns),
+ * because tfjs's CPU slice of a column block copies element by element (it made light-ranker
+ * training 5× slower).
+ */
+function modelInputT(m: Ranker, x: Float32Array, n: number): tf.Tensor2D {
+  if (m.inputDim === RANKER_INPUT_DIM) return tf.tensor2d(x, [n, RANKER_INPUT_DIM]);
+  const out = new Float32Array(n * m.inputDim);
+  for (let i = 0; i < n; i++)
+    out.set(x.subarray(i * RANKER_INPUT_DIM, i * RANKER_INPUT_DIM + m.inputDim), i * m.inputDim);
+  return tf.tensor2d(out, [n, m.inputDim]);
 }
 
 /** One-hot rows of positions (clamped to MAX_POSITIONS − 1): `Float32Array(n × MAX_POSITIONS)`. */
@@ -422,10 +437,7 @@ export function rankerLoss(
         () =>
           batchLoss(
             m,
-            tf.tensor2d(data.x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), [
-              n,
-              RANKER_INPUT_DIM,
-            ]),
+            modelInputT(m, data.x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), n),
             tf.tensor2d(positionOneHot(data.position, rows), [n, MAX_POSITIONS]),
             tf.tensor3d(target, [tasks, n, 1]),
             tf.tensor3d(weight, [tasks, n, 1]),
@@ -485,7 +497,7 @@ export async function trainRanker(
       const rows = order.subarray(step * batchSize, (step + 1) * batchSize);
       const { target, weight } = lossInputs(data, rows, model.tasks, weights);
       const t = tf.tidy(() => ({
-        x: tf.tensor2d(gatherRows(data.x, RANKER_INPUT_DIM, rows), [batchSize, RANKER_INPUT_DIM]),
+        x: modelInputT(model, gatherRows(data.x, RANKER_INPUT_DIM, rows), batchSize),
         pos: tf.tensor2d(positionOneHot(data.position, rows), [batchSize, MAX_POSITIONS]),
         target: tf.tensor3d(target, [tasks, batchSize, 1]),
         weight: tf.tensor3d(weight, [tasks, batchSize, 1]),
@@ -545,10 +557,7 @@ export function rankerLogits(
   for (let start = 0; start < rows; start += batchRows) {
     const n = Math.min(batchRows, rows - start);
     tf.tidy(() => {
-      const input = tf.tensor2d(x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), [
-        n,
-        RANKER_INPUT_DIM,
-      ]);
+      const input = modelInputT(m, x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), n);
       const z = rankerLogitsT(m, input).dataSync() as Float32Array;
       m.tasks.forEach((t, ti) => {
         out[t]!.set(z.subarray(ti * n, (ti + 1) * n), start);
@@ -605,7 +614,12 @@ export function predictRanker(m: Ranker, x: Float32Array, batchRows = 8192): Ran
         n,
         RANKER_INPUT_DIM,
       ]);
-      const z = tf.unstack(rankerLogitsT(m, input));
+      const z = tf.unstack(
+        rankerLogitsT(
+          m,
+          modelInputT(m, x.subarray(start * RANKER_INPUT_DIM, (start + n) * RANKER_INPUT_DIM), n),
+        ),
+      );
       for (const [ti, t] of m.tasks.entries()) {
         let y: tf.Tensor;
         if (t === 'watch') y = durationFromFeatures(input).mul(tf.sigmoid(z[ti]));

@@ -35,6 +35,28 @@ import type { Random, RandomStream } from '../core/ports/random.ts';
 import type { Phase } from '../scenarios/define.ts';
 import type { World } from '../sim/world/world.ts';
 
+/**
+ * Writes into `row` the mean `ctrLogit`, `watchShare` and `likeRate` of the videos of `creator` in
+ * `videoRecords` (`Float32Array(videos × VIDEO_RECORD_LEN)`); leaves `row` as it is when the creator
+ * has none.
+ */
+export function creatorEngagement(videoRecords: Float32Array, creator: number, row: Float32Array): void {
+  const fields = [VIDEO_RECORD.ctrLogit, VIDEO_RECORD.watchShare, VIDEO_RECORD.likeRate] as const;
+  const sums = [0, 0, 0];
+  let n = 0;
+  for (let o = 0; o < videoRecords.length; o += VIDEO_RECORD_LEN) {
+    if (videoRecords[o + VIDEO_RECORD.creator] !== creator) continue;
+    n++;
+    fields.forEach((f, i) => {
+      sums[i] += videoRecords[o + f];
+    });
+  }
+  if (n > 0)
+    fields.forEach((f, i) => {
+      row[f] = sums[i] / n;
+    });
+}
+
 /** Per phase: served items, those that are new uploads, and those an exploration slot placed. */
 export interface UploadItems {
   items: number;
@@ -279,6 +301,9 @@ export class ColdStart {
       row.set(opts.videoRecords.subarray(v * VIDEO_RECORD_LEN, (v + 1) * VIDEO_RECORD_LEN));
       row[VIDEO_RECORD.uploadTsS] = nowS;
       row[VIDEO_RECORD.logViews] = 0;
+      // No history yet: its engagement is its creator's record (as records.ts gives a video
+      // without impressions), here the mean over the creator's videos.
+      creatorEngagement(opts.videoRecords, row[VIDEO_RECORD.creator], row);
       p.set(keys.video(videoIdOf(v)), encodeRecord(row));
     }
     const replies = await p.exec();

@@ -16,6 +16,7 @@ import {
   VIDEO_RECORD_LEN,
 } from '../../core/features/schema.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
+import { creatorEngagement } from '../../loadtest/cold-start.ts';
 import { disposeRanker, predictRanker, type RankerData, trainRanker } from '../../sim/models/ranker.ts';
 import { positionPropensities, videoEngagement } from '../../sim/models/records.ts';
 import { historySlice, type ImpressionLog, simulateLogs } from '../../sim/models/simulate-logs.ts';
@@ -96,6 +97,30 @@ describe('videoEngagement', () => {
     const empty = videoEngagement(world, { log, startSession: 0, endSession: 0 });
     expect(new Set(empty.ctrLogit).size).toBe(1);
     expect(new Set(empty.watchShare).size).toBe(1);
+  });
+});
+
+describe('creatorEngagement (a cold-start upload has no history of its own)', () => {
+  it("writes the mean engagement of the creator's videos, and nothing for an unknown creator", () => {
+    const recs = new Float32Array(3 * VIDEO_RECORD_LEN);
+    const set = (v: number, creator: number, ctr: number, share: number, like: number) => {
+      const o = v * VIDEO_RECORD_LEN;
+      recs[o + VIDEO_RECORD.creator] = creator;
+      recs[o + VIDEO_RECORD.ctrLogit] = ctr;
+      recs[o + VIDEO_RECORD.watchShare] = share;
+      recs[o + VIDEO_RECORD.likeRate] = like;
+    };
+    set(0, 4, -2, 0.5, 0.25);
+    set(1, 4, -3, 0.25, 0.125);
+    set(2, 9, 0, 1, 1);
+    const row = new Float32Array(VIDEO_RECORD_LEN);
+    creatorEngagement(recs, 4, row);
+    expect([row[VIDEO_RECORD.ctrLogit], row[VIDEO_RECORD.watchShare], row[VIDEO_RECORD.likeRate]]).toEqual([
+      -2.5, 0.375, 0.1875,
+    ]);
+    const untouched = Float32Array.from({ length: VIDEO_RECORD_LEN }, (_, i) => i);
+    creatorEngagement(recs, 7, untouched);
+    expect(Array.from(untouched)).toEqual(Array.from({ length: VIDEO_RECORD_LEN }, (_, i) => i));
   });
 });
 

@@ -216,14 +216,14 @@ describe('buildArtifacts', () => {
     expect(t.ranker.ndcgFloor).toBe(t.lightRanker.tuned.ndcgAt10);
     if (t.ranker.tuned.expectedWatchTimeS > t.ranker.start.expectedWatchTimeS)
       expect(t.ranker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.ranker.ndcgFloor);
-    // The light ranker must not beat the full ranker on the card. The two are at parity in this
-    // world (same input row, and a score formula that cannot use a better click head:
-    // docs/behavior-model.md, "Why better heads do not give better lists"), so a 5 % margin on any
-    // metric fails the test; click AUC holds strictly here.
+    // The light ranker must not beat the full ranker on the card, on any metric, by any margin
+    // (issue 11). Since artifacts-7 the main ranker reads the engagement columns the light one does
+    // not (docs/behavior-model.md, "The main ranker's own features"); in this world it measured
+    // click AUC 0.762 / 0.750, watch RMSE 150 / 177 s, lists 755 / 716 s, NDCG@10 0.535 / 0.533.
     console.log(
       `models test card: click AUC ${m.clickAuc} / ${m.lightClickAuc}, watch RMSE ${m.watchTimeRmseS} / ${m.lightWatchTimeRmseS}, lists ${l.full.expectedWatchTimeS} / ${l.light_ranker.expectedWatchTimeS} s, NDCG@10 ${l.full.ndcgAt10} / ${l.light_ranker.ndcgAt10}, oracle ${l.oracle.expectedWatchTimeS} s`,
     );
-    expect(rungOrderViolations({ ...manifest.metrics, offlineLists: l }, 0.05)).toEqual([]);
+    expect(rungOrderViolations({ ...manifest.metrics, offlineLists: l }, 0)).toEqual([]);
     expect(m.clickAuc).toBeGreaterThan(m.lightClickAuc);
   });
 

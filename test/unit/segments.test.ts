@@ -151,8 +151,11 @@ describe('merging segments', () => {
       series: { bucketS: 1, buckets: [second(Array(99).fill(10))] },
     };
     const b = { ...phaseOf([100], 1), series: { bucketS: 1, buckets: [second([100])] } };
+    a.series.buckets[0].offered = 99;
+    b.series.buckets[0].offered = 2; // one request of B's second was dropped
     const m = mergePhaseResults([a, b]).series.buckets[0];
     expect(m.count).toBe(100);
+    expect(m.offered).toBe(101);
     expect(m.p99Ms).toBeCloseTo(10, 0);
     expect(m.histogramBase64).toBeTruthy();
     // A part without its second's histogram: the larger p99 (an upper bound), and no histogram.
@@ -244,6 +247,19 @@ describe('runSegment and mergePartials, against a loopback server', () => {
       [true, true], // impressions: not measured by load generators
     ]);
     expect(result.exitCode).toBe(0);
+    // Every second brought its histogram: no upper-bound warning.
+    expect(merged.series.buckets.some((b) => b.count > 0)).toBe(true);
+    expect(merged.series.buckets.every((b) => b.p99Ms === 0 || b.histogramBase64)).toBe(true);
+    expect(result.warnings?.join('\n')).not.toMatch(/upper bound/);
+    // A part without its seconds' histograms (recorded before they existed): those seconds warn.
+    const old = structuredClone(parts[1]);
+    for (const b of old.phases[1].series.buckets) delete b.histogramBase64;
+    const bounded = mergePartials([parts[0], old], {
+      runId: 'r',
+      reclabVersion: '0',
+      machine: result.machine,
+    });
+    expect(bounded.warnings?.join('\n')).toMatch(/per-second p99 of \d+ second\(s\) .* upper bound/);
 
     // One segment missing, or given twice: not one whole run.
     expect(() => checkSegmentsComplete([parts[0]])).toThrow(/segment 1\/2 missing/);

@@ -78,6 +78,9 @@ function scaleOptions(cmd: Command): Command {
     .option('--duration <s>', 'every measured phase lasts this long (seconds)', positiveNumber('duration'));
 }
 
+/** `--out` values that mean stdout (the Job's pods print their partial result there). */
+const STDOUT_PATHS = new Set(['-', '/dev/stdout']);
+
 const urlOk = (u: string) => /^https?:\/\/[^/\s]+/.test(u);
 
 export function registerDistributedCommands(program: Command, root: string): void {
@@ -91,7 +94,7 @@ export function registerDistributedCommands(program: Command, root: string): voi
       .argument('<scenario>', 'scenario name, or a scenario file (.ts, .js, .json)')
       .requiredOption('--segment <i/N>', 'this process sends slots k with k mod N = i of every phase')
       .requiredOption('--target <url>', 'the core, e.g. http://10.0.0.7:8080')
-      .requiredOption('--out <file>', 'partial result file (JSON)')
+      .requiredOption('--out <file>', 'partial result file (JSON); - or /dev/stdout: one line on stdout')
       .option(
         '--seed <n>',
         'seed of the arrivals and the request stream (the same for every segment)',
@@ -121,8 +124,12 @@ export function registerDistributedCommands(program: Command, root: string): voi
       if (!Number.isFinite(startAtMs)) fail('--start-at must be an ISO 8601 time or epoch ms');
       if (o.coordinated) fail('give --start-at or --coordinated, not both');
     }
+    if (o.coordinated && STDOUT_PATHS.has(o.out))
+      fail('--coordinated talks to its coordinator on stdout: give --out a file');
     const scenario = await scenarioArg(arg, o);
-    const { runSegment, timetableGate } = await import('../loadtest/segments/segment-run.ts');
+    const { runSegment, timetableGate, timetablePoolWait } = await import(
+      '../loadtest/segments/segment-run.ts'
+    );
     const { coordinatedIo } = await import('../loadtest/segments/coordinated.ts');
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const io = o.coordinated ? coordinatedIo() : undefined;
@@ -137,11 +144,20 @@ export function registerDistributedCommands(program: Command, root: string): voi
           : startAtMs !== undefined
             ? timetableGate(scenario, startAtMs, log)
             : undefined,
+        beforePool: !io && startAtMs !== undefined ? timetablePoolWait(scenario, startAtMs) : undefined,
         onPhase: io?.sendPhase,
         log,
       });
-      await mkdir(resolve(o.out, '..'), { recursive: true });
-      await writeFile(o.out, `${JSON.stringify(partial)}\n`);
+      const line = `${JSON.stringify(partial)}\n`;
+      if (STDOUT_PATHS.has(o.out)) {
+        // Through the stream, not open('/dev/stdout'): that fails (ENXIO) when stdout is a socket.
+        await new Promise<void>((done, failed) =>
+          process.stdout.write(line, (err) => (err ? failed(err) : done())),
+        );
+      } else {
+        await mkdir(resolve(o.out, '..'), { recursive: true });
+        await writeFile(o.out, line);
+      }
       log(`segment ${o.segment}: partial result in ${o.out}`);
       io?.done();
       process.exit(0);

@@ -24,7 +24,7 @@ export const LAB_VARIABLES: readonly string[] = [
   'TESTCONTAINERS_RYUK_DISABLED',
   'TESTCONTAINERS_HOST_OVERRIDE',
   'KEEP_TEST_TMP',
-  // scripts/setup.sh, scripts/setup/*.sh, scripts/build-core-image.sh
+  // scripts/setup.sh, scripts/setup/*.sh, scripts/build-core-image.sh, scripts/build-loadgen-image.sh
   'RECLAB_ROOT',
   'RECLAB_FORCE_PODMAN',
   'RECLAB_REBUILD',

@@ -97,14 +97,21 @@ export function coreRoots(coreDir: string): Set<string> {
   return roots;
 }
 
-function main(appDir: string, outDir: string): void {
-  const lock = JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as {
-    packages: LockPackages;
-  };
-  const paths = runtimeClosure(lock.packages, coreRoots(join(appDir, 'core')));
+/** The `packages` map of `<appDir>/package-lock.json`. */
+export function readLockPackages(appDir: string): LockPackages {
+  return (JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as { packages: LockPackages })
+    .packages;
+}
+
+/**
+ * Copies the installed packages at `paths` (lockfile install paths, as `runtimeClosure` gives them)
+ * from `appDir` to `outDir`, each without the nested node_modules that are not in `paths`.
+ * Returns how many were copied (packages the lockfile lists but npm did not install are skipped).
+ */
+export function copyPackages(appDir: string, outDir: string, paths: readonly string[]): number {
   let copied = 0;
   // Parents before their nested node_modules: cpSync of a parent must not overwrite a child copied earlier.
-  for (const path of paths) {
+  for (const path of [...paths].sort()) {
     const src = join(appDir, path);
     if (!existsSync(src)) continue; // an optional dependency for another platform
     // Nested node_modules of a package come with it only if they are in the closure themselves.
@@ -114,6 +121,12 @@ function main(appDir: string, outDir: string): void {
     });
     copied++;
   }
+  return copied;
+}
+
+function main(appDir: string, outDir: string): void {
+  const paths = runtimeClosure(readLockPackages(appDir), coreRoots(join(appDir, 'core')));
+  const copied = copyPackages(appDir, outDir, paths);
   const ortBin = join(outDir, 'node_modules/onnxruntime-node/bin/napi-v6');
   for (const platform of ['darwin', 'win32'])
     rmSync(join(ortBin, platform), { recursive: true, force: true });

@@ -2,12 +2,13 @@
  * Merging what several load generators measured for one phase (issue 14) into the figures one
  * generator would have reported: counts are summed and every latency figure comes from the
  * segments' HdrHistograms added together, never from averaging their percentiles (Measurement
- * rules, ARCHITECTURE.md; a p99 is not an average of p99s: test/unit/segments-merge.test.ts).
+ * rules, ARCHITECTURE.md; a p99 is not an average of p99s: test/unit/segments.test.ts).
  *
- * The per-second series keeps exact counts, rungs, sheds and errors; a bucket's percentiles come
- * from the segments' bucket histograms added together. Where a segment recorded no bucket
- * histogram (results from before they existed), that bucket's p99 is the highest of the segments'
- * (an upper bound, so a recovery time judged on it errs on the late side) and has no histogram.
+ * The per-second series keeps exact counts (answered and offered), rungs, sheds and errors; a
+ * bucket's percentiles come from the segments' bucket histograms added together. Where a segment
+ * recorded no bucket histogram (results from before they existed), that bucket's p99 is the highest
+ * of the segments' (an upper bound, so a recovery time judged on it errs on the late side) and has
+ * no histogram.
  */
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { latencyHistogram, summarizeLatencyMs } from '../../reports/latency.ts';
@@ -47,6 +48,7 @@ export function mergeSeries(parts: readonly Series[]): Series {
       buckets[i] ??= { startS: b.startS, count: 0, p99Ms: 0, rungCounts: {}, shed: 0, errors: 0 };
       const into = buckets[i];
       into.count += b.count;
+      if (b.offered !== undefined) into.offered = (into.offered ?? 0) + b.offered;
       into.p99Ms = Math.max(into.p99Ms, b.p99Ms);
       into.rungCounts = sumCounts([into.rungCounts, b.rungCounts]);
       into.shed += b.shed;

@@ -173,10 +173,18 @@ export function mergePartials(parts: readonly PartialResult[], ctx: MergeContext
     evaluate(a, { phases: measurements, responses200, impressionsOnTopic: undefined, eventsLost: undefined }),
   );
   const passed = assertions.every((a) => a.passed);
+  // Seconds with answered requests but no merged histogram: a part predates bucket histograms.
+  const boundedSeconds = phases
+    .flatMap((p) => [...p.series.buckets, ...p.warmup.series.buckets])
+    .filter((b) => b.p99Ms > 0 && !b.histogramBase64).length;
   const warnings = [
     `merged from ${sorted.length} segment(s) of ${sorted[0].driver} load generators against ${[...new Set(sorted.map((p) => p.target))].join(', ')}`,
     'impressions, events and ground-truth quality are not measured by load generators: their assertions are skipped',
-    'per-second p99 in the series is the highest of the segments’ (an upper bound)',
+    ...(boundedSeconds > 0
+      ? [
+          `per-second p99 of ${boundedSeconds} second(s) is the highest of the segments’ (an upper bound): a segment recorded no histogram for them`,
+        ]
+      : []),
   ];
   return {
     schemaVersion: SCHEMA_VERSION,

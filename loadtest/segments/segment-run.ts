@@ -4,9 +4,10 @@
  * running core, and the results as a partial run result (partial-result.ts).
  *
  * When a phase starts is the caller's: `phaseGate` is awaited once the phase's connection pool is
- * up, just before its schedule starts. Two gates exist:
+ * up, just before its schedule starts (and `beforePool` before the pool connects). Two gates exist:
  * - `timetableGate`: phase k starts at `startAtMs + Σ_{j<k} (durationS_j + PHASE_GAP_S)` — the
  *   fixed timetable N pods on a cluster agree on without talking to each other (k6's `startTime`);
+ *   `timetablePoolWait` holds the pool back until POOL_LEAD_S before that time;
  * - the coordinator's barrier (instances.ts, `reclab run --load-instances N`): each process says it
  *   is ready and starts at the time the coordinator answers, so phases also start together.
  *
@@ -64,6 +65,12 @@ export interface SegmentRunOptions {
   target: string;
   /** Defaults to the scenario's world (requestMixOf). */
   mix?: RequestMix;
+  /**
+   * Awaited before each phase's pool connects. A long wait (a timetable minutes ahead) belongs here,
+   * not in `phaseGate`: the driver's engine has a run-time limit from the moment its pool exists
+   * (the phase's length plus a margin), and a server may close connections that sit idle.
+   */
+  beforePool?: (phase: Phase, index: number) => Promise<void>;
   /** Awaited before each phase's schedule starts (after its pool connected). Default: start at once. */
   phaseGate?: (phase: Phase, index: number) => Promise<void>;
   /** Each phase's result as soon as it has drained. */
@@ -90,6 +97,7 @@ export async function runSegment(opts: SegmentRunOptions): Promise<PartialResult
   const startedAt = new Date().toISOString();
   const phases: PhaseResult[] = [];
   for (const [k, phase] of scenario.phases.entries()) {
+    await opts.beforePool?.(phase, k);
     const result = await runOpenModel({
       url: target,
       arrivals: phase.arrivals,
@@ -152,6 +160,24 @@ export function timetableGate(
       log(`phase ${phase.name} starts ${(-waitMs / 1000).toFixed(1)} s after its time on the timetable`);
     await sleepUntil(at);
   };
+}
+
+/**
+ * Seconds before its time on the timetable that a phase opens its connection pool: enough to
+ * connect, short enough that the driver's run-time limit and idle connections are no issue.
+ */
+export const POOL_LEAD_S = 5;
+
+/**
+ * The wait before a phase's pool connects on the fixed timetable: until POOL_LEAD_S before the
+ * phase's time (`timetableGate` waits the rest once the pool is up). With `--start-at` minutes
+ * ahead, as on a cluster, the long wait happens here, with no pool open.
+ */
+export function timetablePoolWait(
+  scenario: ScenarioDefinition,
+  startAtMs: number,
+): (phase: Phase, k: number) => Promise<void> {
+  return (_phase, k) => sleepUntil(timetableStartMs(scenario, startAtMs, k) - POOL_LEAD_S * 1000);
 }
 
 /** Resolves at epoch ms `at` (at once when it has passed). */

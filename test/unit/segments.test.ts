@@ -11,8 +11,14 @@ import {
   type PartialResult,
   wholeScheduleSlots,
 } from '../../loadtest/segments/partial-result.ts';
-import { runSegment, timetableStartMs } from '../../loadtest/segments/segment-run.ts';
+import {
+  POOL_LEAD_S,
+  runSegment,
+  timetablePoolWait,
+  timetableStartMs,
+} from '../../loadtest/segments/segment-run.ts';
 import { latencyHistogram, summarizeLatencyMs } from '../../reports/latency.ts';
+import type { SeriesBucket } from '../../reports/series.ts';
 import { type ArrivalProcess, arrivalSchedule } from '../../scenarios/arrivals.ts';
 import { defineScenario } from '../../scenarios/define.ts';
 import { parseSegment, segmentSchedule, segmentSlots } from '../../scenarios/segments.ts';
@@ -133,7 +139,7 @@ describe('merging segments', () => {
   it('merges the per-second series from the seconds’ histograms, not the largest p99', () => {
     // Second 0: segment A 99 requests at 10 ms, segment B 1 at 100 ms. B's own p99 is 100 ms; of
     // the 100 together the p99 is 10 ms.
-    const second = (values: number[]) => {
+    const second = (values: number[]): SeriesBucket => {
       const h = latencyHistogram();
       for (const v of values) h.recordValue(v * 1000);
       return {
@@ -151,8 +157,11 @@ describe('merging segments', () => {
       series: { bucketS: 1, buckets: [second(Array(99).fill(10))] },
     };
     const b = { ...phaseOf([100], 1), series: { bucketS: 1, buckets: [second([100])] } };
+    a.series.buckets[0].offered = 99;
+    b.series.buckets[0].offered = 2; // one request of B's second was dropped
     const m = mergePhaseResults([a, b]).series.buckets[0];
     expect(m.count).toBe(100);
+    expect(m.offered).toBe(101);
     expect(m.p99Ms).toBeCloseTo(10, 0);
     expect(m.histogramBase64).toBeTruthy();
     // A part without its second's histogram: the larger p99 (an upper bound), and no histogram.
@@ -190,6 +199,43 @@ describe('runSegment and mergePartials, against a loopback server', () => {
       { metric: 'errors_5xx', stat: 'count', op: '==', value: 0 },
       { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
     ],
+  });
+
+  it('opens no connection before beforePool resolves (a timetable far ahead waits without a pool)', async () => {
+    const app = Fastify();
+    let connections = 0;
+    app.server.on('connection', () => connections++);
+    app.post('/v1/recommendations', async () => ({ items: [], meta: { rung: 'full' } }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    servers.push(app);
+    const target = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const seen: number[] = [];
+    await runSegment({
+      scenario: { ...scenario, phases: [scenario.phases[0]] },
+      seed: 7,
+      segment: { index: 0, count: 1 },
+      target,
+      mix: { users: 1000, regionOf: () => 'eu', worldHash: 'test-world' },
+      log: () => {},
+      beforePool: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        seen.push(connections);
+      },
+    });
+    // The pool's connections all come after beforePool resolved (before it: the /readyz check only).
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeLessThanOrEqual(1);
+    expect(connections).toBeGreaterThan(seen[0]);
+  });
+
+  it('the timetable opens a phase’s pool POOL_LEAD_S before its time', async () => {
+    // Phase 1's pool time (its start minus the lead) 200 ms from now.
+    const now = Date.now();
+    const startAt = now + 200 + POOL_LEAD_S * 1000 - (scenario.phases[0].durationS + 2) * 1000;
+    expect(timetableStartMs(scenario, startAt, 1) - POOL_LEAD_S * 1000).toBe(now + 200);
+    await timetablePoolWait(scenario, startAt)(scenario.phases[1], 1);
+    expect(Date.now() - now).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - now).toBeLessThan(1500);
   });
 
   it('two segments send the whole schedule between them, and merge into one run', async () => {
@@ -244,6 +290,20 @@ describe('runSegment and mergePartials, against a loopback server', () => {
       [true, true], // impressions: not measured by load generators
     ]);
     expect(result.exitCode).toBe(0);
+    // Every second brought its histogram: no upper-bound warning.
+    const seconds = merged.series?.buckets ?? [];
+    expect(seconds.some((b) => b.count > 0)).toBe(true);
+    expect(seconds.every((b) => b.p99Ms === 0 || b.histogramBase64)).toBe(true);
+    expect(result.warnings?.join('\n')).not.toMatch(/upper bound/);
+    // A part without its seconds' histograms (recorded before they existed): those seconds warn.
+    const old = structuredClone(parts[1]);
+    for (const b of old.phases[1].series.buckets) delete b.histogramBase64;
+    const bounded = mergePartials([parts[0], old], {
+      runId: 'r',
+      reclabVersion: '0',
+      machine: result.machine,
+    });
+    expect(bounded.warnings?.join('\n')).toMatch(/per-second p99 of \d+ second\(s\) .* upper bound/);
 
     // One segment missing, or given twice: not one whole run.
     expect(() => checkSegmentsComplete([parts[0]])).toThrow(/segment 1\/2 missing/);

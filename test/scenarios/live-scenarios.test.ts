@@ -42,8 +42,8 @@ describe('reclab run (live)', () => {
     expect(summary.phases.find((p) => p.name === 'steady')?.histogramBase64).toBeTruthy();
     expect(existsSync(join(s.outDir, 'junit.xml'))).toBe(true);
 
-    // Ground-truth quality, per phase and rung: random < served (full pipeline) < oracle, and the
-    // editorial rung's static list scores below the full pipeline.
+    // Ground-truth quality, per phase and rung: random < served (full pipeline), NDCG ≤ the
+    // oracle's, and the editorial rung's static list scores below the full pipeline.
     const full = s.quality.served.byPhase.steady.byRung.full.metrics;
     const refs = s.quality.references.all.byRung;
     for (const m of ['expectedWatchTimeS', 'ndcgAt10'] as const) {
@@ -51,11 +51,11 @@ describe('reclab run (live)', () => {
       expect(full[m].mean, m).toBeGreaterThan(refs.editorial.metrics[m].mean);
     }
     // NDCG is measured against the oracle's ranking, so the oracle bounds it. Expected watch time
-    // is a list value under the choice model (items compete for one click) and the oracle ranks by
-    // per-item value (sim/quality/item-gain.ts), so a served list may come level with it: seed 7
-    // once served 895.994 s against the oracle's 895.986 s. Bound it within 2%, not strictly.
+    // is not bounded by the oracle: it is a list value under the choice model (items compete for
+    // one click) while the oracle ranks by per-item value (sim/quality/item-gain.ts), so it is a
+    // reference, not the best list. With the main ranker's own features (artifacts-7) the full
+    // pipeline serves more than it (925.7 against 904.5 s in CI; 113% in a baseline run).
     expect(full.ndcgAt10.mean).toBeLessThanOrEqual(refs.oracle.metrics.ndcgAt10.mean);
-    expect(full.expectedWatchTimeS.mean).toBeLessThan(refs.oracle.metrics.expectedWatchTimeS.mean * 1.02);
     expect(summary.quality?.served.byPhase.steady.byRung.full.lists).toBe(steady.rungCounts.full);
   });
 

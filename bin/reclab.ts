@@ -540,13 +540,15 @@ program
     intArg('ranker-nodes'),
   )
   .option('--lb <policy>', 'load balancing: round_robin, least_outstanding or p2c')
-  .option('--fidelity <mode>', 'fleet (service-time model of each stage); high is not built yet', 'fleet')
+  .option(
+    '--fidelity <mode>',
+    'fleet (service-time model of each stage) or high (the real recommend() and models on simulated adapters over the world; small runs)',
+    'fleet',
+  )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
-    if (o.fidelity !== 'fleet') {
-      process.stderr.write(
-        `--fidelity ${o.fidelity}: only 'fleet' exists; the high-fidelity mode (real recommend() on simulated adapters) is not built yet\n`,
-      );
+    if (o.fidelity !== 'fleet' && o.fidelity !== 'high') {
+      process.stderr.write(`--fidelity ${o.fidelity}: expected fleet or high\n`);
       process.exit(2);
     }
     const { runSimCommand, withSizes } = await import('../sim/run/sim-command.ts');
@@ -560,10 +562,22 @@ program
     );
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
     try {
+      const { coreEnvOf } = await import('../scenarios/core-settings.ts');
+      const hifi =
+        o.fidelity === 'high'
+          ? await (await import('../sim/hifi/prepare.ts')).prepareHifi({
+              scenario,
+              seed: o.seed,
+              cacheDir: resolve(ROOT, '.reclab/cache'),
+              coreEnv: { ...coreEnvOf(scenario.core), ...fleet.coreEnv },
+              log: (line) => process.stderr.write(`${line}\n`),
+            })
+          : undefined;
       const { exitCode } = await runSimCommand({
         scenario,
         scenarioArg: arg,
         fleet,
+        hifi,
         seed: o.seed,
         qps: o.qps,
         durationScale: o.durationScale,
@@ -573,11 +587,14 @@ program
         out: (line) => process.stdout.write(`${line}\n`),
         wallMs: () => performance.now(),
       });
+      await hifi?.release();
       process.exit(exitCode);
     } catch (err) {
       const code = (err as { code?: string }).code;
       process.stderr.write(`reclab sim ${arg}: ${(err as Error).stack ?? err}\n`);
-      process.stderr.write(`seed=${o.seed} rerun: npm run reclab -- sim ${arg} --seed ${o.seed}\n`);
+      process.stderr.write(
+        `seed=${o.seed} rerun: npm run reclab -- sim ${arg} --seed ${o.seed}${o.fidelity === 'high' ? ' --fidelity high' : ''}\n`,
+      );
       process.exit(code === 'RECLAB_ERR_CONFIG_INVALID' ? 2 : 1);
     }
   });

@@ -10,6 +10,29 @@ import { SimError } from '../sim-error.ts';
 type Patch = [object, string, unknown];
 
 export function withoutWallClock<T>(fn: () => T): T {
+  const restore = forbidWallClock();
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+/**
+ * `withoutWallClock` for an async run (the high-fidelity run, sim/hifi/): the guard stays on until
+ * `fn`'s promise settles. Nothing else may run in the process meanwhile: the guard is global.
+ */
+export async function withoutWallClockAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const restore = forbidWallClock();
+  try {
+    return await fn();
+  } finally {
+    restore();
+  }
+}
+
+/** Installs the throwing replacements; returns the function that puts the originals back. */
+function forbidWallClock(): () => void {
   const forbid = (name: string) => () => {
     throw new SimError('RECLAB_ERR_SIM_NONDETERMINISM', `${name} called during a simulated run`);
   };
@@ -26,9 +49,7 @@ export function withoutWallClock<T>(fn: () => T): T {
   // node:crypto's own export is a separate binding; it cannot be reassigned on the ESM namespace,
   // so the source check (test/unit/sim-no-wall-clock.test.ts) covers it.
   void crypto;
-  try {
-    return fn();
-  } finally {
+  return () => {
     for (const [obj, key, value] of saved) (obj as Record<string, unknown>)[key] = value;
-  }
+  };
 }

@@ -86,10 +86,20 @@ export class EventScheduler {
    * `endUs`. Events scheduled by callbacks for times ≤ `endUs` fire in the same call.
    */
   runUntil(endUs: number): void {
+    while (this.fireNext(endUs));
+    this.advanceTo(endUs);
+  }
+
+  /**
+   * Fires the next live event due at or before `endUs` (tombstones are skipped); false when there
+   * is none. `runUntil` is this in a loop; the high-fidelity run (sim/hifi/) settles the real
+   * `recommend()`'s promise jobs between two calls.
+   */
+  fireNext(endUs: number): boolean {
     const heap = this.#heap;
     for (;;) {
       const next = heap.peek();
-      if (next === undefined || next.atUs > endUs) break;
+      if (next === undefined || next.atUs > endUs) return false;
       heap.pop();
       this.#popped++;
       const fn = next.fn;
@@ -97,7 +107,12 @@ export class EventScheduler {
       this.#nowUs = next.atUs;
       this.#fired++;
       fn();
+      return true;
     }
+  }
+
+  /** Moves the clock forward to `endUs` (never back): the end of a slice with nothing left due. */
+  advanceTo(endUs: number): void {
     if (endUs > this.#nowUs) this.#nowUs = endUs;
   }
 }

@@ -10,6 +10,7 @@ import { assertionLine } from '../../reports/console.ts';
 import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import { type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
+import { type HifiInputs, simulateHigh } from '../hifi/simulate-high.ts';
 import { type SimProgress, type SimRun, simulate } from './simulate.ts';
 
 export interface SimCommandOptions {
@@ -17,6 +18,8 @@ export interface SimCommandOptions {
   /** The argument as given (name or path), for the replay command. */
   scenarioArg: string;
   fleet: FleetSpec;
+  /** `--fidelity high`: the real recommend() over the world (sim/hifi/); absent: the fleet model. */
+  hifi?: HifiInputs;
   seed: number;
   qps?: number;
   durationScale?: number;
@@ -91,7 +94,7 @@ export async function runSimCommand(
         `rungs ${mix || '-'}${p.shed ? `  shed ${p.shed}/s` : ''}`,
     );
   };
-  const run = simulate({
+  const simOpts = {
     scenario: o.scenario,
     fleet: o.fleet,
     seed: o.seed,
@@ -99,7 +102,8 @@ export async function runSimCommand(
     durationScale: o.durationScale,
     reclabVersion: o.reclabVersion,
     onProgress,
-  });
+  };
+  const run = o.hifi ? await simulateHigh(simOpts, o.hifi) : simulate(simOpts);
   const wallS = (o.wallMs() - t0) / 1000;
   const r = run.result;
   const dir = join(o.outRoot, r.runId);
@@ -142,8 +146,9 @@ export async function runSimCommand(
   if (r.exitCode !== 0) {
     const scale = o.durationScale && o.durationScale !== 1 ? ` --duration-scale ${o.durationScale}` : '';
     const qps = o.qps ? ` --qps ${o.qps}` : '';
+    const fidelity = o.hifi ? ' --fidelity high' : '';
     o.out(
-      `seed=${o.seed} rerun: npm run reclab -- sim ${o.scenarioArg} --seed ${o.seed}${qps}${scale} (same fleet)`,
+      `seed=${o.seed} rerun: npm run reclab -- sim ${o.scenarioArg} --seed ${o.seed}${qps}${scale}${fidelity} (same fleet)`,
     );
   }
   return { exitCode: r.exitCode, run, dir };

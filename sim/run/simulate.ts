@@ -16,10 +16,17 @@
  * Time: the run executes in one-virtual-second slices, each inside `withoutWallClock` (reading
  * wall time or `Math.random` there throws RECLAB_ERR_SIM_NONDETERMINISM); `onProgress` is called
  * between slices, where the caller may read the wall clock.
+ *
+ * The parts: `simContext` (scaled scenario, phases, the shared pools), the replicas, then
+ * `startRun` (background work, balancer, arrivals, faults, utilisation) and its slices. `simulate`
+ * puts them together with the fleet replicas; the high-fidelity run (sim/hifi/simulate-high.ts)
+ * with real cores.
  */
 
+import type { RandomStream } from '../../core/ports/random.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { Bulkhead } from '../../core/resilience/bulkhead.ts';
+import type { RunQuality } from '../../loadtest/quality-recorder.ts';
 import { machineInfo } from '../../reports/machine.ts';
 import { type FaultRecord, type RunResult, SCHEMA_VERSION } from '../../reports/model.ts';
 import { arrivalSchedule, describeArrivals, meanRateQps } from '../../scenarios/arrivals.ts';
@@ -32,13 +39,14 @@ import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 import { VirtualClock } from '../engine/virtual-clock.ts';
 import { meanOf, samplerOf } from '../fleet/distributions.ts';
+import type { FifoServer } from '../fleet/fifo-server.ts';
 import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
-import { type CpuSamplers, Replica, type RequestOutcome } from '../fleet/replica.ts';
-import { simCoreSettings } from './core-settings.ts';
+import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
+import { type SimCoreSettings, simCoreSettings } from './core-settings.ts';
 import { AnnIndexModel, applyFault, revertFault } from './fleet-faults.ts';
 import { PhaseRecorder } from './phase-recorder.ts';
 
@@ -82,8 +90,95 @@ export interface SimRun {
   requests: number;
 }
 
+/** What the run needs of a replica: fleet (sim/fleet/replica.ts) or high-fidelity (sim/hifi/). */
+export interface SimReplica {
+  /** A request for user `userIdx` arriving now, intended at `intendedUs`. */
+  handle(userIdx: number, intendedUs: number): void;
+  /** Requests accepted and not yet answered (the least-outstanding balancer reads it). */
+  readonly outstanding: number;
+  /** The replica's event loop. */
+  readonly cpuServer: FifoServer;
+}
+
+/** The run's shared parts, before any replica exists: what replicas are built from. */
+export interface SimContext {
+  readonly opts: SimOptions;
+  /** The scenario scaled to the run's rate and duration. */
+  readonly scenario: ScenarioDefinition;
+  readonly fleet: FleetSpec;
+  /** The core settings the replicas decide with, and the `RECLAB_*` variables they come from. */
+  readonly settings: SimCoreSettings;
+  readonly coreEnv: Readonly<Record<string, string>>;
+  readonly random: ReturnType<typeof seededRandom>;
+  readonly scheduler: EventScheduler;
+  readonly clock: VirtualClock;
+  readonly peakQps: number;
+  readonly rateScale: number;
+  readonly phases: PhaseRecorder[];
+  readonly endUs: number;
+  readonly redis: RedisCluster;
+  readonly pool: RankerPool | undefined;
+  readonly kafka: KafkaModel;
+  readonly ann: AnnIndexModel;
+  /** Records a finished request in its phase, then tells `outcomeListeners`. */
+  readonly onOutcome: (o: RequestOutcome) => void;
+  /** Hear every outcome after its phase (startRun adds the trace hash and the progress counts). */
+  readonly outcomeListeners: ((o: RequestOutcome) => void)[];
+  /** The named stream `sim.<name>`. */
+  stream(name: string): RandomStream;
+  /** Replica `index`'s CPU cost samplers, one stream per replica and stage. */
+  cpuSamplers(index: number): CpuSamplers;
+  /** Replica `index`'s GC pauses (fleet `replicas.gcPauses`); undefined without any. */
+  gcOf(index: number): ReplicaDeps['gc'];
+}
+
+/** A started run: its slices, then `finish`. */
+export interface SimRunner {
+  readonly scheduler: EventScheduler;
+  /** End of each one-virtual-second slice, µs; then `drainUntilUs` for in-flight requests. */
+  readonly sliceEnds: readonly number[];
+  readonly drainUntilUs: number;
+  /** Progress after slice `sliceEnd` (calls `onProgress`; outside the no-wall-clock guard). */
+  afterSlice(sliceEnd: number): void;
+  /** The result, once every slice and the drain have run. */
+  finish(extra?: { modelVersion?: string; quality?: RunQuality; runIdSuffix?: string }): SimRun;
+}
+
 /** Runs one simulation; see the file header. Throws ReclabError RECLAB_ERR_CONFIG_INVALID for bad core settings. */
 export function simulate(opts: SimOptions): SimRun {
+  const ctx = simContext(opts);
+  const replicas = Array.from(
+    { length: ctx.fleet.replicas.count },
+    (_, index) =>
+      new Replica({
+        index,
+        scheduler: ctx.scheduler,
+        clock: ctx.clock,
+        cfg: ctx.settings.pipeline,
+        bulkhead: new Bulkhead(ctx.clock, ctx.settings.bulkhead),
+        brownout: ctx.settings.brownout,
+        cpu: ctx.cpuSamplers(index),
+        ...(ctx.gcOf(index) ? { gc: ctx.gcOf(index) } : {}),
+        sources: ctx.fleet.sources,
+        candidates: ctx.fleet.candidates,
+        redis: ctx.redis,
+        rankerPool: ctx.pool,
+        kafka: ctx.kafka,
+        ann: ctx.ann,
+        onOutcome: ctx.onOutcome,
+      }),
+  );
+  const run = startRun(ctx, replicas);
+  for (const end of run.sliceEnds) {
+    withoutWallClock(() => run.scheduler.runUntil(end));
+    run.afterSlice(end);
+  }
+  withoutWallClock(() => run.scheduler.runUntil(run.drainUntilUs));
+  return run.finish();
+}
+
+/** The run's shared parts (see `SimContext`). Throws ReclabError RECLAB_ERR_CONFIG_INVALID for bad core settings. */
+export function simContext(opts: SimOptions): SimContext {
   const { seed } = opts;
   const peakQps = peakMeasuredRateQps(opts.scenario);
   const rateScale = opts.qps ? opts.qps / peakQps : (opts.rateScale ?? 1);
@@ -92,7 +187,8 @@ export function simulate(opts: SimOptions): SimRun {
     scenario.rankerTier && !opts.fleet.rankerPool
       ? { ...opts.fleet, rankerPool: DEFAULT_RANKER_POOL }
       : opts.fleet;
-  const settings = simCoreSettings({ ...coreEnvOf(scenario.core), ...fleet.coreEnv });
+  const coreEnv = { ...coreEnvOf(scenario.core), ...fleet.coreEnv };
+  const settings = simCoreSettings(coreEnv);
   const random = seededRandom(seed);
   const scheduler = new EventScheduler();
   const clock = new VirtualClock(scheduler, SIM_EPOCH_MS);
@@ -113,8 +209,7 @@ export function simulate(opts: SimOptions): SimRun {
   });
   const endUs = t;
 
-  // The fleet.
-  const cpuSpec = fleet.replicas.cpu;
+  // The fleet's shared pools.
   const stream = (name: string) => random.stream(`sim.${name}`);
   const redis = new RedisCluster(
     scheduler,
@@ -135,6 +230,90 @@ export function simulate(opts: SimOptions): SimRun {
         batchFixed: samplerOf(fleet.rankerPool.batchFixedUs, stream('ranker.batch')),
       })
     : undefined;
+  const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
+  const ann = new AnnIndexModel();
+  const phaseOf = (us: number) => {
+    let i = 0;
+    while (i < phases.length - 1 && us >= phases[i].endUs) i++;
+    return phases[i];
+  };
+  const outcomes: ((o: RequestOutcome) => void)[] = [];
+  const cpuSpec = fleet.replicas.cpu;
+  return {
+    opts,
+    scenario,
+    fleet,
+    settings,
+    coreEnv,
+    random,
+    scheduler,
+    clock,
+    peakQps,
+    rateScale,
+    phases,
+    endUs,
+    redis,
+    pool,
+    kafka,
+    ann,
+    onOutcome: (o) => {
+      phaseOf(o.intendedUs).record(o.intendedUs, o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
+      for (const f of outcomes) f(o);
+    },
+    stream,
+    cpuSamplers(index) {
+      // One stream per replica and stage: adding a replica does not shift the others' draws.
+      const s = (stage: string, d: (typeof cpuSpec)[keyof typeof cpuSpec]) =>
+        samplerOf(d, stream(`replica${index}.${stage}`));
+      return {
+        request: s('request', cpuSpec.requestUs),
+        userEncoder: s('user_encoder', cpuSpec.userEncoderUs),
+        ann: s('ann', cpuSpec.annUs),
+        redisReply: s('redis_reply', cpuSpec.redisReplyUs),
+        merge: s('merge', cpuSpec.mergeUs),
+        enrichment: s('enrichment', cpuSpec.enrichmentUs),
+        mainRanker: s('main_ranker', cpuSpec.mainRankerUs),
+        rankerClient: s('ranker_client', cpuSpec.rankerClientUs),
+        lightRanker: s('light_ranker', cpuSpec.lightRankerUs),
+        rerank: s('rerank', cpuSpec.rerankUs),
+        popularity: s('popularity', cpuSpec.popularityUs),
+        reject: s('reject', cpuSpec.rejectUs),
+      };
+    },
+    gcOf(index) {
+      if (fleet.replicas.gcPauses.length === 0) return undefined;
+      const u = stream(`replica${index}.gc`);
+      return {
+        pauses: fleet.replicas.gcPauses.map((g) => ({
+          perRequest: g.perRequest,
+          pause: samplerOf(g.pauseUs, stream(`replica${index}.gc.${g.kind}`)),
+        })),
+        draw: () => u.next(),
+      };
+    },
+    outcomeListeners: outcomes,
+  };
+}
+
+/** Starts the run over `replicas` (see `SimRunner`). */
+export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimRunner {
+  const {
+    opts,
+    scenario,
+    fleet,
+    scheduler,
+    phases,
+    endUs,
+    redis,
+    pool,
+    kafka,
+    ann,
+    random,
+    peakQps,
+    rateScale,
+  } = ctx;
+  const { seed } = opts;
+  const stream = ctx.stream;
   // A batching node is busy whenever work waits (small batches pay the whole fixed cost), so its
   // busy time says little about headroom. Its capacity is its throughput at full batches: the
   // ranker's utilisation is rows scored ÷ that (1 = even full batches cannot keep up).
@@ -142,75 +321,18 @@ export function simulate(opts: SimOptions): SimRun {
     ? fleet.rankerPool.maxBatchRows /
       (meanOf(fleet.rankerPool.batchFixedUs) + fleet.rankerPool.perRowUs * fleet.rankerPool.maxBatchRows)
     : 1;
-  const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
-  const ann = new AnnIndexModel();
   const hash = new TraceHash();
   let completed = 0;
   let secondShed = 0;
   const secondRungs = new Map<string, number>();
   let phaseIdx = 0;
-  const phaseOf = (us: number) => {
-    let i = 0;
-    while (i < phases.length - 1 && us >= phases[i].endUs) i++;
-    return phases[i];
-  };
-  const onOutcome = (o: RequestOutcome) => {
+  ctx.outcomeListeners.push((o) => {
     completed++;
-    phaseOf(o.intendedUs).record(o.intendedUs, o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
     hash.add(o.intendedUs);
     hash.add(o.doneUs);
     hash.add(o.status === 200 ? RUNG_CODE[o.rung ?? 'full'] : 99);
     if (o.status === 503) secondShed++;
     else if (o.rung) secondRungs.set(o.rung, (secondRungs.get(o.rung) ?? 0) + 1);
-  };
-  const replicas = Array.from({ length: fleet.replicas.count }, (_, index) => {
-    // One stream per replica and stage: adding a replica does not shift the others' draws.
-    const s = (stage: string, d: (typeof cpuSpec)[keyof typeof cpuSpec]) =>
-      samplerOf(d, stream(`replica${index}.${stage}`));
-    const cpu: CpuSamplers = {
-      request: s('request', cpuSpec.requestUs),
-      userEncoder: s('user_encoder', cpuSpec.userEncoderUs),
-      ann: s('ann', cpuSpec.annUs),
-      redisReply: s('redis_reply', cpuSpec.redisReplyUs),
-      merge: s('merge', cpuSpec.mergeUs),
-      enrichment: s('enrichment', cpuSpec.enrichmentUs),
-      mainRanker: s('main_ranker', cpuSpec.mainRankerUs),
-      rankerClient: s('ranker_client', cpuSpec.rankerClientUs),
-      lightRanker: s('light_ranker', cpuSpec.lightRankerUs),
-      rerank: s('rerank', cpuSpec.rerankUs),
-      popularity: s('popularity', cpuSpec.popularityUs),
-      reject: s('reject', cpuSpec.rejectUs),
-    };
-    return new Replica({
-      index,
-      scheduler,
-      clock,
-      cfg: settings.pipeline,
-      bulkhead: new Bulkhead(clock, settings.bulkhead),
-      brownout: settings.brownout,
-      cpu,
-      ...(fleet.replicas.gcPauses.length > 0
-        ? {
-            gc: {
-              pauses: fleet.replicas.gcPauses.map((g) => ({
-                perRequest: g.perRequest,
-                pause: s(`gc.${g.kind}`, g.pauseUs),
-              })),
-              draw: (() => {
-                const u = stream(`replica${index}.gc`);
-                return () => u.next();
-              })(),
-            },
-          }
-        : {}),
-      sources: fleet.sources,
-      candidates: fleet.candidates,
-      redis,
-      rankerPool: pool,
-      kafka,
-      ann,
-      onOutcome,
-    });
   });
   // Background work (fleet `replicas.backgroundUsPerS`): one CPU job per replica every
   // BACKGROUND_PERIOD_US, the replicas' ticks spread over the period so they do not all stall at once.
@@ -300,107 +422,121 @@ export function simulate(opts: SimOptions): SimRun {
     busyEnd = busy();
   });
 
-  // Run, a virtual second at a time.
   const totalS = endUs / 1e6;
-  for (let s = 1; s * 1e6 < endUs + 1e6; s++) {
-    const sliceEnd = Math.min(s * 1e6, endUs);
-    withoutWallClock(() => scheduler.runUntil(sliceEnd));
-    while (phaseIdx < phases.length - 1 && sliceEnd >= phases[phaseIdx].endUs) phaseIdx++;
-    if (opts.onProgress) {
-      const served = [...secondRungs.values()].reduce((a, b) => a + b, 0);
-      opts.onProgress({
-        virtualS: sliceEnd / 1e6,
-        totalS,
-        phase: phases[phaseIdx].name,
-        completed,
-        events: scheduler.fired,
-        rungShare: Object.fromEntries([...secondRungs].map(([k, v]) => [k, served ? v / served : 0])),
-        shed: secondShed,
-      });
-    }
-    secondRungs.clear();
-    secondShed = 0;
-  }
-  withoutWallClock(() => scheduler.runUntil(endUs + DRAIN_US));
-  // Impressions still held when the run ends are flushed by the live core's shutdown; here the
-  // brokers may still be down (a scenario ending in an outage): those count as lost.
-  const reports = phases.map((p) => p.report());
-  const utilisation = Object.fromEntries(
-    phases.map((p, i) => {
-      const a = busyAt[i];
-      const b = i + 1 < phases.length ? busyAt[i + 1] : busyEnd!;
-      const span = p.endUs - p.startUs;
-      return [
-        p.name,
-        {
-          replicaCpu: round3((b.cpu - a.cpu) / (span * replicas.length)),
-          redis: round3((b.redis - a.redis) / (span * redis.shards.length)),
-          ...(pool
-            ? {
-                ranker: round3((b.rankerRows - a.rankerRows) / (span * pool.nodes.length * rankerRowsPerUs)),
-                rankerBusy: round3((b.ranker - a.ranker) / (span * pool.nodes.length)),
-              }
-            : {}),
-        },
-      ];
-    }),
-  );
+  const sliceEnds: number[] = [];
+  for (let s = 1; s * 1e6 < endUs + 1e6; s++) sliceEnds.push(Math.min(s * 1e6, endUs));
+  return {
+    scheduler,
+    sliceEnds,
+    drainUntilUs: endUs + DRAIN_US,
+    afterSlice(sliceEnd) {
+      while (phaseIdx < phases.length - 1 && sliceEnd >= phases[phaseIdx].endUs) phaseIdx++;
+      if (opts.onProgress) {
+        const served = [...secondRungs.values()].reduce((a, b) => a + b, 0);
+        opts.onProgress({
+          virtualS: sliceEnd / 1e6,
+          totalS,
+          phase: phases[phaseIdx].name,
+          completed,
+          events: scheduler.fired,
+          rungShare: Object.fromEntries([...secondRungs].map(([k, v]) => [k, served ? v / served : 0])),
+          shed: secondShed,
+        });
+      }
+      secondRungs.clear();
+      secondShed = 0;
+    },
+    finish(extra = {}) {
+      // Impressions still held when the run ends are flushed by the live core's shutdown; here the
+      // brokers may still be down (a scenario ending in an outage): those count as lost.
+      const reports = phases.map((p) => p.report());
+      const utilisation = Object.fromEntries(
+        phases.map((p, i) => {
+          const a = busyAt[i];
+          const b = i + 1 < phases.length ? busyAt[i + 1] : busyEnd!;
+          const span = p.endUs - p.startUs;
+          return [
+            p.name,
+            {
+              replicaCpu: round3((b.cpu - a.cpu) / (span * replicas.length)),
+              redis: round3((b.redis - a.redis) / (span * redis.shards.length)),
+              ...(pool
+                ? {
+                    ranker: round3(
+                      (b.rankerRows - a.rankerRows) / (span * pool.nodes.length * rankerRowsPerUs),
+                    ),
+                    rankerBusy: round3((b.ranker - a.ranker) / (span * pool.nodes.length)),
+                  }
+                : {}),
+            },
+          ];
+        }),
+      );
 
-  const measurements: RunMeasurements = {
-    phases: reports.map((r) => ({
-      phase: r.name,
-      warmup: r.warmup === true,
-      offeredQps: r.offeredQps,
-      achievedQps: r.achievedQps,
-      latencyMs: r.latencyMs,
-      histogramBase64: r.histogramBase64,
-      statusCounts: { ...r.statusCounts, '3xx': 0 },
-      rungCounts: r.rungCounts,
-      reasonCounts: r.reasonCounts,
-      startedAtMs: Date.parse(r.startedAt!),
-      series: r.series,
-    })),
-    responses200: kafka.published,
-    impressionsOnTopic: kafka.delivered,
-    faults: faultRecords,
-  };
-  const assertions = scenario.assertions.map((a) => evaluate(a, measurements));
-  const passed = assertions.every((a) => a.passed);
-  const machine = machineInfo();
-  const traceHash = hash.hex();
-  const result: RunResult = {
-    schemaVersion: SCHEMA_VERSION,
-    runId: `${scenario.name}-sim-s${seed}-q${Math.round(peakQps * rateScale)}`,
-    scenario: scenario.name,
-    mode: 'sim',
-    seed,
-    worldHash: `sim-${scenario.world.users}x${scenario.world.videos}`,
-    versions: { reclab: opts.reclabVersion, node: process.version, modelVersion: 'surrogate', images: {} },
-    machine: {
-      cpus: machine.cpus,
-      memGiB: Math.round((machine.memTotalMiB / 1024) * 10) / 10,
-      os: `${machine.platform}-${machine.arch}`,
+      const measurements: RunMeasurements = {
+        phases: reports.map((r) => ({
+          phase: r.name,
+          warmup: r.warmup === true,
+          offeredQps: r.offeredQps,
+          achievedQps: r.achievedQps,
+          latencyMs: r.latencyMs,
+          histogramBase64: r.histogramBase64,
+          statusCounts: { ...r.statusCounts, '3xx': 0 },
+          rungCounts: r.rungCounts,
+          reasonCounts: r.reasonCounts,
+          startedAtMs: Date.parse(r.startedAt!),
+          series: r.series,
+        })),
+        responses200: kafka.published,
+        impressionsOnTopic: kafka.delivered,
+        faults: faultRecords,
+        ...(extra.quality ? { quality: extra.quality.served } : {}),
+      };
+      const assertions = scenario.assertions.map((a) => evaluate(a, measurements));
+      const passed = assertions.every((a) => a.passed);
+      const machine = machineInfo();
+      const traceHash = hash.hex();
+      const result: RunResult = {
+        schemaVersion: SCHEMA_VERSION,
+        runId: `${scenario.name}-sim${extra.runIdSuffix ?? ''}-s${seed}-q${Math.round(peakQps * rateScale)}`,
+        scenario: scenario.name,
+        mode: 'sim',
+        seed,
+        worldHash: `sim-${scenario.world.users}x${scenario.world.videos}`,
+        versions: {
+          reclab: opts.reclabVersion,
+          node: process.version,
+          modelVersion: extra.modelVersion ?? 'surrogate',
+          images: {},
+        },
+        machine: {
+          cpus: machine.cpus,
+          memGiB: Math.round((machine.memTotalMiB / 1024) * 10) / 10,
+          os: `${machine.platform}-${machine.arch}`,
+        },
+        startedAt: new Date(SIM_EPOCH_MS).toISOString(),
+        endedAt: new Date(SIM_EPOCH_MS + endUs / 1000).toISOString(),
+        phases: reports.map((r, i) => ({ ...r, arrivals: describeArrivals(scenario.phases[i].arrivals) })),
+        assertions,
+        faults: faultRecords,
+        impressions: { published: kafka.published, consumedOnTopic: kafka.delivered },
+        ...(extra.quality ? { quality: extra.quality } : {}),
+        fleet: {
+          name: fleet.name,
+          replicas: replicas.length,
+          redisShards: redis.shards.length,
+          rankerNodes: pool?.nodes.length ?? 0,
+          traceHash,
+          events: scheduler.fired,
+          impressionsLost: kafka.published - kafka.delivered,
+          utilisation,
+        },
+        outcome: passed ? 'pass' : 'fail',
+        exitCode: passed ? 0 : 3,
+      };
+      return { result, traceHash, events: scheduler.fired, requests: completed };
     },
-    startedAt: new Date(SIM_EPOCH_MS).toISOString(),
-    endedAt: new Date(SIM_EPOCH_MS + endUs / 1000).toISOString(),
-    phases: reports.map((r, i) => ({ ...r, arrivals: describeArrivals(scenario.phases[i].arrivals) })),
-    assertions,
-    faults: faultRecords,
-    impressions: { published: kafka.published, consumedOnTopic: kafka.delivered },
-    fleet: {
-      name: fleet.name,
-      replicas: replicas.length,
-      redisShards: redis.shards.length,
-      rankerNodes: pool?.nodes.length ?? 0,
-      traceHash,
-      events: scheduler.fired,
-      impressionsLost: kafka.published - kafka.delivered,
-      utilisation,
-    },
-    outcome: passed ? 'pass' : 'fail',
-    exitCode: passed ? 0 : 3,
   };
-  return { result, traceHash, events: scheduler.fired, requests: completed };
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -545,6 +545,10 @@ program
     'fleet (service-time model of each stage) or high (the real recommend() and models on simulated adapters over the world; small runs)',
     'fleet',
   )
+  .option(
+    '--quality-from <files>',
+    'summary.json files (comma-separated) of scored runs (live or --fidelity high): their quality per rung is the fleet run’s quality surrogate',
+  )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
     if (o.fidelity !== 'fleet' && o.fidelity !== 'high') {
@@ -573,11 +577,19 @@ program
               log: (line) => process.stderr.write(`${line}\n`),
             })
           : undefined;
+      const qualityTable = o.qualityFrom
+        ? (await import('../sim/quality/surrogate.ts')).rungQualityTable(
+            String(o.qualityFrom)
+              .split(',')
+              .map((f) => JSON.parse(readFileSync(resolve(f), 'utf8'))),
+          )
+        : undefined;
       const { exitCode } = await runSimCommand({
         scenario,
         scenarioArg: arg,
         fleet,
         hifi,
+        qualityTable,
         seed: o.seed,
         qps: o.qps,
         durationScale: o.durationScale,

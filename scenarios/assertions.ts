@@ -218,18 +218,23 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       if ((a.cohort || a.baselineCohort) && !run.qualityCohorts)
         return skip('no user cohorts in this run (the new users were not held back)');
       const key = QUALITY_KEY[a.metric];
-      const meanOf = (phase: string, cohort: string | undefined): { mean: number; lists: number } => {
+      const meanOf = (
+        phase: string,
+        cohort: string | undefined,
+      ): { mean: number; lists: number; known: boolean } => {
         // A cohort narrows to its lists; a rung then narrows the whole run's lists (cohorts are
         // not split by rung).
         const scope = cohort ? run.qualityCohorts!.byPhase[phase] : run.quality!.byPhase[phase];
         const g = cohort ? scope?.byRung[cohort] : a.rung ? scope?.byRung[a.rung] : scope?.overall;
         const value = key === 'coverage' ? g?.coverage : g?.metrics[key]?.mean;
-        return { mean: value ?? 0, lists: g?.lists ?? 0 };
+        return { mean: value ?? 0, lists: g?.lists ?? 0, known: value !== undefined };
       };
       const where = (phase: string, cohort: string | undefined) =>
         `phase ${phase}${a.rung && !cohort ? ` (rung ${a.rung})` : ''}${cohort ? ` (cohort ${cohort})` : ''}`;
       const m = meanOf(a.phase, a.cohort);
       if (m.lists === 0) return fail(0, `no lists scored in ${where(a.phase, a.cohort)}`);
+      // A fleet run's quality surrogate (sim/quality/surrogate.ts) has means, not coverage.
+      if (!m.known && key === 'coverage') return skip('no coverage in this run (a quality surrogate)');
       if (a.stat === 'mean') return result(m.mean);
       const b = meanOf(a.baseline!, a.baselineCohort);
       if (b.lists === 0 || b.mean === 0)

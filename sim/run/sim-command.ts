@@ -11,6 +11,7 @@ import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import { type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import { type HifiInputs, simulateHigh } from '../hifi/simulate-high.ts';
+import type { RungQualityTable } from '../quality/surrogate.ts';
 import { type SimProgress, type SimRun, simulate } from './simulate.ts';
 
 export interface SimCommandOptions {
@@ -20,6 +21,8 @@ export interface SimCommandOptions {
   fleet: FleetSpec;
   /** `--fidelity high`: the real recommend() over the world (sim/hifi/); absent: the fleet model. */
   hifi?: HifiInputs;
+  /** Per-rung quality of scored runs: the fleet run's quality surrogate (`--quality-from`). */
+  qualityTable?: RungQualityTable;
   seed: number;
   qps?: number;
   durationScale?: number;
@@ -102,6 +105,7 @@ export async function runSimCommand(
     durationScale: o.durationScale,
     reclabVersion: o.reclabVersion,
     onProgress,
+    qualityTable: o.qualityTable,
   };
   const run = o.hifi ? await simulateHigh(simOpts, o.hifi) : simulate(simOpts);
   const wallS = (o.wallMs() - t0) / 1000;
@@ -132,6 +136,20 @@ export async function runSimCommand(
     );
   }
   o.out(`rung sequence: ${rungSequence(r.phases)}`);
+  const quality = r.quality?.served.byPhase ?? run.surrogate?.byPhase;
+  if (quality) {
+    const how = run.surrogate
+      ? `surrogate from ${o.qualityTable!.sources.join(', ')}${run.surrogate.missingRungs.length ? `; rungs not in it: ${run.surrogate.missingRungs.join(', ')}` : ''}`
+      : 'scored lists';
+    o.out(`quality (${how}):`);
+    for (const p of r.phases) {
+      const m = quality[p.name]?.overall.metrics;
+      if (!m) continue;
+      o.out(
+        `  ${p.name.padEnd(10)} expected watch time ${(m.expectedWatchTimeS?.mean ?? 0).toFixed(1)} s per list, NDCG@10 ${(m.ndcgAt10?.mean ?? 0).toFixed(3)}`,
+      );
+    }
+  }
   for (const f of r.faults ?? [])
     o.out(
       `fault ${f.target} ${f.kind} (phase ${f.phase}, ${f.fromS}–${f.toS ?? f.fromS} s)${f.message ? `: ${f.message}` : ''}`,

@@ -46,6 +46,7 @@ import { loadBalancer } from '../fleet/load-balancer.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
+import { type RungQualityTable, type SurrogateQuality, surrogateQuality } from '../quality/surrogate.ts';
 import { type SimCoreSettings, simCoreSettings } from './core-settings.ts';
 import { AnnIndexModel, applyFault, revertFault } from './fleet-faults.ts';
 import { PhaseRecorder } from './phase-recorder.ts';
@@ -69,6 +70,12 @@ export interface SimOptions {
   reclabVersion: string;
   /** Called after each virtual second (outside the no-wall-clock guard). */
   onProgress?: (p: SimProgress) => void;
+  /**
+   * Per-rung quality measured by scored runs (sim/quality/surrogate.ts): a fleet run then checks
+   * quality assertions on the surrogate instead of skipping them. Ignored by a `--fidelity high`
+   * run, which scores its own lists.
+   */
+  qualityTable?: RungQualityTable;
 }
 
 export interface SimProgress {
@@ -85,6 +92,8 @@ export interface SimProgress {
 
 export interface SimRun {
   result: RunResult;
+  /** The quality surrogate by phase, when `qualityTable` was given (a fleet run). */
+  surrogate?: SurrogateQuality;
   traceHash: string;
   events: number;
   requests: number;
@@ -473,6 +482,8 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
         }),
       );
 
+      const surrogate =
+        !extra.quality && opts.qualityTable ? surrogateQuality(reports, opts.qualityTable) : undefined;
       const measurements: RunMeasurements = {
         phases: reports.map((r) => ({
           phase: r.name,
@@ -490,7 +501,7 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
         responses200: kafka.published,
         impressionsOnTopic: kafka.delivered,
         faults: faultRecords,
-        ...(extra.quality ? { quality: extra.quality.served } : {}),
+        ...(extra.quality ? { quality: extra.quality.served } : surrogate ? { quality: surrogate } : {}),
       };
       const assertions = scenario.assertions.map((a) => evaluate(a, measurements));
       const passed = assertions.every((a) => a.passed);
@@ -534,7 +545,13 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
         outcome: passed ? 'pass' : 'fail',
         exitCode: passed ? 0 : 3,
       };
-      return { result, traceHash, events: scheduler.fired, requests: completed };
+      return {
+        result,
+        ...(surrogate ? { surrogate } : {}),
+        traceHash,
+        events: scheduler.fired,
+        requests: completed,
+      };
     },
   };
 }

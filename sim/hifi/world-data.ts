@@ -29,7 +29,7 @@ export interface WorldData {
   videoRecords: Float32Array;
   /** Best first: `global` and one list per region index. */
   popularity: { global: { video: number; score: number }[]; byRegion: { video: number; score: number }[][] };
-  /** Creators user `u` follows: `followed[followOffsets[u] … followOffsets[u + 1])`. */
+  /** Creators user `u` follows, in the order Redis answers them: `followed[followOffsets[u] … followOffsets[u + 1])`. */
   followOffsets: Uint32Array;
   followed: Uint32Array;
   /** Creator `c`'s newest uploads (at most CREATOR_UPLOADS_MAX), newest first; absent: none. */
@@ -84,22 +84,38 @@ export function worldData(
     if (list) list.push(v);
     else byCreator.set(c, [v]);
   }
+  // Redis answers a sorted set's members by score, then by member in reverse byte order on ties
+  // (ZREVRANGE): `c_<j>`/`v_<i>` strings, so `c_9` before `c_10`. The reads below keep that order.
+  const reverseByName = (prefix: string) => (a: number, b: number) => {
+    const x = `${prefix}${a}`;
+    const y = `${prefix}${b}`;
+    return x < y ? 1 : x > y ? -1 : 0;
+  };
+  const byVideoName = reverseByName('v_');
   const uploads = new Map<number, RecentUpload[]>();
   for (const [c, vs] of byCreator) {
+    // The loader's choice of the newest CREATOR_UPLOADS_MAX, then Redis's order among them.
     vs.sort((a, b) => uploadTs(b) - uploadTs(a) || a - b);
+    const kept = vs.slice(0, CREATOR_UPLOADS_MAX);
+    kept.sort((a, b) => uploadTs(b) - uploadTs(a) || byVideoName(a, b));
     uploads.set(
       c,
-      vs.slice(0, CREATOR_UPLOADS_MAX).map((video) => ({ video, uploadTsS: uploadTs(video) })),
+      kept.map((video) => ({ video, uploadTsS: uploadTs(video) })),
     );
   }
+  // Followed creators all have score 0 (the world does not date follows): name order, reversed.
+  const followed = world.subscriptionCreators.slice();
+  const offsets = world.subscriptionOffsets;
+  const byCreatorName = reverseByName('c_');
+  for (let u = 0; u < users; u++) followed.subarray(offsets[u], offsets[u + 1]).sort(byCreatorName);
   return {
     users,
     videos,
     userRecords: records.userRecords,
     videoRecords,
     popularity: { global, byRegion },
-    followOffsets: world.subscriptionOffsets,
-    followed: world.subscriptionCreators,
+    followOffsets: offsets,
+    followed,
     uploads,
     marker: hash,
   };

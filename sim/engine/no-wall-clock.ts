@@ -47,7 +47,7 @@ function forbidWallClock(): () => void {
   (Math as { random: unknown }).random = forbid('Math.random');
   (globalThis.crypto as { randomUUID: unknown }).randomUUID = forbid('crypto.randomUUID');
   // node:crypto's own export is a separate binding; it cannot be reassigned on the ESM namespace,
-  // so the source check (test/unit/sim-no-wall-clock.test.ts) covers it.
+  // so the source check (test/unit/sim-run.test.ts) covers it.
   void crypto;
   return () => {
     for (const [obj, key, value] of saved) (obj as Record<string, unknown>)[key] = value;

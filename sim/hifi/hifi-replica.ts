@@ -71,10 +71,18 @@ export class HifiReplica {
     };
   }
 
-  /** A request for user `userIdx` arriving now, intended at `intendedUs`. Never rejects. */
+  /**
+   * The first error that escaped the serve path (a bug: recommend() answers every failure with a
+   * rung); the run stops with it after the slice (simulate-high.ts).
+   */
+  failure: unknown;
+
+  /** A request for user `userIdx` arriving now, intended at `intendedUs`. */
   handle(userIdx: number, intendedUs: number): void {
     this.outstanding++;
-    void this.#serve(userIdx, intendedUs);
+    this.#serve(userIdx, intendedUs).catch((err: unknown) => {
+      this.failure ??= err;
+    });
   }
 
   async #serve(userIdx: number, intendedUs: number): Promise<void> {

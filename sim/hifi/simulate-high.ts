@@ -142,6 +142,8 @@ export async function simulateHigh(opts: SimOptions, hifi: HifiInputs): Promise<
   // Each slice under the no-wall-clock guard; progress between slices may read the wall clock.
   for (const end of run.sliceEnds) {
     await withoutWallClockAsync(() => runUntilSettled(scheduler, end, work));
+    const failed = replicas.find((r) => r.failure !== undefined);
+    if (failed) throw failed.failure;
     // Scoring between slices keeps the served-list log small (its order is the recording order).
     quality.flush();
     run.afterSlice(end);

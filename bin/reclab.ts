@@ -487,6 +487,13 @@ function positiveNumberArg(name: string) {
   };
 }
 
+/** `--quality-from a.json,b.json`: the per-rung quality table of those scored runs' summaries. */
+async function qualityTableFrom(files: string | undefined) {
+  if (!files) return undefined;
+  const { rungQualityTable } = await import('../sim/quality/surrogate.ts');
+  return rungQualityTable(files.split(',').map((f) => JSON.parse(readFileSync(resolve(f), 'utf8'))));
+}
+
 /**
  * The scenario (a name or a path) and the fleet (a fleet file, or the default profile), with
  * `adjust` applied to the fleet, for `reclab sim` and `reclab plan`; exits 2 with the problem when
@@ -577,13 +584,7 @@ program
               log: (line) => process.stderr.write(`${line}\n`),
             })
           : undefined;
-      const qualityTable = o.qualityFrom
-        ? (await import('../sim/quality/surrogate.ts')).rungQualityTable(
-            String(o.qualityFrom)
-              .split(',')
-              .map((f) => JSON.parse(readFileSync(resolve(f), 'utf8'))),
-          )
-        : undefined;
+      const qualityTable = await qualityTableFrom(o.qualityFrom);
       const { exitCode } = await runSimCommand({
         scenario,
         scenarioArg: arg,
@@ -695,6 +696,10 @@ program
     positiveNumberArg('duration-scale'),
   )
   .option('--fleet <file>', 'fleet file whose service times and policies are kept (sizes are searched)')
+  .option(
+    '--quality-from <files>',
+    'summary.json files (comma-separated) of scored runs: every candidate fleet is also checked on the quality surrogate',
+  )
   .option('--max-runs <n>', 'most simulated runs in the search', intArg('max-runs'), 12)
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
@@ -705,6 +710,8 @@ program
         scenario,
         scenarioArg: arg,
         fleet,
+        qualityTable: await qualityTableFrom(o.qualityFrom),
+        qualityFromArg: o.qualityFrom,
         qps: o.qps,
         budgetP99Ms: o.budgetP99,
         seed: o.seed,

@@ -11,6 +11,7 @@ import { assertionLine } from '../../reports/console.ts';
 import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import type { FleetSpec } from '../fleet/fleet-spec.ts';
+import type { RungQualityTable } from '../quality/surrogate.ts';
 import { type Plan, plan } from './plan.ts';
 
 export interface PlanCommandOptions {
@@ -22,6 +23,10 @@ export interface PlanCommandOptions {
   seed: number;
   durationScale?: number;
   maxRuns?: number;
+  /** The fleet runs' quality surrogate (`--quality-from`): quality assertions are checked too. */
+  qualityTable?: RungQualityTable;
+  /** `--quality-from` as given, for the replay command. */
+  qualityFromArg?: string;
   outRoot: string;
   out: (line: string) => void;
 }
@@ -43,6 +48,7 @@ export async function runPlanCommand(
     seed: o.seed,
     durationScale: o.durationScale,
     maxRuns: o.maxRuns,
+    qualityTable: o.qualityTable,
     log: o.out,
   });
   const dir = join(o.outRoot, `${o.scenario.name}-plan-s${o.seed}-q${o.qps}`);
@@ -73,7 +79,8 @@ export async function runPlanCommand(
   o.out(`${p.steps.length} simulated runs; fleet file: ${join(dir, 'fleet.json')}`);
   o.out(
     `check it: npm run reclab -- sim ${o.scenarioArg} --qps ${o.qps} --seed ${o.seed} --fleet ${join(dir, 'fleet.json')}` +
-      (o.durationScale ? ` --duration-scale ${o.durationScale}` : ''),
+      (o.durationScale ? ` --duration-scale ${o.durationScale}` : '') +
+      (o.qualityFromArg ? ` --quality-from ${o.qualityFromArg}` : ''),
   );
   return { exitCode: p.passed ? 0 : 3, plan: p, dir };
 }

@@ -19,6 +19,7 @@
 import type { Assertion, ScenarioDefinition } from '../../scenarios/define.ts';
 import type { FleetSpec } from '../fleet/fleet-spec.ts';
 import { DEFAULT_RANKER_POOL, parseFleet } from '../fleet/fleet-spec.ts';
+import type { RungQualityTable } from '../quality/surrogate.ts';
 import { type SimRun, simulate } from './simulate.ts';
 
 export type PoolName = 'replicas' | 'redis_shards' | 'ranker_nodes';
@@ -34,6 +35,8 @@ export interface PlanOptions {
   seed: number;
   durationScale?: number;
   targetUtilisation?: number;
+  /** Per-rung quality of scored runs: each candidate's quality assertions are checked on the surrogate. */
+  qualityTable?: RungQualityTable;
   /** Shrinking stops before a pool would pass this utilisation; default 0.85. */
   maxUtilisation?: number;
   /** Most simulated runs, the probe included; default 12. */
@@ -112,6 +115,7 @@ export function plan(o: PlanOptions): Plan {
       qps: o.qps,
       durationScale: o.durationScale,
       reclabVersion: 'plan',
+      qualityTable: o.qualityTable,
     });
     runs.set(key(z), r);
     const step: PlanStep = {

@@ -156,27 +156,26 @@ export interface SimRunner {
 /** Runs one simulation; see the file header. Throws ReclabError RECLAB_ERR_CONFIG_INVALID for bad core settings. */
 export function simulate(opts: SimOptions): SimRun {
   const ctx = simContext(opts);
-  const replicas = Array.from(
-    { length: ctx.fleet.replicas.count },
-    (_, index) =>
-      new Replica({
-        index,
-        scheduler: ctx.scheduler,
-        clock: ctx.clock,
-        cfg: ctx.settings.pipeline,
-        bulkhead: new Bulkhead(ctx.clock, ctx.settings.bulkhead),
-        brownout: ctx.settings.brownout,
-        cpu: ctx.cpuSamplers(index),
-        ...(ctx.gcOf(index) ? { gc: ctx.gcOf(index) } : {}),
-        sources: ctx.fleet.sources,
-        candidates: ctx.fleet.candidates,
-        redis: ctx.redis,
-        rankerPool: ctx.pool,
-        kafka: ctx.kafka,
-        ann: ctx.ann,
-        onOutcome: ctx.onOutcome,
-      }),
-  );
+  const replicas = Array.from({ length: ctx.fleet.replicas.count }, (_, index) => {
+    const gc = ctx.gcOf(index);
+    return new Replica({
+      index,
+      scheduler: ctx.scheduler,
+      clock: ctx.clock,
+      cfg: ctx.settings.pipeline,
+      bulkhead: new Bulkhead(ctx.clock, ctx.settings.bulkhead),
+      brownout: ctx.settings.brownout,
+      cpu: ctx.cpuSamplers(index),
+      ...(gc ? { gc } : {}),
+      sources: ctx.fleet.sources,
+      candidates: ctx.fleet.candidates,
+      redis: ctx.redis,
+      rankerPool: ctx.pool,
+      kafka: ctx.kafka,
+      ann: ctx.ann,
+      onOutcome: ctx.onOutcome,
+    });
+  });
   const run = startRun(ctx, replicas);
   for (const end of run.sliceEnds) {
     withoutWallClock(() => run.scheduler.runUntil(end));

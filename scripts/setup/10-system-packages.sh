@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages from Debian: the container engine (podman + runc, and podman's network stack netavark +
-# aardvark-dns, which --no-install-recommends would leave out: SETUP-NOTES), Redis tools
+# aardvark-dns, which --no-install-recommends would leave out: SETUP-NOTES; and iptables, which netavark 1.4
+# runs to publish a port but does not depend on: without it `podman run -p` fails with
+# "netavark: No such file or directory", found on a machine image without iptables), Redis tools
 # (redis-server's binary goes into the local Redis image; redis-benchmark for load baselines),
 # FAISS for faiss-node (with OpenBLAS: the reference BLAS slows IVF/PQ training), cmake for native builds, Java/Maven for the Kafka image.
 # Go builds the Toxiproxy server (32-image-toxiproxy.sh): Debian's golang-go (1.19) is installed only
 # when no `go` is on PATH (a newer Go from go.dev in /usr/local/go serves as well).
 set -euo pipefail
-pkgs=(podman runc netavark aardvark-dns busybox-static redis-server redis-tools libfaiss-dev libopenblas0-pthread cmake kcat maven openjdk-17-jre-headless)
+pkgs=(podman runc netavark aardvark-dns iptables busybox-static redis-server redis-tools libfaiss-dev libopenblas0-pthread cmake kcat maven openjdk-17-jre-headless)
 command -v go >/dev/null 2>&1 || pkgs+=(golang-go)
 # Go 1.19 is the oldest that builds the pinned Toxiproxy (its go.mod says go 1.19).
 go_ok() {

@@ -21,11 +21,6 @@ if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
   printf '%s\n' "$want" > "$conf"
   echo "  wrote $conf"
 fi
-# netavark's run-time state (its IPAM database) lives under /run, a tmpfs. On a fresh machine the
-# first container start through a just-started service failed with `netavark: No such file or
-# directory` while that directory did not exist yet (2026-12-06; started again, it worked), so it is
-# made here, every run (a reboot empties /run).
-mkdir -p /run/containers/networks
 sock=/run/podman/podman.sock
 if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   echo "  podman API socket answers at $sock (cached)"

@@ -14,19 +14,7 @@ fi
 name=reclab-engine-check-$$
 cleanup() { "${cli[@]}" rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-# One retry: the first container start on a fresh engine sets up the network stack's state, and
-# has failed once that way (20-podman.sh); a second failure is a real one and stops the set-up.
-started=false
-for attempt in 1 2; do
-  if "${cli[@]}" run -d --name "$name" -p 127.0.0.1::6379 "$image" >/dev/null 2>/tmp/reclab-engine-check.log; then
-    started=true
-    break
-  fi
-  echo "  attempt $attempt to start $image failed: $(head -c 300 /tmp/reclab-engine-check.log)" >&2
-  cleanup
-  sleep 1
-done
-if [ "$started" != true ]; then
+if ! "${cli[@]}" run -d --name "$name" -p 127.0.0.1::6379 "$image" >/dev/null 2>/tmp/reclab-engine-check.log; then
   echo "35-engine-check: could not start $image with a published port through ${cli[*]}:" >&2
   cat /tmp/reclab-engine-check.log >&2
   exit 1

@@ -9,7 +9,8 @@ import { ADMIN_CHALLENGE, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from './pr
 
 /**
  * The JSON Schemas of the core's routes (core/app.ts): request bodies, validated by Fastify's Ajv
- * before a handler runs, and responses, which Fastify serialises with fast-json-stringify and
+ * before a handler runs, and responses, which Fastify serialises with fast-json-stringify (except
+ * the 200 page of POST /v1/recommendations, which goes out through JSON.stringify: core/app.ts) and
  * @fastify/swagger turns into the OpenAPI document (core/http/openapi.ts, docs/openapi.json).
  *
  * Response schemas drop what they do not name: every object a handler returns is described whole,

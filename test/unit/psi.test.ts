@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BinnedWindow,
+  binCounts,
+  binOf,
+  PSI_EPSILON,
+  proportions,
+  psi,
+  quantileEdges,
+} from '../../core/observability/psi.ts';
+
+describe('PSI (core/observability/psi.ts)', () => {
+  it('matches a hand-computed example: two bins swap a quarter of the mass', () => {
+    // (0.5 − 0.25)·ln(0.5/0.25) + 0 + (0.25 − 0.5)·ln(0.25/0.5) = 0.25·ln 2 + 0.25·ln 2 = 0.5·ln 2
+    expect(psi([0.25, 0.25, 0.5], [0.5, 0.25, 0.25])).toBeCloseTo(0.34657359, 8);
+    // symmetric in its arguments, 0 for identical proportions
+    expect(psi([0.5, 0.25, 0.25], [0.25, 0.25, 0.5])).toBeCloseTo(0.34657359, 8);
+    expect(psi([0.1, 0.2, 0.7], [0.1, 0.2, 0.7])).toBe(0);
+  });
+
+  it('floors an empty bin at epsilon instead of dividing by zero', () => {
+    // (1 − 0.5)·ln(1/0.5) + (1e-4 − 0.5)·ln(1e-4/0.5) = 0.34657359 + 0.4999·ln 5000 = 4.60431847
+    expect(PSI_EPSILON).toBe(1e-4);
+    expect(psi([0.5, 0.5], [1, 0])).toBeCloseTo(4.60431847, 6);
+  });
+
+  it('a small shift stays under 0.1, a large one goes over 0.25 (seed 003 §9 reading)', () => {
+    const e = Array(10).fill(0.1);
+    // 2 points of mass moved between two deciles: 2·0.02·ln(1.2)… small
+    const small = [0.12, 0.08, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    expect(psi(e, small)).toBeCloseTo(0.02 * Math.log(1.2) + 0.02 * Math.log(1.25), 10);
+    expect(psi(e, small)).toBeLessThan(0.1);
+    // half the deciles empty
+    const large = [0.2, 0.2, 0.2, 0.2, 0.2, 0, 0, 0, 0, 0];
+    expect(psi(e, large)).toBeGreaterThan(0.25);
+  });
+
+  it('rejects bins of different lengths', () => {
+    expect(() => psi([0.5, 0.5], [1])).toThrow(/2 expected bins vs 1 actual/);
+  });
+
+  it('bins by interior edges: left-closed bins, NaN in bin 0', () => {
+    const edges = [1, 3];
+    expect([0.5, 1, 2.9, 3, 100].map((x) => binOf(x, edges))).toEqual([0, 1, 1, 2, 2]);
+    expect(binOf(Number.NaN, edges)).toBe(0);
+    expect(binOf(5, [])).toBe(0);
+    expect(binCounts([0, 1, 2, 3, 4], edges)).toEqual([1, 2, 2]);
+    expect(proportions([1, 2, 2])).toEqual([0.2, 0.4, 0.4]);
+    expect(proportions([0, 0])).toEqual([0, 0]);
+  });
+
+  it('quantile edges split into equal counts, and merge ties into whole bins', () => {
+    const oneToTen = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1];
+    const edges = quantileEdges(oneToTen, 5);
+    expect(edges).toEqual([3, 5, 7, 9]);
+    expect(binCounts(oneToTen, edges)).toEqual([2, 2, 2, 2, 2]);
+    const ties = [0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
+    const tieEdges = quantileEdges(ties, 5);
+    expect(tieEdges).toEqual([1, 3]);
+    expect(binCounts(ties, tieEdges)).toEqual([6, 2, 2]);
+    expect(quantileEdges([7, 7, 7], 10)).toEqual([]);
+    expect(() => quantileEdges([], 10)).toThrow(/no values/);
+    expect(() => quantileEdges([1], 1)).toThrow(/bins 1/);
+  });
+
+  it('a binned window keeps only the last `size` values', () => {
+    const w = new BinnedWindow([1], 4);
+    for (const x of [0, 0, 2, 2]) w.add(x);
+    expect(w.samples).toBe(4);
+    expect(w.proportions()).toEqual([0.5, 0.5]);
+    w.add(2);
+    w.add(2);
+    expect(w.samples).toBe(4);
+    expect(w.proportions()).toEqual([0, 1]);
+    expect(
+      () =>
+        new BinnedWindow(
+          Array.from({ length: 256 }, (_, i) => i),
+          10,
+        ),
+    ).toThrow(/257 bins/);
+  });
+});

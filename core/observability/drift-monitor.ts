@@ -115,8 +115,18 @@ export interface DriftReading {
   psi?: number;
 }
 
+interface WatchedFeature {
+  window: BinnedWindow;
+  expected: number[];
+  /** The ranker-input column, or -1 for the click head. */
+  column: number;
+  per: 'request' | 'row';
+}
+
 interface VersionWindows {
-  windows: Map<string, { window: BinnedWindow; expected: number[]; column: number; per: 'request' | 'row' }>;
+  windows: Map<string, WatchedFeature>;
+  /** The same windows as an array, for the per-request loop. */
+  list: WatchedFeature[];
   lastSeen: number;
 }
 
@@ -127,7 +137,8 @@ interface VersionWindows {
  * values (`BinnedWindow`); `readings()` gives each window's PSI once it is full. A window of values
  * rather than of time: the PSI's noise depends on how many values it is counted on (about
  * (bins − 1) / windowSize when nothing drifted), not on how long they took to arrive.
- * Sans-I/O and synchronous; observing a request costs one binary search per value.
+ * Sans-I/O and synchronous; observing a request costs one binary search per value, in one loop per
+ * feature over typed arrays (`BinnedWindow.addStrided`), with no allocation.
  */
 export class DriftMonitor {
   readonly windowSize: number;
@@ -156,12 +167,14 @@ export class DriftMonitor {
     if (!reference || n === 0) return;
     const v = this.#windowsOf(set.modelVersion, reference);
     v.lastSeen = ++this.#tick;
-    for (const w of v.windows.values()) {
+    const list = v.list;
+    for (let i = 0; i < list.length; i++) {
+      const w = list[i];
       if (w.column < 0) {
         if (!pClick || pClick.length !== n) continue;
-        for (let r = 0; r < n; r++) w.window.add(pClick[r]);
-      } else if (w.per === 'request') w.window.add(input[w.column]);
-      else for (let r = 0; r < n; r++) w.window.add(input[r * RANKER_INPUT_DIM + w.column]);
+        w.window.addStrided(pClick, 0, 1, n);
+      } else if (w.per === 'request') w.window.addStrided(input, w.column, 0, 1);
+      else w.window.addStrided(input, w.column, RANKER_INPUT_DIM, n);
     }
   }
 
@@ -195,7 +208,7 @@ export class DriftMonitor {
         per: f.per,
       });
     }
-    const v = { windows, lastSeen: 0 };
+    const v = { windows, list: [...windows.values()], lastSeen: 0 };
     this.#versions.set(modelVersion, v);
     return v;
   }

@@ -86,13 +86,16 @@ export function psi(expected: readonly number[], actual: readonly number[], epsi
 
 /**
  * The last `size` values of one feature, kept as bin indices with running counts per bin: adding a
- * value is O(log k), reading the proportions O(k), memory one byte per value.
+ * value is O(log k), reading the proportions O(k), memory one byte per value. The hot path
+ * (`addStrided`, one call per feature and request) works on typed arrays held in locals and
+ * allocates nothing.
  */
 export class BinnedWindow {
   readonly edges: readonly number[];
   readonly size: number;
+  readonly #edges: Float64Array;
   readonly #ring: Uint8Array;
-  readonly #counts: number[];
+  readonly #counts: Int32Array;
   #next = 0;
   #filled = 0;
 
@@ -102,8 +105,9 @@ export class BinnedWindow {
     if (!(Number.isInteger(size) && size >= 1)) throw new Error(`BinnedWindow: size ${size}`);
     this.edges = edges;
     this.size = size;
+    this.#edges = Float64Array.from(edges);
     this.#ring = new Uint8Array(size);
-    this.#counts = new Array<number>(edges.length + 1).fill(0);
+    this.#counts = new Int32Array(edges.length + 1);
   }
 
   add(x: number): void {
@@ -112,7 +116,38 @@ export class BinnedWindow {
     else this.#filled++;
     this.#ring[this.#next] = bin;
     this.#counts[bin]++;
-    this.#next = (this.#next + 1) % this.size;
+    if (++this.#next === this.size) this.#next = 0;
+  }
+
+  /**
+   * Adds `n` values `values[start + i * stride]` (i = 0 … n−1), e.g. one column of a row-major
+   * matrix; the same bins as `binOf`.
+   */
+  addStrided(values: ArrayLike<number>, start: number, stride: number, n: number): void {
+    const edges = this.#edges;
+    const k = edges.length;
+    const ring = this.#ring;
+    const counts = this.#counts;
+    const size = this.size;
+    let next = this.#next;
+    let filled = this.#filled;
+    for (let i = 0, at = start; i < n; i++, at += stride) {
+      const x = values[at];
+      let lo = 0;
+      let hi = k;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (x >= edges[mid]) lo = mid + 1;
+        else hi = mid;
+      }
+      if (filled === size) counts[ring[next]]--;
+      else filled++;
+      ring[next] = lo;
+      counts[lo]++;
+      if (++next === size) next = 0;
+    }
+    this.#next = next;
+    this.#filled = filled;
   }
 
   /** Values in the window (≤ `size`). */
@@ -121,6 +156,6 @@ export class BinnedWindow {
   }
 
   proportions(): number[] {
-    return proportions(this.#counts);
+    return proportions(Array.from(this.#counts));
   }
 }

@@ -80,4 +80,24 @@ describe('PSI (core/observability/psi.ts)', () => {
         ),
     ).toThrow(/257 bins/);
   });
+
+  it('adding a column of a row-major matrix at once bins as adding its values one by one', () => {
+    const edges = [0.1, 0.25, 0.5, 0.9];
+    const one = new BinnedWindow(edges, 7);
+    const strided = new BinnedWindow(edges, 7);
+    // 5 rows × 3 columns; column 1 holds NaN, the edges themselves and values outside them.
+    const m = Float32Array.from([9, 0.1, 9, 9, Number.NaN, 9, 9, 0.95, 9, 9, 0.25, 9, 9, -1, 9]);
+    for (let round = 0; round < 3; round++) {
+      for (let r = 0; r < 5; r++) one.add(m[r * 3 + 1]);
+      strided.addStrided(m, 1, 3, 5);
+      expect(strided.samples).toBe(one.samples);
+      expect(strided.proportions()).toEqual(one.proportions());
+    }
+    expect(
+      binCounts(
+        Array.from({ length: 5 }, (_, r) => m[r * 3 + 1]),
+        edges,
+      ),
+    ).toEqual([2, 1, 1, 0, 1]);
+  });
 });

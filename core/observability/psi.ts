@@ -84,11 +84,17 @@ export function psi(expected: readonly number[], actual: readonly number[], epsi
   return sum;
 }
 
+/** Cells of a BinnedWindow's lookup table between its lowest and highest edge. */
+const LOOKUP_CELLS = 1024;
+
 /**
  * The last `size` values of one feature, kept as bin indices with running counts per bin: adding a
- * value is O(log k), reading the proportions O(k), memory one byte per value. The hot path
- * (`addStrided`, one call per feature and request) works on typed arrays held in locals and
- * allocates nothing.
+ * value is O(1) (O(log k) where edges crowd), reading the proportions O(k), memory one byte per
+ * value. The hot path (`addStrided`, one call per feature and request) works on typed arrays held
+ * in locals and allocates nothing. Bins come from a table precomputed over LOOKUP_CELLS equal cells
+ * between the lowest and the highest edge: a cell without an edge has one bin, a cell with one edge
+ * needs one comparison, a cell with more falls back to `binOf`'s binary search; the bins are
+ * exactly `binOf`'s (cells are monotone in the value, so every edge of a lower cell is below it).
  */
 export class BinnedWindow {
   readonly edges: readonly number[];
@@ -96,6 +102,10 @@ export class BinnedWindow {
   readonly #edges: Float64Array;
   readonly #ring: Uint8Array;
   readonly #counts: Int32Array;
+  /** The table: absent when the edges are fewer than 2, not strictly ascending or not finite. */
+  readonly #lut:
+    | { lo: number; hi: number; scale: number; base: Int16Array; edgeAt: Float64Array }
+    | undefined;
   #next = 0;
   #filled = 0;
 
@@ -108,6 +118,7 @@ export class BinnedWindow {
     this.#edges = Float64Array.from(edges);
     this.#ring = new Uint8Array(size);
     this.#counts = new Int32Array(edges.length + 1);
+    this.#lut = lookupTable(this.#edges);
   }
 
   add(x: number): void {
@@ -129,21 +140,36 @@ export class BinnedWindow {
     const ring = this.#ring;
     const counts = this.#counts;
     const size = this.size;
+    const lut = this.#lut;
     let next = this.#next;
     let filled = this.#filled;
     for (let i = 0, at = start; i < n; i++, at += stride) {
       const x = values[at];
-      let lo = 0;
-      let hi = k;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (x >= edges[mid]) lo = mid + 1;
-        else hi = mid;
+      let bin = -1;
+      if (lut !== undefined) {
+        if (!(x >= lut.lo))
+          bin = 0; // below the lowest edge, or NaN
+        else if (x >= lut.hi) bin = k;
+        else {
+          const c = Math.min(LOOKUP_CELLS - 1, Math.floor((x - lut.lo) * lut.scale));
+          const b = lut.base[c];
+          if (b >= 0) bin = x >= lut.edgeAt[c] ? b + 1 : b;
+        }
+      }
+      if (bin < 0) {
+        let lo = 0;
+        let hi = k;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (x >= edges[mid]) lo = mid + 1;
+          else hi = mid;
+        }
+        bin = lo;
       }
       if (filled === size) counts[ring[next]]--;
       else filled++;
-      ring[next] = lo;
-      counts[lo]++;
+      ring[next] = bin;
+      counts[bin]++;
       if (++next === size) next = 0;
     }
     this.#next = next;
@@ -158,4 +184,37 @@ export class BinnedWindow {
   proportions(): number[] {
     return proportions(Array.from(this.#counts));
   }
+}
+
+/**
+ * BinnedWindow's table for `edges` (k ≥ 2, strictly ascending, finite): for a value in
+ * [edges[0], edges[k−1]), cell `c = min(CELLS − 1, floor((x − lo) · scale))`; `base[c]` is the bin
+ * of the cell's values below its own edge (1 + the interior edges of lower cells), `edgeAt[c]` that
+ * edge (+∞ when the cell has none); `base[c]` is −1 when the cell holds two or more edges.
+ */
+function lookupTable(edges: Float64Array) {
+  const k = edges.length;
+  if (k < 2) return undefined;
+  for (let j = 0; j < k; j++) {
+    if (!Number.isFinite(edges[j]) || (j > 0 && !(edges[j] > edges[j - 1]))) return undefined;
+  }
+  const lo = edges[0];
+  const hi = edges[k - 1];
+  const scale = LOOKUP_CELLS / (hi - lo);
+  if (!Number.isFinite(scale)) return undefined;
+  const cellOf = (x: number) => Math.min(LOOKUP_CELLS - 1, Math.floor((x - lo) * scale));
+  const inCell = new Int16Array(LOOKUP_CELLS);
+  const edgeAt = new Float64Array(LOOKUP_CELLS).fill(Number.POSITIVE_INFINITY);
+  for (let j = 1; j < k - 1; j++) {
+    const c = cellOf(edges[j]);
+    inCell[c]++;
+    edgeAt[c] = edges[j];
+  }
+  const base = new Int16Array(LOOKUP_CELLS);
+  let below = 1;
+  for (let c = 0; c < LOOKUP_CELLS; c++) {
+    base[c] = inCell[c] > 1 ? -1 : below;
+    below += inCell[c];
+  }
+  return { lo, hi, scale, base, edgeAt };
 }

@@ -8,6 +8,7 @@ import {
   psi,
   quantileEdges,
 } from '../../core/observability/psi.ts';
+import { seededRandom } from '../../core/random/seeded-random.ts';
 
 describe('PSI (core/observability/psi.ts)', () => {
   it('matches a hand-computed example: two bins swap a quarter of the mass', () => {
@@ -99,5 +100,30 @@ describe('PSI (core/observability/psi.ts)', () => {
         edges,
       ),
     ).toEqual([2, 1, 1, 0, 1]);
+  });
+
+  it("the precomputed bins are binOf's: crowded, tied and wide edges, values on and around them", () => {
+    const rng = seededRandom(18).stream('psi.lookup');
+    const edgeSets = [
+      [0.2, 0.3],
+      [-1, 0, 1e-9, 2e-9, 3e-9, 0.5, 7],
+      quantileEdges(
+        Array.from({ length: 5000 }, () => rng.next() ** 3),
+        10,
+      ).map((e) => Math.fround(e)),
+      [0, 1, 1, 2], // not strictly ascending: binary search only
+      [5],
+      [],
+    ];
+    for (const edges of edgeSets) {
+      const values: number[] = [Number.NaN, -Infinity, Infinity];
+      for (const e of edges) values.push(e, Math.fround(e), e - 1e-12, e + 1e-12, Math.fround(e) - 1e-9);
+      for (let i = 0; i < 3000; i++) values.push(-2 + 10 * rng.next() ** 4);
+      for (const x of [Float32Array.from(values), Float64Array.from(values)]) {
+        const w = new BinnedWindow(edges, x.length);
+        w.addStrided(x, 0, 1, x.length);
+        expect(w.proportions(), String(edges)).toEqual(proportions(binCounts(x, edges)));
+      }
+    }
   });
 });

@@ -4,7 +4,6 @@ import { AnnIndex } from './adapters/faiss/faiss-index.ts';
 import { OnnxItemEncoder, OnnxRanker, type OnnxTower, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
 import { VIDEO_FEATURE_DIM } from './features/schema.ts';
-import { parseTrainingDistribution } from './observability/drift-monitor.ts';
 import { SCORE_WEIGHT_NAMES, type ScoreWeights } from './pipeline/experiments.ts';
 import type { ModelSet, RecentActivity } from './pipeline/recommend.ts';
 import type { Ranker } from './ports/ranker.ts';
@@ -277,10 +276,8 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
     capacity: opts.freshCapacity ?? 50_000,
     featureDim: VIDEO_FEATURE_DIM,
   });
-  const trainingDistribution = parseTrainingDistribution(manifest.trainingDistribution);
   return {
     modelVersion,
-    ...(trainingDistribution ? { trainingDistribution } : {}),
     items: { vectors, dim, count },
     index,
     ranker: r,

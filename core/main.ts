@@ -169,8 +169,6 @@ async function main(): Promise<void> {
         clock,
       )
     : undefined;
-  const metrics = new CoreMetrics();
-  if (consumer) metrics.watch({ consumer: () => consumer.stats() });
   const subscriptions = new RedisSubscriptions(redis);
   // `app` is assigned before any model event can fire.
   let app: ReturnType<typeof buildApp> | undefined;
@@ -187,7 +185,7 @@ async function main(): Promise<void> {
       impressions,
       events,
       uploads: subscriptions,
-      metrics,
+      metrics: new CoreMetrics(),
       onBreakerTransition: (t) => {
         const msg = `breaker ${t.breaker} ${t.from} → ${t.to} (${t.reason})`;
         if (t.to === 'open') app?.log.warn(t, msg);

@@ -795,6 +795,17 @@ program
     process.stdout.write(`${o.out}\n`);
   });
 
+program
+  .command('openapi')
+  .description("write the OpenAPI 3.1 document of the core's HTTP API (what GET /openapi.json serves)")
+  .option('--out <file>', 'where to write it', resolve(ROOT, 'docs/openapi.json'))
+  .action(async (o) => {
+    const { writeFile } = await import('node:fs/promises');
+    const { openApiJson } = await import('../core/http/openapi-document.ts');
+    await writeFile(o.out, await openApiJson());
+    process.stdout.write(`${o.out}\n`);
+  });
+
 const { registerDistributedCommands } = await import('./distributed-commands.ts');
 registerDistributedCommands(program, ROOT);
 

@@ -4,6 +4,7 @@ import { AnnIndex } from './adapters/faiss/faiss-index.ts';
 import { OnnxItemEncoder, OnnxRanker, type OnnxTower, OnnxUserEncoder } from './adapters/onnx/onnx-models.ts';
 import { ReclabError } from './errors.ts';
 import { VIDEO_FEATURE_DIM } from './features/schema.ts';
+import { parseTrainingDistribution } from './observability/drift-monitor.ts';
 import { SCORE_WEIGHT_NAMES, type ScoreWeights } from './pipeline/experiments.ts';
 import type { ModelSet, RecentActivity } from './pipeline/recommend.ts';
 import type { Ranker } from './ports/ranker.ts';
@@ -276,8 +277,10 @@ export async function loadArtifacts(dir: string, opts: ArtifactOptions): Promise
     capacity: opts.freshCapacity ?? 50_000,
     featureDim: VIDEO_FEATURE_DIM,
   });
+  const trainingDistribution = parseTrainingDistribution(manifest.trainingDistribution);
   return {
     modelVersion,
+    ...(trainingDistribution ? { trainingDistribution } : {}),
     items: { vectors, dim, count },
     index,
     ranker: r,

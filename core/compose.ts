@@ -12,6 +12,7 @@
 import type { CoreSettings } from './config/config.ts';
 import { withL1Cache } from './features/l1-feature-cache.ts';
 import { NUM_REGIONS } from './features/schema.ts';
+import { DriftMonitor } from './observability/drift-monitor.ts';
 import type { CoreMetrics } from './observability/metrics.ts';
 import { pinnedModelVersions } from './pipeline/experiments.ts';
 import { type BlocklistSource, PolicyBlocklist } from './pipeline/policy-blocklist.ts';
@@ -78,6 +79,11 @@ export interface CoreAdapters<S extends SwappableModelSet> {
   models: ModelSource<S>;
   /** Prometheus metrics (GET /metrics, L1 hit counters); none: not collected. */
   metrics?: CoreMetrics;
+  /**
+   * Watches served features against each model set's training distribution (PSI in `metrics`);
+   * default with metrics: `new DriftMonitor()` (windows of 20,000 values).
+   */
+  drift?: DriftMonitor;
   /** Every breaker state change with its reason (counted in `metrics` too), e.g. for the log. */
   onBreakerTransition?(t: BreakerTransition): void;
 }
@@ -181,6 +187,8 @@ export async function createCore<S extends SwappableModelSet>(
   if (adapters.activity) deps.activity = adapters.activity;
   if (policy) deps.policy = policy;
   if (settings.faultInjection) deps.faults = new FaultInjector(clock, random.stream('faults'));
+  const drift = adapters.drift ?? (metrics ? new DriftMonitor() : undefined);
+  if (drift) deps.drift = drift;
 
   const { load, warmUp, onEvent } = adapters.models;
   const nowMs = () => clock.now();
@@ -201,6 +209,22 @@ export async function createCore<S extends SwappableModelSet>(
     settings.brownout,
     loopLag,
   );
+
+  metrics?.watch({
+    admission: () => {
+      const b = admission.bulkhead.stats();
+      return {
+        ...b,
+        maxConcurrent: settings.bulkhead.maxConcurrent,
+        maxQueue: settings.bulkhead.maxQueue,
+        queueDelayMs: admission.bulkhead.queueDelayMs(),
+        inFlightCpuMs: admission.stats().inFlightCpuMs,
+        standingLagMs: loopLag.standingLagMs(),
+      };
+    },
+    events: () => adapters.events?.stats?.(),
+    ...(drift ? { drift: () => drift.readings() } : {}),
+  });
 
   return {
     clock,

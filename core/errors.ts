@@ -208,12 +208,15 @@ export class ReclabError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly degrades: boolean;
+  /** What this occurrence adds to the code's message (the problem details' `detail`), if anything. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     const entry = ERRORS[code];
     super(detail ? `${entry.message}: ${detail}` : entry.message, options);
     this.name = 'ReclabError';
     this.code = code;
+    this.detail = detail || undefined;
     this.status = entry.status;
     this.degrades = entry.degrades;
   }

@@ -169,6 +169,8 @@ async function main(): Promise<void> {
         clock,
       )
     : undefined;
+  const metrics = new CoreMetrics();
+  if (consumer) metrics.watch({ consumer: () => consumer.stats() });
   const subscriptions = new RedisSubscriptions(redis);
   // `app` is assigned before any model event can fire.
   let app: ReturnType<typeof buildApp> | undefined;
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
       impressions,
       events,
       uploads: subscriptions,
-      metrics: new CoreMetrics(),
+      metrics,
       onBreakerTransition: (t) => {
         const msg = `breaker ${t.breaker} ${t.from} → ${t.to} (${t.reason})`;
         if (t.to === 'open') app?.log.warn(t, msg);

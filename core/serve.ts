@@ -6,7 +6,7 @@
  * writes its answer; the simulator can call it the same way.
  */
 import type { Core } from './compose.ts';
-import { ERRORS, type ErrorCode } from './errors.ts';
+import { type ProblemDetails, problem, problemHeaders, problemOf } from './http/problem.ts';
 import { assignExperiments } from './pipeline/experiments.ts';
 import { type RecommendRequest, type RecommendResult, recommend } from './pipeline/recommend.ts';
 import type { SwappableModelSet } from './registry/model-slots.ts';
@@ -20,21 +20,16 @@ export interface Lifecycle {
 /** A request as the serve path takes it: validated, context resolved to indices. */
 export type ServeRequest = Omit<RecommendRequest, 'assignments'>;
 
-/** The core's error body (docs/errors.md). */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
-}
-
-/** The answer: status, body and the headers the transport must send with it. */
+/**
+ * The answer: status, body and the headers the transport must send with it. A refusal's body is
+ * RFC 9457 problem details (core/http/problem.ts: `application/problem+json`, docs/errors.md) and
+ * its headers carry `Retry-After`.
+ */
 export type ServeResponse =
   | { ok: true; status: 200; body: RecommendResult; headers: Readonly<Record<string, string>> }
-  | { ok: false; status: number; body: ErrorBody; headers: Readonly<Record<string, string>> };
+  | { ok: false; status: number; body: ProblemDetails; headers: Readonly<Record<string, string>> };
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-
-export function errorBody(code: ErrorCode, message: string): ErrorBody {
-  return { error: { code, message } };
-}
 
 /** The parts of a core the serve path uses. */
 export type ServingCore = Pick<
@@ -44,7 +39,7 @@ export type ServingCore = Pick<
 
 /**
  * Serves one recommendation request (seed 000 §1):
- * 1. not ready or draining → 503 RECLAB_ERR_NOT_READY;
+ * 1. not ready or draining → 503 RECLAB_ERR_NOT_READY with `Retry-After: 1`;
  * 2. admission (core/resilience/admission.ts): from the queueing delay and the CPU in flight it
  *    picks the request's level — `full`, or under load a cheaper one (light ranker, fewer
  *    candidates, the popularity cache: a brownout, reason RECLAB_ERR_OVERLOADED) — and only when
@@ -62,8 +57,8 @@ export async function serveRecommendation(core: ServingCore, req: ServeRequest):
     return {
       ok: false,
       status: 503,
-      body: errorBody('RECLAB_ERR_NOT_READY', ERRORS.RECLAB_ERR_NOT_READY.message),
-      headers: NO_HEADERS,
+      body: problem('RECLAB_ERR_NOT_READY', lifecycle.draining ? 'draining before a stop' : 'starting'),
+      headers: problemHeaders('RECLAB_ERR_NOT_READY'),
     };
   }
   const admission = await core.admission.acquire();
@@ -73,8 +68,8 @@ export async function serveRecommendation(core: ServingCore, req: ServeRequest):
     return {
       ok: false,
       status: error.status,
-      body: errorBody(error.code, error.message),
-      headers: { 'retry-after': String(error.retryAfterS) },
+      body: problemOf(error),
+      headers: problemHeaders(error.code, error),
     };
   }
   const cfg = settings.pipeline;

@@ -1,12 +1,13 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERRORS, type ErrorCode, ReclabError } from '../errors.ts';
+import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
 
 /**
  * The HTTP layer's own errors in the core's error table (core/errors.ts, docs/errors.md): what
  * Fastify refuses before a handler runs (FST_ERR_*) and what Node's HTTP parser refuses before
  * Fastify sees a request (`clientError`). Each keeps its HTTP status; every body is the core's
- * `{"error": {"code", "message"}}`.
+ * problem details (core/http/problem.ts, `application/problem+json`).
  */
 
 /** Fastify's request-time error codes → the core's codes. */
@@ -52,19 +53,20 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 /**
  * Fastify's `clientErrorHandler`: Node reports an unparseable request, headers over its limit, or a
  * request not received whole within `requestTimeout` (a trickling body). Like Fastify's default it
- * writes one response on the raw socket and closes it (`Connection: close`), with the core's body.
+ * writes one response on the raw socket and closes it (`Connection: close`), with the core's problem
+ * details.
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const code = clientErrorCode(err);
-  const { status, message } = ERRORS[code];
-  const body = JSON.stringify({ error: { code, message } });
+  const { status } = ERRORS[code];
+  const body = JSON.stringify(problem(code));
   // Node's parser stops at the bad bytes; unless a response to this socket has begun, answer.
   const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -8,6 +8,7 @@ import {
   userModelInput,
   VIDEO_RECORD,
 } from '../features/schema.ts';
+import type { DriftMonitor, TrainingDistribution } from '../observability/drift-monitor.ts';
 import type { CandidateSource, RetrievalContext } from '../ports/candidate-source.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
@@ -68,6 +69,8 @@ export interface ModelSet {
   };
   /** The item tower, to embed fresh uploads: n × VIDEO_FEATURE_DIM features → n × dim. */
   readonly itemEncoder?: { encodeBatch(features: Float32Array, n: number): Promise<Float32Array> };
+  /** The served features' distribution in training (the manifest's), for drift; absent: not watched. */
+  readonly trainingDistribution?: TrainingDistribution;
 }
 
 /** Everything the pipeline talks to besides the model set: ports only, no drivers. */
@@ -88,6 +91,8 @@ export interface PipelineDeps {
   policy?: { readonly blocked: ReadonlySet<number> };
   /** Faults injected at dependency calls (RECLAB_FAULT_INJECTION=on only). */
   faults?: FaultInjector;
+  /** Told every ranked request's features and click head (PSI per feature; docs/observability.md). */
+  drift?: DriftMonitor;
 }
 
 /** The part of the real-time features the pipeline reads (core/adapters/redis/realtime-features.ts). */
@@ -569,8 +574,11 @@ export async function recommend(
       affinity[i] = dot;
     }
   }
+  const input = unenriched
+    ? undefined
+    : rankerInput(user, records as Float32Array[], affinity, clock.now() / 1000);
   // Without records there is nothing to rank on: merge order is the retrieval-score ranking.
-  const ranking: RankingOutcome = unenriched
+  const ranking: RankingOutcome = !input
     ? {
         kept: Array.from({ length: n }, (_, i) => i),
         scores: Float64Array.from({ length: n }, (_, i) => 1 - i / n),
@@ -582,7 +590,7 @@ export async function recommend(
         clock,
         { main: models.ranker, light: models.lightRanker },
         { main: breakers.ranker, light: breakers.lightRanker },
-        rankerInput(user, records as Float32Array[], affinity, clock.now() / 1000),
+        input,
         n,
         {
           deadlineMs: cfg.deadlines.rankingMs,
@@ -596,6 +604,11 @@ export async function recommend(
     // A failed cascade pre-scorer costs only CPU (the main ranker then scores every candidate).
     const to = f.stage === 'light_ranking' && ranking.by === 'main' ? 'full' : RUNG_OF_RANKING[ranking.by];
     ladder.degrade(to, f.stage, f.code);
+  }
+  if (input) {
+    // The click head is the main ranker's only when it scored every row (no light tier, no cascade).
+    const mainClick = ranking.by === 'main' && ranking.kept.length === n ? ranking.heads?.pClick : undefined;
+    deps.drift?.observe(models, input, n, mainClick);
   }
   const kept = ranking.kept;
   const scores = ranking.scores;

@@ -11,7 +11,8 @@ const REQUESTS_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 64];
 /**
  * The ranker tier's Prometheus metrics (prom-client, one registry per process): what dynamic
  * batching does (rows and requests per batch, queue wait, inference time, what triggered each
- * batch), request outcomes by code, queue depth and loaded models, plus process defaults.
+ * batch), request outcomes by code, queue depth and loaded models, plus prom-client's process and
+ * Node.js defaults, unprefixed.
  * Metric names: docs/ranker-tier.md.
  */
 export class RankerTierMetrics {
@@ -30,9 +31,8 @@ export class RankerTierMetrics {
     opts: { defaultMetrics?: boolean } = {},
   ) {
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'reclab_ranker_tier_' });
-    }
+    // Unprefixed (`process_cpu_seconds_total`, `nodejs_*`): the Prometheus job tells the tier apart.
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.batchRows = new Histogram({
       name: 'reclab_ranker_tier_batch_rows',
       help: 'Rows (candidates) per inference batch',

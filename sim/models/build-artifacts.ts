@@ -8,6 +8,7 @@ import {
   VIDEO_RECORD,
   VIDEO_RECORD_LEN,
 } from '../../core/features/schema.ts';
+import { recordTrainingDistribution } from '../../core/observability/drift-monitor.ts';
 import { DEFAULT_SCORE_WEIGHTS } from '../../core/pipeline/experiments.ts';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { INDEX_CARD_FILE, INDEX_FILE } from '../index/rebuild-index.ts';
@@ -731,6 +732,13 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
         'category one-hot + hashed creator unit vector (12-d) + duration bucket one-hot (0.5), L2-normalised; profile = mean of history clicks',
     },
     parity,
+    // What drift is measured against (core/observability/drift-monitor.ts, docs/observability.md).
+    trainingDistribution: recordTrainingDistribution(
+      valLists.x,
+      valLists.offsets,
+      valPred.pClick,
+      'candidate lists of the validation-period users (the lists the weights were tuned on)',
+    ),
     createdAt: new Date().toISOString(),
   };
   const manifestPath = join(opts.outDir, ARTIFACT_FILES.manifest);

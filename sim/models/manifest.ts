@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TrainingDistribution } from '../../core/observability/drift-monitor.ts';
 import type { ScoreWeights } from '../../core/pipeline/experiments.ts';
 import type { ListAwareResult } from './list-aware-score.ts';
 import type { ListScores } from './offline-lists.ts';
@@ -184,6 +185,11 @@ export interface ArtifactManifest {
   content: { dim: number; method: string };
   /** Largest ONNX-vs-tfjs difference per model output (absolute up to 1, relative above). */
   parity: Record<string, number>;
+  /**
+   * The served features' and the ranker score's distribution in training (decile edges and
+   * proportions), what the core's drift PSI compares against. Absent in builds made before it.
+   */
+  trainingDistribution?: TrainingDistribution;
   /** ISO 8601 build time (the only non-deterministic field). */
   createdAt: string;
 }

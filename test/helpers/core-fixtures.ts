@@ -142,6 +142,8 @@ export interface FixtureCoreOptions {
   events?: CoreAdapters<SwappableModelSet>['events'];
   uploads?: CoreAdapters<SwappableModelSet>['uploads'];
   metrics?: CoreMetrics;
+  /** Drift monitor (default: one with `metrics`, none without). */
+  drift?: CoreAdapters<SwappableModelSet>['drift'];
   /** Ready to serve (default true). */
   ready?: boolean;
 }
@@ -158,6 +160,7 @@ export async function fixtureCore(opts: FixtureCoreOptions): Promise<Core> {
       events: opts.events,
       uploads: opts.uploads,
       metrics: opts.metrics,
+      ...(opts.drift ? { drift: opts.drift } : {}),
       models: {
         initial: fakeModelSet('blue'),
         load: async (version) => fakeModelSet(version),

@@ -142,13 +142,13 @@ async function post(pool: Pool, i: number): Promise<Answer> {
   });
   const json = (await res.body.json()) as {
     meta?: { rung: string; reasons: Answer['reasons'] };
-    error?: { code: string };
+    code?: string;
   };
   return {
     status: res.statusCode,
     rung: json.meta?.rung,
     reasons: json.meta?.reasons ?? [],
-    code: json.error?.code,
+    code: json.code,
     retryAfter: res.headers['retry-after'] as string | undefined,
   };
 }

@@ -199,7 +199,10 @@ describe('fallback ladder: each rung through its cause, zero 5xx', () => {
       expect(metrics).toContain(
         'reclab_circuit_breaker_transitions_total{breaker="retrieval.two_tower",to="open",reason="slow_call_rate"} 1',
       );
-      expect(metrics).toContain('reclab_circuit_breaker_state{breaker="retrieval.two_tower"} 2');
+      expect(metrics).toContain('reclab_circuit_breaker_state{breaker="retrieval.two_tower",state="open"} 1');
+      expect(metrics).toContain(
+        'reclab_circuit_breaker_state{breaker="retrieval.two_tower",state="closed"} 0',
+      );
     } finally {
       // Cleared even when an assertion fails, so the next cases do not run with the fault.
       expect(await admin('DELETE', '/faults')).toBe(200);

@@ -139,7 +139,7 @@ describe('hot model swap under load', () => {
     await sleep(2000);
     const unknown = await post('/admin/models/activate', { version: 'no-such-version' });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toMatchObject({ error: { code: 'RECLAB_ERR_MODEL_VERSION_UNKNOWN' } });
+    expect(unknown.json).toMatchObject({ code: 'RECLAB_ERR_MODEL_VERSION_UNKNOWN', status: 404 });
 
     const t0 = performance.now();
     const activate = await post('/admin/models/activate', { version: versionB });

@@ -106,7 +106,7 @@ describe('streaming features, live', () => {
       body: JSON.stringify([{ type: 'watch' }]),
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+    expect(((await res.json()) as { code: string }).code).toBe('RECLAB_ERR_EVENT_INVALID');
   });
 
   it('a fresh upload is retrievable through the fresh-uploads index within 2 s of its notification', async () => {

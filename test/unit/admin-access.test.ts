@@ -33,7 +33,7 @@ describe('admin and fresh-upload routes', () => {
       const res = await apps.default.inject({ ...r, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.statusCode, r.url).toBe(401);
       expect(res.headers['www-authenticate'], r.url).toBe('Bearer realm="reclab-admin"');
-      expect(res.json().error.code, r.url).toBe('RECLAB_ERR_ADMIN_UNAUTHORIZED');
+      expect(res.json().code, r.url).toBe('RECLAB_ERR_ADMIN_UNAUTHORIZED');
     }
     // Refused before the body is parsed: a malformed body still gets the 401.
     const bad = await apps.closed.inject({

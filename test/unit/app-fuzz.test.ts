@@ -31,6 +31,7 @@ const ROUTES = [
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
+  ['GET', '/openapi.json'],
   ['POST', '/v1/recommendations'],
   ['POST', '/v1/videos/fresh'],
   ['POST', '/v1/events'],
@@ -64,7 +65,7 @@ function checkAnswer(status: number, body: string, method: string): void {
   if (status < 400 || method === 'HEAD') return;
   let code: string | undefined;
   try {
-    code = (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+    code = (JSON.parse(body) as { code?: string }).code;
   } catch {
     throw new Error(`${status} with a body that is not JSON: ${JSON.stringify(body.slice(0, 300))}`);
   }

@@ -55,7 +55,7 @@ describe('POST /v1/events body limit', () => {
 
     const over = await post('/v1/events', `${body} `);
     expect(over.statusCode).toBe(413);
-    expect(over.json().error.code).toBe('RECLAB_ERR_BODY_TOO_LARGE');
+    expect(over.json().code).toBe('RECLAB_ERR_BODY_TOO_LARGE');
   });
 
   it('refuses one event over the count with 400 RECLAB_ERR_EVENT_INVALID', async () => {
@@ -71,7 +71,7 @@ describe('POST /v1/events body limit', () => {
       JSON.stringify(Array.from({ length: DEFAULT_MAX_EVENTS_PER_BATCH + 1 }, (_, i) => small(i))),
     );
     expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENT_INVALID');
   });
 });
 
@@ -85,7 +85,7 @@ describe('POST /v1/recommendations body limit', () => {
     const ok = await post('/v1/recommendations', padTo(body, BODY_LIMITS.recommendations));
     expect(ok.statusCode).toBe(200);
     const over = await post('/v1/recommendations', padTo(body, BODY_LIMITS.recommendations + 1));
-    expect([over.statusCode, over.json().error.code]).toEqual([413, 'RECLAB_ERR_BODY_TOO_LARGE']);
+    expect([over.statusCode, over.json().code]).toEqual([413, 'RECLAB_ERR_BODY_TOO_LARGE']);
   });
 });
 

@@ -314,7 +314,7 @@ describe('the serve path browns out before it sheds', () => {
     const req = { userId: 'u_1', count: 2, regionIdx: undefined, deviceIdx: undefined };
     const first = serveRecommendation(core, req);
     const second = await serveRecommendation(core, req);
-    expect([second.status, !second.ok && second.body.error.code, second.headers['retry-after']]).toEqual([
+    expect([second.status, !second.ok && second.body.code, second.headers['retry-after']]).toEqual([
       503,
       'RECLAB_ERR_OVERLOADED',
       '1',

@@ -21,7 +21,7 @@ import { manualClock } from '../helpers/manual-clock.ts';
 
 const request = (userId: string) => ({ userId, count: 2, regionIdx: undefined, deviceIdx: undefined });
 const ok = (r: ServeResponse) => {
-  if (!r.ok) throw new Error(`expected 200, got ${r.status} ${r.body.error.code}`);
+  if (!r.ok) throw new Error(`expected 200, got ${r.status} ${r.body.code}`);
   return r.body;
 };
 
@@ -30,10 +30,7 @@ describe('serveRecommendation: a request served without HTTP', () => {
     const { clock } = manualClock();
     const core = await fixtureCore({ clock, ready: false });
     const notReady = await serveRecommendation(core, request('u_1'));
-    expect([notReady.status, !notReady.ok && notReady.body.error.code]).toEqual([
-      503,
-      'RECLAB_ERR_NOT_READY',
-    ]);
+    expect([notReady.status, !notReady.ok && notReady.body.code]).toEqual([503, 'RECLAB_ERR_NOT_READY']);
     core.lifecycle.ready = true;
     const served = ok(await serveRecommendation(core, request('u_1')));
     // The empty store knows no video: the editorial list of the fake model set.
@@ -68,7 +65,7 @@ describe('serveRecommendation: a request served without HTTP', () => {
     const first = serveRecommendation(oneSlot, request('u_1'));
     const second = await serveRecommendation(oneSlot, request('u_2'));
     expect(second.status).toBe(503);
-    expect(!second.ok && second.body.error.code).toBe('RECLAB_ERR_OVERLOADED');
+    expect(!second.ok && second.body.code).toBe('RECLAB_ERR_OVERLOADED');
     unblock();
     expect((await first).status).toBe(200);
   });

@@ -10,7 +10,7 @@ import { buildApp } from '../../core/app.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { EventLogStats } from '../../core/ports/event-log.ts';
-import type { StreamEvent } from '../../core/streaming/events.ts';
+import { type StreamEvent, streamEventSchema } from '../../core/streaming/events.ts';
 import { fixtureCore } from '../helpers/core-fixtures.ts';
 
 const clock: Clock = {
@@ -73,7 +73,7 @@ describe('POST /v1/events', () => {
     refuse = undefined;
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('2'); // whole seconds, rounded up
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENTS_BACKLOG_FULL');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENTS_BACKLOG_FULL');
   });
 
   it('answers 503 RECLAB_ERR_EVENTS_UNAVAILABLE with Retry-After when the log is closed', async () => {
@@ -82,14 +82,30 @@ describe('POST /v1/events', () => {
     refuse = undefined;
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENTS_UNAVAILABLE');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENTS_UNAVAILABLE');
   });
 
   it('answers 400 RECLAB_ERR_EVENT_INVALID without Retry-After for a bad batch', async () => {
     const res = await post([{ ...event(5), video_id: 'five' }]);
     expect(res.statusCode).toBe(400);
     expect(res.headers['retry-after']).toBeUndefined();
-    expect(res.json().error.code).toBe('RECLAB_ERR_EVENT_INVALID');
+    expect(res.json().code).toBe('RECLAB_ERR_EVENT_INVALID');
+  });
+
+  it('drops fields it does not know (forward compatibility), and refuses a video id past the catalogue', async () => {
+    const sent = { ...event(8), region: 'eu', client_version: '9.1' };
+    const res = await post([sent]);
+    expect(res.statusCode).toBe(202);
+    // What goes to Kafka: the same bytes as the zod schema's parse (the consumer's), unknown field gone.
+    expect(JSON.stringify(taken.at(-1))).toBe(JSON.stringify(streamEventSchema.parse(sent)));
+    expect(taken.at(-1)).not.toHaveProperty('client_version');
+    // The pattern admits it; the handler's check (index ≤ 2^31 - 1) does not.
+    const over = await post([{ ...event(9), video_id: 'v_2147483648' }]);
+    expect([over.statusCode, over.headers['content-type'], over.json().code]).toEqual([
+      400,
+      'application/problem+json; charset=utf-8',
+      'RECLAB_ERR_EVENT_INVALID',
+    ]);
   });
 
   it('shows the event log in /readyz', async () => {
@@ -111,7 +127,7 @@ describe('draining', () => {
     const events = await post([event(7)]);
     lifecycle.draining = false;
     expect(recs.statusCode).toBe(503);
-    expect(recs.json().error.code).toBe('RECLAB_ERR_NOT_READY');
+    expect(recs.json().code).toBe('RECLAB_ERR_NOT_READY');
     expect(recs.headers.connection).toBe('close');
     expect(events.statusCode).toBe(202); // taken events are still accepted while the stop drains
     expect(events.headers.connection).toBe('close');

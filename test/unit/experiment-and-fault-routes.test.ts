@@ -83,7 +83,7 @@ describe('/admin/faults', () => {
     expect(list.json().faults.map((f: { target: string }) => f.target)).toEqual(['retrieval.two_tower']);
     for (const payload of [{ kind: 'slow' }, { kind: 'delay', delay_ms: -1 }, { kind: 'error', ratio: 0 }]) {
       const bad = await app.inject({ method: 'PUT', url: '/admin/faults/ranker', payload });
-      expect([bad.statusCode, bad.json().error.code]).toEqual([400, 'RECLAB_ERR_REQUEST_INVALID']);
+      expect([bad.statusCode, bad.json().code]).toEqual([400, 'RECLAB_ERR_REQUEST_INVALID']);
     }
     const badTarget = await app.inject({
       method: 'PUT',
@@ -102,7 +102,7 @@ describe('/admin/faults', () => {
       url: '/admin/faults/ranker',
       payload: { kind: 'error' },
     });
-    expect([res.statusCode, res.json().error.code]).toEqual([404, 'RECLAB_ERR_FAULT_INJECTION_OFF']);
+    expect([res.statusCode, res.json().code]).toEqual([404, 'RECLAB_ERR_FAULT_INJECTION_OFF']);
   });
 });
 

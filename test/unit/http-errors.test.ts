@@ -14,7 +14,7 @@ import { buildTestApp } from '../helpers/test-app.ts';
 const { app } = await buildTestApp({ admin: 'open' });
 afterAll(() => app.close());
 
-const code = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
+const code = (body: string) => (JSON.parse(body) as { code: string }).code;
 
 describe("Fastify's own errors, in the error table with their status", () => {
   const cases: { name: string; req: InjectOptions; status: number; code: string }[] = [

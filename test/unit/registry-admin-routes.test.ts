@@ -32,7 +32,7 @@ describe('admin model routes', () => {
   it('require the admin token when one is configured', async () => {
     const res = await app.inject({ method: 'GET', url: '/admin/models' });
     expect(res.statusCode).toBe(401);
-    expect(res.json().error.code).toBe('RECLAB_ERR_ADMIN_UNAUTHORIZED');
+    expect(res.json().code).toBe('RECLAB_ERR_ADMIN_UNAUTHORIZED');
     const wrong = await app.inject({
       method: 'POST',
       url: '/admin/models/rollback',
@@ -44,17 +44,14 @@ describe('admin model routes', () => {
   it('activate, rollback and errors by code; requests and /readyz name the active version', async () => {
     expect(await recommendVersion()).toBe('blue');
     const none = await app.inject({ method: 'POST', url: '/admin/models/rollback', headers: auth });
-    expect([none.statusCode, none.json().error.code]).toEqual([409, 'RECLAB_ERR_MODEL_NO_PREVIOUS']);
+    expect([none.statusCode, none.json().code]).toEqual([409, 'RECLAB_ERR_MODEL_NO_PREVIOUS']);
     const unknown = await app.inject({
       method: 'POST',
       url: '/admin/models/activate',
       headers: auth,
       payload: { version: 'nope' },
     });
-    expect([unknown.statusCode, unknown.json().error.code]).toEqual([
-      404,
-      'RECLAB_ERR_MODEL_VERSION_UNKNOWN',
-    ]);
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'RECLAB_ERR_MODEL_VERSION_UNKNOWN']);
     const bad = await app.inject({
       method: 'POST',
       url: '/admin/models/activate',

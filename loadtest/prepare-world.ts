@@ -49,7 +49,8 @@ export interface PrepareOptions {
   progress?: ProgressFactory;
 }
 
-async function readF32(path: string): Promise<Float32Array> {
+/** A little-endian Float32 file (an artifact's records or embeddings) read whole. */
+export async function readF32(path: string): Promise<Float32Array> {
   const bytes = await readFile(path);
   const out = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(out.buffer).set(bytes);

@@ -4,21 +4,13 @@
  * without Redis), the feature store's contents in memory on the virtual clock
  * (sim/hifi/world-data.ts), and the real model set.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { prepareWorld } from '../../loadtest/prepare-world.ts';
+import { prepareWorld, readF32 } from '../../loadtest/prepare-world.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import { ARTIFACT_FILES } from '../models/index.ts';
 import { SIM_EPOCH_MS } from '../run/simulate.ts';
 import { type HifiInputs, loadHifiModels } from './simulate-high.ts';
 import { worldData } from './world-data.ts';
-
-async function readF32(path: string): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
 
 /**
  * Prepares world `seed` at the scenario's size. Call `release()` after the run (ONNX sessions).

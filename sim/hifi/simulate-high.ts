@@ -20,6 +20,7 @@ import type { ModelSet } from '../../core/pipeline/recommend.ts';
 import type { Random } from '../../core/ports/random.ts';
 import type { SwappableModelSet } from '../../core/registry/model-slots.ts';
 import { QualityRecorder } from '../../loadtest/quality-recorder.ts';
+import { PAGE_COUNT } from '../../loadtest/segments/segment-run.ts';
 import { withoutWallClockAsync } from '../engine/no-wall-clock.ts';
 import { FifoServer } from '../fleet/fifo-server.ts';
 import { type SimOptions, type SimRun, simContext, startRun } from '../run/simulate.ts';
@@ -36,9 +37,6 @@ import {
   simTrending,
 } from './sim-ports.ts';
 import type { WorldData } from './world-data.ts';
-
-/** Page size of every request: the live runner's (loadtest/run.ts `PAGE_COUNT`). */
-export const HIFI_PAGE_COUNT = 30;
 
 /** What a high-fidelity run serves from: the world, its data in memory and its real models. */
 export interface HifiInputs {
@@ -72,15 +70,10 @@ export async function loadHifiModels(artifactsDir: string, coreEnv: Readonly<Rec
 /** Runs one high-fidelity simulation (file header). Throws as `simulate()`. */
 export async function simulateHigh(opts: SimOptions, hifi: HifiInputs): Promise<SimRun> {
   const ctx = simContext(opts);
-  const { scheduler, clock, fleet, phases, endUs } = ctx;
+  const { scheduler, clock, fleet, endUs } = ctx;
   const settings = loadSettings(ctx.coreEnv);
   const work = new RealWork();
   const quality = new QualityRecorder(hifi.world, hifi.editorial, opts.seed);
-  const phaseAt = (us: number) => {
-    let i = 0;
-    while (i < phases.length - 1 && us >= phases[i].endUs) i++;
-    return phases[i].name;
-  };
   const replicas: HifiReplica[] = [];
   for (let index = 0; index < fleet.replicas.count; index++) {
     const site: SimSite = {
@@ -122,14 +115,21 @@ export async function simulateHigh(opts: SimOptions, hifi: HifiInputs): Promise<
         core,
         requestOf: (u) => ({
           userId: `u_${u}`,
-          count: HIFI_PAGE_COUNT,
+          count: PAGE_COUNT,
           regionIdx: hifi.world.userRegion[u] < REGIONS.length ? hifi.world.userRegion[u] : undefined,
           deviceIdx: undefined,
         }),
         gc: ctx.gcOf(index),
         onOutcome: ctx.onOutcome,
         onServed: (l) =>
-          quality.recordVideos(phaseAt(l.intendedUs), l.userIdx, l.rung, l.videos, l.videos.length, 0),
+          quality.recordVideos(
+            ctx.phaseAt(l.intendedUs).name,
+            l.userIdx,
+            l.rung,
+            l.videos,
+            l.videos.length,
+            0,
+          ),
       }),
     );
     // The popularity cache fills at time 0 and refreshes on the virtual clock, as at a core's start.

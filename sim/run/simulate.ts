@@ -129,6 +129,8 @@ export interface SimContext {
   readonly pool: RankerPool | undefined;
   readonly kafka: KafkaModel;
   readonly ann: AnnIndexModel;
+  /** The phase an intended send time `us` falls in (the last one past the end). */
+  phaseAt(us: number): PhaseRecorder;
   /** Records a finished request in its phase, then tells `outcomeListeners`. */
   readonly onOutcome: (o: RequestOutcome) => void;
   /** Hear every outcome after its phase (startRun adds the trace hash and the progress counts). */
@@ -240,7 +242,7 @@ export function simContext(opts: SimOptions): SimContext {
     : undefined;
   const kafka = new KafkaModel(fleet.replicas.count, fleet.kafka.spoolMaxImpressions);
   const ann = new AnnIndexModel();
-  const phaseOf = (us: number) => {
+  const phaseAt = (us: number) => {
     let i = 0;
     while (i < phases.length - 1 && us >= phases[i].endUs) i++;
     return phases[i];
@@ -264,8 +266,9 @@ export function simContext(opts: SimOptions): SimContext {
     pool,
     kafka,
     ann,
+    phaseAt,
     onOutcome: (o) => {
-      phaseOf(o.intendedUs).record(o.intendedUs, o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
+      phaseAt(o.intendedUs).record(o.intendedUs, o.doneUs - o.intendedUs, o.status, o.rung, o.reasons);
       for (const f of outcomes) f(o);
     },
     stream,

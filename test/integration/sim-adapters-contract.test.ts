@@ -14,7 +14,6 @@
  */
 
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +24,7 @@ import { RedisSubscriptions } from '../../core/adapters/redis/subscriptions.ts';
 import { VIDEO_RECORD, VIDEO_RECORD_LEN } from '../../core/features/schema.ts';
 import { configureContainerEngine } from '../../loadtest/infra/container-engine.ts';
 import { type StartedRedis, startRedis } from '../../loadtest/infra/redis.ts';
-import { prepareWorld } from '../../loadtest/prepare-world.ts';
+import { prepareWorld, readF32 } from '../../loadtest/prepare-world.ts';
 import { EventScheduler } from '../../sim/engine/scheduler.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { KafkaModel } from '../../sim/fleet/kafka-model.ts';
@@ -54,13 +53,6 @@ const EPOCH_S = 1_767_225_600; // the simulator's virtual epoch (2026-01-01)
 let redis: StartedRedis | undefined;
 let client: Redis | undefined;
 let data: WorldData;
-
-async function readF32(path: string): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
 
 beforeAll(async () => {
   redis = await startRedis();

@@ -57,7 +57,11 @@ export interface ServiceProcess {
 export async function startService(spec: ServiceSpec): Promise<ServiceProcess> {
   const { label, logPath, timeoutMs } = spec;
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.main], {
+  // RECLAB_CPU_PROFILE_DIR (docs/performance.md, "Profiling a run"): each service writes a V8 CPU
+  // profile there when it exits; Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+  const profileDir = process.env.RECLAB_CPU_PROFILE_DIR;
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', spec.main], {
     env: spec.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -39,17 +39,20 @@ describe('reclab run (live, each scenario in its own world)', () => {
   );
 
   it(
-    'viral-spike (phases halved): 200s through the spike by brownout, the viral video in its region’s lists within 60 s',
+    'viral-spike (phases halved, rates × 2/3): 200s through the spike by brownout, the viral video in its region’s lists within 60 s',
     LONG,
     async () => {
-      const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5 });
-      // The scenario's speed budgets — the spike's p99 ≤ 200 ms and ≥ 99% `full` in the steady phase
-      // at 150/s — depend on the machine's knee: its peak (600/s) is 3× the knee measured on
-      // 2026-12-05's machine (200 QPS, docs/performance.md). On 2026-12-06's machine (same size) the
-      // same tree gave spike p99 219.8 / 229.9 / 234.4 ms and 78.3 / 97.6 / 91.2% full in three runs
-      // on an idle machine, while brownout held every answer at 200. Speed targets belong to the
-      // benchmarks (bench/knee.ts) and to `reclab run viral-spike`'s verdict, so this test logs them
-      // and asserts the rest of the scenario's budgets and the brownout behaviour.
+      // The scenario's rates sit on the knee of 2026-12-05's machine (200 QPS: steady 150/s, peak
+      // 600/s). Machines of the same size differ: on 2026-12-06's the core used 0.93 of a core at
+      // 150/s, and the steady and recovery phases browned out 2–22% of their requests (CI failed
+      // once on recovery's 95% `full`: 92.9%). This test is about behaviour, so it runs the
+      // scenario at 2/3 of its rates (steady 100/s, peak 400/s: still 2× the knee, so the spike
+      // browns out) — docs/scenarios.md, "viral-spike".
+      const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5, rateScale: 2 / 3 });
+      // The speed budgets — the spike's p99 ≤ 200 ms and ≥ 99% `full` in the steady phase — still
+      // depend on the machine's knee; speed targets belong to the benchmarks (bench/knee.ts) and to
+      // `reclab run viral-spike`'s verdict, so this test logs them and asserts the rest of the
+      // scenario's budgets and the brownout behaviour.
       const speed = new Set([
         'http_req_duration{phase:spike} p(99) <= 200',
         'rung_share{phase:steady,rung:full} rate >= 0.99',
@@ -64,6 +67,8 @@ describe('reclab run (live, each scenario in its own world)', () => {
       common.log(`viral-spike spike 200 share ${okShare.toFixed(4)}`);
       expect(okShare).toBeGreaterThanOrEqual(0.99);
       expect(spike.statusCounts['2xx'] + spike.shed).toBe(spike.completed);
+      // …and the spike did overload the core: some of it was served from cheaper rungs.
+      expect(spike.rungCounts.full ?? 0).toBeLessThan(spike.statusCounts['2xx']);
       expect(s.viral?.timeToListS).not.toBeNull();
       expect(s.viral!.timeToListS!).toBeLessThan(60);
       // Exit 3 only when a speed budget was missed (logged above); anything else fails the run.

@@ -21,6 +21,7 @@ import { machineInfo } from '../reports/machine.ts';
 import type { RunResult } from '../reports/model.ts';
 import { coreEnvOf } from '../scenarios/core-settings.ts';
 import { builtInScenario } from '../scenarios/index.ts';
+import { rungMix } from '../scenarios/rung-mix.ts';
 import { DEFAULT_FLEET, loadFleetFile } from '../sim/fleet/fleet-spec.ts';
 import { prepareHifi } from '../sim/hifi/prepare.ts';
 import { simulateHigh } from '../sim/hifi/simulate-high.ts';
@@ -41,10 +42,8 @@ const fleet = a.fleet ? loadFleetFile(resolve(a.fleet)) : DEFAULT_FLEET;
 const names = a.scenarios!.split(',');
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-const mixOf = (rungCounts: Record<string, number>) => {
-  const n = Object.values(rungCounts).reduce((x, y) => x + y, 0);
-  return Object.fromEntries(Object.entries(rungCounts).map(([k, v]) => [k, n ? round(v / n, 4) : 0]));
-};
+const mixOf = (rungCounts: Record<string, number>) =>
+  Object.fromEntries(rungMix(rungCounts).map(([k, share]) => [k, round(share, 4)]));
 
 // 1. The high-fidelity runs (one world: the seed's).
 const high: { scenario: string; result: RunResult; speed: number }[] = [];

@@ -7,6 +7,7 @@
  * Reads no environment itself: the CLI passes its stream and env (STYLE.md, process state passed in).
  */
 import cliProgress from 'cli-progress';
+import { rungMix } from '../scenarios/rung-mix.ts';
 import { type ProgressStream, progressMode } from '../sim/progress.ts';
 import type { LiveProgress } from './drivers/autocannon/open-model.ts';
 
@@ -27,20 +28,16 @@ export function progressLine(p: LiveProgress): string {
   return (
     `phase ${p.phase}  ${Math.floor(p.elapsedS)}/${Math.round(p.totalS)} s  ` +
     `offered ${fmtRate(p.offeredQps)}/s achieved ${fmtRate(p.achievedQps)}/s  p99 ${p.p99Ms.toFixed(1)} ms  ` +
-    `${rungMix(p.rungCounts)}  shed ${p.shed} errors ${p.errors}`
+    `${rungMixLine(p.rungCounts)}  shed ${p.shed} errors ${p.errors}`
   );
 }
 
 const fmtRate = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 /** `full 97% popularity 3%` (by share, largest first), or `rungs -`. */
-export function rungMix(counts: Record<string, number>): string {
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  if (total === 0) return 'rungs -';
-  return Object.entries(counts)
-    .sort((a, b) => b[1] - a[1])
-    .map(([r, n]) => `${r} ${Math.round((n / total) * 100)}%`)
-    .join(' ');
+export function rungMixLine(counts: Record<string, number>): string {
+  const mix = rungMix(counts);
+  return mix.length === 0 ? 'rungs -' : mix.map(([r, share]) => `${r} ${Math.round(share * 100)}%`).join(' ');
 }
 
 export function liveProgressRenderer(o: {

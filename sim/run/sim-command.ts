@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { assertionLine } from '../../reports/console.ts';
 import { writeRunReports } from '../../reports/write.ts';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
+import { rungMix } from '../../scenarios/rung-mix.ts';
 import { type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import { type HifiInputs, simulateHigh } from '../hifi/simulate-high.ts';
 import type { RungQualityTable } from '../quality/surrogate.ts';
@@ -53,16 +54,6 @@ export function withSizes(
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-
-/** A phase's 2xx responses by rung as shares, largest first (rungs with none left out). */
-export function rungMix(rungCounts: Record<string, number>): [rung: string, share: number][] {
-  const served = Object.values(rungCounts).reduce((a, b) => a + b, 0);
-  if (served === 0) return [];
-  return Object.entries(rungCounts)
-    .filter(([, n]) => n > 0)
-    .map(([r, n]): [string, number] => [r, n / served])
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-}
 
 /**
  * The rung sequence of a run: each measured phase and the rung that served most of it, with its

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import { gpuOutage } from '../../scenarios/gpu-outage.ts';
 import { redisFailure } from '../../scenarios/redis-failure.ts';
+import { rungMix } from '../../scenarios/rung-mix.ts';
 import { DEFAULT_FLEET } from '../../sim/fleet/fleet-spec.ts';
 import { prepareHifi } from '../../sim/hifi/prepare.ts';
 import type { HifiInputs } from '../../sim/hifi/simulate-high.ts';
@@ -49,12 +50,7 @@ const opts = (scenario: ScenarioDefinition, seed: number) => ({
 /** Each measured phase's share of 200s per rung. */
 const mix = (r: SimRun) =>
   Object.fromEntries(
-    r.result.phases
-      .filter((p) => !p.warmup)
-      .map((p) => {
-        const n = Object.values(p.rungCounts).reduce((a, b) => a + b, 0);
-        return [p.name, Object.fromEntries(Object.entries(p.rungCounts).map(([k, v]) => [k, v / n]))];
-      }),
+    r.result.phases.filter((p) => !p.warmup).map((p) => [p.name, Object.fromEntries(rungMix(p.rungCounts))]),
   );
 
 describe('reclab sim --fidelity high', () => {

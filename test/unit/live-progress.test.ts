@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveProgress } from '../../loadtest/drivers/autocannon/open-model.ts';
-import { liveProgressRenderer, progressLine, rungMix } from '../../loadtest/live-progress.ts';
+import { liveProgressRenderer, progressLine, rungMixLine } from '../../loadtest/live-progress.ts';
 
 const tick = (phase: string, elapsedS: number): LiveProgress => ({
   phase,
@@ -19,7 +19,8 @@ describe('live progress of reclab run', () => {
     expect(progressLine(tick('steady', 12.7))).toBe(
       'phase steady  12/30 s  offered 100/s achieved 98.5/s  p99 12.3 ms  full 97% popularity 3%  shed 0 errors 1',
     );
-    expect(rungMix({})).toBe('rungs -');
+    expect(rungMixLine({})).toBe('rungs -');
+    expect(rungMixLine({ popularity: 0, full: 3 })).toBe('full 100%');
   });
 
   it('off a terminal (CI, a log file): one line every 10 s of a phase', () => {

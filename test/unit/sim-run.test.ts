@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { defineScenario } from '../../scenarios/define.ts';
 import { scenarios } from '../../scenarios/index.ts';
+import { rungMix } from '../../scenarios/rung-mix.ts';
 import { EventScheduler } from '../../sim/engine/scheduler.ts';
 import { samplerOf } from '../../sim/fleet/distributions.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { parseFleet } from '../../sim/fleet/fleet-spec.ts';
-import { rungMix, runSimCommand } from '../../sim/run/sim-command.ts';
+import { runSimCommand } from '../../sim/run/sim-command.ts';
 import { simulate } from '../../sim/run/simulate.ts';
 
 const small = parseFleet({ replicas: { count: 4 }, redis: { shards: 2 }, rankerPool: { nodes: 4 } });

@@ -33,6 +33,7 @@ import type { RankerPool } from '../fleet/ranker-pool.ts';
 import type { RedisCluster } from '../fleet/redis-cluster.ts';
 import type { CpuSamplers } from '../fleet/replica.ts';
 import type { AnnIndexModel } from '../run/fleet-faults.ts';
+import { userIndexOrMissing } from '../world/ids.ts';
 import type { RealWork } from './settle.ts';
 import type { WorldData } from './world-data.ts';
 
@@ -77,17 +78,12 @@ function command(site: SimSite, shard: number, keys: number): Promise<number> {
   );
 }
 
-function userIndex(userId: string, users: number): number {
-  const i = userId.startsWith('u_') ? Number(userId.slice(2)) : Number.NaN;
-  return Number.isInteger(i) && i >= 0 && i < users ? i : -1;
-}
-
 /** The feature store (users, videos, popularity, the load marker) over the cluster. */
 export function simFeatureStore(site: SimSite, data: WorldData): FeatureStore {
   const { redis } = site;
   return {
     async getUser(userId) {
-      const u = userIndex(userId, data.users);
+      const u = userIndexOrMissing(userId, data.users);
       const missing = await command(site, redis.shardOfUser(u < 0 ? 0 : u), 1);
       if (missing > 0 || u < 0) return undefined;
       return data.userRecords.slice(u * USER_RECORD_LEN, (u + 1) * USER_RECORD_LEN);
@@ -128,7 +124,7 @@ export function simFeatureStore(site: SimSite, data: WorldData): FeatureStore {
 export function simRecentActivity(site: SimSite, users: number) {
   return {
     async recentWatches(userId: string, _n: number): Promise<number[]> {
-      const u = userIndex(userId, users);
+      const u = userIndexOrMissing(userId, users);
       await command(site, site.redis.shardOfUser(u < 0 ? 0 : u), 1);
       return [];
     },
@@ -147,7 +143,7 @@ export function simTrending(site: SimSite) {
 export function simSubscriptions(site: SimSite, data: WorldData): SubscriptionReader {
   return {
     async followedUploads(userId, creatorsMax, perCreator, minTsS, maxTsS) {
-      const u = userIndex(userId, data.users);
+      const u = userIndexOrMissing(userId, data.users);
       const from = u < 0 ? 0 : data.followOffsets[u];
       const to = u < 0 ? 0 : Math.min(data.followOffsets[u + 1], from + Math.max(0, creatorsMax));
       const missing = await command(site, site.redis.shardOfUser(u < 0 ? 0 : u), 1 + (to - from));

@@ -32,6 +32,16 @@ export function parseUserId(id: string, users?: number): number {
 }
 
 /**
+ * Index of a `u_<i>` id of a world of `users` users, or -1 for any other string (a user the world
+ * does not hold: what Redis answers as a missing key). Same grammar as `parseUserId`, without throwing.
+ */
+export function userIndexOrMissing(id: string, users: number): number {
+  const m = USER_ID.exec(id);
+  const i = m ? Number(m[1]) : -1;
+  return i < users ? i : -1;
+}
+
+/**
  * Index of a `v_<i>` id. With `videos` given, also checks `i < videos`.
  * @throws SimError `RECLAB_ERR_WORLD_ID_INVALID` for anything else.
  */

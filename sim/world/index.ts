@@ -9,7 +9,7 @@ export {
   tierOfFollowers,
 } from './creator-tiers.ts';
 export { type GenerateWorldOptions, generateWorld, resolveConfig } from './generate-world.ts';
-export { creatorId, parseUserId, parseVideoId, userId, videoId } from './ids.ts';
+export { creatorId, parseUserId, parseVideoId, userId, userIndexOrMissing, videoId } from './ids.ts';
 export {
   LANGUAGES,
   type Language,

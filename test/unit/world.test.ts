@@ -27,6 +27,7 @@ import {
   tierOfFollowers,
   UPLOAD_WINDOW_S,
   userId,
+  userIndexOrMissing,
   userName,
   videoId,
   videoLanguage,
@@ -430,6 +431,10 @@ describe('ids and names', () => {
     expect(videoId(0)).toBe('v_0');
     expect(parseVideoId(videoId(2999), 3000)).toBe(2999);
     expect(parseUserId('u_41')).toBe(41);
+    // A user the world does not hold reads as missing (-1), as Redis would answer, never throws.
+    expect(userIndexOrMissing('u_41', 42)).toBe(41);
+    for (const absent of ['u_42', 'u_01', 'u_-1', 'v_3', 'cold-7', ''])
+      expect(userIndexOrMissing(absent, 42)).toBe(-1);
     for (const bad of ['v_3000', 'v_-1', 'v_01', 'u_5', 'v_', 'v_1e3']) {
       expect(() => parseVideoId(bad, 3000)).toThrowError(/RECLAB_ERR_WORLD_ID_INVALID/);
     }

@@ -46,7 +46,7 @@ describe('reclab run (live, each scenario in its own world)', () => {
       // 600/s). Machines of the same size differ: on 2026-12-06's the core used 0.93 of a core at
       // 150/s, and the steady and recovery phases browned out 2–22% of their requests (CI failed
       // once on recovery's 95% `full`: 92.9%). This test is about behaviour, so it runs the
-      // scenario at 2/3 of its rates (steady 100/s, peak 400/s: still 2× the knee, so the spike
+      // scenario at 2/3 of its rates (steady 100/s, peak 400/s: 2× and 4× the two knees, so the spike
       // browns out) — docs/scenarios.md, "viral-spike".
       const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5, rateScale: 2 / 3 });
       // The speed budgets — the spike's p99 ≤ 200 ms and ≥ 99% `full` in the steady phase — still

@@ -36,9 +36,7 @@ export function parseUserId(id: string, users?: number): number {
  * does not hold: what Redis answers as a missing key). Same grammar as `parseUserId`, without throwing.
  */
 export function userIndexOrMissing(id: string, users: number): number {
-  const m = USER_ID.exec(id);
-  const i = m ? Number(m[1]) : -1;
-  return i < users ? i : -1;
+  return indexOrMissing(id, USER_ID, users);
 }
 
 /**
@@ -50,13 +48,19 @@ export function parseVideoId(id: string, videos?: number): number {
 }
 
 function parseIndex(id: string, pattern: RegExp, limit: number | undefined): number {
-  const m = pattern.exec(id);
-  const i = m ? Number(m[1]) : Number.NaN;
-  if (!m || (limit !== undefined && i >= limit)) {
+  const i = indexOrMissing(id, pattern, limit ?? Number.POSITIVE_INFINITY);
+  if (i < 0) {
     throw new SimError(
       'RECLAB_ERR_WORLD_ID_INVALID',
       `${JSON.stringify(id)}${limit === undefined ? '' : ` (limit ${limit})`}`,
     );
   }
   return i;
+}
+
+/** The index `pattern` captures from `id` when it is below `limit`, else -1. */
+function indexOrMissing(id: string, pattern: RegExp, limit: number): number {
+  const m = pattern.exec(id);
+  const i = m ? Number(m[1]) : -1;
+  return i < limit ? i : -1;
 }

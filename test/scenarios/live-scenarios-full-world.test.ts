@@ -3,7 +3,7 @@ import { runScenario } from '../../loadtest/run.ts';
 import { coldStart } from '../../scenarios/cold-start.ts';
 import { gpuSlow } from '../../scenarios/gpu-slow.ts';
 import { viralSpike } from '../../scenarios/viral-spike.ts';
-import { liveRunOptions } from '../helpers/live-run.ts';
+import { budgetsExceptSpeed, liveRunOptions } from '../helpers/live-run.ts';
 
 const common = liveRunOptions('reclab-e2e-full-');
 // A clean clone trains the world's models first (about 1.5 min) unless another test did.
@@ -28,13 +28,26 @@ describe('reclab run (live, each scenario in its own world)', () => {
     LONG,
     async () => {
       const s = await runScenario({ ...common, scenario: coldStart });
-      expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+      // The scenario's 100/s is at the knee of some machines of this size (bench/knee.ts: 100 QPS
+      // on one), where a few lists brown out: the speed budgets are logged, the rest asserted
+      // (docs/scenarios.md, "cold-start").
+      const judged = budgetsExceptSpeed(
+        s,
+        [
+          'rung_share{phase:steady,rung:full} rate >= 0.99',
+          'rung_share{phase:wave,rung:full} rate >= 0.95',
+          'http_req_duration{phase:wave} p(99) <= 200',
+        ],
+        common.log,
+        'cold-start',
+      );
+      expect(judged.failed).toEqual([]);
       const uploads = s.coldStart!.uploads!;
       expect(uploads.failed).toBe(0);
       expect(uploads.leakedItems).toBe(0);
       expect(uploads.served).toBeGreaterThan(0);
       expect(s.phases.every((p) => p.statusCounts['5xx'] === 0)).toBe(true);
-      expect(s.exitCode).toBe(0);
+      expect(s.exitCode).toBe(judged.expectedExitCode);
     },
   );
 
@@ -47,17 +60,15 @@ describe('reclab run (live, each scenario in its own world)', () => {
       // This test is about behaviour, so it runs them at 2/3 (steady 100/s, peak 400/s, still past
       // either knee, so the spike browns out): docs/scenarios.md, "viral-spike".
       const s = await runScenario({ ...common, scenario: viralSpike, durationScale: 0.5, rateScale: 2 / 3 });
-      // The speed budgets — the spike's p99 ≤ 200 ms and ≥ 99% `full` in the steady phase — still
-      // depend on the machine's knee; speed targets belong to the benchmarks (bench/knee.ts) and to
-      // `reclab run viral-spike`'s verdict, so this test logs them and asserts the rest of the
-      // scenario's budgets and the brownout behaviour.
-      const speed = new Set([
-        'http_req_duration{phase:spike} p(99) <= 200',
-        'rung_share{phase:steady,rung:full} rate >= 0.99',
-      ]);
-      for (const a of s.assertions.filter((x) => speed.has(x.expression)))
-        common.log(`viral-spike ${a.expression}: observed ${a.observed} (${a.passed ? 'pass' : 'FAIL'})`);
-      expect(s.assertions.filter((a) => !a.passed && !speed.has(a.expression))).toEqual([]);
+      // The speed budgets still depend on the machine's knee: logged, the rest asserted, with the
+      // brownout behaviour.
+      const judged = budgetsExceptSpeed(
+        s,
+        ['http_req_duration{phase:spike} p(99) <= 200', 'rung_share{phase:steady,rung:full} rate >= 0.99'],
+        common.log,
+        'viral-spike',
+      );
+      expect(judged.failed).toEqual([]);
       // Brownout, not failure: ≥ 99% of the spike answered 200, and any other answer a shed 503
       // (with Retry-After; errors_5xx_other == 0 above).
       const spike = s.phases.find((p) => p.phase === 'spike')!;
@@ -69,8 +80,7 @@ describe('reclab run (live, each scenario in its own world)', () => {
       expect(spike.rungCounts.full ?? 0).toBeLessThan(spike.statusCounts['2xx']);
       expect(s.viral?.timeToListS).not.toBeNull();
       expect(s.viral!.timeToListS!).toBeLessThan(60);
-      // Exit 3 only when a speed budget was missed (logged above); anything else fails the run.
-      expect(s.exitCode).toBe(s.assertions.every((a) => a.passed) ? 0 : 3);
+      expect(s.exitCode).toBe(judged.expectedExitCode);
     },
   );
 });

@@ -330,8 +330,6 @@ export const RunResultSchema = z
             ranker: z.number().nonnegative().optional(),
             /** Busy time ÷ time: a batching pool is busy whenever work waits, whatever its headroom. */
             rankerBusy: z.number().nonnegative().optional(),
-            /** Times per second a replica's event loop woke from idle (fleet `replicas.wakeUpUs`). */
-            replicaWakeUpsPerS: z.number().nonnegative().optional(),
           }),
         ),
       })

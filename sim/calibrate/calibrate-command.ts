@@ -18,7 +18,7 @@ import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitCpuModel, fitFleet } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
 import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
@@ -47,12 +47,9 @@ export interface CalibrationReport {
   responses: number;
   /** The core's main-thread CPU in each measured phase. */
   cpuAtRates: CpuAtRate[];
-  /** The fitted main-thread CPU per request, µs, background CPU, µs/s, and CPU per wake-up, µs. */
+  /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
   cpuPerRequestUs: number;
   backgroundUsPerS: number;
-  wakeUpUs: number;
-  /** Which CPU model the fleet file uses (`fitCpuModel`); the line model is also in `fleet-line.json`. */
-  cpuModel: 'wake-ups' | 'line';
   /** The core's GC pauses during the higher-rate phase, per kind. */
   gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
@@ -101,28 +98,17 @@ export async function calibrate(
     );
   const highRequests = summary.phases.find((p) => p.phase === MEASURED_HIGH_PHASE)?.cpu?.requests ?? 0;
   const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, highRequests) : [];
-  const model = fitCpuModel(low, high);
   const line = fitCpuLine(low, high);
-  const cpuPerRequestUs = model.perRequestUs;
+  const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
   const { fleet, notes } = fitFleet(
-    { stages, cpuPerRequestUs, backgroundUsPerS: model.backgroundUsPerS, wakeUpUs: model.wakeUpUs, gc },
+    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc },
     `calibrated-${machine.cpus}cpu`,
   );
-  // The line model too, to compare the two against live (bench/sim-validation.ts --compare-fleet).
-  const lineFleet = fitFleet(
-    { stages, cpuPerRequestUs: line.perRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc },
-    `calibrated-${machine.cpus}cpu-line`,
-  ).fleet;
-  const at = (c: CpuAtRate) =>
-    `${Math.round(c.cpuUsPerS / 1000)} ms/s at ${c.rateQps} QPS` +
-    (c.runsPerS !== undefined ? ` (${c.runsPerS} wake-ups/s)` : '');
   notes.unshift(
-    `main-thread CPU ${at(low)}, ${at(high)}: ` +
-      (model.model === 'wake-ups'
-        ? `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(model.wakeUpUs)} µs per wake-up from idle`
-        : `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(model.backgroundUsPerS / 1000)} ms/s background`) +
-      ` (the line model: ${Math.round(line.perRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s, fleet-line.json)`,
+    `main-thread CPU ${Math.round(low.cpuUsPerS / 1000)} ms/s at ${low.rateQps} QPS, ` +
+      `${Math.round(high.cpuUsPerS / 1000)} ms/s at ${high.rateQps} QPS: ` +
+      `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s background`,
   );
 
   const report: CalibrationReport = {
@@ -135,9 +121,7 @@ export async function calibrate(
     responses: stages.responses,
     cpuAtRates: [low, high],
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
-    backgroundUsPerS: Math.round(model.backgroundUsPerS),
-    wakeUpUs: Math.round(model.wakeUpUs),
-    cpuModel: model.model,
+    backgroundUsPerS: Math.round(line.backgroundUsPerS),
     gc,
     stages: Object.fromEntries(
       STAGES.map((s) => [
@@ -157,7 +141,6 @@ export async function calibrate(
   const fleetPath = join(o.outDir, 'fleet.json');
   const reportPath = join(o.outDir, 'calibration.json');
   await writeFile(fleetPath, `${JSON.stringify(fleet, null, 2)}\n`);
-  await writeFile(join(o.outDir, 'fleet-line.json'), `${JSON.stringify(lineFleet, null, 2)}\n`);
   await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return { report, fleetPath, reportPath };
 }

@@ -32,8 +32,6 @@ export interface LiveMeasurement {
   cpuPerRequestUs: number;
   /** The event loop's CPU per second that does not grow with requests, µs/s (`fitCpuLine`); 0 if absent. */
   backgroundUsPerS?: number;
-  /** The event loop's CPU per wake-up from idle, µs (`fitCpuModel`); 0 if absent. */
-  wakeUpUs?: number;
   /** The core's GC pauses per request (core-gc.ts); their mean CPU is taken out of the stages. */
   gc?: GcRate[];
 }
@@ -72,40 +70,6 @@ export function fitCpuLine(
   if (perRequestUs <= 0 || backgroundUsPerS < 0)
     return { perRequestUs: high.cpuUsPerS / high.rateQps, backgroundUsPerS: 0 };
   return { perRequestUs, backgroundUsPerS };
-}
-
-/** How the event loop's CPU splits, as `fitCpuModel` found it. */
-export interface CpuModel {
-  /** CPU per request, µs. */
-  perRequestUs: number;
-  /** CPU per second that does not grow with requests, µs/s (the line model only). */
-  backgroundUsPerS: number;
-  /** CPU per wake-up from idle, µs (the wake-up model only; 0 for the line). */
-  wakeUpUs: number;
-  model: 'wake-ups' | 'line';
-}
-
-/**
- * The event loop's CPU as `cpu = perRequestUs × rate + wakeUpUs × wake-ups` through two measured
- * rates, when both measured the main thread's wake-ups (`runsPerS`): the CPU per request falls as
- * the rate rises because, the busier the loop, the more requests share one wake-up (its scheduling,
- * timers, poll phase and cold caches). The simulated replica charges `wakeUpUs` to work that finds
- * it idle (sim/fleet/fifo-server.ts), so this model carries to rates that were not measured, where
- * a line's fixed background does not. Falls back to `fitCpuLine` when wake-ups were not measured
- * or the solution is not positive (noise; wake-ups that grow in step with the rate).
- * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID when the two rates are not distinct and positive
- */
-export function fitCpuModel(low: CpuAtRate, high: CpuAtRate): CpuModel {
-  const line = fitCpuLine(low, high);
-  const asLine: CpuModel = { ...line, wakeUpUs: 0, model: 'line' };
-  if (low.runsPerS === undefined || high.runsPerS === undefined) return asLine;
-  // Two equations, two unknowns: C = c1 × r + c0 × w at each rate.
-  const det = low.rateQps * high.runsPerS - high.rateQps * low.runsPerS;
-  if (det === 0) return asLine;
-  const c1 = (low.cpuUsPerS * high.runsPerS - high.cpuUsPerS * low.runsPerS) / det;
-  const c0 = (low.rateQps * high.cpuUsPerS - high.rateQps * low.cpuUsPerS) / det;
-  if (!(c1 > 0 && c0 > 0)) return asLine;
-  return { perRequestUs: c1, backgroundUsPerS: 0, wakeUpUs: c0, model: 'wake-ups' };
 }
 
 export interface Fit {
@@ -194,7 +158,6 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         ...base.replicas,
         count: 1,
         backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
-        wakeUpUs: Math.round(m.wakeUpUs ?? 0),
         gcPauses: (m.gc ?? []).map((g) => ({
           kind: g.kind,
           perRequest: Number(g.perRequest.toFixed(5)),

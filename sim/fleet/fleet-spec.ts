@@ -82,12 +82,6 @@ export const FleetSpecSchema = z
          */
         backgroundUsPerS: z.number().nonnegative().max(1_000_000).default(0),
         /**
-         * CPU a replica's event loop pays each time work finds it idle, µs (sim/fleet/fifo-server.ts):
-         * why the live core's CPU per request falls as its rate rises. `reclab calibrate` fits it
-         * from the main thread's wake-ups at two rates; 0 in the default profile.
-         */
-        wakeUpUs: z.number().nonnegative().max(100_000).default(0),
-        /**
          * Garbage-collection pauses: after each request it served, a replica pauses with
          * probability `perRequest` for `pauseUs` (a CPU job on its event loop), per kind. The live
          * core's V8 collects as it allocates, and a request allocates about the same each time;
@@ -167,7 +161,6 @@ export const DEFAULT_FLEET: FleetSpec = {
     count: 1,
     lb: 'least_outstanding',
     backgroundUsPerS: 0,
-    wakeUpUs: 0,
     gcPauses: [],
     cpu: {
       requestUs: lognormal(250, 600),

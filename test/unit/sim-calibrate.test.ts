@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitCpuModel, fitFleet } from '../../sim/calibrate/fit.ts';
-import { FifoServer } from '../../sim/fleet/fifo-server.ts';
+import { fitCpuLine, fitFleet } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
 import { SimError } from '../../sim/sim-error.ts';
@@ -95,36 +94,6 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
     } catch (e) {
       expect((e as SimError).code).toBe('RECLAB_ERR_SIM_FLEET_INVALID');
     }
-  });
-
-  it('splits the CPU into per request and per wake-up when both rates measured wake-ups', () => {
-    // 2,000 µs a request + 300 µs a wake-up: 50/s with 400 wake-ups/s, 200/s with 700.
-    const m = fitCpuModel(
-      { rateQps: 50, cpuUsPerS: 50 * 2000 + 400 * 300, runsPerS: 400 },
-      { rateQps: 200, cpuUsPerS: 200 * 2000 + 700 * 300, runsPerS: 700 },
-    );
-    expect(m.model).toBe('wake-ups');
-    expect(m.perRequestUs).toBeCloseTo(2000, 6);
-    expect(m.wakeUpUs).toBeCloseTo(300, 6);
-    expect(m.backgroundUsPerS).toBe(0);
-    // Without wake-ups, or with a solution that is not positive, the line.
-    const noRuns = fitCpuModel({ rateQps: 50, cpuUsPerS: 240_000 }, { rateQps: 200, cpuUsPerS: 660_000 });
-    expect(noRuns).toEqual({ perRequestUs: 2800, backgroundUsPerS: 100_000, wakeUpUs: 0, model: 'line' });
-    const inStep = fitCpuModel(
-      { rateQps: 50, cpuUsPerS: 240_000, runsPerS: 500 },
-      { rateQps: 200, cpuUsPerS: 660_000, runsPerS: 2000 },
-    );
-    expect(inStep.model).toBe('line');
-  });
-
-  it('a replica pays the wake-up only for work that finds it idle, not for queued work or continuations', () => {
-    const cpu = new FifoServer(100);
-    expect(cpu.submit(1_000, 50)).toBe(1_150); // idle: 100 + 50
-    expect(cpu.submit(1_100, 50)).toBe(1_200); // queued behind it: no wake-up
-    expect(cpu.submit(1_200, 50)).toBe(1_250); // at the instant it frees: the same turn
-    expect(cpu.submit(2_000, 50)).toBe(2_150); // idle again
-    expect(cpu.wakeUps).toBe(2);
-    expect(cpu.busyUs).toBe(400);
   });
 
   it('the fitted background CPU lands on the replica and in the fleet file', () => {

@@ -9,10 +9,6 @@
  *
  *   npx tsx bench/sim-validation.ts [--fleet .reclab/calibration/fleet.json] [--rates 100,350,600]
  *                                   [--duration 30] [--seed 7] [--out bench/out/sim-validation.json]
- *                                   [--compare-fleet .reclab/calibration/fleet-line.json]
- *
- * `--compare-fleet` simulates each rate on a second fleet file too (`compare` in each row), so two
- * models are judged against the same live run.
  *
  * Target: sim p50 and p99 within 15% of live at each rate; past the knee the 503 or degraded share
  * matches too.
@@ -24,7 +20,7 @@ import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
 import { MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
-import { type FleetSpec, loadFleetFile } from '../sim/fleet/fleet-spec.ts';
+import { loadFleetFile } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -35,7 +31,6 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '30' },
     seed: { type: 'string', default: '7' },
     out: { type: 'string', default: 'bench/out/sim-validation.json' },
-    'compare-fleet': { type: 'string' },
   },
 });
 
@@ -68,7 +63,6 @@ function side(p: {
 }
 
 const fleet = loadFleetFile(a.fleet);
-const compareFleet = a['compare-fleet'] ? loadFleetFile(a['compare-fleet']) : undefined;
 const seed = Number(a.seed);
 const durationS = Number(a.duration);
 const rows = [];
@@ -83,28 +77,18 @@ for (const rate of a.rates.split(',').map(Number)) {
     cacheDir: resolve(ROOT, '.reclab/cache'),
     log: (l) => process.stdout.write(`${l}\n`),
   });
+  const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
   const lp = live.phases.find((p) => p.phase === MEASURED_PHASE)!;
+  const sp = sim.result.phases.find((p) => p.name === MEASURED_PHASE)!;
   const l = side(lp);
-  /** One fleet's simulation of this rate against the live run. */
-  const judge = (f: FleetSpec) => {
-    const sim = simulate({ scenario, fleet: f, seed, reclabVersion: 'bench' });
-    const s = side(sim.result.phases.find((p) => p.name === MEASURED_PHASE)!);
-    const u = sim.result.fleet?.utilisation[MEASURED_PHASE];
-    return {
-      sim: s,
-      p50Ratio: Math.round((s.p50Ms / l.p50Ms) * 1000) / 1000,
-      p99Ratio: Math.round((s.p99Ms / l.p99Ms) * 1000) / 1000,
-      within15: Math.abs(s.p50Ms / l.p50Ms - 1) <= 0.15 && Math.abs(s.p99Ms / l.p99Ms - 1) <= 0.15,
-      simReplicaUtilisation: u?.replicaCpu ?? null,
-      /** The simulated event loop's wake-ups from idle per second, against the live main thread's runs. */
-      simWakeUpsPerS: u?.replicaWakeUpsPerS ?? null,
-    };
-  };
+  const s = side(sp);
   const row = {
     rateQps: rate,
     live: l,
-    ...judge(fleet),
-    ...(compareFleet ? { compare: { fleet: compareFleet.name, ...judge(compareFleet) } } : {}),
+    sim: s,
+    p50Ratio: Math.round((s.p50Ms / l.p50Ms) * 1000) / 1000,
+    p99Ratio: Math.round((s.p99Ms / l.p99Ms) * 1000) / 1000,
+    within15: Math.abs(s.p50Ms / l.p50Ms - 1) <= 0.15 && Math.abs(s.p99Ms / l.p99Ms - 1) <= 0.15,
     /** The live core's event loop: CPU per request, and its run-queue wait ÷ its CPU (contention). */
     liveMainThreadUsPerRequest: lp.cpu?.coreMainThreadUsPerRequest ?? null,
     liveRunDelayShare:
@@ -116,6 +100,7 @@ for (const rate of a.rates.split(',').map(Number)) {
     liveMainThreadMs: lp.cpu?.coreMainThreadMs ?? null,
     liveRunDelayMs: lp.cpu?.coreMainThreadRunDelayMs ?? null,
     liveWallS: lp.cpu?.wallS ?? null,
+    simReplicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null,
     liveExitCode: live.exitCode,
   };
   rows.push(row);

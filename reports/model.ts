@@ -330,8 +330,6 @@ export const RunResultSchema = z
             ranker: z.number().nonnegative().optional(),
             /** Busy time ÷ time: a batching pool is busy whenever work waits, whatever its headroom. */
             rankerBusy: z.number().nonnegative().optional(),
-            /** Times per second work found a replica's event loop idle (each waits `replicas.runQueueDelayUs`). */
-            replicaWakeUpsPerS: z.number().nonnegative().optional(),
           }),
         ),
       })

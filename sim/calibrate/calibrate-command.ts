@@ -18,7 +18,7 @@ import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitFleet, runQueueDelayPerRun } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
 import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
@@ -50,8 +50,6 @@ export interface CalibrationReport {
   /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
   cpuPerRequestUs: number;
   backgroundUsPerS: number;
-  /** The main thread's mean run-queue delay per run, µs (`runQueueDelayPerRun`); null when not measured. */
-  runQueueDelayUs: number | null;
   /** The core's GC pauses during the higher-rate phase, per kind. */
   gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
@@ -103,23 +101,10 @@ export async function calibrate(
   const line = fitCpuLine(low, high);
   const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
-  const runQueueDelayUs = runQueueDelayPerRun([low, high]);
   const { fleet, notes } = fitFleet(
-    {
-      stages,
-      cpuPerRequestUs,
-      backgroundUsPerS: line.backgroundUsPerS,
-      gc,
-      ...(runQueueDelayUs !== undefined ? { runQueueDelayUs } : {}),
-    },
+    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc },
     `calibrated-${machine.cpus}cpu`,
   );
-  if (runQueueDelayUs !== undefined)
-    notes.push(
-      `replicas.runQueueDelayUs: exponential, mean ${Math.round(runQueueDelayUs)} µs = the main thread's run-queue ` +
-        `delay ÷ its runs (${low.runDelayUsPerS} µs/s over ${low.runsPerS} runs/s at ${low.rateQps} QPS, ` +
-        `${high.runDelayUsPerS} over ${high.runsPerS} at ${high.rateQps})`,
-    );
   notes.unshift(
     `main-thread CPU ${Math.round(low.cpuUsPerS / 1000)} ms/s at ${low.rateQps} QPS, ` +
       `${Math.round(high.cpuUsPerS / 1000)} ms/s at ${high.rateQps} QPS: ` +
@@ -137,7 +122,6 @@ export async function calibrate(
     cpuAtRates: [low, high],
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
     backgroundUsPerS: Math.round(line.backgroundUsPerS),
-    runQueueDelayUs: runQueueDelayUs === undefined ? null : Math.round(runQueueDelayUs),
     gc,
     stages: Object.fromEntries(
       STAGES.map((s) => [

@@ -32,8 +32,6 @@ export interface LiveMeasurement {
   cpuPerRequestUs: number;
   /** The event loop's CPU per second that does not grow with requests, µs/s (`fitCpuLine`); 0 if absent. */
   backgroundUsPerS?: number;
-  /** Mean time the main thread waited in the OS run queue per run, µs (`runQueueDelayPerRun`). */
-  runQueueDelayUs?: number;
   /** The core's GC pauses per request (core-gc.ts); their mean CPU is taken out of the stages. */
   gc?: GcRate[];
 }
@@ -72,23 +70,6 @@ export function fitCpuLine(
   if (perRequestUs <= 0 || backgroundUsPerS < 0)
     return { perRequestUs: high.cpuUsPerS / high.rateQps, backgroundUsPerS: 0 };
   return { perRequestUs, backgroundUsPerS };
-}
-
-/**
- * Mean OS run-queue delay per run of the live core's main thread, µs, over the measured phases
- * (schedstat: its run delay ÷ its runs), or undefined when not measured. On a shared 2-core machine
- * it was about the same at every rate (230–290 µs at 30, 90 and 150 QPS, docs/simulator.md), so one
- * mean per wake-up is the model (fleet `replicas.runQueueDelayUs`, sim/fleet/fifo-server.ts).
- */
-export function runQueueDelayPerRun(phases: readonly CpuAtRate[]): number | undefined {
-  let delay = 0;
-  let runs = 0;
-  for (const p of phases) {
-    if (p.runsPerS === undefined || p.runDelayUsPerS === undefined) return undefined;
-    delay += p.runDelayUsPerS;
-    runs += p.runsPerS;
-  }
-  return runs > 0 ? delay / runs : undefined;
 }
 
 export interface Fit {
@@ -177,10 +158,6 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         ...base.replicas,
         count: 1,
         backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
-        // The sum is all schedstat gives: an exponential of the measured mean is the assumption.
-        ...(m.runQueueDelayUs
-          ? { runQueueDelayUs: { kind: 'exponential' as const, meanUs: Math.round(m.runQueueDelayUs) } }
-          : {}),
         gcPauses: (m.gc ?? []).map((g) => ({
           kind: g.kind,
           perRequest: Number(g.perRequest.toFixed(5)),

@@ -82,13 +82,6 @@ export const FleetSpecSchema = z
          */
         backgroundUsPerS: z.number().nonnegative().max(1_000_000).default(0),
         /**
-         * How long a replica's event loop waits for a CPU each time work finds it idle, µs: the OS
-         * run-queue delay on a shared machine (sim/fleet/fifo-server.ts). Time, not CPU. `reclab
-         * calibrate` measures its mean per run of the live core's main thread (schedstat); absent
-         * in the default profile (a dedicated core).
-         */
-        runQueueDelayUs: DistributionSchema.optional(),
-        /**
          * Garbage-collection pauses: after each request it served, a replica pauses with
          * probability `perRequest` for `pauseUs` (a CPU job on its event loop), per kind. The live
          * core's V8 collects as it allocates, and a request allocates about the same each time;

@@ -91,8 +91,6 @@ export interface ReplicaDeps {
   /** The brownout policy's settings (core/resilience/brownout.ts). */
   brownout: BrownoutSettings;
   cpu: CpuSamplers;
-  /** Draws the run-queue delay of work that finds the event loop idle, µs (fleet `replicas.runQueueDelayUs`). */
-  wakeDelay?: () => number;
   /** GC pauses after a served request (fleet `replicas.gcPauses`), and the uniform draw deciding them. */
   gc?: { pauses: readonly { perRequest: number; pause: Sampler }[]; draw: () => number };
   sources: readonly FleetSource[];
@@ -110,7 +108,7 @@ const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN ind
 const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 
 export class Replica {
-  readonly cpuServer: FifoServer;
+  readonly cpuServer = new FifoServer();
   readonly breakers: Breakers;
   /** `breakers.sources` in the order of `d.sources`: no lookup by name per request and source. */
   readonly sourceBreakers: readonly CircuitBreaker[];
@@ -126,7 +124,6 @@ export class Replica {
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
-    this.cpuServer = new FifoServer(deps.wakeDelay);
     const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
     this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
       lagMs: backlogMs,

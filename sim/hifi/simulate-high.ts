@@ -79,7 +79,7 @@ export async function simulateHigh(opts: SimOptions, hifi: HifiInputs): Promise<
     const site: SimSite = {
       index,
       scheduler,
-      cpuServer: new FifoServer(ctx.wakeDelayOf(index)),
+      cpuServer: new FifoServer(),
       cpu: ctx.cpuSamplers(index),
       redis: ctx.redis,
       rankerPool: ctx.pool,

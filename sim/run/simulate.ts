@@ -141,8 +141,6 @@ export interface SimContext {
   cpuSamplers(index: number): CpuSamplers;
   /** Replica `index`'s GC pauses (fleet `replicas.gcPauses`); undefined without any. */
   gcOf(index: number): ReplicaDeps['gc'];
-  /** Replica `index`'s run-queue delay sampler (fleet `replicas.runQueueDelayUs`); undefined without one. */
-  wakeDelayOf(index: number): (() => number) | undefined;
 }
 
 /** A started run: its slices, then `finish`. */
@@ -170,7 +168,6 @@ export function simulate(opts: SimOptions): SimRun {
       bulkhead: new Bulkhead(ctx.clock, ctx.settings.bulkhead),
       brownout: ctx.settings.brownout,
       cpu: ctx.cpuSamplers(index),
-      wakeDelay: ctx.wakeDelayOf(index),
       ...(gc ? { gc } : {}),
       sources: ctx.fleet.sources,
       candidates: ctx.fleet.candidates,
@@ -305,10 +302,6 @@ export function simContext(opts: SimOptions): SimContext {
         draw: () => u.next(),
       };
     },
-    wakeDelayOf(index) {
-      const d = fleet.replicas.runQueueDelayUs;
-      return d ? samplerOf(d, stream(`replica${index}.run_queue`)) : undefined;
-    },
     outcomeListeners: outcomes,
   };
 }
@@ -425,7 +418,6 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
   // Utilisation per phase: busy time added during the phase ÷ capacity.
   const busy = () => ({
     cpu: replicas.reduce((s, r) => s + r.cpuServer.busyUs, 0),
-    wakeUps: replicas.reduce((s, r) => s + r.cpuServer.wakeUps, 0),
     redis: redis.shards.reduce((s, r) => s + r.busyUs, 0),
     ranker: pool ? pool.nodes.reduce((s, n) => s + n.busyUs, 0) : 0,
     rankerRows: pool ? pool.rows : 0,
@@ -478,7 +470,6 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
             p.name,
             {
               replicaCpu: round3((b.cpu - a.cpu) / (span * replicas.length)),
-              replicaWakeUpsPerS: Math.round(((b.wakeUps - a.wakeUps) * 1e6) / (span * replicas.length)),
               redis: round3((b.redis - a.redis) / (span * redis.shards.length)),
               ...(pool
                 ? {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitFleet, runQueueDelayPerRun } from '../../sim/calibrate/fit.ts';
+import { fitCpuLine, fitFleet } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
-import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { SimError } from '../../sim/sim-error.ts';
 
 /** A response's timings (ms) with stage medians around the given values and a little spread. */
@@ -95,32 +94,6 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
     } catch (e) {
       expect((e as SimError).code).toBe('RECLAB_ERR_SIM_FLEET_INVALID');
     }
-  });
-
-  it('measures the run-queue delay per run over both phases, and none without schedstat figures', () => {
-    const low = { rateQps: 30, cpuUsPerS: 270_000, runsPerS: 400, runDelayUsPerS: 116_000 };
-    const high = { rateQps: 90, cpuUsPerS: 600_000, runsPerS: 800, runDelayUsPerS: 196_000 };
-    expect(runQueueDelayPerRun([low, high])).toBeCloseTo(260, 6); // 312,000 µs ÷ 1,200 runs
-    expect(runQueueDelayPerRun([low, { rateQps: 90, cpuUsPerS: 600_000 }])).toBeUndefined();
-    const { fleet } = fitFleet(
-      { stages: samples(200, stages), cpuPerRequestUs: 3000, runQueueDelayUs: 260 },
-      't',
-    );
-    expect(fleet.replicas.runQueueDelayUs).toEqual({ kind: 'exponential', meanUs: 260 });
-    expect(
-      fitFleet({ stages: samples(200, stages), cpuPerRequestUs: 3000 }, 't').fleet.replicas.runQueueDelayUs,
-    ).toBeUndefined();
-  });
-
-  it('a replica waits the run-queue delay only when work finds it idle, and the wait is not CPU', () => {
-    const cpu = new FifoServer(() => 100);
-    expect(cpu.submit(1_000, 50)).toBe(1_150); // idle: waits 100, then 50 of CPU
-    expect(cpu.submit(1_100, 50)).toBe(1_200); // queued behind it: no wait
-    expect(cpu.submit(1_200, 50)).toBe(1_250); // at the instant it frees: the same turn
-    expect(cpu.submit(2_000, 50)).toBe(2_150); // idle again
-    expect(cpu.wakeUps).toBe(2);
-    expect(cpu.busyUs).toBe(200);
-    expect(new FifoServer().submit(1_000, 50)).toBe(1_050);
   });
 
   it('the fitted background CPU lands on the replica and in the fleet file', () => {

@@ -7,5 +7,5 @@
 # The path in .npmrc is relative to npm's working directory: npm runs scripts at the package root
 # from any folder, but `npm exec`/`npx` must be started at the root.
 reclab_root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd) || exit 1
-. "$reclab_root/scripts/lib/node-env.sh"
+. "$reclab_root/scripts/lib/node-env.sh" || exit 1
 exec /bin/sh "$@"

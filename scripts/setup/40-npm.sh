@@ -8,7 +8,7 @@
 set -euo pipefail
 reclab_root=$(cd "${RECLAB_ROOT:-$(dirname "$(readlink -f "$0")")/../..}" && pwd)
 cd "$reclab_root"
-. scripts/lib/node-env.sh
+. scripts/lib/node-env.sh || exit 1
 command -v npm >/dev/null || { echo "40-npm: npm is not installed (the system's npm runs on the project's Node)" >&2; exit 1; }
 stamp=.reclab/setup/npm.sha
 hash=$( (sha256sum package-lock.json; node --version) | sha256sum | cut -d' ' -f1)

@@ -19,7 +19,7 @@ root=$PWD
 # image's Node is the one.
 if [ -f scripts/lib/node-env.sh ]; then
   reclab_root=$root
-  . scripts/lib/node-env.sh
+  . scripts/lib/node-env.sh || exit 1
 fi
 pkg=node_modules/faiss-node
 addon=$pkg/build/Release/faiss-node.node

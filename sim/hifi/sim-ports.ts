@@ -78,13 +78,21 @@ function command(site: SimSite, shard: number, keys: number): Promise<number> {
   );
 }
 
+/**
+ * The shard user `u`'s keys live on. A user the world does not hold (`u` = -1) is still a read, of
+ * a missing key, on some shard: user 0's.
+ */
+function userShard(site: SimSite, u: number): number {
+  return site.redis.shardOfUser(u < 0 ? 0 : u);
+}
+
 /** The feature store (users, videos, popularity, the load marker) over the cluster. */
 export function simFeatureStore(site: SimSite, data: WorldData): FeatureStore {
   const { redis } = site;
   return {
     async getUser(userId) {
       const u = userIndexOrMissing(userId, data.users);
-      const missing = await command(site, redis.shardOfUser(u < 0 ? 0 : u), 1);
+      const missing = await command(site, userShard(site, u), 1);
       if (missing > 0 || u < 0) return undefined;
       return data.userRecords.slice(u * USER_RECORD_LEN, (u + 1) * USER_RECORD_LEN);
     },
@@ -125,7 +133,7 @@ export function simRecentActivity(site: SimSite, users: number) {
   return {
     async recentWatches(userId: string, _n: number): Promise<number[]> {
       const u = userIndexOrMissing(userId, users);
-      await command(site, site.redis.shardOfUser(u < 0 ? 0 : u), 1);
+      await command(site, userShard(site, u), 1);
       return [];
     },
   };
@@ -146,7 +154,7 @@ export function simSubscriptions(site: SimSite, data: WorldData): SubscriptionRe
       const u = userIndexOrMissing(userId, data.users);
       const from = u < 0 ? 0 : data.followOffsets[u];
       const to = u < 0 ? 0 : Math.min(data.followOffsets[u + 1], from + Math.max(0, creatorsMax));
-      const missing = await command(site, site.redis.shardOfUser(u < 0 ? 0 : u), 1 + (to - from));
+      const missing = await command(site, userShard(site, u), 1 + (to - from));
       if (missing > 0) return [];
       const out: RecentUpload[][] = [];
       for (let j = from; j < to; j++) {

@@ -22,7 +22,6 @@ export function liveRunOptions(prefix: string, opts: { quiet?: boolean } = {}) {
 /** The part of a run's summary `budgetsExceptSpeed` reads. */
 interface JudgedRun {
   assertions: readonly { expression: string; passed: boolean; observed: unknown }[];
-  exitCode: number;
 }
 
 /**

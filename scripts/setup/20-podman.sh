@@ -22,7 +22,27 @@ if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
   echo "  wrote $conf"
 fi
 sock=/run/podman/podman.sock
+# Containers inherit the service's priority (service → conmon → Redis, Kafka). A service started
+# from a niced shell (`nice -n 19 scripts/setup.sh`) ran Redis and Kafka at nice 19 beside a core at
+# nice 0, which starves them under load and skews every latency the lab measures (seen 2026-12-07).
+# As root the service is put back at 0, every thread (each thread has its own nice value).
+service_nice() {
+  local pid
+  pid=$(pgrep -o -f "podman system service .*$sock" || true)
+  [ -n "$pid" ] || return 0
+  local ni
+  ni=$(ps -o ni= -p "$pid" | tr -d ' ')
+  if [ "${ni:-0}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      for t in /proc/"$pid"/task/*; do renice -n 0 -p "${t##*/}" >/dev/null 2>&1 || true; done
+      echo "  podman service (pid $pid) ran at nice $ni: reset to 0 (containers inherit it)"
+    else
+      echo "  warning: podman service (pid $pid) runs at nice $ni; its containers inherit it" >&2
+    fi
+  fi
+}
 if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+  service_nice
   echo "  podman API socket answers at $sock (cached)"
   exit 0
 fi
@@ -36,6 +56,7 @@ mkdir -p /run/podman
     fd=${fd##*/}
     if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
+  if [ "$(id -u)" = 0 ]; then renice -n 0 -p "$BASHPID" >/dev/null 2>&1 || true; fi
   exec setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 </dev/null
 ) &
 for _ in $(seq 1 50); do

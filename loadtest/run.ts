@@ -390,6 +390,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const listScratch = new Int32Array(PAGE_COUNT_MAX); // one response's video indices (scanServed)
     const reasons = new Map<string, Record<string, number>>(); // phase → "stage code" → responses
     const shortLists = new Map<string, number>(); // phase → 200 responses with fewer than PAGE_COUNT items
+    const unexplained = new Map<string, number>(); // phase → 200 responses off `full` that name no reason
     // The simulated users act on what they are served: clicks, watches and likes go to the core's
     // events route, so streaming features (watched filter, trending, recent watches) follow them.
     const activity =
@@ -497,6 +498,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         if (scan.hasReasons) countReasons(reasons, phase.name, { meta: { reasons: reasonsOf(body) } });
         if (scan.videos + scan.unknownIds < PAGE_COUNT)
           shortLists.set(phase.name, (shortLists.get(phase.name) ?? 0) + 1);
+        if (scan.rung !== 'full' && !scan.hasReasons)
+          unexplained.set(phase.name, (unexplained.get(phase.name) ?? 0) + 1);
         if (u === undefined) return;
         if (!scan.hasItems) {
           quality.record(phase.name, u, undefined); // not a recommendation body: unreadable
@@ -545,6 +548,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       if (viral && phase === viralPhase) viral.stop();
       await opts.probe?.phaseEnd?.(phase.name, coreUrl);
       result.shortLists = shortLists.get(phase.name) ?? 0;
+      result.unexplainedDegraded = unexplained.get(phase.name) ?? 0;
       phases.push(result);
       log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
     }
@@ -627,6 +631,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       rungCounts: p.rungCounts,
       reasonCounts: p.reasonCounts,
       shortLists: p.shortLists,
+      unexplainedDegraded: p.unexplainedDegraded,
       startedAtMs: Date.parse(p.startedAt),
       series: p.series,
     }));
@@ -802,6 +807,7 @@ function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
     `p50 ${p.latencyMs.p50.toFixed(1)} ms, p95 ${p.latencyMs.p95.toFixed(1)} ms, p99 ${p.latencyMs.p99.toFixed(1)} ms; ` +
     `2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} (shed ${p.shed}) errors ${s.errors} timeouts ${s.timeouts}; late ${p.late} dropped ${p.dropped}; rungs ${rungs || '-'}` +
     (p.shortLists ? `; short lists ${p.shortLists}` : '') +
+    (p.unexplainedDegraded ? `; degraded without a reason ${p.unexplainedDegraded}` : '') +
     (p.cpu
       ? `; CPU/request runner ${(p.cpu.runnerUsPerRequest / 1000).toFixed(3)} ms` +
         (p.cpu.coreUsPerRequest !== undefined

@@ -46,6 +46,7 @@ export function buildRunResult(s: RunSummary, ctx: RunContext): RunResult {
       rungCounts: p.rungCounts,
       reasonCounts: p.reasonCounts,
       shortLists: p.shortLists,
+      unexplainedDegraded: p.unexplainedDegraded,
       histogramBase64: p.histogramBase64 || undefined,
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,

@@ -118,6 +118,8 @@ export const PhaseSchema = z.object({
   reasonCounts: z.record(z.string().min(1), count).optional(),
   /** 200 responses with fewer items than the request's `count`. */
   shortLists: count.optional(),
+  /** 200 responses not on `full` that name no reason (`meta.reasons` empty): every degradation should name one. */
+  unexplainedDegraded: count.optional(),
   /** Intended-time latency histogram, µs, HdrHistogram compressed base64: for merging phases/runs. */
   histogramBase64: z.string().min(1).optional(),
   /** Diagnostics: latency from the actual write (closed-model view) and the driver's pacing error. */

@@ -37,6 +37,8 @@ export interface PhaseMeasurement {
   reasonCounts?: Record<string, number>;
   /** 200 responses with fewer items than the request's `count`. */
   shortLists?: number;
+  /** 200 responses not on `full` whose `meta.reasons` is empty. */
+  unexplainedDegraded?: number;
   /** Epoch ms of the phase's first intended send time, and its per-second series (recovery time). */
   startedAtMs?: number;
   series?: Series;
@@ -140,6 +142,8 @@ const QUALITY_KEY = {
  * - `achieved_rate_ratio` rate: achieved ÷ offered (the lowest phase when unfiltered);
  * - `rung_share{rung:X}` / `reason_share{reason:"S C"}` rate: share of 2xx responses;
  * - `short_lists` count: 200 responses with fewer items than asked;
+ * - `degraded_unexplained` count: 200 responses off `full` that name no reason (issue 10: every
+ *   brownout and fallback names its reason);
  * - `impressions_lost` / `events_lost` count: served or accepted but not on their topic;
  * - `quality.expected_watch_time|ndcg_at_10|fresh_share{phase:P}` `mean`, or `ratio_to{phase:B}`:
  *   the phase's mean over its served lists ÷ the baseline phase's;
@@ -192,6 +196,10 @@ export function evaluate(a: Assertion, run: RunMeasurements): AssertionOutcome {
       if (phases.length > 0 && phases.every((p) => p.shortLists === undefined))
         return skip('list lengths were not measured in this run');
       return result(sum((p) => p.shortLists ?? 0));
+    case 'degraded_unexplained':
+      if (phases.length > 0 && phases.every((p) => p.unexplainedDegraded === undefined))
+        return skip('response reasons were not read in this run');
+      return result(sum((p) => p.unexplainedDegraded ?? 0));
     case 'achieved_rate_ratio':
       return result(
         phases.length ? Math.min(...phases.map((p) => (p.offeredQps ? p.achievedQps / p.offeredQps : 0))) : 0,

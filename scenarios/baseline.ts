@@ -19,6 +19,8 @@ export const baseline = defineScenario({
     { metric: 'errors_transport', stat: 'count', op: '==', value: 0 },
     { metric: 'achieved_rate_ratio', phase: 'steady', stat: 'rate', op: '>=', value: 0.95 },
     { metric: 'rung_share', rung: 'full', phase: 'steady', stat: 'rate', op: '>=', value: 0.99 },
+    // Every answer off `full` names its reason (issue 10: a brownout is a rung with a reason).
+    { metric: 'degraded_unexplained', stat: 'count', op: '==', value: 0 },
     { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
   ],
 });

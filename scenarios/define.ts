@@ -204,7 +204,14 @@ export const AssertionSchema = z.discriminatedUnion('metric', [
     .strict(),
   z
     .object({
-      metric: z.enum(['errors_5xx', 'errors_5xx_other', 'errors_shed', 'errors_transport', 'short_lists']),
+      metric: z.enum([
+        'errors_5xx',
+        'errors_5xx_other',
+        'errors_shed',
+        'errors_transport',
+        'short_lists',
+        'degraded_unexplained',
+      ]),
       stat: countStat,
       op,
       value: z.number().finite(),

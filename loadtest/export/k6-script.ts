@@ -171,6 +171,8 @@ export function k6Threshold(a: Assertion): { metric: string; expression: string 
       return { metric: `reclab_errors_transport${tag}`, expression: `count${op}${a.value}` };
     case 'short_lists':
       return { metric: `reclab_short_lists${tag}`, expression: `count${op}${a.value}` };
+    case 'degraded_unexplained':
+      return { metric: `reclab_degraded_unexplained${tag}`, expression: `count${op}${a.value}` };
     case 'rung_share':
       return { metric: `${rungRateName(a.rung)}${tag}`, expression: `rate${op}${a.value}` };
     default:
@@ -241,6 +243,7 @@ export function k6Script(o: K6ExportOptions): string {
     "const shed = new Counter('reclab_errors_shed');",
     "const transport = new Counter('reclab_errors_transport');",
     "const shortLists = new Counter('reclab_short_lists');",
+    "const unexplained = new Counter('reclab_degraded_unexplained');",
     `const rungShares = { ${rungRates.map((r) => `${JSON.stringify(r)}: new Rate(${JSON.stringify(rungRateName(r))})`).join(', ')} };`,
     '',
     '// A 32-bit mix (splitmix-style) of the seed, the phase and the iteration: the request stream.',
@@ -269,15 +272,18 @@ export function k6Script(o: K6ExportOptions): string {
     '  if (res.status < 200 || res.status >= 300) return;',
     '  let rung = "none";',
     '  let items = 0;',
+    '  let reasons = 0;',
     '  try {',
     '    const parsed = res.json();',
     '    rung = (parsed.meta && parsed.meta.rung) || "none";',
     '    items = Array.isArray(parsed.items) ? parsed.items.length : 0;',
+    '    reasons = parsed.meta && Array.isArray(parsed.meta.reasons) ? parsed.meta.reasons.length : 0;',
     '  } catch (e) {',
     '    rung = "unreadable";',
     '  }',
     '  rungs.add(1, { rung });',
     '  if (res.status === 200 && items < PAGE_COUNT) shortLists.add(1);',
+    '  if (res.status === 200 && rung !== "full" && reasons === 0) unexplained.add(1);',
     '  for (const name of Object.keys(rungShares)) rungShares[name].add(rung === name);',
     '}',
     '',

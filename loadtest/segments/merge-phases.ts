@@ -99,6 +99,7 @@ export function mergeWindows(parts: readonly WindowStats[]): WindowStats {
   const statusKeys: (keyof StatusCounts)[] = ['2xx', '3xx', '4xx', '5xx', 'errors', 'timeouts'];
   const hasReasons = parts.some((p) => p.reasonCounts);
   const hasShort = parts.some((p) => p.shortLists !== undefined);
+  const hasUnexplained = parts.some((p) => p.unexplainedDegraded !== undefined);
   return {
     scheduled: sumOf(parts, (p) => p.scheduled),
     sent: sumOf(parts, (p) => p.sent),
@@ -123,6 +124,7 @@ export function mergeWindows(parts: readonly WindowStats[]): WindowStats {
     rungCounts: sumCounts(parts.map((p) => p.rungCounts)),
     ...(hasReasons ? { reasonCounts: sumCounts(parts.map((p) => p.reasonCounts)) } : {}),
     ...(hasShort ? { shortLists: sumOf(parts, (p) => p.shortLists) } : {}),
+    ...(hasUnexplained ? { unexplainedDegraded: sumOf(parts, (p) => p.unexplainedDegraded) } : {}),
     histogramBase64: encodeIntoCompressedBase64(latency),
     ...(fromSend ? { fromSendHistogramBase64: encodeIntoCompressedBase64(fromSend) } : {}),
     ...(sendLag ? { sendLagHistogramBase64: encodeIntoCompressedBase64(sendLag) } : {}),

@@ -143,6 +143,7 @@ export function measurementOf(p: PhaseResult, warmup: boolean): PhaseMeasurement
     rungCounts: p.rungCounts,
     reasonCounts: p.reasonCounts,
     shortLists: p.shortLists,
+    unexplainedDegraded: p.unexplainedDegraded,
     startedAtMs: Date.parse(p.startedAt),
     series: p.series,
   };
@@ -220,6 +221,7 @@ export function mergePartials(parts: readonly PartialResult[], ctx: MergeContext
       rungCounts: p.rungCounts,
       reasonCounts: p.reasonCounts,
       shortLists: p.shortLists,
+      unexplainedDegraded: p.unexplainedDegraded,
       histogramBase64: p.histogramBase64 || undefined,
       latencyFromSendMs: p.latencyFromSendMs,
       sendLagMs: p.sendLagMs,

@@ -74,6 +74,22 @@ describe('scenario assertions: reason_share and short_lists', () => {
     expect(evaluate(a, unmeasured)).toMatchObject({ passed: true, skipped: expect.any(String) });
   });
 
+  it('degraded_unexplained counts answers off full that name no reason; skipped when reasons were not read', () => {
+    const a = { metric: 'degraded_unexplained', stat: 'count', op: '==', value: 0 } as const;
+    const measured: RunMeasurements = {
+      ...run,
+      phases: [
+        phase('warmup', { warmup: true, unexplainedDegraded: 7 }),
+        phase('steady', { unexplainedDegraded: 0 }),
+        phase('overload', { rungCounts: { full: 900, light_ranker: 100 }, unexplainedDegraded: 2 }),
+      ],
+    };
+    expect(evaluate(a, measured)).toMatchObject({ observed: 2, passed: false });
+    expect(evaluate({ ...a, phase: 'steady' }, measured)).toMatchObject({ observed: 0, passed: true });
+    expect(formatAssertion(a)).toBe('degraded_unexplained count == 0');
+    expect(evaluate(a, run)).toMatchObject({ passed: true, skipped: expect.any(String) });
+  });
+
   it('rung_share{rung:full} == 0 fails on one full response', () => {
     const a = {
       metric: 'rung_share',

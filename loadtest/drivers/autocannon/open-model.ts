@@ -182,6 +182,8 @@ export interface WindowStats {
   reasonCounts?: Record<string, number>;
   /** 200 responses with fewer items than the request's `count`, filled in by the runner. */
   shortLists?: number;
+  /** 200 responses not on `full` whose `meta.reasons` is empty (a degradation that names no reason), filled in by the runner. */
+  unexplainedDegraded?: number;
   /** The intended-time latency histogram, µs, HdrHistogram compressed base64 (mergeable). */
   histogramBase64: string;
   /** `latencyFromSendMs` and `sendLagMs` as histograms (µs, compressed base64), for merging segments. */

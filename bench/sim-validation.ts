@@ -2,16 +2,21 @@
  * The simulator against the live core (issue 13, "Validation against live"): the baseline world at
  * three arrival rates this machine sustains live — low, near the knee, past it — run live (real
  * Redis, Kafka, FAISS, ONNX Runtime; open-model load) and simulated on the calibrated
- * single-replica fleet (`reclab calibrate`'s fleet.json), same scenario and seed. For each rate:
- * p50 and p99 (ms, measured phase, warm-up excluded), the 503 share and the share of 200s not on
- * `full`, and sim ÷ live ratios. Writes bench/out/sim-validation.json. Holds no lock itself: run it
- * under the machine's load lock, alone.
+ * single-replica fleet (`reclab calibrate`'s fleet.json), same scenario and seed. Each rate is run
+ * live `--runs` times, in rounds (every rate once per round, the order rotated each round), because
+ * the live core's own latency moves more than the 15% tolerance from one run to the next on a
+ * shared 2-vCPU machine (docs/simulator.md): the simulated run (deterministic, once per rate) is
+ * judged against the live median and the live range. For each rate: p50 and p99 (ms, measured phase,
+ * after a warm-up at the same rate that is excluded), the 503 share and the share of 200s not on
+ * `full`, sim ÷ live-median ratios. Writes bench/out/sim-validation.json. Holds no lock itself: run
+ * it under the machine's load lock, alone.
  *
- *   npx tsx bench/sim-validation.ts [--fleet .reclab/calibration/fleet.json] [--rates 100,350,600]
- *                                   [--duration 30] [--seed 7] [--out bench/out/sim-validation.json]
+ *   npx tsx bench/sim-validation.ts [--fleet .reclab/calibration/fleet.json] [--rates 50,100,150]
+ *        [--runs 3] [--duration 30] [--warmup 60] [--seed 7] [--out bench/out/sim-validation.json]
  *
- * Target: sim p50 and p99 within 15% of live at each rate; past the knee the 503 or degraded share
- * matches too.
+ * Target: sim p50 and p99 within 15% of the live median at each rate; past the knee the 503 or
+ * degraded share matches too. Exit 0 when every rate is within, 3 when one is not, 1 on a crash or a
+ * live run that failed to run (exit other than 0 or 3).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -19,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
-import { MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
+import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
 
@@ -27,8 +32,10 @@ const ROOT = resolve(import.meta.dirname, '..');
 const { values: a } = parseArgs({
   options: {
     fleet: { type: 'string', default: resolve(ROOT, '.reclab/calibration/fleet.json') },
-    rates: { type: 'string', default: '100,350,600' },
+    rates: { type: 'string', default: '50,100,150' },
+    runs: { type: 'string', default: '3' },
     duration: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: String(DEFAULT_WARMUP_S) },
     seed: { type: 'string', default: '7' },
     out: { type: 'string', default: 'bench/out/sim-validation.json' },
   },
@@ -65,51 +72,120 @@ function side(p: {
 const fleet = loadFleetFile(a.fleet);
 const seed = Number(a.seed);
 const durationS = Number(a.duration);
-const rows = [];
-for (const rate of a.rates.split(',').map(Number)) {
-  const scenario = measuredBaseline(`validation-${rate}`, rate, durationS);
-  const live = await runScenario({
-    scenario,
-    seed,
-    infra: 'testcontainers',
-    env: process.env,
-    outRoot: resolve(ROOT, 'reports/out'),
-    cacheDir: resolve(ROOT, '.reclab/cache'),
-    log: (l) => process.stdout.write(`${l}\n`),
-  });
-  const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
-  const lp = live.phases.find((p) => p.phase === MEASURED_PHASE)!;
-  const sp = sim.result.phases.find((p) => p.name === MEASURED_PHASE)!;
-  const l = side(lp);
-  const s = side(sp);
-  const row = {
-    rateQps: rate,
-    live: l,
-    sim: s,
-    p50Ratio: Math.round((s.p50Ms / l.p50Ms) * 1000) / 1000,
-    p99Ratio: Math.round((s.p99Ms / l.p99Ms) * 1000) / 1000,
-    within15: Math.abs(s.p50Ms / l.p50Ms - 1) <= 0.15 && Math.abs(s.p99Ms / l.p99Ms - 1) <= 0.15,
-    /** The live core's event loop: CPU per request, and its run-queue wait ÷ its CPU (contention). */
-    liveMainThreadUsPerRequest: lp.cpu?.coreMainThreadUsPerRequest ?? null,
-    liveRunDelayShare:
-      lp.cpu?.coreMainThreadRunDelayMs !== undefined && lp.cpu.coreMainThreadMs
-        ? Math.round((lp.cpu.coreMainThreadRunDelayMs / lp.cpu.coreMainThreadMs) * 1000) / 1000
-        : null,
-    liveMainThreadRunsPerS:
-      lp.cpu?.coreMainThreadRuns !== undefined ? Math.round(lp.cpu.coreMainThreadRuns / lp.cpu.wallS) : null,
-    liveMainThreadMs: lp.cpu?.coreMainThreadMs ?? null,
-    liveRunDelayMs: lp.cpu?.coreMainThreadRunDelayMs ?? null,
-    liveWallS: lp.cpu?.wallS ?? null,
-    simReplicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null,
-    liveExitCode: live.exitCode,
-  };
-  rows.push(row);
-  process.stdout.write(`${JSON.stringify(row)}\n`);
+const warmupS = Number(a.warmup);
+const runs = Number(a.runs);
+const rates = a.rates.split(',').map(Number);
+if (
+  rates.some((r) => !(r > 0)) ||
+  !(Number.isInteger(runs) && runs >= 1) ||
+  !(durationS > 0) ||
+  !(warmupS > 0)
+) {
+  process.stderr.write(
+    '--rates must be positive, --runs a positive integer, --duration and --warmup > 0 s\n',
+  );
+  process.exit(2);
 }
+
+/** One live run's measured phase, with its core's event loop (CPU per request, run-queue wait). */
+interface LiveRun extends Side {
+  runId: string;
+  exitCode: number;
+  mainThreadUsPerRequest: number | null;
+  /** Run-queue wait ÷ CPU time of the core's main thread (contention from the rest of the machine). */
+  runDelayShare: number | null;
+  mainThreadRunsPerS: number | null;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const live = new Map<number, LiveRun[]>(rates.map((r) => [r, []]));
+for (let round = 0; round < runs; round++) {
+  // Rotated each round, so that no rate always runs first (or last) in the machine's drift.
+  const order = rates.map((_, i) => rates[(i + round) % rates.length]);
+  for (const rate of order) {
+    const scenario = measuredBaseline(`validation-${rate}`, rate, durationS, undefined, warmupS);
+    const run = await runScenario({
+      scenario,
+      seed,
+      infra: 'testcontainers',
+      env: process.env,
+      outRoot: resolve(ROOT, 'reports/out'),
+      cacheDir: resolve(ROOT, '.reclab/cache'),
+      log: (l) => process.stdout.write(`${l}\n`),
+    });
+    if (run.exitCode !== 0 && run.exitCode !== 3) {
+      process.stderr.write(`live run ${run.runId} exited ${run.exitCode}\n`);
+      process.exit(1);
+    }
+    const lp = run.phases.find((p) => p.phase === MEASURED_PHASE)!;
+    const c = lp.cpu;
+    const l: LiveRun = {
+      ...side(lp),
+      runId: run.runId,
+      exitCode: run.exitCode,
+      mainThreadUsPerRequest: c?.coreMainThreadUsPerRequest ?? null,
+      runDelayShare:
+        c?.coreMainThreadRunDelayMs !== undefined && c.coreMainThreadMs
+          ? round3(c.coreMainThreadRunDelayMs / c.coreMainThreadMs)
+          : null,
+      mainThreadRunsPerS:
+        c?.coreMainThreadRuns !== undefined ? Math.round(c.coreMainThreadRuns / c.wallS) : null,
+    };
+    live.get(rate)!.push(l);
+    process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);
+  }
+}
+
+const rows = rates.map((rate) => {
+  const scenario = measuredBaseline(`validation-${rate}`, rate, durationS, undefined, warmupS);
+  const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
+  const s = side(sim.result.phases.find((p) => p.name === MEASURED_PHASE)!);
+  const ls = live.get(rate)!;
+  const stat = (pick: (x: Side) => number) => {
+    const xs = ls.map(pick);
+    return { median: round3(median(xs)), min: round3(Math.min(...xs)), max: round3(Math.max(...xs)) };
+  };
+  const p50 = stat((x) => x.p50Ms);
+  const p99 = stat((x) => x.p99Ms);
+  const p50Ratio = round3(s.p50Ms / p50.median);
+  const p99Ratio = round3(s.p99Ms / p99.median);
+  return {
+    rateQps: rate,
+    live: {
+      p50Ms: p50,
+      p99Ms: p99,
+      degradedShare: stat((x) => x.degradedShare),
+      shedShare: stat((x) => x.shedShare),
+      runs: ls,
+    },
+    sim: { ...s, replicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null },
+    p50Ratio,
+    p99Ratio,
+    /** Within 15% of the live median, p50 and p99: the issue's target. */
+    within15: Math.abs(p50Ratio - 1) <= 0.15 && Math.abs(p99Ratio - 1) <= 0.15,
+    /** Inside the live runs' own range, p50 and p99. */
+    withinLiveRange: s.p50Ms >= p50.min && s.p50Ms <= p50.max && s.p99Ms >= p99.min && s.p99Ms <= p99.max,
+  };
+});
+for (const r of rows)
+  process.stdout.write(
+    `${r.rateQps} QPS: live p50 ${r.live.p50Ms.median} ms (${r.live.p50Ms.min}–${r.live.p50Ms.max}), ` +
+      `p99 ${r.live.p99Ms.median} ms (${r.live.p99Ms.min}–${r.live.p99Ms.max}), not full ` +
+      `${(r.live.degradedShare.median * 100).toFixed(1)}%; sim p50 ${round3(r.sim.p50Ms)} p99 ${round3(r.sim.p99Ms)} ms, ` +
+      `not full ${(r.sim.degradedShare * 100).toFixed(1)}%; ratio ${r.p50Ratio} / ${r.p99Ratio}` +
+      `${r.within15 ? ' (within 15%)' : ''}${r.withinLiveRange ? ' (inside the live range)' : ''}\n`,
+  );
 const out = resolve(ROOT, a.out);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ bench: 'sim-validation', machine: machineInfo(), fleet: a.fleet, seed, durationS, rows }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'sim-validation', command: `npx tsx bench/sim-validation.ts ${process.argv.slice(2).join(' ')}`.trim(), machine: machineInfo(), fleet: a.fleet, seed, durationS, warmupS, runsPerRate: runs, rows }, null, 2)}\n`,
 );
 process.stdout.write(`wrote ${out}\n`);
+process.exitCode = rows.every((r) => r.within15) ? 0 : 3;

@@ -631,6 +631,11 @@ program
     200,
   )
   .option('--duration <s>', 'each measured phase (seconds)', positiveNumberArg('duration'), 30)
+  .option(
+    '--warmup <s>',
+    "warm-up at --qps before measuring (seconds; default 60, the core's L1 cache TTL: its hit rate settles by then)",
+    positiveNumberArg('warmup'),
+  )
   .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
   .action(async (o) => {
@@ -646,6 +651,7 @@ program
         qps: o.qps,
         highQps: o.highQps,
         durationS: o.duration,
+        warmupS: o.warmup,
         outDir: o.out,
         runsRoot: resolve(ROOT, 'reports/out'),
         cacheDir: resolve(ROOT, '.reclab/cache'),

@@ -19,7 +19,12 @@ import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
 import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
-import { MEASURED_HIGH_PHASE, MEASURED_PHASE, measuredBaseline } from './measured-scenario.ts';
+import {
+  DEFAULT_WARMUP_S,
+  MEASURED_HIGH_PHASE,
+  MEASURED_PHASE,
+  measuredBaseline,
+} from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
 export interface CalibrateOptions {
@@ -29,6 +34,8 @@ export interface CalibrateOptions {
   /** Arrival rate of the second CPU phase, requests/s: higher than `qps`, below the knee. */
   highQps: number;
   durationS: number;
+  /** Warm-up at `qps` before the measured phases, s (excluded); default `DEFAULT_WARMUP_S`. */
+  warmupS?: number;
   outDir: string;
   runsRoot: string;
   cacheDir: string;
@@ -44,6 +51,7 @@ export interface CalibrationReport {
   qps: number;
   highQps: number;
   durationS: number;
+  warmupS: number;
   responses: number;
   /** The core's main-thread CPU in each measured phase. */
   cpuAtRates: CpuAtRate[];
@@ -65,7 +73,8 @@ export interface CalibrationReport {
 export async function calibrate(
   o: CalibrateOptions,
 ): Promise<{ report: CalibrationReport; fleetPath: string; reportPath: string }> {
-  const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps);
+  const warmupS = o.warmupS ?? DEFAULT_WARMUP_S;
+  const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps, warmupS);
   const stages = new StageSamples();
   let gcBefore: GcCounters | undefined;
   let gcAfter: GcCounters | undefined;
@@ -114,10 +123,11 @@ export async function calibrate(
   const report: CalibrationReport = {
     machine,
     measuredAt: new Date().toISOString(),
-    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --seed ${o.seed}`,
+    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --warmup ${warmupS} --seed ${o.seed}`,
     qps: o.qps,
     highQps: o.highQps,
     durationS: o.durationS,
+    warmupS,
     responses: stages.responses,
     cpuAtRates: [low, high],
     cpuPerRequestUs: Math.round(cpuPerRequestUs),

@@ -10,7 +10,7 @@
  *
  *   npx tsx bench/knee.ts [--scenario baseline] [--rates 100,200,300,400,500] [--runs 2]
  *        [--duration 20] [--seed 7] [--stop-after 2] [--verify] [--verify-runs 3]
- *        [--shed-max 8] [--out bench/out/knee.json]
+ *        [--shed-max 8] [--pin-core] [--out bench/out/knee.json]
  *
  * `--duration` sets each measured phase's length, s;
  * `--stop-after N` ends the sweep after N rates in a row that miss (0: sweep every rate).
@@ -186,6 +186,7 @@ async function main(): Promise<void> {
       verify: { type: 'boolean', default: false },
       'verify-runs': { type: 'string', default: '3' },
       'shed-max': { type: 'string', default: '8' },
+      'pin-core': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench', 'out', 'knee.json') },
     },
   });
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
     seed,
     durationS,
     runsPerRate: runs,
+    pinCore: values['pin-core'],
     definition: { p99MaxMs: P99_MAX_MS, fullShareMin: FULL_SHARE_MIN, scenarioAssertions: true },
     rates: [] as KneeRate[],
     kneeQps: null as number | null,
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
       // the swept rate (the warm-up phase scales with it).
       rateScale: rateQps / peakMeasuredRateQps(scenario),
       measuredDurationS: durationS,
+      pinCore: values['pin-core'],
       log: () => {},
     });
     const run = summariseRun(s.phases, warmups, s);

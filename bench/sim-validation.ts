@@ -12,7 +12,11 @@
  * it under the machine's load lock, alone.
  *
  *   npx tsx bench/sim-validation.ts [--fleet .reclab/calibration/fleet.json] [--rates 50,100,150]
- *        [--runs 3] [--duration 30] [--warmup 60] [--seed 7] [--out bench/out/sim-validation.json]
+ *        [--runs 3] [--duration 30] [--warmup 60] [--pin-core] [--seed 7]
+ *        [--out bench/out/sim-validation.json]
+ *
+ * `--pin-core` runs the live core's event loop alone on a CPU (`reclab run --pin-core`): the
+ * simulated replica's assumption. Calibrate the same way (`reclab calibrate --pin-core`).
  *
  * Target: sim p50 and p99 within 15% of the live median at each rate; past the knee the 503 or
  * degraded share matches too. Exit 0 when every rate is within, 3 when one is not, 1 on a crash or a
@@ -36,6 +40,7 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '3' },
     duration: { type: 'string', default: '30' },
     warmup: { type: 'string', default: String(DEFAULT_WARMUP_S) },
+    'pin-core': { type: 'boolean', default: false },
     seed: { type: 'string', default: '7' },
     out: { type: 'string', default: 'bench/out/sim-validation.json' },
   },
@@ -117,6 +122,7 @@ for (let round = 0; round < runs; round++) {
       env: process.env,
       outRoot: resolve(ROOT, 'reports/out'),
       cacheDir: resolve(ROOT, '.reclab/cache'),
+      pinCore: a['pin-core'],
       log: (l) => process.stdout.write(`${l}\n`),
     });
     if (run.exitCode !== 0 && run.exitCode !== 3) {
@@ -185,7 +191,7 @@ const out = resolve(ROOT, a.out);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ bench: 'sim-validation', command: `npx tsx bench/sim-validation.ts ${process.argv.slice(2).join(' ')}`.trim(), machine: machineInfo(), fleet: a.fleet, seed, durationS, warmupS, runsPerRate: runs, rows }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'sim-validation', command: `npx tsx bench/sim-validation.ts ${process.argv.slice(2).join(' ')}`.trim(), machine: machineInfo(), fleet: a.fleet, seed, durationS, warmupS, pinCore: a['pin-core'], runsPerRate: runs, rows }, null, 2)}\n`,
 );
 process.stdout.write(`wrote ${out}\n`);
 process.exitCode = rows.every((r) => r.within15) ? 0 : 3;

@@ -90,6 +90,10 @@ program
     'open-model (reclab’s own, default) or vegeta (constant-rate phases only)',
     'open-model',
   )
+  .option(
+    '--pin-core',
+    "the core's event loop alone on the last CPU, everything else the run started on the others (Linux, ≥ 2 CPUs, taskset)",
+  )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
     if (o.driver !== 'open-model' && o.driver !== 'vegeta') {
@@ -181,6 +185,7 @@ program
         network,
         loadInstances: o.loadInstances,
         driver: o.driver,
+        pinCore: o.pinCore === true,
         log: (line) => progress.log(line),
         onProgress: (p) => progress.update(p),
       });
@@ -189,7 +194,8 @@ program
       process.exit(summary.exitCode);
     } catch (err) {
       progress.stop();
-      if ((err as { code?: string }).code === 'RECLAB_ERR_FAULT_UNSUPPORTED') {
+      const code = (err as { code?: string }).code;
+      if (code === 'RECLAB_ERR_FAULT_UNSUPPORTED' || code === 'RECLAB_ERR_PIN_UNAVAILABLE') {
         process.stderr.write(`reclab run ${arg}: ${(err as Error).message}\n`);
         process.exit(2);
       }
@@ -637,6 +643,7 @@ program
     positiveNumberArg('warmup'),
   )
   .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
+  .option('--pin-core', "the core's event loop alone on the last CPU, the lab on the others (as reclab run)")
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
   .action(async (o) => {
     if (o.highQps <= o.qps) {
@@ -652,6 +659,7 @@ program
         highQps: o.highQps,
         durationS: o.duration,
         warmupS: o.warmup,
+        pinCore: o.pinCore === true,
         outDir: o.out,
         runsRoot: resolve(ROOT, 'reports/out'),
         cacheDir: resolve(ROOT, '.reclab/cache'),

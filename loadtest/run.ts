@@ -24,6 +24,7 @@ import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
 import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
+import { applyPinning, type CpuPinning, cpuPinningPlan } from './cpu-pinning.ts';
 import {
   type LiveProgress,
   type PhaseResult,
@@ -101,6 +102,12 @@ export interface RunOptions {
    * phases only; the cross-check of issue 14).
    */
   driver?: 'open-model' | 'vegeta';
+  /**
+   * `--pin-core`: the core's event loop alone on the machine's last CPU, everything else the run
+   * started (the runner, the core's other threads, the ranker tier, Redis, Kafka) on the others
+   * (loadtest/cpu-pinning.ts), re-applied at each phase's start. Linux with ≥ 2 CPUs and taskset.
+   */
+  pinCore?: boolean;
 }
 
 /**
@@ -143,6 +150,8 @@ export interface RunSummary {
   events?: { accepted: number; distinctOnTopic: number; messagesOnTopic: number; lost: number };
   /** The core's exit code after the graceful stop (null: killed by a signal; undefined with `--target`). */
   coreExitCode: number | null | undefined;
+  /** The CPU split of `--pin-core` (absent without it). */
+  cpuPinning?: CpuPinning;
   world: PreparedWorld['info'];
   /** Ground-truth quality of the served lists, by phase and rung, with reference lists. */
   quality: RunQuality;
@@ -208,6 +217,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const why = vegetaUnsupported(scenario);
     if (why.length) throw new FaultUnsupportedError(`--driver vegeta: ${why.join('; ')}`);
   }
+
+  // Refused before anything starts: a machine that cannot pin (RECLAB_ERR_PIN_UNAVAILABLE).
+  const pinning = opts.pinCore ? cpuPinningPlan() : undefined;
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
@@ -455,6 +467,19 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         }
       };
       const userOf = new Map<number, number>(); // request slot → user index, until its response
+      if (pinning) {
+        const pinned = await applyPinning(pinning, {
+          corePid: core?.child.pid,
+          labPids: [process.pid, ...(tier ? [tier.current.pid] : [])],
+          containers: [redis?.container, kafka?.container].flatMap((c) => (c ? [c] : [])),
+        });
+        if (phase === scenario.phases[0])
+          log(
+            `cpu pinning: the core's event loop on CPU ${pinning.coreMainThread}` +
+              `${pinned.core === undefined ? ' (NOT pinned: the core was not found)' : ''}, ` +
+              `the lab on CPU ${pinning.lab} (${pinned.lab.length} processes)`,
+          );
+      }
       await opts.probe?.phaseStart?.(phase.name, coreUrl);
       const cpuMeter = startCpuMeter(core?.child.pid);
       const onScheduleStart = () => {
@@ -669,6 +694,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       target: opts.target,
       events,
       coreExitCode,
+      cpuPinning: pinning,
       world: world.info,
       quality: runQuality,
       userEvents,
@@ -833,6 +859,7 @@ async function writeReports(summary: RunSummary, opts: RunOptions, startedAt: Da
       cpus: cpus().length,
       memGiB: Math.round(totalmem() / 2 ** 30),
       os: `${osType()} ${osRelease()}`,
+      ...(summary.cpuPinning ? { cpuPinning: summary.cpuPinning } : {}),
     },
     images: {
       redis: opts.env.RECLAB_REDIS_IMAGE ?? 'localhost/reclab-redis:7',

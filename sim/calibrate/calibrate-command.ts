@@ -36,6 +36,8 @@ export interface CalibrateOptions {
   durationS: number;
   /** Warm-up at `qps` before the measured phases, s (excluded); default `DEFAULT_WARMUP_S`. */
   warmupS?: number;
+  /** The core's event loop alone on a CPU, the lab on the others (`reclab run --pin-core`). */
+  pinCore?: boolean;
   outDir: string;
   runsRoot: string;
   cacheDir: string;
@@ -85,6 +87,7 @@ export async function calibrate(
     env: o.env,
     outRoot: o.runsRoot,
     cacheDir: o.cacheDir,
+    pinCore: o.pinCore,
     log: o.log,
     probe: {
       phaseStart: async (phase, url) => {
@@ -123,7 +126,7 @@ export async function calibrate(
   const report: CalibrationReport = {
     machine,
     measuredAt: new Date().toISOString(),
-    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --warmup ${warmupS} --seed ${o.seed}`,
+    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --warmup ${warmupS} --seed ${o.seed}${o.pinCore ? ' --pin-core' : ''}`,
     qps: o.qps,
     highQps: o.highQps,
     durationS: o.durationS,

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
+
+const run = promisify(execFile);
+
+/**
+ * Which CPUs the core's event loop and the lab get with `--pin-core` (issue 10, "the lab off the
+ * core's CPU"; issue 13, the simulated replica is one event loop on a CPU of its own).
+ */
+export interface CpuPinning {
+  /** The core's main thread (its event loop) alone, e.g. `"1"`. */
+  coreMainThread: string;
+  /**
+   * Everything else the run started, e.g. `"0"`: the runner (driver, simulated users), the core's
+   * other threads (V8's GC and compiler helpers, libuv's pool), the ranker tier, Redis and Kafka.
+   */
+  lab: string;
+}
+
+export class CpuPinningError extends Error {
+  readonly code = 'RECLAB_ERR_PIN_UNAVAILABLE';
+}
+
+/**
+ * The split for a machine with `cpus` CPUs: the last one for the core's event loop, the others for
+ * the lab. Linux CPU lists (`taskset -c`): `"0-2"`, `"0"`.
+ * @throws CpuPinningError (RECLAB_ERR_PIN_UNAVAILABLE) with fewer than 2 CPUs or off Linux
+ */
+export function cpuPinningPlan(
+  cpus: number = os.availableParallelism(),
+  platform = process.platform,
+): CpuPinning {
+  if (platform !== 'linux') throw new CpuPinningError(`--pin-core needs Linux (taskset), not ${platform}`);
+  if (!(cpus >= 2)) throw new CpuPinningError(`--pin-core needs at least 2 CPUs; this machine has ${cpus}`);
+  const last = cpus - 1;
+  return { coreMainThread: String(last), lab: last === 1 ? '0' : `0-${last - 1}` };
+}
+
+/** What one `apply` pinned: process ids by role, for the log and the summary. */
+export interface PinnedProcesses {
+  core: number | undefined;
+  lab: number[];
+}
+
+/** The processes one run pins, looked up again at each `apply` (a restarted container has a new pid). */
+export interface PinTargets {
+  corePid: number | undefined;
+  /** The ranker tier, the runner itself (`process.pid`), any helper process of the lab. */
+  labPids: number[];
+  containers: StartedTestContainer[];
+}
+
+/** Host pids of every process in a running container: its init and all of its descendants. */
+async function containerPids(c: StartedTestContainer): Promise<number[]> {
+  const engine = await getContainerRuntimeClient();
+  const info = (await engine.container.getById(c.getId()).inspect()) as { State?: { Pid?: number } };
+  const root = info.State?.Pid;
+  if (!root) return [];
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after the ')'.
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(d));
+      children.set(ppid, list);
+    } catch {
+      // the process ended while we read
+    }
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** `taskset -p -c <cpus> <pid>`, with `-a` for every thread of the process; a vanished pid is skipped. */
+async function taskset(cpus: string, pid: number, allThreads: boolean): Promise<boolean> {
+  // `taskset -a` on a pid that has gone pins no thread and still exits 0.
+  if (!existsSync(`/proc/${pid}/task`)) return false;
+  try {
+    await run('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus, String(pid)]);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new CpuPinningError('--pin-core needs taskset (util-linux) on PATH');
+    return false; // the process (or a thread) ended between the lookup and the call
+  }
+}
+
+/**
+ * Pins the run's processes to `plan`: every thread of the lab's processes and of the containers to
+ * `plan.lab`; every thread of the core to `plan.lab`, then its main thread alone to
+ * `plan.coreMainThread`. Called at each phase's start, because threads the core's main thread
+ * creates later (libuv's pool, say) inherit its CPU, and a restarted container has new processes.
+ * Processes that end meanwhile are skipped.
+ * @throws CpuPinningError (RECLAB_ERR_PIN_UNAVAILABLE) when taskset is missing
+ */
+export async function applyPinning(plan: CpuPinning, t: PinTargets): Promise<PinnedProcesses> {
+  const lab = [...t.labPids];
+  for (const c of t.containers) lab.push(...(await containerPids(c).catch(() => [])));
+  const pinned: number[] = [];
+  for (const pid of lab) if (await taskset(plan.lab, pid, true)) pinned.push(pid);
+  let core: number | undefined;
+  if (t.corePid !== undefined && (await taskset(plan.lab, t.corePid, true))) {
+    // The main thread's id is the process id.
+    if (await taskset(plan.coreMainThread, t.corePid, false)) core = t.corePid;
+  }
+  return { core, lab: pinned };
+}

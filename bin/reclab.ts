@@ -92,7 +92,7 @@ program
   )
   .option(
     '--pin-core',
-    "the core's event loop alone on the last CPU, everything else the run started on the others (Linux, ≥ 2 CPUs, taskset)",
+    'the core process alone on the last CPU, everything else the run started on the others (Linux, ≥ 2 CPUs, taskset)',
   )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
@@ -643,7 +643,7 @@ program
     positiveNumberArg('warmup'),
   )
   .option('--seed <n>', 'seed of the world and the request stream', intArg('seed'), 7)
-  .option('--pin-core', "the core's event loop alone on the last CPU, the lab on the others (as reclab run)")
+  .option('--pin-core', 'the core process alone on the last CPU, the lab on the others (as reclab run)')
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
   .action(async (o) => {
     if (o.highQps <= o.qps) {

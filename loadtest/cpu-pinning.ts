@@ -11,12 +11,14 @@ const run = promisify(execFile);
  * core's CPU"; issue 13, the simulated replica is one event loop on a CPU of its own).
  */
 export interface CpuPinning {
-  /** The core's main thread (its event loop) alone, e.g. `"1"`. */
-  coreMainThread: string;
   /**
-   * Everything else the run started, e.g. `"0"`: the runner (driver, simulated users), the core's
-   * other threads (V8's GC and compiler helpers, libuv's pool), the ranker tier, Redis and Kafka.
+   * The core process, every thread, alone, e.g. `"1"`: its event loop with its own helpers (V8's
+   * GC and compiler threads, libuv's pool), as a replica deployed with one CPU. (Its main thread
+   * alone on the CPU, the helpers with the lab, was tried: the event loop then waited for its GC
+   * helpers on the lab's busy CPU and cost 8.1 ms a request at 50 QPS against 5.2–6.0 unpinned.)
    */
+  core: string;
+  /** Everything else the run started, e.g. `"0"`: the runner (driver, simulated users), the ranker tier, Redis and Kafka. */
   lab: string;
 }
 
@@ -25,18 +27,16 @@ export class CpuPinningError extends Error {
 }
 
 /**
- * The split for a machine with `cpus` CPUs: the last one for the core's event loop, the others for
+ * The split for a machine with `cpus` CPUs (all of them, whatever this process's own affinity: a
+ * runner pinned by an earlier run must not see one CPU): the last one for the core, the others for
  * the lab. Linux CPU lists (`taskset -c`): `"0-2"`, `"0"`.
  * @throws CpuPinningError (RECLAB_ERR_PIN_UNAVAILABLE) with fewer than 2 CPUs or off Linux
  */
-export function cpuPinningPlan(
-  cpus: number = os.availableParallelism(),
-  platform = process.platform,
-): CpuPinning {
+export function cpuPinningPlan(cpus: number = os.cpus().length, platform = process.platform): CpuPinning {
   if (platform !== 'linux') throw new CpuPinningError(`--pin-core needs Linux (taskset), not ${platform}`);
   if (!(cpus >= 2)) throw new CpuPinningError(`--pin-core needs at least 2 CPUs; this machine has ${cpus}`);
   const last = cpus - 1;
-  return { coreMainThread: String(last), lab: last === 1 ? '0' : `0-${last - 1}` };
+  return { core: String(last), lab: last === 1 ? '0' : `0-${last - 1}` };
 }
 
 /** What one `apply` pinned: process ids by role, for the log and the summary. */
@@ -99,10 +99,8 @@ async function taskset(cpus: string, pid: number, allThreads: boolean): Promise<
 
 /**
  * Pins the run's processes to `plan`: every thread of the lab's processes and of the containers to
- * `plan.lab`; every thread of the core to `plan.lab`, then its main thread alone to
- * `plan.coreMainThread`. Called at each phase's start, because threads the core's main thread
- * creates later (libuv's pool, say) inherit its CPU, and a restarted container has new processes.
- * Processes that end meanwhile are skipped.
+ * `plan.lab`, every thread of the core to `plan.core`. Called at each phase's start, because a
+ * restarted container has new processes. Processes that end meanwhile are skipped.
  * @throws CpuPinningError (RECLAB_ERR_PIN_UNAVAILABLE) when taskset is missing
  */
 export async function applyPinning(plan: CpuPinning, t: PinTargets): Promise<PinnedProcesses> {
@@ -110,10 +108,11 @@ export async function applyPinning(plan: CpuPinning, t: PinTargets): Promise<Pin
   for (const c of t.containers) lab.push(...(await containerPids(c).catch(() => [])));
   const pinned: number[] = [];
   for (const pid of lab) if (await taskset(plan.lab, pid, true)) pinned.push(pid);
-  let core: number | undefined;
-  if (t.corePid !== undefined && (await taskset(plan.lab, t.corePid, true))) {
-    // The main thread's id is the process id.
-    if (await taskset(plan.coreMainThread, t.corePid, false)) core = t.corePid;
-  }
+  const core = t.corePid !== undefined && (await taskset(plan.core, t.corePid, true)) ? t.corePid : undefined;
   return { core, lab: pinned };
+}
+
+/** Gives process `pid` (every thread) every CPU of the machine again: the runner after a pinned run. */
+export async function unpin(pid: number, cpus: number = os.cpus().length): Promise<void> {
+  await taskset(cpus === 1 ? '0' : `0-${cpus - 1}`, pid, true);
 }

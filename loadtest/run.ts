@@ -24,7 +24,7 @@ import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
 import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
-import { applyPinning, type CpuPinning, cpuPinningPlan } from './cpu-pinning.ts';
+import { applyPinning, type CpuPinning, cpuPinningPlan, unpin } from './cpu-pinning.ts';
 import {
   type LiveProgress,
   type PhaseResult,
@@ -103,9 +103,10 @@ export interface RunOptions {
    */
   driver?: 'open-model' | 'vegeta';
   /**
-   * `--pin-core`: the core's event loop alone on the machine's last CPU, everything else the run
-   * started (the runner, the core's other threads, the ranker tier, Redis, Kafka) on the others
-   * (loadtest/cpu-pinning.ts), re-applied at each phase's start. Linux with ≥ 2 CPUs and taskset.
+   * `--pin-core`: the core process alone on the machine's last CPU, everything else the run
+   * started (the runner, the ranker tier, Redis, Kafka) on the others (loadtest/cpu-pinning.ts),
+   * re-applied at each phase's start; the runner gets every CPU back at the end. Linux with ≥ 2
+   * CPUs and taskset.
    */
   pinCore?: boolean;
 }
@@ -222,6 +223,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const pinning = opts.pinCore ? cpuPinningPlan() : undefined;
 
   const cleanups: (() => Promise<unknown>)[] = [];
+  // A pinned runner gets every CPU back (a bench runs several runs in one process).
+  if (pinning) cleanups.push(() => unpin(process.pid));
   const cleanup = async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => {});
   };
@@ -475,7 +478,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         });
         if (phase === scenario.phases[0])
           log(
-            `cpu pinning: the core's event loop on CPU ${pinning.coreMainThread}` +
+            `cpu pinning: the core on CPU ${pinning.core}` +
               `${pinned.core === undefined ? ' (NOT pinned: the core was not found)' : ''}, ` +
               `the lab on CPU ${pinning.lab} (${pinned.lab.length} processes)`,
           );

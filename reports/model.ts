@@ -225,8 +225,8 @@ export const RunResultSchema = z
       cpus: z.number().int().positive(),
       memGiB: z.number().nonnegative(),
       os: z.string().min(1),
-      /** `--pin-core`: the CPUs (Linux lists) of the core's event loop and of everything else the run started. */
-      cpuPinning: z.object({ coreMainThread: z.string().min(1), lab: z.string().min(1) }).optional(),
+      /** `--pin-core`: the CPUs (Linux lists) of the core process and of everything else the run started. */
+      cpuPinning: z.object({ core: z.string().min(1), lab: z.string().min(1) }).optional(),
     }),
     startedAt: z.iso.datetime({ offset: true }),
     endedAt: z.iso.datetime({ offset: true }),

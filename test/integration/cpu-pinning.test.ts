@@ -1,14 +1,14 @@
 /**
- * `--pin-core` (loadtest/cpu-pinning.ts): the core's event loop alone on the last CPU, every other
- * thread of the run on the others. Checked on real processes through /proc (Cpus_allowed_list):
+ * `--pin-core` (loadtest/cpu-pinning.ts): the core process alone on the last CPU, every thread of
+ * the lab's processes on the others. Checked on real processes through /proc (Cpus_allowed_list):
  * a child standing in for the core (a main thread plus a worker thread) and a second child standing
- * in for the lab.
+ * in for the lab; then `unpin` gives the lab every CPU back.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPinning, CpuPinningError, cpuPinningPlan } from '../../loadtest/cpu-pinning.ts';
+import { applyPinning, CpuPinningError, cpuPinningPlan, unpin } from '../../loadtest/cpu-pinning.ts';
 
 const canPin = process.platform === 'linux' && os.availableParallelism() >= 2;
 
@@ -42,8 +42,8 @@ async function idleProcess(): Promise<ChildProcess> {
 
 describe('cpuPinningPlan', () => {
   it('gives the last CPU to the core and the others to the lab', () => {
-    expect(cpuPinningPlan(2, 'linux')).toEqual({ coreMainThread: '1', lab: '0' });
-    expect(cpuPinningPlan(8, 'linux')).toEqual({ coreMainThread: '7', lab: '0-6' });
+    expect(cpuPinningPlan(2, 'linux')).toEqual({ core: '1', lab: '0' });
+    expect(cpuPinningPlan(8, 'linux')).toEqual({ core: '7', lab: '0-6' });
   });
 
   it('refuses one CPU and non-Linux machines with RECLAB_ERR_PIN_UNAVAILABLE', () => {
@@ -59,7 +59,7 @@ describe('cpuPinningPlan', () => {
 });
 
 describe.runIf(canPin)('applyPinning on live processes', () => {
-  it("puts the core's main thread alone on its CPU and every other thread on the lab's", async () => {
+  it("puts every thread of the core on its CPU, every thread of the lab on the lab's, and unpins", async () => {
     const plan = cpuPinningPlan();
     const core = await idleProcess();
     const lab = await idleProcess();
@@ -68,9 +68,12 @@ describe.runIf(canPin)('applyPinning on live processes', () => {
 
     const coreThreads = threads(core.pid!);
     expect(coreThreads.length).toBeGreaterThan(2); // V8's helpers and the worker exist
-    for (const tid of coreThreads)
-      expect(allowed(core.pid!, tid)).toBe(tid === core.pid ? plan.coreMainThread : plan.lab);
+    for (const tid of coreThreads) expect(allowed(core.pid!, tid)).toBe(plan.core);
     for (const tid of threads(lab.pid!)) expect(allowed(lab.pid!, tid)).toBe(plan.lab);
+
+    await unpin(lab.pid!);
+    const all = `0-${os.cpus().length - 1}`;
+    for (const tid of threads(lab.pid!)) expect(allowed(lab.pid!, tid)).toBe(all);
   });
 
   it('skips a process that has exited instead of failing the run', async () => {

@@ -21,17 +21,17 @@
  * - shed onset: one run per rate from 2 K upward (× 1.5 each step, up to `--shed-max` × K) until a run
  *   answers 503: that rate (`shedOnsetQps`), and at each rate the share answered by the cheapest rung
  *   (`popularity` with `admission RECLAB_ERR_OVERLOADED`, the last rung before shedding) and by 503.
- * Time is
- * bounded: about runs × rates × (duration + ≈ 40 s of container and core start-up). Run it alone on
+ * `--pin-core`: as `reclab run --pin-core` (the core process alone on a CPU, the lab on the others).
+ * Time is bounded: about runs × rates × (duration + ≈ 40 s of container and core start-up). Run it alone on
  * the machine (under the machine's load lock, when it has one): it measures CPU.
  *
  * Per rate and run it records, over the measured phases: p50/p99 (ms, from the intended send time),
  * the rung mix, 5xx and 503 counts, the core's CPU per request (from /proc/<core pid>/stat,
  * loadtest/phase-cpu.ts) and the load generator's (the runner process: driver, response handling,
  * simulated users). Output: `bench/out/knee.json` (rewritten after every run, so a long sweep can be
- * polled), with the machine, load averages and the command. Exit 0 when a knee was found (and, with `--verify`,
- * its stable and brownout checks held), 3 when no
- * rate met the definition or a check missed, 1 on a crash.
+ * polled), with the machine, load averages and the command. Exit 0 when a knee was found (and,
+ * with `--verify`, its stable and brownout checks held), 3 when no rate met the definition or a
+ * check missed, 1 on a crash.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -36,9 +36,34 @@ export function mmrSelect(
   const n = relevance.length;
   const take = Math.min(k, n);
   if (take === 0) return [];
-  const rel = scale === 'rank' ? rankRelevance(relevance) : minMaxRelevance(relevance);
+  // Typed scratch reused across calls (the function is synchronous); a re-entrant call (from
+  // `admit`) gets its own.
+  const scratch = SCRATCH.busy ? new MmrScratch(n) : SCRATCH.ensure(n);
+  scratch.busy = true;
+  try {
+    return select(relevance, embeddings, dim, take, lambda, admit, scale, scratch);
+  } finally {
+    scratch.busy = false;
+  }
+}
 
-  const picked = new Uint8Array(n); // 1 = on the list, 2 = refused by `admit`
+function select(
+  relevance: ArrayLike<number>,
+  embeddings: Float32Array,
+  dim: number,
+  take: number,
+  lambda: number,
+  admit: ((i: number) => boolean) | undefined,
+  scale: RelevanceScale,
+  scratch: MmrScratch,
+): number[] {
+  const n = relevance.length;
+  const rel = scratch.rel;
+  if (scale === 'rank') rankRelevance(relevance, rel);
+  else minMaxRelevance(relevance, rel);
+
+  const picked = scratch.picked; // 1 = on the list, 2 = refused by `admit`
+  picked.fill(0, 0, n);
   const order: number[] = [];
 
   // Round 0: no penalty yet; the best admitted candidate by λ·relevance alone (ties: lower index),
@@ -68,11 +93,8 @@ export function mmrSelect(
   // maxSim[i] covers picks order[0 .. seen[i]); value[i] is λ·rel − (1−λ)·maxSim at that point.
   // One scratch block per call (typed arrays, no per-round allocation); the heap is built in O(n)
   // (`heapify`) rather than by n pushes: the order it pops in is the same (a strict total order).
-  const maxSim = new Float64Array(n);
-  const seen = new Int32Array(n);
-  const value = new Float64Array(n);
-  const heap = new Int32Array(n);
-  const pickRow = new Int32Array(take); // row offset (× dim) of each pick, in pick order
+  const { maxSim, seen, value, heap } = scratch;
+  const pickRow = scratch.pickRow; // row offset (× dim) of each pick, in pick order
   pickRow[0] = order[0] * dim;
   let picks = 1;
   let size = 0;
@@ -131,13 +153,12 @@ export function mmrSelect(
  */
 export type RelevanceScale = 'rank' | 'minmax';
 
-/** Rank-normalised relevance (`RelevanceScale` `rank`): O(n log n). */
-function rankRelevance(relevance: ArrayLike<number>): Float64Array {
+/** Rank-normalised relevance (`RelevanceScale` `rank`) into `rel[0 .. n)`: O(n log n). */
+function rankRelevance(relevance: ArrayLike<number>, rel: Float64Array): void {
   const n = relevance.length;
-  const rel = new Float64Array(n);
   if (n === 1) {
     rel[0] = 1;
-    return rel;
+    return;
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => relevance[b] - relevance[a]);
   let groupRank = 0;
@@ -145,11 +166,10 @@ function rankRelevance(relevance: ArrayLike<number>): Float64Array {
     if (r > 0 && relevance[order[r]] !== relevance[order[r - 1]]) groupRank = r;
     rel[order[r]] = 1 - groupRank / (n - 1);
   }
-  return rel;
 }
 
-/** Min-max-normalised relevance (`RelevanceScale` `minmax`); all equal → all 0. */
-function minMaxRelevance(relevance: ArrayLike<number>): Float64Array {
+/** Min-max-normalised relevance (`RelevanceScale` `minmax`) into `rel[0 .. n)`; all equal → all 0. */
+function minMaxRelevance(relevance: ArrayLike<number>, rel: Float64Array): void {
   const n = relevance.length;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -158,10 +178,42 @@ function minMaxRelevance(relevance: ArrayLike<number>): Float64Array {
     if (relevance[i] > hi) hi = relevance[i];
   }
   const span = hi - lo || 1;
-  const rel = new Float64Array(n);
   for (let i = 0; i < n; i++) rel[i] = (relevance[i] - lo) / span;
-  return rel;
 }
+
+/** The typed arrays one `mmrSelect` call works in, for up to `capacity` candidates. */
+class MmrScratch {
+  busy = false;
+  capacity: number;
+  rel: Float64Array;
+  picked: Uint8Array;
+  maxSim: Float64Array;
+  seen: Int32Array;
+  value: Float64Array;
+  heap: Int32Array;
+  pickRow: Int32Array;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.rel = new Float64Array(capacity);
+    this.picked = new Uint8Array(capacity);
+    this.maxSim = new Float64Array(capacity);
+    this.seen = new Int32Array(capacity);
+    this.value = new Float64Array(capacity);
+    this.heap = new Int32Array(capacity);
+    this.pickRow = new Int32Array(capacity);
+  }
+
+  /** This scratch, or a larger one in its place when `n` exceeds its capacity. */
+  ensure(n: number): MmrScratch {
+    if (n <= this.capacity) return this;
+    SCRATCH = new MmrScratch(Math.max(n, 2 * this.capacity));
+    return SCRATCH;
+  }
+}
+
+/** The process's MMR scratch (grown on demand; 512 candidates to start). */
+let SCRATCH = new MmrScratch(512);
 
 /**
  * Inner product of rows starting at offsets `a` and `b` of `e` (a top-level function: V8 optimises

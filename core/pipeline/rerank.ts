@@ -83,15 +83,15 @@ export function rerank(
   const n = kept.length;
   const count = Math.min(cfg.count, n);
 
-  // 2. Score adjustments.
+  // 2. Score adjustments. The kept rows' embeddings are copied by index (no `subarray` view per
+  //    row), and not at all when the filters kept every candidate.
   const adjusted = new Float64Array(n);
-  const emb = new Float32Array(n * dim);
   for (let j = 0; j < n; j++) {
     const c = cands[kept[j]];
     const fresh = 2 ** (-c.ageH / cfg.freshnessHalfLifeH);
     adjusted[j] = c.score * (1 - cfg.clickbaitPenalty * c.clickbait) * (1 + cfg.freshnessBoost * fresh);
-    emb.set(embeddings.subarray(kept[j] * dim, (kept[j] + 1) * dim), j * dim);
   }
+  const emb = n === cands.length ? embeddings : copyRows(embeddings, kept, dim);
 
   // 3. MMR with creator caps.
   const perCreator = new Map<number, number>();
@@ -120,4 +120,15 @@ export function rerank(
     explorationPositions.push(pos);
   }
   return { order: page, explorationPositions, filteredWatched, filteredBlocked };
+}
+
+/** Rows `rows` of a row-major matrix of width `dim`, in that order, as a new matrix. */
+function copyRows(from: Float32Array, rows: readonly number[], dim: number): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let j = 0; j < rows.length; j++) {
+    const src = rows[j] * dim;
+    const dst = j * dim;
+    for (let d = 0; d < dim; d++) out[dst + d] = from[src + d];
+  }
+  return out;
 }

@@ -15,13 +15,16 @@
  *
  * @param relevance scores, length n (any scale; normalised to [0, 1] internally so lambda means the
  *   same whatever the ranker's scale: by rank, or min-max — `RelevanceScale`)
- * @param embeddings `Float32Array` of length n × dim, row i = candidate i
+ * @param embeddings `Float32Array` holding the candidates' rows: row i = candidate i (length n × dim),
+ *   or, with `rows`, candidate i's row starts at `embeddings[rows[i]]` (e.g. rows of the whole
+ *   catalogue's matrix, so nothing is copied)
  * @param dim embedding width
  * @param k how many to pick (≤ n)
  * @param lambda trade-off in [0, 1]: 1 = pure relevance, 0 = pure diversity
  * @param admit optional gate called with the best remaining candidate before it is picked: false
  *   skips it for good (how re-ranking applies creator caps); the round then takes the next best
  * @param scale how relevance is brought to [0, 1]; default `minmax`
+ * @param rows optional offset (in floats) of each candidate's row in `embeddings`; default i × dim
  * @returns candidate indices in pick order, length ≤ min(k, n)
  */
 export function mmrSelect(
@@ -32,6 +35,7 @@ export function mmrSelect(
   lambda: number,
   admit?: (i: number) => boolean,
   scale: RelevanceScale = 'minmax',
+  rows?: ArrayLike<number>,
 ): number[] {
   const n = relevance.length;
   const take = Math.min(k, n);
@@ -41,7 +45,7 @@ export function mmrSelect(
   const scratch = SCRATCH.busy ? new MmrScratch(n) : SCRATCH.ensure(n);
   scratch.busy = true;
   try {
-    return select(relevance, embeddings, dim, take, lambda, admit, scale, scratch);
+    return select(relevance, embeddings, dim, take, lambda, admit, scale, rows, scratch);
   } finally {
     scratch.busy = false;
   }
@@ -55,9 +59,13 @@ function select(
   lambda: number,
   admit: ((i: number) => boolean) | undefined,
   scale: RelevanceScale,
+  rows: ArrayLike<number> | undefined,
   scratch: MmrScratch,
 ): number[] {
   const n = relevance.length;
+  const row = scratch.row; // offset of candidate i's row in `embeddings`
+  if (rows) for (let i = 0; i < n; i++) row[i] = rows[i];
+  else for (let i = 0; i < n; i++) row[i] = i * dim;
   const rel = scratch.rel;
   if (scale === 'rank') rankRelevance(relevance, rel);
   else minMaxRelevance(relevance, rel);
@@ -95,14 +103,14 @@ function select(
   // (`heapify`) rather than by n pushes: the order it pops in is the same (a strict total order).
   const { maxSim, seen, value, heap } = scratch;
   const pickRow = scratch.pickRow; // row offset (× dim) of each pick, in pick order
-  pickRow[0] = order[0] * dim;
+  pickRow[0] = row[order[0]];
   let picks = 1;
   let size = 0;
   const penalty = 1 - lambda;
   for (let i = 0; i < n; i++) {
     if (picked[i] !== 0) continue;
     // Caught up against the first pick (the only one so far); a NaN product leaves −∞, as `max` does.
-    const dot = dotAt(embeddings, i * dim, pickRow[0], dim);
+    const dot = dotAt(embeddings, row[i], pickRow[0], dim);
     const m = dot > Number.NEGATIVE_INFINITY ? dot : Number.NEGATIVE_INFINITY;
     maxSim[i] = m;
     seen[i] = 1;
@@ -114,7 +122,7 @@ function select(
     const top = heap[0];
     if (seen[top] < picks) {
       // Stale: its value can only have fallen; bring it up to date and sift it down in place.
-      const a = top * dim;
+      const a = row[top];
       let m = maxSim[top];
       for (let p = seen[top]; p < picks; p++) {
         const dot = dotAt(embeddings, a, pickRow[p], dim);
@@ -134,7 +142,7 @@ function select(
     }
     picked[top] = 1;
     order.push(top);
-    pickRow[picks++] = top * dim;
+    pickRow[picks++] = row[top];
   }
   return order;
 }
@@ -192,6 +200,7 @@ class MmrScratch {
   value: Float64Array;
   heap: Int32Array;
   pickRow: Int32Array;
+  row: Int32Array;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -202,6 +211,7 @@ class MmrScratch {
     this.value = new Float64Array(capacity);
     this.heap = new Int32Array(capacity);
     this.pickRow = new Int32Array(capacity);
+    this.row = new Int32Array(capacity);
   }
 
   /** This scratch, or a larger one in its place when `n` exceeds its capacity. */

@@ -106,10 +106,11 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * length does not match `len` (missing or foreign value).
  *
  * The bytes are copied (one `set`, a memcpy) into a 4-byte aligned scratch block and the floats read
- * from it in host order (as `encodeRecord` writes) into a small array V8 keeps on its heap; issue 10:
- * ≈ 3× cheaper than ten `Buffer.readFloatLE` calls a record (bench below). Copying the bytes through `new Uint8Array(out.buffer)`
- * instead forces V8 to give every record its own off-heap ArrayBuffer: at the ~300 video records a
- * request decodes, that cost ≈ 250–400 µs CPU (mostly garbage collection) against ≈ 35 µs this way
+ * from it in host order (as `encodeRecord` writes) into a small array V8 keeps on its heap (issue 10:
+ * 300 records 33–36 µs with ten `Buffer.readFloatLE` calls a record, 23–28 µs this way, two runs of
+ * a micro-benchmark each). Copying the bytes through `new Uint8Array(out.buffer)` instead forces V8
+ * to give every record its own off-heap ArrayBuffer: at the ~300 video records a request decodes,
+ * that cost ≈ 250–400 µs CPU (mostly garbage collection) against ≈ 35 µs with `readFloatLE`
  * (bench/pipeline-overhead.ts, bench/README.md).
  */
 export function decodeRecord(bytes: Buffer | null | undefined, len: number): Float32Array | undefined {

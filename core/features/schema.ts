@@ -204,23 +204,12 @@ export function rankerInput(
   const out = new Float32Array(n * RANKER_INPUT_DIM);
   const userPart = new Float32Array(USER_FEATURE_DIM);
   userModelInput(user, userPart);
-  // `videoModelInput` written out in the loop, in the same order of writes (user part, zeroed video
-  // columns, one-hot, the four numeric columns), with plain loops instead of a `set` and a `fill`
-  // call per row: the same floats for any input (issue 10: this loop runs over ~300 rows a request).
   for (let i = 0; i < n; i++) {
     const row = i * RANKER_INPUT_DIM;
-    const video = videos[i];
-    for (let c = 0; c < USER_FEATURE_DIM; c++) out[row + c] = userPart[c];
-    const o = row + USER_FEATURE_DIM;
-    for (let c = 0; c < VIDEO_FEATURE_DIM; c++) out[o + c] = 0;
-    out[o + (video[VIDEO_RECORD.category] | 0)] = 1;
-    const ageH = Math.max(0, (nowS - video[VIDEO_RECORD.uploadTsS]) / 3600);
-    out[o + NUM_CATEGORIES] = Math.log1p(video[VIDEO_RECORD.durationS]) / DURATION_FEATURE_SCALE;
-    out[o + NUM_CATEGORIES + 1] = Math.log1p(ageH) / 10;
-    out[o + NUM_CATEGORIES + 2] = video[VIDEO_RECORD.logViews] / 16;
-    out[o + NUM_CATEGORIES + 3] = video[VIDEO_RECORD.logCreatorFollowers] / 16;
+    out.set(userPart, row);
+    videoModelInput(videos[i], nowS, out, row + USER_FEATURE_DIM);
     out[row + CORE_RANKER_INPUT_DIM - 1] = affinity[i] ?? 0;
-    extendedModelInput(user, video, out, row + CORE_RANKER_INPUT_DIM);
+    extendedModelInput(user, videos[i], out, row + CORE_RANKER_INPUT_DIM);
   }
   return out;
 }

@@ -268,7 +268,8 @@ function candidateEmbeddings(
   const { dim, vectors, count } = items;
   const n = candidates.length;
   const rows = new Int32Array(n);
-  let inMain = true;
+  // Row offsets are int32: a matrix of more than 2^31 − 1 floats takes the copy.
+  let inMain = count * dim <= 0x7fffffff;
   for (let i = 0; i < n && inMain; i++) {
     const v = candidates[i].video;
     if (v < 0 || v >= count || fresh?.vectorOf(v)) inMain = false;

@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../ports/clock.ts';
 import type { FeatureStore } from '../ports/feature-store.ts';
 
@@ -36,15 +35,15 @@ export interface L1CacheStats {
   size: number;
 }
 
-/** Stands for "the store has no record of this video" (lru-cache cannot hold `undefined`). */
+/** Stands for "the store has no record of this video" (an entry is never `undefined`). */
 const MISSING = Symbol('missing');
 type Entry = Float32Array | typeof MISSING;
 
 /**
  * The in-process L1 cache in front of the feature store (ARCHITECTURE.md request flow step 6; seed
  * 002 §3.2, "Multi-level Caching Strategy": a cache level per tier, with a TTL, hit/miss counters).
- * A `FeatureStore` decorator over an LRU (lru-cache 11) bounded by entries and TTL; time comes from
- * `clock` (lru-cache's `perf` option), so a manual or virtual clock drives expiry.
+ * A `FeatureStore` decorator over an LRU bounded by entries and TTL (`RecordLru`, lru-cache's
+ * semantics for what it uses); time comes from `clock`, so a manual or virtual clock drives expiry.
  *
  * What it caches, and why:
  * - **Video records** (`getVideos`): shared by every request (~300 per request, heavy-tailed
@@ -70,12 +69,13 @@ type Entry = Float32Array | typeof MISSING;
  */
 export class L1FeatureCache implements FeatureStore {
   readonly #inner: FeatureStore;
-  readonly #videos: LRUCache<number, Entry>;
+  readonly #videos: RecordLru;
+  readonly #ttlMs: number;
   readonly #negativeTtlMs: number;
   readonly #counter: CacheLookupCounter | undefined;
   readonly #clock: Clock;
   readonly #origin: number;
-  /** lru-cache's time (ms since creation, from 1), read from `#clock` once per call (`#tick`). */
+  /** The cache's time (ms since creation, from 1), read from `#clock` once per call (`#tick`). */
   #now = 1;
   #hits = 0;
   #misses = 0;
@@ -94,21 +94,15 @@ export class L1FeatureCache implements FeatureStore {
       throw new RangeError(`L1 cache ttlMs must be a positive integer, got ${opts.ttlMs}`);
     }
     this.#inner = inner;
+    this.#ttlMs = opts.ttlMs;
     this.#negativeTtlMs = Math.min(opts.ttlMs, Math.max(0, opts.negativeTtlMs ?? L1_NEGATIVE_TTL_MS));
     this.#counter = counter;
     this.#clock = clock;
-    // lru-cache takes an entry whose start time is 0 for one without TTL: count from 1 at creation
-    // so a virtual clock starting at 0 still expires entries.
+    // Time counts from 1 at creation, so a virtual clock starting at 0 still expires entries. The
+    // clock is read once per `getVideos` step (`#tick`), not once per id: freshness is judged at the
+    // time of the call (a ~300-id lookup takes tens of µs), at one clock read instead of 300.
     this.#origin = clock.now();
-    this.#videos = new LRUCache<number, Entry>({
-      max: opts.maxEntries,
-      ttl: opts.ttlMs,
-      // Check against `#now` on every read (the default 1 ms resolution arms a real timer per read).
-      ttlResolution: 0,
-      // The clock is read once per `getVideos` step (`#tick`), not once per id: freshness is judged
-      // at the time of the call (a ~300-id lookup takes tens of µs), at one clock read instead of 300.
-      perf: { now: () => this.#now },
-    });
+    this.#videos = new RecordLru(opts.maxEntries);
   }
 
   getUser(userId: string): Promise<Float32Array | undefined> {
@@ -141,7 +135,7 @@ export class L1FeatureCache implements FeatureStore {
         waiting.push(i);
         continue;
       }
-      const hit = this.#videos.get(v);
+      const hit = this.#videos.get(v, this.#now);
       if (hit === undefined) missing.set(v, [i]);
       else out[i] = hit === MISSING ? undefined : hit;
     }
@@ -153,8 +147,8 @@ export class L1FeatureCache implements FeatureStore {
     this.#tick(); // entries stored now start their TTL at the time the reply came
     for (let j = 0; j < ids.length; j++) {
       const rec = records[j];
-      if (rec) this.#videos.set(ids[j], rec);
-      else if (this.#negativeTtlMs > 0) this.#videos.set(ids[j], MISSING, { ttl: this.#negativeTtlMs });
+      if (rec) this.#videos.set(ids[j], rec, this.#ttlMs, this.#now);
+      else if (this.#negativeTtlMs > 0) this.#videos.set(ids[j], MISSING, this.#negativeTtlMs, this.#now);
       for (const i of missing.get(ids[j])!) out[i] = rec;
     }
     return out;
@@ -174,6 +168,98 @@ export class L1FeatureCache implements FeatureStore {
     if (!this.#counter) return;
     if (hits > 0) this.#counter.inc({ cache: 'video', result: 'hit' }, hits);
     if (misses > 0) this.#counter.inc({ cache: 'video', result: 'miss' }, misses);
+  }
+}
+
+/**
+ * A least-recently-used map from video index to entry with a TTL per entry, bounded by entry count:
+ * the part of lru-cache 11 the L1 cache used (`max`, `ttl`, per-`set` ttl, `get`, `size`), with the
+ * same rules: an entry is stale once `now − start > ttl` (a stale `get` deletes it and misses); `get`
+ * and `set` make an entry the most recently used; `set` of a new key when full evicts the least
+ * recently used (stale or not); `size` counts stale entries not yet removed. Slots are parallel
+ * arrays and an intrusive doubly linked list, grown on demand up to `max`: a hit is one Map lookup
+ * and a few array writes (issue 10: lru-cache's `get` with a TTL and a `perf` clock cost ≈ 0.3 µs an
+ * id, 300 ids a request).
+ */
+class RecordLru {
+  readonly #max: number;
+  readonly #slotOf = new Map<number, number>();
+  readonly #keys: number[] = [];
+  readonly #values: Entry[] = [];
+  readonly #starts: number[] = [];
+  readonly #ttls: number[] = [];
+  /** Towards the least recently used; -1 at the head. */
+  readonly #prev: number[] = [];
+  /** Towards the most recently used; -1 at the tail. */
+  readonly #next: number[] = [];
+  readonly #free: number[] = [];
+  #head = -1;
+  #tail = -1;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#slotOf.size;
+  }
+
+  get(key: number, now: number): Entry | undefined {
+    const slot = this.#slotOf.get(key);
+    if (slot === undefined) return undefined;
+    if (now - this.#starts[slot] > this.#ttls[slot]) {
+      this.#remove(slot);
+      return undefined;
+    }
+    this.#toTail(slot);
+    return this.#values[slot];
+  }
+
+  set(key: number, value: Entry, ttl: number, now: number): void {
+    let slot = this.#slotOf.get(key);
+    if (slot === undefined) {
+      if (this.#slotOf.size >= this.#max) this.#remove(this.#head);
+      slot = this.#free.pop() ?? this.#keys.length;
+      this.#keys[slot] = key;
+      this.#prev[slot] = -1;
+      this.#next[slot] = -1;
+      this.#slotOf.set(key, slot);
+      this.#link(slot);
+    } else this.#toTail(slot);
+    this.#values[slot] = value;
+    this.#starts[slot] = now;
+    this.#ttls[slot] = ttl;
+  }
+
+  #remove(slot: number): void {
+    this.#unlink(slot);
+    this.#slotOf.delete(this.#keys[slot]);
+    this.#values[slot] = MISSING; // drop the record's reference
+    this.#free.push(slot);
+  }
+
+  #toTail(slot: number): void {
+    if (slot === this.#tail) return;
+    this.#unlink(slot);
+    this.#link(slot);
+  }
+
+  /** Appends `slot` at the tail (most recently used). */
+  #link(slot: number): void {
+    this.#prev[slot] = this.#tail;
+    this.#next[slot] = -1;
+    if (this.#tail >= 0) this.#next[this.#tail] = slot;
+    else this.#head = slot;
+    this.#tail = slot;
+  }
+
+  #unlink(slot: number): void {
+    const p = this.#prev[slot];
+    const n = this.#next[slot];
+    if (p >= 0) this.#next[p] = n;
+    else this.#head = n;
+    if (n >= 0) this.#prev[n] = p;
+    else this.#tail = p;
   }
 }
 

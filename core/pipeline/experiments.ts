@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Task weights that combine the multi-task ranker's heads into one score (seed 000 §7 of the
@@ -140,7 +140,9 @@ export interface Assignments {
  * Experiment Infrastructure", Google).
  */
 export function assignVariant(userId: string, exp: ExperimentConfig): string {
-  const digest = createHash('sha256').update(`${exp.id}:${userId}`).digest();
+  // One-shot `crypto.hash` (the same SHA-256 bytes as `createHash(…).update(…).digest()`, without a
+  // Hash object per request and layer).
+  const digest = hash('sha256', `${exp.id}:${userId}`, 'buffer');
   const u = digest.readUInt32BE(0) / 2 ** 32;
   const total = exp.variants.reduce((s, v) => s + v.share, 0);
   let acc = 0;

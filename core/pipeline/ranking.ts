@@ -63,12 +63,18 @@ export function validatePredictions(p: Predictions, n: number): Predictions {
       throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', `non-finite prediction at row ${i}`);
     }
   }
-  for (const head of [p.pLike, p.pFinish, p.pDislike]) {
-    if (head && (head.length !== n || head.some((x) => !Number.isFinite(x)))) {
-      throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', 'non-finite or short satisfaction head');
-    }
+  if (!finiteHead(p.pLike, n) || !finiteHead(p.pFinish, n) || !finiteHead(p.pDislike, n)) {
+    throw new ReclabError('RECLAB_ERR_RANKER_INVALID_OUTPUT', 'non-finite or short satisfaction head');
   }
   return p;
+}
+
+/** True when the optional head is absent, or has `n` values, all finite (a plain loop: 300 rows × 3 heads a request). */
+function finiteHead(head: ArrayLike<number> | undefined, n: number): boolean {
+  if (!head) return true;
+  if (head.length !== n) return false;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(head[i])) return false;
+  return true;
 }
 
 /**

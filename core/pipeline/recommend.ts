@@ -249,6 +249,59 @@ function topUp(
 }
 
 /**
+ * Where each candidate's item embedding is, and its affinity ⟨embedding, user embedding⟩ (written
+ * into `affinity`; left at 0 without a user embedding). When every candidate has a row in the main
+ * matrix and none is in the fresh index (the usual case), `matrix` is the catalogue's own matrix and
+ * `rows[i]` = video × dim: nothing is copied. Otherwise the rows are copied into a new matrix, row i =
+ * candidate i: the fresh index's vector when it holds the video (the newest: an upload announced
+ * after the main index was built, inside or beyond its rows), else its main row, else zero. Either
+ * way the floats and the products are the same. A top-level function, so V8 optimises the loops
+ * on their own, outside the request's closure-heavy async function.
+ */
+function candidateEmbeddings(
+  candidates: readonly Candidate[],
+  items: ItemEmbeddings,
+  fresh: ModelSet['fresh'],
+  userEmbedding: Float32Array | undefined,
+  affinity: Float32Array,
+): { matrix: Float32Array; rows: Int32Array } {
+  const { dim, vectors, count } = items;
+  const n = candidates.length;
+  const rows = new Int32Array(n);
+  // Row offsets are int32: a matrix of more than 2^31 − 1 floats takes the copy.
+  let inMain = count * dim <= 0x7fffffff;
+  for (let i = 0; i < n && inMain; i++) {
+    const v = candidates[i].video;
+    if (v < 0 || v >= count || fresh?.vectorOf(v)) inMain = false;
+    else rows[i] = v * dim;
+  }
+  let matrix = vectors;
+  if (!inMain) {
+    matrix = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const v = candidates[i].video;
+      const at = i * dim;
+      rows[i] = at;
+      const f = fresh?.vectorOf(v);
+      if (f) matrix.set(f, at);
+      else if (v < count) {
+        const from = v * dim;
+        for (let d = 0; d < dim; d++) matrix[at + d] = vectors[from + d];
+      }
+    }
+  }
+  if (userEmbedding) {
+    for (let i = 0; i < n; i++) {
+      const at = rows[i];
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += matrix[at + d] * userEmbedding[d];
+      affinity[i] = dot;
+    }
+  }
+  return { matrix, rows };
+}
+
+/**
  * Serves one recommendation request through the full pipeline (seed 000 §1 and §2.2), stepping down
  * the fallback ladder (seed 000 §6) instead of failing:
  *
@@ -552,28 +605,9 @@ export async function recommend(
   lap('enrichment');
 
   // 6. Ranking: one batched call; affinity from the in-memory item embeddings.
-  // Rows are copied by index, not through a `subarray` view per candidate (300 views a request were
-  // a measurable share of the pipeline's garbage); the products and their order are unchanged.
-  const { dim, vectors } = models.items;
-  const candEmb = new Float32Array(n * dim);
+  const { dim } = models.items;
   const affinity = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = candidates[i].video;
-    const at = i * dim;
-    // A video in the fresh index uses its fresh embedding, the newest (an upload announced after
-    // the main index was built, inside or beyond its rows); else its main row; else zero.
-    const fresh = models.fresh?.vectorOf(v);
-    if (fresh) candEmb.set(fresh, at);
-    else if (v < models.items.count) {
-      const from = v * dim;
-      for (let d = 0; d < dim; d++) candEmb[at + d] = vectors[from + d];
-    }
-    if (userEmbedding) {
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += candEmb[at + d] * userEmbedding[d];
-      affinity[i] = dot;
-    }
-  }
+  const emb = candidateEmbeddings(candidates, models.items, models.fresh, userEmbedding, affinity);
   const input = unenriched
     ? undefined
     : rankerInput(user, records as Float32Array[], affinity, clock.now() / 1000);
@@ -617,11 +651,10 @@ export async function recommend(
 
   // 7. Re-rank the kept candidates: filters, score adjustments, MMR with creator caps, exploration.
   const nowS = clock.now() / 1000;
-  const keptEmb = kept.length === n ? candEmb : new Float32Array(kept.length * dim);
-  if (keptEmb !== candEmb) {
-    kept.forEach((r, j) => {
-      keptEmb.set(candEmb.subarray(r * dim, (r + 1) * dim), j * dim);
-    });
+  let keptRows = emb.rows;
+  if (kept.length !== n) {
+    keptRows = new Int32Array(kept.length);
+    for (let j = 0; j < kept.length; j++) keptRows[j] = emb.rows[kept[j]];
   }
   const rerankCands: RerankCandidate[] = kept.map((r, j) => {
     const rec = records[r];
@@ -652,11 +685,12 @@ export async function recommend(
   const blocked = deps.policy?.blocked ?? NO_BLOCKED;
   const page = rerank(
     rerankCands,
-    keptEmb,
+    emb.matrix,
     dim,
     { watched, blocked },
     { ...cfg.rerank, count: req.count, mmrLambda: cfg.mmrLambda },
     deps.exploration,
+    keptRows,
   );
   const explored = new Set(page.explorationPositions);
   const items: RecommendedItem[] = page.order.map((j, pos) => ({

@@ -60,7 +60,9 @@ export interface RerankResult {
  *    `rnd` (seed 000 Q7: exploration against the feedback loop). A slot with no explorable
  *    candidate keeps its MMR pick.
  *
- * @param embeddings `Float32Array` of length n × dim, row i = candidate i (L2-normalised)
+ * @param embeddings `Float32Array` of length n × dim, row i = candidate i (L2-normalised); with
+ *   `rows`, candidate i's row starts at `embeddings[rows[i]]` instead (rows of a larger matrix)
+ * @param rows optional offset (in floats) of each candidate's row in `embeddings`; default i × dim
  */
 export function rerank(
   cands: readonly RerankCandidate[],
@@ -69,6 +71,7 @@ export function rerank(
   filters: { watched: ReadonlySet<number>; blocked: ReadonlySet<number> },
   cfg: RerankConfig,
   rnd: RandomStream,
+  rows?: ArrayLike<number>,
 ): RerankResult {
   // 1. Hard filters.
   const kept: number[] = [];
@@ -83,15 +86,16 @@ export function rerank(
   const n = kept.length;
   const count = Math.min(cfg.count, n);
 
-  // 2. Score adjustments.
+  // 2. Score adjustments. The kept candidates' embeddings are not copied: MMR reads their rows
+  //    where they are (`keptRows`, offsets into `embeddings`).
   const adjusted = new Float64Array(n);
-  const emb = new Float32Array(n * dim);
   for (let j = 0; j < n; j++) {
     const c = cands[kept[j]];
     const fresh = 2 ** (-c.ageH / cfg.freshnessHalfLifeH);
     adjusted[j] = c.score * (1 - cfg.clickbaitPenalty * c.clickbait) * (1 + cfg.freshnessBoost * fresh);
-    emb.set(embeddings.subarray(kept[j] * dim, (kept[j] + 1) * dim), j * dim);
   }
+  const keptRows = new Int32Array(n);
+  for (let j = 0; j < n; j++) keptRows[j] = rows ? rows[kept[j]] : kept[j] * dim;
 
   // 3. MMR with creator caps.
   const perCreator = new Map<number, number>();
@@ -102,7 +106,16 @@ export function rerank(
     perCreator.set(creator, used + 1);
     return true;
   };
-  const picks = mmrSelect(adjusted, emb, dim, count, cfg.mmrLambda, underCap, cfg.mmrRelevance);
+  const picks = mmrSelect(
+    adjusted,
+    embeddings,
+    dim,
+    count,
+    cfg.mmrLambda,
+    underCap,
+    cfg.mmrRelevance,
+    keptRows,
+  );
   const page = picks.map((j) => kept[j]);
 
   // 4. Exploration slots.

@@ -28,11 +28,15 @@ export class RegionalTopSource implements CandidateSource {
     const [regional, global] = await Promise.all([this.#read(ctx.regionIdx, k), this.#read(undefined, k)]);
     const seen = new Set<number>();
     const out: Candidate[] = [];
-    for (const e of [...regional, ...global]) {
-      if (out.length >= k) break;
-      if (seen.has(e.video)) continue;
-      seen.add(e.video);
-      out.push({ video: e.video, score: e.score, source: this.name });
+    // The regional list, then the global one (no concatenated copy of the two).
+    for (let l = 0; l < 2; l++) {
+      const list = l === 0 ? regional : global;
+      for (let i = 0; i < list.length && out.length < k; i++) {
+        const e = list[i];
+        if (seen.has(e.video)) continue;
+        seen.add(e.video);
+        out.push({ video: e.video, score: e.score, source: this.name });
+      }
     }
     return out;
   }

@@ -61,10 +61,14 @@ export function mergeNewestFirst(lists: readonly (readonly RecentUpload[])[], k:
       if (seen === undefined || u.uploadTsS > seen) newest.set(u.video, u.uploadTsS);
     }
   }
-  return [...newest]
-    .map(([video, uploadTsS]) => ({ video, uploadTsS }))
-    .sort((a, b) => b.uploadTsS - a.uploadTsS || a.video - b.video)
-    .slice(0, k);
+  // Map order, sorted (stable) and cut at k, without the intermediate entry arrays and copies.
+  const out: RecentUpload[] = [];
+  newest.forEach((uploadTsS, video) => {
+    out.push({ video, uploadTsS });
+  });
+  out.sort((a, b) => b.uploadTsS - a.uploadTsS || a.video - b.video);
+  if (out.length > k) out.length = Math.floor(k);
+  return out;
 }
 
 /**

@@ -45,26 +45,14 @@ export function mergeCandidates(lists: readonly (readonly Candidate[])[], limit:
       }
     }
   }
-  const out: Candidate[] = [];
-  const cursors = new Array<number>(lists.length).fill(0);
-  let progressed = true;
-  while (out.length < limit && progressed) {
-    progressed = false;
-    for (let s = 0; s < lists.length && out.length < limit; s++) {
-      const list = lists[s];
-      let at = cursors[s];
-      while (at < list.length) {
-        const c = list[at++];
-        if (owner[c.video] !== s) continue; // another source's, or already taken
-        owner[c.video] = TAKEN;
-        out.push(c);
-        progressed = true;
-        break;
-      }
-      cursors[s] = at;
-    }
-  }
-  return out;
+  return interleave(
+    lists,
+    limit,
+    (v) => owner[v], // every listed video was stamped above
+    (v) => {
+      owner[v] = TAKEN;
+    },
+  );
 }
 
 /** Largest catalogue index + 1 the typed owner table covers (2 × 16 MiB at most). */
@@ -105,6 +93,24 @@ function mergeWithMap(lists: readonly (readonly Candidate[])[], limit: number): 
       if (owner.get(v) === undefined) owner.set(v, s);
     }
   }
+  return interleave(
+    lists,
+    limit,
+    (v) => owner.get(v),
+    (v) => owner.set(v, TAKEN),
+  );
+}
+
+/**
+ * The round-robin of `mergeCandidates` over an owner store: each source in turn gives its next
+ * candidate that it owns (`ownerOf(video) === source`), which is then marked taken.
+ */
+function interleave(
+  lists: readonly (readonly Candidate[])[],
+  limit: number,
+  ownerOf: (video: number) => number | undefined,
+  take: (video: number) => void,
+): Candidate[] {
   const out: Candidate[] = [];
   const cursors = new Array<number>(lists.length).fill(0);
   let progressed = true;
@@ -115,8 +121,8 @@ function mergeWithMap(lists: readonly (readonly Candidate[])[], limit: number): 
       let at = cursors[s];
       while (at < list.length) {
         const c = list[at++];
-        if (owner.get(c.video) !== s) continue; // another source's, or already taken
-        owner.set(c.video, TAKEN);
+        if (ownerOf(c.video) !== s) continue; // another source's, or already taken
+        take(c.video);
         out.push(c);
         progressed = true;
         break;

@@ -23,6 +23,7 @@
  * live run that failed to run (exit other than 0 or 3).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runScenario } from '../loadtest/run.ts';
@@ -100,6 +101,8 @@ interface LiveRun extends Side {
   /** Run-queue wait ÷ CPU time of the core's main thread (contention from the rest of the machine). */
   runDelayShare: number | null;
   mainThreadRunsPerS: number | null;
+  /** Hypervisor steal ÷ the machine's CPU time over the phase (all CPUs, /proc/stat). */
+  machineStealShare: number | null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -142,6 +145,10 @@ for (let round = 0; round < runs; round++) {
           : null,
       mainThreadRunsPerS:
         c?.coreMainThreadRuns !== undefined ? Math.round(c.coreMainThreadRuns / c.wallS) : null,
+      machineStealShare:
+        c?.machineStealMs !== undefined && c.wallS > 0
+          ? round3(c.machineStealMs / (c.wallS * 1000 * cpus().length))
+          : null,
     };
     live.get(rate)!.push(l);
     process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);

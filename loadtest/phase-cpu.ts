@@ -40,6 +40,14 @@ export interface PhaseCpu {
   coreMainThreadRuns?: number;
   /** Runner CPU spent after the phase scoring its served lists (moved out of the phase), ms. */
   scoringAfterPhaseMs?: number;
+  /**
+   * The whole machine over the phase, from the first line of /proc/stat (all CPUs, ms): time the
+   * CPUs were busy (everything but idle and iowait), and **steal**, time a virtual CPU was ready but
+   * the hypervisor ran something else. Steal is outside the lab's control and moves latency between
+   * runs of the same code: measured here at 0.3–7% of the 2 vCPUs (docs/performance.md).
+   */
+  machineBusyMs?: number;
+  machineStealMs?: number;
 }
 
 let clockTicksPerS: number | undefined;
@@ -106,6 +114,24 @@ export function mainThreadSchedStat(pid: number | undefined): { delayMs: number;
   }
 }
 
+/**
+ * The machine's busy and steal time so far, ms over all CPUs, from the `cpu` line of /proc/stat
+ * (user nice system idle iowait irq softirq steal …, clock ticks); undefined without /proc.
+ */
+export function machineCpuMs(): { busyMs: number; stealMs: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) return undefined;
+    const ms = 1000 / ticksPerS();
+    // Busy = every state but idle (f[3]) and iowait (f[4]); guest time is already inside user.
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+    return { busyMs: busy * ms, stealMs: f[7] * ms };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A started CPU measurement; `stop(requests)` closes it. */
 export interface CpuMeter {
   stop(requests: number): PhaseCpu;
@@ -118,6 +144,7 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
   const core0 = processCpuTimesMs(corePid);
   const coreMain0 = processCpuTimesMs(corePid, true);
   const sched0 = mainThreadSchedStat(corePid);
+  const machine0 = machineCpuMs();
   return {
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
@@ -145,6 +172,11 @@ export function startCpuMeter(corePid: number | undefined): CpuMeter {
       if (sched0 !== undefined && sched1 !== undefined) {
         out.coreMainThreadRunDelayMs = Number((sched1.delayMs - sched0.delayMs).toFixed(1));
         out.coreMainThreadRuns = sched1.runs - sched0.runs;
+      }
+      const machine1 = machineCpuMs();
+      if (machine0 !== undefined && machine1 !== undefined) {
+        out.machineBusyMs = Number((machine1.busyMs - machine0.busyMs).toFixed(1));
+        out.machineStealMs = Number((machine1.stealMs - machine0.stealMs).toFixed(1));
       }
       return out;
     },

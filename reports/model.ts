@@ -151,6 +151,9 @@ export const PhaseSchema = z.object({
       /** Times the main thread was put on a CPU (schedstat): its wake-ups, roughly. */
       coreMainThreadRuns: z.number().int().nonnegative().optional(),
       scoringAfterPhaseMs: z.number().nonnegative().optional(),
+      /** The whole machine (all CPUs, /proc/stat): busy time, and steal by the hypervisor. */
+      machineBusyMs: z.number().nonnegative().optional(),
+      machineStealMs: z.number().nonnegative().optional(),
     })
     .optional(),
 });

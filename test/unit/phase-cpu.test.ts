@@ -3,7 +3,7 @@
  * process.cpuUsage for this process), per-request figures, no core figures without a pid.
  */
 import { describe, expect, it } from 'vitest';
-import { processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
+import { machineCpuMs, processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
 
 /** Spins until this thread has used `ms` of CPU (not wall time: the machine may be shared). */
 function burn(ms: number): void {
@@ -30,6 +30,21 @@ describe('phase CPU meter', () => {
     // /proc counts clock ticks (10 ms at USER_HZ 100); other threads of this process may add a little.
     expect(proc1! - proc0!).toBeGreaterThan(ownMs - 30);
     expect(proc1! - proc0!).toBeLessThan(ownMs + 100);
+  });
+
+  it("counts this process's CPU in the machine's busy time, and steal apart from it", () => {
+    const m0 = machineCpuMs();
+    const meter = startCpuMeter(undefined);
+    burn(300);
+    const cpu = meter.stop(1);
+    const m1 = machineCpuMs();
+    expect(m0).toBeDefined();
+    // The machine was busy at least while this thread spun (10 ms ticks), whatever else ran.
+    expect(m1!.busyMs - m0!.busyMs).toBeGreaterThan(250);
+    expect(cpu.machineBusyMs).toBeGreaterThan(250);
+    // Steal is part of busy here, never more than it, and never negative.
+    expect(cpu.machineStealMs).toBeGreaterThanOrEqual(0);
+    expect(cpu.machineStealMs!).toBeLessThanOrEqual(cpu.machineBusyMs!);
   });
 
   it('is undefined for no pid or a pid that does not exist', () => {

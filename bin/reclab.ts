@@ -493,6 +493,16 @@ function positiveNumberArg(name: string) {
   };
 }
 
+/** A comma-separated list of positive numbers (`--high-qps 60,90,120`). */
+function positiveNumbersArg(name: string) {
+  return (v: string) => {
+    const xs = v.split(',').map(Number);
+    if (xs.length === 0 || xs.some((n) => !(n > 0) || !Number.isFinite(n)))
+      throw new InvalidArgumentError(`${name} must be positive numbers, comma-separated`);
+    return xs;
+  };
+}
+
 /** `--quality-from a.json,b.json`: the per-rung quality table of those scored runs' summaries. */
 async function qualityTableFrom(files: string | undefined) {
   if (!files) return undefined;
@@ -631,10 +641,10 @@ program
     50,
   )
   .option(
-    '--high-qps <n>',
-    'arrival rate of the second CPU phase (requests/s; above --qps, below the knee)',
-    positiveNumberArg('high-qps'),
-    200,
+    '--high-qps <n,…>',
+    'arrival rates of the further CPU phases (requests/s, rising, above --qps; up to the knee or past it)',
+    positiveNumbersArg('high-qps'),
+    [200],
   )
   .option('--duration <s>', 'each measured phase (seconds)', positiveNumberArg('duration'), 30)
   .option(
@@ -646,8 +656,9 @@ program
   .option('--pin-core', 'the core process alone on the last CPU, the lab on the others (as reclab run)')
   .option('--out <dir>', 'where fleet.json and calibration.json go', resolve(ROOT, '.reclab/calibration'))
   .action(async (o) => {
-    if (o.highQps <= o.qps) {
-      process.stderr.write(`--high-qps (${o.highQps}) must be above --qps (${o.qps})\n`);
+    const highQps = o.highQps as number[];
+    if (highQps.some((r, i) => r <= (i === 0 ? o.qps : highQps[i - 1]))) {
+      process.stderr.write(`--high-qps (${highQps.join(',')}) must rise, each above --qps (${o.qps})\n`);
       process.exit(2);
     }
     await refuseUnknownVariables();
@@ -656,7 +667,7 @@ program
       const { report, fleetPath, reportPath } = await calibrate({
         seed: o.seed,
         qps: o.qps,
-        highQps: o.highQps,
+        highQps,
         durationS: o.duration,
         warmupS: o.warmup,
         pinCore: o.pinCore === true,
@@ -673,7 +684,7 @@ program
       );
       out(
         `event-loop CPU ${report.cpuPerRequestUs} µs per request + ${report.backgroundUsPerS} µs/s background ` +
-          `(fitted from ${report.qps} and ${report.highQps} QPS)`,
+          `(fitted from ${[report.qps, ...report.highQps].join(', ')} QPS)`,
       );
       for (const [stage, v] of Object.entries(report.stages))
         out(

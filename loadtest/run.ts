@@ -843,7 +843,7 @@ function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
           ? `, core ${(p.cpu.coreUsPerRequest / 1000).toFixed(3)} ms`
           : '') +
         (p.cpu.machineStealMs !== undefined && p.cpu.wallS > 0
-          ? `; machine steal ${((p.cpu.machineStealMs / 10 / p.cpu.wallS) / cpus().length).toFixed(1)}%`
+          ? `; machine steal ${(p.cpu.machineStealMs / 10 / p.cpu.wallS / cpus().length).toFixed(1)}%`
           : '')
       : '')
   );

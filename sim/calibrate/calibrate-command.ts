@@ -6,9 +6,10 @@
  * two measured phases:
  * - at a low rate, where requests rarely wait for each other: each response's stage timings go into
  *   HdrHistograms (the shape of a request's work);
- * - at a higher rate, below the knee: with the low one, the CPU of the core's main thread (its
- *   event loop, /proc/<pid>/task/<pid>/stat, loadtest/phase-cpu.ts) at two rates gives the CPU per
- *   request and the background CPU per second (`fitCpuLine`).
+ * - at one or more higher rates (up to the knee, or past it): with the low one, the CPU of the
+ *   core's main thread (its event loop, /proc/<pid>/task/<pid>/stat, loadtest/phase-cpu.ts) at
+ *   those rates gives the CPU per request and the background CPU per second (`fitCpuLine`), and its
+ *   run-queue delay per µs of CPU at each rate the replica's wait for a shared CPU (`runQueueTable`).
  * `fitFleet` (fit.ts) turns them into service-time distributions. The report records the machine,
  * since times measured here do not carry to another one.
  */
@@ -17,13 +18,15 @@ import { join } from 'node:path';
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
+import type { RunQueuePoint } from '../fleet/run-queue.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitFleet } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet, runQueueTable } from './fit.ts';
 import {
   DEFAULT_WARMUP_S,
   MEASURED_HIGH_PHASE,
   MEASURED_PHASE,
   measuredBaseline,
+  measuredHighPhase,
 } from './measured-scenario.ts';
 import { STAGES, StageSamples } from './stage-samples.ts';
 
@@ -31,8 +34,11 @@ export interface CalibrateOptions {
   seed: number;
   /** Arrival rate of the stage-timing phase, requests/s; low enough that requests rarely queue. */
   qps: number;
-  /** Arrival rate of the second CPU phase, requests/s: higher than `qps`, below the knee. */
-  highQps: number;
+  /**
+   * Arrival rates of the further CPU phases, requests/s, rising, each above `qps`: up to the knee
+   * (and past it, for the wait for a CPU). One is enough for the line; more refine it.
+   */
+  highQps: number[];
   durationS: number;
   /** Warm-up at `qps` before the measured phases, s (excluded); default `DEFAULT_WARMUP_S`. */
   warmupS?: number;
@@ -51,7 +57,7 @@ export interface CalibrationReport {
   measuredAt: string;
   command: string;
   qps: number;
-  highQps: number;
+  highQps: number[];
   durationS: number;
   warmupS: number;
   responses: number;
@@ -60,6 +66,8 @@ export interface CalibrationReport {
   /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
   cpuPerRequestUs: number;
   backgroundUsPerS: number;
+  /** The main thread's wait for a CPU per µs of CPU, by rate (the fleet's `replicas.runQueue`). */
+  runQueue: RunQueuePoint[];
   /** The core's GC pauses during the higher-rate phase, per kind. */
   gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
@@ -76,6 +84,8 @@ export async function calibrate(
   o: CalibrateOptions,
 ): Promise<{ report: CalibrationReport; fleetPath: string; reportPath: string }> {
   const warmupS = o.warmupS ?? DEFAULT_WARMUP_S;
+  if (o.highQps.length === 0 || o.highQps.some((r, i) => r <= (i === 0 ? o.qps : o.highQps[i - 1])))
+    throw new Error(`the high rates (${o.highQps.join(', ')}) must rise, each above --qps (${o.qps})`);
   const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps, warmupS);
   const stages = new StageSamples();
   let gcBefore: GcCounters | undefined;
@@ -101,40 +111,44 @@ export async function calibrate(
       },
     },
   });
-  const low = cpuAtRate(summary.phases, MEASURED_PHASE);
-  const high = cpuAtRate(summary.phases, MEASURED_HIGH_PHASE);
-  if (!low || !high || stages.responses === 0)
+  const points = [MEASURED_PHASE, ...o.highQps.map((_, i) => measuredHighPhase(i))].map((name) =>
+    cpuAtRate(summary.phases, name),
+  );
+  if (points.some((p) => p === undefined) || stages.responses === 0)
     throw new Error(
       `calibration run ${summary.runId} measured no responses or no core CPU (exit ${summary.exitCode}; ` +
         'the main thread is read from /proc: Linux only)',
     );
   const highRequests = summary.phases.find((p) => p.phase === MEASURED_HIGH_PHASE)?.cpu?.requests ?? 0;
   const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, highRequests) : [];
-  const line = fitCpuLine(low, high);
+  const cpuAtRates = points as CpuAtRate[];
+  const line = fitCpuLine(cpuAtRates);
+  const runQueue = runQueueTable(cpuAtRates);
   const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
   const { fleet, notes } = fitFleet(
-    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc },
+    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc, runQueue },
     `calibrated-${machine.cpus}cpu`,
   );
   notes.unshift(
-    `main-thread CPU ${Math.round(low.cpuUsPerS / 1000)} ms/s at ${low.rateQps} QPS, ` +
-      `${Math.round(high.cpuUsPerS / 1000)} ms/s at ${high.rateQps} QPS: ` +
+    `main-thread CPU ${cpuAtRates.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS`).join(', ')}: ` +
       `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s background`,
+    `wait for a CPU per µs of CPU (schedstat): ${runQueue.map((p) => `${p.waitPerCpu} at ${p.rateQps} QPS`).join(', ') || 'not measured'}: replicas.runQueue`,
   );
 
   const report: CalibrationReport = {
     machine,
     measuredAt: new Date().toISOString(),
-    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps} --duration ${o.durationS} --warmup ${warmupS} --seed ${o.seed}${o.pinCore ? ' --pin-core' : ''}`,
+    command: `reclab calibrate --qps ${o.qps} --high-qps ${o.highQps.join(',')} --duration ${o.durationS} --warmup ${warmupS} --seed ${o.seed}${o.pinCore ? ' --pin-core' : ''}`,
     qps: o.qps,
     highQps: o.highQps,
     durationS: o.durationS,
     warmupS,
     responses: stages.responses,
-    cpuAtRates: [low, high],
+    cpuAtRates,
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
     backgroundUsPerS: Math.round(line.backgroundUsPerS),
+    runQueue,
     gc,
     stages: Object.fromEntries(
       STAGES.map((s) => [

@@ -22,6 +22,7 @@
  */
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
+import type { RunQueuePoint } from '../fleet/run-queue.ts';
 import { SimError } from '../sim-error.ts';
 import type { GcRate } from './core-gc.ts';
 import type { StageSamples } from './stage-samples.ts';
@@ -34,6 +35,8 @@ export interface LiveMeasurement {
   backgroundUsPerS?: number;
   /** The core's GC pauses per request (core-gc.ts); their mean CPU is taken out of the stages. */
   gc?: GcRate[];
+  /** The main thread's wait for a CPU by rate (`runQueueTable`); none when absent. */
+  runQueue?: RunQueuePoint[];
 }
 
 /** The core's event-loop CPU over one measured phase. */
@@ -49,27 +52,48 @@ export interface CpuAtRate {
 }
 
 /**
- * The line `cpu = perRequestUs × rate + backgroundUsPerS` through two measured rates: the live core's
- * CPU per request falls as the rate rises (4.8 ms at 50 QPS, 3.3 ms at 200 on this machine's main
- * thread, docs/simulator.md), which a fixed cost per request cannot reproduce. A negative
- * intercept (noise, or a cost that grows faster than the rate) is clamped to 0 and the whole CPU of
- * the higher rate charged per request.
- * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID when the two rates are not distinct and positive
+ * The line `cpu = perRequestUs × rate + backgroundUsPerS` through the measured rates (least squares;
+ * exact through two): the live core's CPU per request falls as the rate rises (4.8 ms at 50 QPS,
+ * 3.3 ms at 200 on this machine's main thread, docs/simulator.md), which a fixed cost per request
+ * cannot reproduce. A negative intercept (noise, or a cost that grows faster than the rate) is
+ * clamped to 0 and the whole CPU of the highest rate charged per request.
+ * @throws SimError RECLAB_ERR_SIM_FLEET_INVALID when fewer than two distinct positive rates are given
  */
-export function fitCpuLine(
-  low: CpuAtRate,
-  high: CpuAtRate,
-): { perRequestUs: number; backgroundUsPerS: number } {
-  if (!(low.rateQps > 0 && high.rateQps > low.rateQps && high.cpuUsPerS > 0))
+export function fitCpuLine(points: readonly CpuAtRate[]): { perRequestUs: number; backgroundUsPerS: number } {
+  const rates = new Set(points.map((p) => p.rateQps));
+  if (rates.size < 2 || points.some((p) => !(p.rateQps > 0 && p.cpuUsPerS > 0)))
     throw new SimError(
       'RECLAB_ERR_SIM_FLEET_INVALID',
-      `calibration needs two rates, the second higher (got ${low.rateQps} and ${high.rateQps} QPS)`,
+      `calibration needs two or more distinct positive rates with CPU measured (got ${points.map((p) => p.rateQps).join(', ')} QPS)`,
     );
-  const perRequestUs = (high.cpuUsPerS - low.cpuUsPerS) / (high.rateQps - low.rateQps);
-  const backgroundUsPerS = low.cpuUsPerS - perRequestUs * low.rateQps;
-  if (perRequestUs <= 0 || backgroundUsPerS < 0)
-    return { perRequestUs: high.cpuUsPerS / high.rateQps, backgroundUsPerS: 0 };
+  const n = points.length;
+  const mx = points.reduce((t, p) => t + p.rateQps, 0) / n;
+  const my = points.reduce((t, p) => t + p.cpuUsPerS, 0) / n;
+  const sxy = points.reduce((t, p) => t + (p.rateQps - mx) * (p.cpuUsPerS - my), 0);
+  const sxx = points.reduce((t, p) => t + (p.rateQps - mx) ** 2, 0);
+  const perRequestUs = sxy / sxx;
+  const backgroundUsPerS = my - perRequestUs * mx;
+  if (perRequestUs <= 0 || backgroundUsPerS < 0) {
+    const top = points.reduce((a, b) => (b.rateQps > a.rateQps ? b : a));
+    return { perRequestUs: top.cpuUsPerS / top.rateQps, backgroundUsPerS: 0 };
+  }
   return { perRequestUs, backgroundUsPerS };
+}
+
+/**
+ * The replica's wait for a shared CPU at each measured rate (fleet `replicas.runQueue`,
+ * sim/fleet/run-queue.ts): the main thread's run-queue delay ÷ its CPU, sorted by rate; points
+ * without a schedstat reading are left out (an empty table: no wait).
+ */
+export function runQueueTable(points: readonly CpuAtRate[]): RunQueuePoint[] {
+  return points
+    .filter((p) => p.runDelayUsPerS !== undefined && p.cpuUsPerS > 0)
+    .sort((a, b) => a.rateQps - b.rateQps)
+    .filter((p, i, all) => i === 0 || p.rateQps > all[i - 1].rateQps)
+    .map((p) => ({
+      rateQps: p.rateQps,
+      waitPerCpu: Math.round((p.runDelayUsPerS! / p.cpuUsPerS) * 1000) / 1000,
+    }));
 }
 
 export interface Fit {
@@ -158,6 +182,7 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         ...base.replicas,
         count: 1,
         backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
+        runQueue: m.runQueue ?? [],
         gcPauses: (m.gc ?? []).map((g) => ({
           kind: g.kind,
           perRequest: Number(g.perRequest.toFixed(5)),

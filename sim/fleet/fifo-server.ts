@@ -8,13 +8,23 @@ export class FifoServer {
   #freeAtUs = 0;
   /** Total service time given, µs (utilisation = busy ÷ elapsed). */
   busyUs = 0;
+  readonly #stretch: ((nowUs: number) => number) | undefined;
+
+  /**
+   * @param stretch factor (≥ 1) a job submitted at a time takes longer than its cost: a replica's
+   *   wait for a CPU it shares (run-queue.ts); none for a Redis shard or a replica with its own core
+   */
+  constructor(stretch?: (nowUs: number) => number) {
+    this.#stretch = stretch;
+  }
 
   /** Queues a job of `costUs` at `nowUs`; returns when it completes, µs. */
   submit(nowUs: number, costUs: number): number {
     const start = nowUs > this.#freeAtUs ? nowUs : this.#freeAtUs;
-    const end = start + costUs;
+    const timeUs = this.#stretch ? costUs * this.#stretch(start) : costUs;
+    const end = start + timeUs;
     this.#freeAtUs = end;
-    this.busyUs += costUs;
+    this.busyUs += timeUs;
     return end;
   }
 

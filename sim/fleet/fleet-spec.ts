@@ -99,6 +99,18 @@ export const FleetSpecSchema = z
           )
           .max(8)
           .default([]),
+        /**
+         * Waiting for a shared CPU (run-queue.ts): µs the event loop waits per µs of CPU at a
+         * replica arrival rate, interpolated; sorted by rate. `reclab calibrate` measures it on
+         * its machine (schedstat); empty (a core of its own) by default.
+         */
+        runQueue: z
+          .array(z.object({ rateQps: z.number().positive(), waitPerCpu: z.number().min(0).max(10) }).strict())
+          .max(32)
+          .default([])
+          .refine((t) => t.every((p, i) => i === 0 || p.rateQps > t[i - 1].rateQps), {
+            message: 'runQueue points must be sorted by rateQps, each rate once',
+          }),
       })
       .strict(),
     redis: z
@@ -162,6 +174,7 @@ export const DEFAULT_FLEET: FleetSpec = {
     lb: 'least_outstanding',
     backgroundUsPerS: 0,
     gcPauses: [],
+    runQueue: [],
     cpu: {
       requestUs: lognormal(250, 600),
       userEncoderUs: lognormal(60, 150),

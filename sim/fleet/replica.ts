@@ -101,6 +101,8 @@ export interface ReplicaDeps {
   /** The ANN index the `ann` sources search (a missing index fails them at once). */
   ann?: { missing: boolean };
   onOutcome: (o: RequestOutcome) => void;
+  /** The replica's event loop; a plain FIFO CPU when absent. */
+  cpuServer?: FifoServer;
 }
 
 const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN index missing');
@@ -108,7 +110,8 @@ const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN ind
 const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 
 export class Replica {
-  readonly cpuServer = new FifoServer();
+  /** Its event loop (the run's `cpuServerOf`: a shared CPU's wait included). */
+  readonly cpuServer: FifoServer;
   readonly breakers: Breakers;
   /** `breakers.sources` in the order of `d.sources`: no lookup by name per request and source. */
   readonly sourceBreakers: readonly CircuitBreaker[];
@@ -124,6 +127,7 @@ export class Replica {
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
+    this.cpuServer = deps.cpuServer ?? new FifoServer();
     const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
     this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
       lagMs: backlogMs,

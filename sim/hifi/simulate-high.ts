@@ -22,7 +22,6 @@ import type { SwappableModelSet } from '../../core/registry/model-slots.ts';
 import { QualityRecorder } from '../../loadtest/quality-recorder.ts';
 import { PAGE_COUNT } from '../../loadtest/segments/segment-run.ts';
 import { withoutWallClockAsync } from '../engine/no-wall-clock.ts';
-import { FifoServer } from '../fleet/fifo-server.ts';
 import { type SimOptions, type SimRun, simContext, startRun } from '../run/simulate.ts';
 import type { World } from '../world/world.ts';
 import { HifiReplica } from './hifi-replica.ts';
@@ -79,7 +78,7 @@ export async function simulateHigh(opts: SimOptions, hifi: HifiInputs): Promise<
     const site: SimSite = {
       index,
       scheduler,
-      cpuServer: new FifoServer(),
+      cpuServer: ctx.cpuServerOf(index),
       cpu: ctx.cpuSamplers(index),
       redis: ctx.redis,
       rankerPool: ctx.pool,

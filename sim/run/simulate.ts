@@ -39,13 +39,14 @@ import { EventScheduler } from '../engine/scheduler.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 import { VirtualClock } from '../engine/virtual-clock.ts';
 import { meanOf, samplerOf } from '../fleet/distributions.ts';
-import type { FifoServer } from '../fleet/fifo-server.ts';
+import { FifoServer } from '../fleet/fifo-server.ts';
 import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
+import { ArrivalRate, runQueueStretch } from '../fleet/run-queue.ts';
 import { type RungQualityTable, type SurrogateQuality, surrogateQuality } from '../quality/surrogate.ts';
 import { type SimCoreSettings, simCoreSettings } from './core-settings.ts';
 import { AnnIndexModel, applyFault, revertFault } from './fleet-faults.ts';
@@ -141,6 +142,13 @@ export interface SimContext {
   cpuSamplers(index: number): CpuSamplers;
   /** Replica `index`'s GC pauses (fleet `replicas.gcPauses`); undefined without any. */
   gcOf(index: number): ReplicaDeps['gc'];
+  /**
+   * Replica `index`'s event loop: a FIFO CPU whose jobs wait for a shared CPU as the fleet's
+   * `replicas.runQueue` says, at the replica's arrival rate (`arrivals[index]`, fed by the balancer).
+   */
+  cpuServerOf(index: number): FifoServer;
+  /** Each replica's arrivals over the last second, as `cpuServerOf` reads them. */
+  readonly arrivals: ArrivalRate[];
 }
 
 /** A started run: its slices, then `finish`. */
@@ -176,6 +184,7 @@ export function simulate(opts: SimOptions): SimRun {
       kafka: ctx.kafka,
       ann: ctx.ann,
       onOutcome: ctx.onOutcome,
+      cpuServer: ctx.cpuServerOf(index),
     });
   });
   const run = startRun(ctx, replicas);
@@ -248,6 +257,7 @@ export function simContext(opts: SimOptions): SimContext {
     return phases[i];
   };
   const outcomes: ((o: RequestOutcome) => void)[] = [];
+  const arrivals: ArrivalRate[] = [];
   const cpuSpec = fleet.replicas.cpu;
   return {
     opts,
@@ -272,6 +282,15 @@ export function simContext(opts: SimOptions): SimContext {
       for (const f of outcomes) f(o);
     },
     stream,
+    arrivals,
+    cpuServerOf(index) {
+      arrivals[index] ??= new ArrivalRate();
+      return new FifoServer(
+        fleet.replicas.runQueue.length
+          ? runQueueStretch(fleet.replicas.runQueue, arrivals[index])
+          : undefined,
+      );
+    },
     cpuSamplers(index) {
       // One stream per replica and stage: adding a replica does not shift the others' draws.
       const s = (stage: string, d: (typeof cpuSpec)[keyof typeof cpuSpec]) =>
@@ -400,7 +419,9 @@ export function startRun(ctx: SimContext, replicas: readonly SimReplica[]): SimR
     const schedule = arrivalSchedule(src.arrivals, src.durationS, random.stream(`arrivals.${src.name}`));
     const arrive = () => {
       const intendedUs = scheduler.nowUs;
-      replicas[pick()].handle(users.int(worldUsers), intendedUs);
+      const i = pick();
+      ctx.arrivals[i]?.add(intendedUs);
+      replicas[i].handle(users.int(worldUsers), intendedUs);
       scheduleNext();
     };
     const scheduleNext = () => {

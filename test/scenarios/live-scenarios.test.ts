@@ -77,7 +77,9 @@ describe('reclab run (live)', () => {
     // When a budget fails, the seconds around each fault say why (p99 and rung mix per second).
     for (const p of s.phases.filter((x) => x.phase === 'steady' || x.phase.startsWith('after_'))) {
       const seconds = p.series!.buckets.map((b) => `${b.p99Ms.toFixed(0)}ms ${JSON.stringify(b.rungCounts)}`);
-      common.log(`${p.phase} per second: ${seconds.join(' | ')}; reasons ${JSON.stringify(p.reasonCounts ?? {})}`);
+      common.log(
+        `${p.phase} per second: ${seconds.join(' | ')}; reasons ${JSON.stringify(p.reasonCounts ?? {})}`,
+      );
     }
     // Every budget of the scenario, recovery_time_s < 10 after each fault included. (Inside the
     // suite it once failed after hang and slow: the content source's breaker, opened by the failed

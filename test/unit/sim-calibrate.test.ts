@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitFleet } from '../../sim/calibrate/fit.ts';
+import { fitCpuLine, fitFleet, runQueueTable } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
 import { SimError } from '../../sim/sim-error.ts';
@@ -75,20 +75,60 @@ describe('reclab calibrate: stage samples and the fit', () => {
 describe('reclab calibrate: the event loop CPU at two rates', () => {
   it('fits CPU per request and background CPU per second through two measured rates', () => {
     // 4.8 ms a request at 50 QPS and 3.3 ms at 200 QPS: 2.8 ms a request plus 100 ms/s.
-    const line = fitCpuLine({ rateQps: 50, cpuUsPerS: 240_000 }, { rateQps: 200, cpuUsPerS: 660_000 });
+    const line = fitCpuLine([
+      { rateQps: 50, cpuUsPerS: 240_000 },
+      { rateQps: 200, cpuUsPerS: 660_000 },
+    ]);
     expect(line.perRequestUs).toBeCloseTo(2800, 6);
     expect(line.backgroundUsPerS).toBeCloseTo(100_000, 6);
   });
 
+  it('fits the least-squares line through more rates (exact on a line, between the points off it)', () => {
+    const on = fitCpuLine([
+      { rateQps: 30, cpuUsPerS: 30 * 4000 + 80_000 },
+      { rateQps: 90, cpuUsPerS: 90 * 4000 + 80_000 },
+      { rateQps: 150, cpuUsPerS: 150 * 4000 + 80_000 },
+    ]);
+    expect(on.perRequestUs).toBeCloseTo(4000, 6);
+    expect(on.backgroundUsPerS).toBeCloseTo(80_000, 3);
+    // The middle point 60 ms/s above the line: the slope stays, the intercept rises by a third of it.
+    const off = fitCpuLine([
+      { rateQps: 30, cpuUsPerS: 30 * 4000 + 80_000 },
+      { rateQps: 90, cpuUsPerS: 90 * 4000 + 140_000 },
+      { rateQps: 150, cpuUsPerS: 150 * 4000 + 80_000 },
+    ]);
+    expect(off.perRequestUs).toBeCloseTo(4000, 6);
+    expect(off.backgroundUsPerS).toBeCloseTo(100_000, 3);
+  });
+
+  it("turns each rate's run-queue delay into the replica's wait per µs of CPU, sorted, unmeasured rates left out", () => {
+    const table = runQueueTable([
+      { rateQps: 150, cpuUsPerS: 800_000, runDelayUsPerS: 80_000 },
+      { rateQps: 30, cpuUsPerS: 200_000, runDelayUsPerS: 60_000 },
+      { rateQps: 90, cpuUsPerS: 500_000 },
+    ]);
+    expect(table).toEqual([
+      { rateQps: 30, waitPerCpu: 0.3 },
+      { rateQps: 150, waitPerCpu: 0.1 },
+    ]);
+  });
+
   it('charges all the CPU per request when the intercept would be negative', () => {
-    const line = fitCpuLine({ rateQps: 50, cpuUsPerS: 100_000 }, { rateQps: 200, cpuUsPerS: 600_000 });
+    const line = fitCpuLine([
+      { rateQps: 50, cpuUsPerS: 100_000 },
+      { rateQps: 200, cpuUsPerS: 600_000 },
+    ]);
     expect(line).toEqual({ perRequestUs: 3000, backgroundUsPerS: 0 });
   });
 
   it('refuses rates that are not two distinct positive ones, the second higher', () => {
-    const same = () => fitCpuLine({ rateQps: 100, cpuUsPerS: 1 }, { rateQps: 100, cpuUsPerS: 2 });
+    const same = () =>
+      fitCpuLine([
+        { rateQps: 100, cpuUsPerS: 1 },
+        { rateQps: 100, cpuUsPerS: 2 },
+      ]);
     expect(same).toThrow(SimError);
-    expect(same).toThrow(/two rates/);
+    expect(same).toThrow(/two or more distinct/);
     try {
       same();
     } catch (e) {

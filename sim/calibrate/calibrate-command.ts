@@ -14,13 +14,14 @@
  * since times measured here do not carry to another one.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import type { RunQueuePoint } from '../fleet/run-queue.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitFleet, runQueueTable } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet, runQueueTable, usablePoints } from './fit.ts';
 import {
   DEFAULT_WARMUP_S,
   MEASURED_HIGH_PHASE,
@@ -122,8 +123,15 @@ export async function calibrate(
   const highRequests = summary.phases.find((p) => p.phase === MEASURED_HIGH_PHASE)?.cpu?.requests ?? 0;
   const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, highRequests) : [];
   const cpuAtRates = points as CpuAtRate[];
-  const line = fitCpuLine(cpuAtRates);
-  const runQueue = runQueueTable(cpuAtRates);
+  // A phase the hypervisor took a share of measures the machine's neighbours, not the core.
+  const { kept, dropped } = usablePoints(cpuAtRates);
+  for (const d of dropped) o.log(`calibrate: ${d}`);
+  if (kept.length < 2)
+    throw new Error(
+      `calibration run ${summary.runId}: fewer than two phases usable (${dropped.join('; ')}); run it again`,
+    );
+  const line = fitCpuLine(kept);
+  const runQueue = runQueueTable(kept);
   const cpuPerRequestUs = line.perRequestUs;
   const machine = machineInfo();
   const { fleet, notes } = fitFleet(
@@ -131,7 +139,8 @@ export async function calibrate(
     `calibrated-${machine.cpus}cpu`,
   );
   notes.unshift(
-    `main-thread CPU ${cpuAtRates.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS`).join(', ')}: ` +
+    ...dropped,
+    `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS`).join(', ')}: ` +
       `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s background`,
     `wait for a CPU per µs of CPU (schedstat): ${runQueue.map((p) => `${p.waitPerCpu} at ${p.rateQps} QPS`).join(', ') || 'not measured'}: replicas.runQueue`,
   );
@@ -184,6 +193,9 @@ function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undef
           runsPerS: Math.round(cpu.coreMainThreadRuns / cpu.wallS),
           runDelayUsPerS: Math.round((cpu.coreMainThreadRunDelayMs * 1000) / cpu.wallS),
         }
+      : {}),
+    ...(cpu.machineStealMs !== undefined
+      ? { stealShare: Math.round((cpu.machineStealMs / (cpu.wallS * 1000 * cpus().length)) * 1000) / 1000 }
       : {}),
   };
 }

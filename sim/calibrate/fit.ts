@@ -49,6 +49,31 @@ export interface CpuAtRate {
   runsPerS?: number;
   /** Its run-queue delay per second, µs/s, when measured. */
   runDelayUsPerS?: number;
+  /** Share of the machine's CPU time the hypervisor took during the phase (steal), when measured. */
+  stealShare?: number;
+}
+
+/**
+ * Steal above which a phase does not measure the core (`usablePoints`): on this project's 2-vCPU
+ * machine a calm phase has 0.1–1.7% and one phase at 150 QPS had 19.3%, its p50 64 ms against 9 ms
+ * at 120 QPS (docs/simulator.md, 2026-12-07).
+ */
+export const STEAL_SHARE_MAX = 0.05;
+
+/**
+ * The points a calibration may fit: those whose phase the hypervisor did not disturb (steal ≤
+ * `STEAL_SHARE_MAX`, or not measured), and the others with why they were left out.
+ */
+export function usablePoints(points: readonly CpuAtRate[]): { kept: CpuAtRate[]; dropped: string[] } {
+  const kept: CpuAtRate[] = [];
+  const dropped: string[] = [];
+  for (const p of points)
+    if ((p.stealShare ?? 0) > STEAL_SHARE_MAX)
+      dropped.push(
+        `${p.rateQps} QPS left out: the hypervisor took ${(p.stealShare! * 100).toFixed(1)}% of the machine (steal > ${STEAL_SHARE_MAX * 100}%)`,
+      );
+    else kept.push(p);
+  return { kept, dropped };
 }
 
 /**

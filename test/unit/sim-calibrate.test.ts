@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitFleet, runQueueTable } from '../../sim/calibrate/fit.ts';
+import { fitCpuLine, fitFleet, runQueueTable, usablePoints } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
 import { SimError } from '../../sim/sim-error.ts';
@@ -111,6 +111,16 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
       { rateQps: 30, waitPerCpu: 0.3 },
       { rateQps: 150, waitPerCpu: 0.1 },
     ]);
+  });
+
+  it('leaves out a phase the hypervisor took more than 5% of the machine from, and says why', () => {
+    const { kept, dropped } = usablePoints([
+      { rateQps: 30, cpuUsPerS: 200_000, stealShare: 0.01 },
+      { rateQps: 150, cpuUsPerS: 700_000, stealShare: 0.193 },
+      { rateQps: 90, cpuUsPerS: 500_000 },
+    ]);
+    expect(kept.map((p) => p.rateQps)).toEqual([30, 90]);
+    expect(dropped).toEqual([expect.stringMatching(/^150 QPS left out: .*19\.3%/)]);
   });
 
   it('charges all the CPU per request when the intercept would be negative', () => {

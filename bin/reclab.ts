@@ -683,8 +683,8 @@ program
         `calibrated on ${report.machine.cpus} × ${report.machine.cpuModel}: ${report.responses} responses at ${report.qps} QPS`,
       );
       out(
-        `event-loop CPU ${report.cpuPerRequestUs} µs per request + ${report.backgroundUsPerS} µs/s background ` +
-          `(fitted from ${[report.qps, ...report.highQps].join(', ')} QPS)`,
+        `event-loop CPU ${report.cpuPerRequestUs} µs per request at ${report.qps} QPS; by rate ` +
+          report.loadProfile.map((p) => `${p.rateQps}: ×${p.cpuFactor} CPU, wait ${p.waitPerCpu}`).join(', '),
       );
       for (const [stage, v] of Object.entries(report.stages))
         out(

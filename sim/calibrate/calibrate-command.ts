@@ -9,7 +9,8 @@
  * - at one or more higher rates (up to the knee, or past it): with the low one, the CPU of the
  *   core's main thread (its event loop, /proc/<pid>/task/<pid>/stat, loadtest/phase-cpu.ts) at
  *   those rates gives the CPU per request and the background CPU per second (`fitCpuLine`), and its
- *   run-queue delay per µs of CPU at each rate the replica's wait for a shared CPU (`runQueueTable`).
+ *   run-queue delay per µs of CPU at each rate the replica's wait for a shared CPU; the fleet
+ *   gets both as its load profile (`loadProfileOf`, sim/fleet/load-profile.ts).
  * `fitFleet` (fit.ts) turns them into service-time distributions. The report records the machine,
  * since times measured here do not carry to another one.
  */
@@ -19,9 +20,9 @@ import { join } from 'node:path';
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
-import type { RunQueuePoint } from '../fleet/run-queue.ts';
+import type { LoadPoint } from '../fleet/load-profile.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitFleet, runQueueTable, usablePoints } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, usablePoints } from './fit.ts';
 import {
   DEFAULT_WARMUP_S,
   MEASURED_HIGH_PHASE,
@@ -64,11 +65,10 @@ export interface CalibrationReport {
   responses: number;
   /** The core's main-thread CPU in each measured phase. */
   cpuAtRates: CpuAtRate[];
-  /** The fitted main-thread CPU per request, µs, and background CPU, µs/s. */
+  /** The main-thread CPU per request at the stage-timing rate, µs (factor 1 of the load profile). */
   cpuPerRequestUs: number;
-  backgroundUsPerS: number;
-  /** The main thread's wait for a CPU per µs of CPU, by rate (the fleet's `replicas.runQueue`). */
-  runQueue: RunQueuePoint[];
+  /** The replica's CPU factor and wait for a CPU by rate (the fleet's `replicas.loadProfile`). */
+  loadProfile: LoadPoint[];
   /** The core's GC pauses during the higher-rate phase, per kind. */
   gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
@@ -130,19 +130,27 @@ export async function calibrate(
     throw new Error(
       `calibration run ${summary.runId}: fewer than two phases usable (${dropped.join('; ')}); run it again`,
     );
+  // The stage-timing phase fixes what the stages' CPU is; the others how it changes with the rate.
+  const ref = cpuAtRates[0];
+  if (!kept.includes(ref))
+    throw new Error(
+      `calibration run ${summary.runId}: the stage-timing phase was disturbed (${dropped[0]}); run it again`,
+    );
+  // The line is reported for comparison; the fleet uses the profile: a request's own CPU at the
+  // stage-timing rate, scaled per rate (sim/fleet/load-profile.ts), and no background job.
   const line = fitCpuLine(kept);
-  const runQueue = runQueueTable(kept);
-  const cpuPerRequestUs = line.perRequestUs;
+  const loadProfile = loadProfileOf(kept, ref);
+  const cpuPerRequestUs = ref.cpuUsPerS / ref.rateQps;
   const machine = machineInfo();
   const { fleet, notes } = fitFleet(
-    { stages, cpuPerRequestUs, backgroundUsPerS: line.backgroundUsPerS, gc, runQueue },
+    { stages, cpuPerRequestUs, backgroundUsPerS: 0, gc, loadProfile, loopBusyShare: loopBusyShare(ref) },
     `calibrated-${machine.cpus}cpu`,
   );
   notes.unshift(
     ...dropped,
-    `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS`).join(', ')}: ` +
-      `${Math.round(cpuPerRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s background`,
-    `wait for a CPU per µs of CPU (schedstat): ${runQueue.map((p) => `${p.waitPerCpu} at ${p.rateQps} QPS`).join(', ') || 'not measured'}: replicas.runQueue`,
+    `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS (${Math.round(p.cpuUsPerS / p.rateQps)} µs a request)`).join(', ')}` +
+      ` (as a line: ${Math.round(line.perRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s)`,
+    `replicas.loadProfile, by rate: ${loadProfile.map((p) => `${p.rateQps} QPS ×${p.cpuFactor} CPU, wait ${p.waitPerCpu} µs per µs`).join('; ')}`,
   );
 
   const report: CalibrationReport = {
@@ -156,8 +164,7 @@ export async function calibrate(
     responses: stages.responses,
     cpuAtRates,
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
-    backgroundUsPerS: Math.round(line.backgroundUsPerS),
-    runQueue,
+    loadProfile,
     gc,
     stages: Object.fromEntries(
       STAGES.map((s) => [
@@ -179,6 +186,12 @@ export async function calibrate(
   await writeFile(fleetPath, `${JSON.stringify(fleet, null, 2)}\n`);
   await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return { report, fleetPath, reportPath };
+}
+
+/** Share of a phase the core's event loop was on a CPU or waiting for one (capped at 1). */
+function loopBusyShare(p: CpuAtRate): number {
+  const busy = (p.cpuUsPerS + (p.runDelayUsPerS ?? 0)) / 1e6;
+  return Math.min(1, Math.round(busy * 1000) / 1000);
 }
 
 /** The core's main-thread CPU over phase `name` of a live run; undefined without /proc figures. */

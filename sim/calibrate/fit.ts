@@ -22,7 +22,7 @@
  */
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
-import type { RunQueuePoint } from '../fleet/run-queue.ts';
+import type { LoadPoint } from '../fleet/load-profile.ts';
 import { SimError } from '../sim-error.ts';
 import type { GcRate } from './core-gc.ts';
 import type { StageSamples } from './stage-samples.ts';
@@ -35,8 +35,23 @@ export interface LiveMeasurement {
   backgroundUsPerS?: number;
   /** The core's GC pauses per request (core-gc.ts); their mean CPU is taken out of the stages. */
   gc?: GcRate[];
-  /** The main thread's wait for a CPU by rate (`runQueueTable`); none when absent. */
-  runQueue?: RunQueuePoint[];
+  /** The replica's speed by rate (`loadProfileOf`); a constant speed when absent. */
+  loadProfile?: LoadPoint[];
+  /**
+   * Share of the stage-timing phase the event loop was busy or waiting for a CPU (main-thread CPU
+   * per second × (1 + its wait)): the share of stage samples that likely waited behind other work.
+   */
+  loopBusyShare?: number;
+}
+
+/**
+ * `q` (quantiles 0…100 %) with every quantile above `share`'s complement held at that quantile:
+ * the tail a sample gets from waiting for the event loop, which the simulation adds by itself.
+ */
+export function withoutLoopWaitTail(q: number[], share: number): number[] {
+  const last = q.length - 1;
+  const keep = Math.max(1, Math.min(last, Math.floor((1 - share) * last)));
+  return q.map((x, i) => (i > keep ? q[keep] : x));
 }
 
 /** The core's event-loop CPU over one measured phase. */
@@ -106,18 +121,22 @@ export function fitCpuLine(points: readonly CpuAtRate[]): { perRequestUs: number
 }
 
 /**
- * The replica's wait for a shared CPU at each measured rate (fleet `replicas.runQueue`,
- * sim/fleet/run-queue.ts): the main thread's run-queue delay ÷ its CPU, sorted by rate; points
- * without a schedstat reading are left out (an empty table: no wait).
+ * The replica's speed at each measured rate (fleet `replicas.loadProfile`,
+ * sim/fleet/load-profile.ts), relative to `ref` (the stage-timing phase, whose CPU per request the
+ * stages are fitted to): `cpuFactor` = CPU per request at the rate ÷ at `ref`; `waitPerCpu` = the
+ * main thread's run-queue delay ÷ its CPU (0 without a schedstat reading). Sorted by rate, one
+ * point per rate.
  */
-export function runQueueTable(points: readonly CpuAtRate[]): RunQueuePoint[] {
-  return points
-    .filter((p) => p.runDelayUsPerS !== undefined && p.cpuUsPerS > 0)
+export function loadProfileOf(points: readonly CpuAtRate[], ref: CpuAtRate): LoadPoint[] {
+  const perRequest = (p: CpuAtRate) => p.cpuUsPerS / p.rateQps;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return [...points]
     .sort((a, b) => a.rateQps - b.rateQps)
     .filter((p, i, all) => i === 0 || p.rateQps > all[i - 1].rateQps)
     .map((p) => ({
       rateQps: p.rateQps,
-      waitPerCpu: Math.round((p.runDelayUsPerS! / p.cpuUsPerS) * 1000) / 1000,
+      cpuFactor: r3(perRequest(p) / perRequest(ref)),
+      waitPerCpu: p.runDelayUsPerS === undefined ? 0 : r3(p.runDelayUsPerS / p.cpuUsPerS),
     }));
 }
 
@@ -147,8 +166,18 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
   const encoderUs = meanOf(cpu.userEncoderUs);
 
   const user = s.quantilesUs('user');
-  const rtt = minus(user, replyUs);
-  notes.push(`redis.rttUs = user stage − reply CPU (${Math.round(replyUs)} µs, default)`);
+  // The user stage's wall time also holds waiting for the event loop (behind another request's
+  // CPU, a GC pause, the OS run queue) whenever the loop was busy: that tail is not the round
+  // trip, and the simulated replica adds its own waiting. Without this cut, 0.6% of simulated
+  // user reads timed out at 50 QPS where the live core had none (docs/simulator.md).
+  const busy = m.loopBusyShare ?? 0;
+  const rtt = minus(busy > 0 ? withoutLoopWaitTail(user, busy) : user, replyUs);
+  notes.push(
+    `redis.rttUs = user stage − reply CPU (${Math.round(replyUs)} µs, default)` +
+      (busy > 0
+        ? `, quantiles above p${Math.floor((1 - busy) * 100)} held there (the loop was busy ${(busy * 100).toFixed(0)}% of that phase)`
+        : ''),
+  );
   const enrichment = minus(s.quantilesUs('enrichment'), s.percentileUs('user', 50) - replyUs);
   notes.push('enrichmentUs = enrichment stage − median Redis round trip');
   const ann = minus(s.quantilesUs('retrieval'), encoderUs).map((x) => x / 2);
@@ -207,7 +236,7 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
         ...base.replicas,
         count: 1,
         backgroundUsPerS: Math.round(m.backgroundUsPerS ?? 0),
-        runQueue: m.runQueue ?? [],
+        loadProfile: m.loadProfile ?? [],
         gcPauses: (m.gc ?? []).map((g) => ({
           kind: g.kind,
           perRequest: Number(g.perRequest.toFixed(5)),

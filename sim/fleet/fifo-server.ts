@@ -11,8 +11,8 @@ export class FifoServer {
   readonly #stretch: ((nowUs: number) => number) | undefined;
 
   /**
-   * @param stretch factor (≥ 1) a job submitted at a time takes longer than its cost: a replica's
-   *   wait for a CPU it shares (run-queue.ts); none for a Redis shard or a replica with its own core
+   * @param stretch factor a job started at a time takes longer (or shorter) than its cost: a
+   *   replica's speed at its load (load-profile.ts); none for a Redis shard
    */
   constructor(stretch?: (nowUs: number) => number) {
     this.#stretch = stretch;

@@ -100,16 +100,25 @@ export const FleetSpecSchema = z
           .max(8)
           .default([]),
         /**
-         * Waiting for a shared CPU (run-queue.ts): µs the event loop waits per µs of CPU at a
-         * replica arrival rate, interpolated; sorted by rate. `reclab calibrate` measures it on
-         * its machine (schedstat); empty (a core of its own) by default.
+         * A replica's speed by its arrival rate (load-profile.ts): at each rate, its CPU per
+         * request ÷ the stages' (`cpuFactor`) and the µs it waits for a shared CPU per µs of CPU
+         * (`waitPerCpu`), interpolated; sorted by rate. `reclab calibrate` measures both on its
+         * machine; empty (a constant speed, a core of its own) by default.
          */
-        runQueue: z
-          .array(z.object({ rateQps: z.number().positive(), waitPerCpu: z.number().min(0).max(10) }).strict())
+        loadProfile: z
+          .array(
+            z
+              .object({
+                rateQps: z.number().positive(),
+                cpuFactor: z.number().positive().max(10).default(1),
+                waitPerCpu: z.number().min(0).max(10).default(0),
+              })
+              .strict(),
+          )
           .max(32)
           .default([])
           .refine((t) => t.every((p, i) => i === 0 || p.rateQps > t[i - 1].rateQps), {
-            message: 'runQueue points must be sorted by rateQps, each rate once',
+            message: 'loadProfile points must be sorted by rateQps, each rate once',
           }),
       })
       .strict(),
@@ -174,7 +183,7 @@ export const DEFAULT_FLEET: FleetSpec = {
     lb: 'least_outstanding',
     backgroundUsPerS: 0,
     gcPauses: [],
-    runQueue: [],
+    loadProfile: [],
     cpu: {
       requestUs: lognormal(250, 600),
       userEncoderUs: lognormal(60, 150),

@@ -43,10 +43,10 @@ import { FifoServer } from '../fleet/fifo-server.ts';
 import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
+import { ArrivalRate, loadStretch } from '../fleet/load-profile.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
-import { ArrivalRate, runQueueStretch } from '../fleet/run-queue.ts';
 import { type RungQualityTable, type SurrogateQuality, surrogateQuality } from '../quality/surrogate.ts';
 import { type SimCoreSettings, simCoreSettings } from './core-settings.ts';
 import { AnnIndexModel, applyFault, revertFault } from './fleet-faults.ts';
@@ -143,8 +143,8 @@ export interface SimContext {
   /** Replica `index`'s GC pauses (fleet `replicas.gcPauses`); undefined without any. */
   gcOf(index: number): ReplicaDeps['gc'];
   /**
-   * Replica `index`'s event loop: a FIFO CPU whose jobs wait for a shared CPU as the fleet's
-   * `replicas.runQueue` says, at the replica's arrival rate (`arrivals[index]`, fed by the balancer).
+   * Replica `index`'s event loop: a FIFO CPU whose speed follows the fleet's
+   * `replicas.loadProfile` at the replica's arrival rate (`arrivals[index]`, fed by the balancer).
    */
   cpuServerOf(index: number): FifoServer;
   /** Each replica's arrivals over the last second, as `cpuServerOf` reads them. */
@@ -286,8 +286,8 @@ export function simContext(opts: SimOptions): SimContext {
     cpuServerOf(index) {
       arrivals[index] ??= new ArrivalRate();
       return new FifoServer(
-        fleet.replicas.runQueue.length
-          ? runQueueStretch(fleet.replicas.runQueue, arrivals[index])
+        fleet.replicas.loadProfile.length
+          ? loadStretch(fleet.replicas.loadProfile, arrivals[index])
           : undefined,
       );
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitFleet, runQueueTable, usablePoints } from '../../sim/calibrate/fit.ts';
+import { fitCpuLine, fitFleet, loadProfileOf, usablePoints } from '../../sim/calibrate/fit.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
 import { SimError } from '../../sim/sim-error.ts';
@@ -101,15 +101,21 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
     expect(off.backgroundUsPerS).toBeCloseTo(100_000, 3);
   });
 
-  it("turns each rate's run-queue delay into the replica's wait per µs of CPU, sorted, unmeasured rates left out", () => {
-    const table = runQueueTable([
-      { rateQps: 150, cpuUsPerS: 800_000, runDelayUsPerS: 80_000 },
-      { rateQps: 30, cpuUsPerS: 200_000, runDelayUsPerS: 60_000 },
-      { rateQps: 90, cpuUsPerS: 500_000 },
-    ]);
+  it("turns each rate's CPU per request and run-queue delay into the replica's load profile, relative to the stage-timing phase", () => {
+    const ref = { rateQps: 30, cpuUsPerS: 210_000, runDelayUsPerS: 63_000 };
+    const table = loadProfileOf(
+      [
+        { rateQps: 150, cpuUsPerS: 787_500, runDelayUsPerS: 78_750 },
+        ref,
+        { rateQps: 90, cpuUsPerS: 567_000 },
+      ],
+      ref,
+    );
     expect(table).toEqual([
-      { rateQps: 30, waitPerCpu: 0.3 },
-      { rateQps: 150, waitPerCpu: 0.1 },
+      { rateQps: 30, cpuFactor: 1, waitPerCpu: 0.3 },
+      // 6.3 ms a request against 7 ms; no schedstat reading: no wait.
+      { rateQps: 90, cpuFactor: 0.9, waitPerCpu: 0 },
+      { rateQps: 150, cpuFactor: 0.75, waitPerCpu: 0.1 },
     ]);
   });
 

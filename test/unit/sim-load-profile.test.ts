@@ -1,13 +1,13 @@
 /**
- * The simulated replica's wait for a shared CPU (sim/fleet/run-queue.ts): the arrival-rate window,
- * the interpolated table, and its effect on a run (a replica that waits answers later, and the
- * wait shrinks where the calibration measured less of it).
+ * A simulated replica's speed by load (sim/fleet/load-profile.ts): the arrival-rate window, the
+ * interpolated profile, and its effect on a run (a replica that waits, or costs more CPU a request,
+ * answers later).
  */
 import { describe, expect, it } from 'vitest';
 import { measuredBaseline } from '../../sim/calibrate/measured-scenario.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { parseFleet } from '../../sim/fleet/fleet-spec.ts';
-import { ArrivalRate, runQueueStretch, waitPerCpuAt } from '../../sim/fleet/run-queue.ts';
+import { ArrivalRate, loadAt, loadStretch } from '../../sim/fleet/load-profile.ts';
 import { simulate } from '../../sim/run/simulate.ts';
 
 describe('run queue: the arrival rate over the last second', () => {
@@ -28,36 +28,40 @@ describe('run queue: the arrival rate over the last second', () => {
   });
 });
 
-describe('run queue: the wait per µs of CPU', () => {
+describe('load profile: CPU factor and wait by rate', () => {
   const table = [
-    { rateQps: 30, waitPerCpu: 0.3 },
-    { rateQps: 90, waitPerCpu: 0.15 },
-    { rateQps: 150, waitPerCpu: 0.1 },
+    { rateQps: 30, cpuFactor: 1, waitPerCpu: 0.3 },
+    { rateQps: 90, cpuFactor: 0.9, waitPerCpu: 0.15 },
+    { rateQps: 150, cpuFactor: 0.75, waitPerCpu: 0.1 },
   ];
 
   it('interpolates between calibrated rates and holds the ends', () => {
-    expect(waitPerCpuAt(table, 10)).toBe(0.3);
-    expect(waitPerCpuAt(table, 60)).toBeCloseTo(0.225, 9);
-    expect(waitPerCpuAt(table, 120)).toBeCloseTo(0.125, 9);
-    expect(waitPerCpuAt(table, 400)).toBe(0.1);
-    expect(waitPerCpuAt([], 60)).toBe(0);
+    expect(loadAt(table, 10)).toEqual({ cpuFactor: 1, waitPerCpu: 0.3 });
+    const at60 = loadAt(table, 60);
+    expect(at60.cpuFactor).toBeCloseTo(0.95, 9);
+    expect(at60.waitPerCpu).toBeCloseTo(0.225, 9);
+    expect(loadAt(table, 120).waitPerCpu).toBeCloseTo(0.125, 9);
+    expect(loadAt(table, 400)).toEqual({ cpuFactor: 0.75, waitPerCpu: 0.1 });
+    expect(loadAt([], 60)).toEqual({ cpuFactor: 1, waitPerCpu: 0 });
   });
 
-  it('stretches each job of a replica that waits, and counts the wait as busy', () => {
+  it("stretches each job by CPU factor × (1 + wait) at the replica's rate, and counts it as busy", () => {
     const rate = new ArrivalRate();
-    const server = new FifoServer(runQueueStretch(table, rate));
-    expect(server.submit(0, 1000)).toBeCloseTo(1300, 9); // no arrivals yet: the lowest rate's wait
+    const server = new FifoServer(loadStretch(table, rate));
+    expect(server.submit(0, 1000)).toBeCloseTo(1300, 9); // no arrivals yet: the lowest rate's
     expect(server.busyUs).toBeCloseTo(1300, 9);
-    const plain = new FifoServer();
-    expect(plain.submit(0, 1000)).toBe(1000);
+    for (let i = 0; i < 150; i++) rate.add(1_000_000 + i * 6_000); // 150 in [1 s, 1.9 s)
+    const start = 1_950_000; // the window is [1 s, 2 s): 150/s
+    expect(server.submit(start, 1000) - start).toBeCloseTo(1000 * 0.75 * 1.1, 6);
+    expect(new FifoServer().submit(0, 1000)).toBe(1000);
   });
 
-  it('refuses a table out of order in a fleet file', () => {
+  it('refuses a profile out of order in a fleet file', () => {
     expect(() =>
       parseFleet({
         replicas: {
           count: 1,
-          runQueue: [
+          loadProfile: [
             { rateQps: 90, waitPerCpu: 0.1 },
             { rateQps: 30, waitPerCpu: 0.3 },
           ],
@@ -66,9 +70,9 @@ describe('run queue: the wait per µs of CPU', () => {
     ).toThrow(/sorted by rateQps/);
   });
 
-  it('makes a simulated replica answer later at a low rate, and the same as without it where the wait is 0', () => {
-    const run = (runQueue: { rateQps: number; waitPerCpu: number }[]) => {
-      const fleet = parseFleet({ replicas: { count: 1, runQueue }, redis: { shards: 1 } });
+  it('makes a simulated replica answer later where it waits or costs more, and the same where the profile is neutral', () => {
+    const run = (loadProfile: { rateQps: number; cpuFactor?: number; waitPerCpu?: number }[]) => {
+      const fleet = parseFleet({ replicas: { count: 1, loadProfile }, redis: { shards: 1 } });
       const scenario = measuredBaseline('rq', 40, 20, [], 5);
       const p = simulate({ scenario, fleet, seed: 7, reclabVersion: 'test' }).result.phases.find(
         (x) => x.name === 'measured',
@@ -76,11 +80,12 @@ describe('run queue: the wait per µs of CPU', () => {
       return p.latencyMs.p50;
     };
     const none = run([]);
-    const zero = run([{ rateQps: 40, waitPerCpu: 0 }]);
+    expect(run([{ rateQps: 40 }])).toBe(none);
     const waits = run([{ rateQps: 40, waitPerCpu: 0.3 }]);
-    expect(zero).toBe(none);
     // The CPU part of a request's time grows by 30%; its Redis round trips do not.
     expect(waits).toBeGreaterThan(none * 1.1);
     expect(waits).toBeLessThan(none * 1.35);
+    expect(run([{ rateQps: 40, cpuFactor: 1.3 }])).toBeCloseTo(waits, 0);
+    expect(run([{ rateQps: 40, cpuFactor: 0.8 }])).toBeLessThan(none);
   });
 });

@@ -23,16 +23,16 @@
  * degraded share matches too. Exit 0 when every rate is within, 3 when one is not, 1 on a crash or a
  * live run that failed to run (exit other than 0 or 3).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
 import { STEAL_SHARE_MAX } from '../sim/calibrate/fit.ts';
 import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
-import { loadFleetFile } from '../sim/fleet/fleet-spec.ts';
+import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -78,6 +78,12 @@ function side(p: {
 }
 
 const fleet = loadFleetFile(a.fleet);
+// The CPU per request the fleet's stages were calibrated at (its load profile's factor 1), from the
+// calibration report beside the fleet file; without it no conditioned comparison is made.
+const calibrationPath = join(dirname(resolve(a.fleet)), 'calibration.json');
+const refCpuUsPerRequest: number | undefined = existsSync(calibrationPath)
+  ? JSON.parse(readFileSync(calibrationPath, 'utf8')).cpuPerRequestUs
+  : undefined;
 const seed = Number(a.seed);
 const durationS = Number(a.duration);
 const warmupS = Number(a.warmup);
@@ -172,6 +178,42 @@ const rows = rates.map((rate) => {
   };
   const p50 = stat((x) => x.p50Ms);
   const p99 = stat((x) => x.p99Ms);
+  // Conditioned on each live run's machine: the same fleet with its load profile replaced by the
+  // run's own CPU per request and wait for a CPU (inputs the machine set, not outputs), so that the
+  // queueing and the core's decisions are judged apart from how the machine drifted between runs.
+  const perRun = refCpuUsPerRequest
+    ? ls
+        .filter((x) => x.mainThreadUsPerRequest !== null && x.runDelayShare !== null)
+        .map((x) => {
+          const own = parseFleet(
+            {
+              ...fleet,
+              replicas: {
+                ...fleet.replicas,
+                loadProfile: [
+                  {
+                    rateQps: rate,
+                    cpuFactor: x.mainThreadUsPerRequest! / refCpuUsPerRequest,
+                    waitPerCpu: x.runDelayShare!,
+                  },
+                ],
+              },
+            },
+            'conditioned fleet',
+          );
+          const o = side(
+            simulate({ scenario, fleet: own, seed, reclabVersion: 'bench' }).result.phases.find(
+              (p) => p.name === MEASURED_PHASE,
+            )!,
+          );
+          return {
+            runId: x.runId,
+            sim: { p50Ms: round3(o.p50Ms), p99Ms: round3(o.p99Ms), degradedShare: round3(o.degradedShare) },
+            p50Ratio: round3(o.p50Ms / x.p50Ms),
+            p99Ratio: round3(o.p99Ms / x.p99Ms),
+          };
+        })
+    : [];
   const p50Ratio = round3(s.p50Ms / p50.median);
   const p99Ratio = round3(s.p99Ms / p99.median);
   return {
@@ -186,6 +228,8 @@ const rows = rates.map((rate) => {
       disturbedRuns: all.filter((x) => !ls.includes(x)).map((x) => x.runId),
     },
     sim: { ...s, replicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null },
+    /** Each calm live run against the fleet conditioned on that run's CPU and wait (see above). */
+    conditioned: perRun,
     p50Ratio,
     p99Ratio,
     /** Within 15% of the live median, p50 and p99: the issue's target. */
@@ -200,7 +244,11 @@ for (const r of rows)
       `p99 ${r.live.p99Ms.median} ms (${r.live.p99Ms.min}–${r.live.p99Ms.max}), not full ` +
       `${(r.live.degradedShare.median * 100).toFixed(1)}%; sim p50 ${round3(r.sim.p50Ms)} p99 ${round3(r.sim.p99Ms)} ms, ` +
       `not full ${(r.sim.degradedShare * 100).toFixed(1)}%; ratio ${r.p50Ratio} / ${r.p99Ratio}` +
-      `${r.within15 ? ' (within 15%)' : ''}${r.withinLiveRange ? ' (inside the live range)' : ''}\n`,
+      `${r.within15 ? ' (within 15%)' : ''}${r.withinLiveRange ? ' (inside the live range)' : ''}` +
+      (r.conditioned.length
+        ? `; conditioned on each run: ${r.conditioned.map((c) => `${c.p50Ratio} / ${c.p99Ratio}`).join(', ')}`
+        : '') +
+      '\n',
   );
 const out = resolve(ROOT, a.out);
 mkdirSync(dirname(out), { recursive: true });

@@ -19,9 +19,10 @@ import type { HeadAgreement } from './truth-heads.ts';
  * serves them, so the tuned weights change; ground-truth diagnostics on the card; `artifacts-6` =
  * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR;
  * `artifacts-7` = video records carry region and engagement statistics, the ranker row has the main
- * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`).
+ * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`); `artifacts-8` = user
+ * records carry per-category click and watch lifts and follow shares, three more main-ranker columns.
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-7';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-8';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {

@@ -8,9 +8,11 @@ import {
   CORE_RANKER_INPUT_DIM,
   CTR_LOGIT_FEATURE_SCALE,
   EXTENDED_FEATURE_DIM,
+  NUM_CATEGORIES,
   RANKER_INPUT_DIM,
   rankerInput,
   USER_RECORD,
+  USER_CREATOR_SLOTS,
   USER_RECORD_LEN,
   VIDEO_RECORD,
   VIDEO_RECORD_LEN,
@@ -18,7 +20,7 @@ import {
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { creatorEngagement } from '../../loadtest/cold-start.ts';
 import { disposeRanker, predictRanker, type RankerData, trainRanker } from '../../sim/models/ranker.ts';
-import { positionPropensities, videoEngagement } from '../../sim/models/records.ts';
+import { positionPropensities, userRecords, videoEngagement } from '../../sim/models/records.ts';
 import { historySlice, type ImpressionLog, simulateLogs } from '../../sim/models/simulate-logs.ts';
 import { generateWorld, type World } from '../../sim/world/index.ts';
 
@@ -31,12 +33,22 @@ beforeAll(() => {
 });
 
 describe('rankerInput extended columns', () => {
-  it('keeps the core columns first and appends same region, ctr logit / 4, watch share, like rate', () => {
+  it('keeps the core columns first and appends same region, ctr logit / 4, watch share, like rate and the user’s lifts and follow share in the video’s category', () => {
     expect(RANKER_INPUT_DIM).toBe(CORE_RANKER_INPUT_DIM + EXTENDED_FEATURE_DIM);
     const user = new Float32Array(USER_RECORD_LEN);
     user[USER_RECORD.region] = 3;
+    user[USER_RECORD.catClickLift + 2] = 0.5;
+    user[USER_RECORD.catWatchLift + 2] = -0.25;
+    user[USER_RECORD.subCatShare + 2] = 0.75;
+    user[USER_RECORD.catClickLift + 4] = 9;
+    user[USER_RECORD.creatorSlots] = 11;
+    user[USER_RECORD.creatorSlots + 1] = 0.3;
+    user[USER_RECORD.creatorSlots + 2] = 42;
+    user[USER_RECORD.creatorSlots + 3] = 1.5;
     const video = (region: number) => {
       const v = new Float32Array(VIDEO_RECORD_LEN);
+      v[VIDEO_RECORD.category] = 2;
+      v[VIDEO_RECORD.creator] = region === 3 ? 42 : 7;
       v[VIDEO_RECORD.durationS] = 300;
       v[VIDEO_RECORD.region] = region;
       v[VIDEO_RECORD.ctrLogit] = -2;
@@ -48,10 +60,71 @@ describe('rankerInput extended columns', () => {
     expect(x).toHaveLength(2 * RANKER_INPUT_DIM);
     expect(x[CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(0.7, 6);
     expect(Array.from(x.subarray(CORE_RANKER_INPUT_DIM, RANKER_INPUT_DIM))).toEqual(
-      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12)),
+      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12, 0.5, -0.25, 0.75, 1.5)),
     );
+    // The second video's creator is in no slot: lift 0.
+    expect(x[2 * RANKER_INPUT_DIM - 1]).toBe(0);
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(-0.2, 6);
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM]).toBe(0);
+  });
+});
+
+describe('userRecords (per-category lifts and follow shares)', () => {
+  it('follow the hidden taste: lifts and follow shares are higher in the categories the user’s latent prefers', () => {
+    const rec = userRecords(world, historySlice(log));
+    const { users, latentDim: d } = world.config;
+    // Per user, the category dot product of the latent with each centroid, against each feature.
+    const pairs: Record<'click' | 'watch' | 'sub', [number, number][]> = { click: [], watch: [], sub: [] };
+    for (let u = 0; u < users; u++) {
+      const o = u * USER_RECORD_LEN;
+      let subs = 0;
+      for (let c = 0; c < NUM_CATEGORIES; c++) subs += rec[o + USER_RECORD.subCatShare + c];
+      expect(subs === 0 || Math.abs(subs - 1) < 1e-5).toBe(true);
+      for (let c = 0; c < NUM_CATEGORIES; c++) {
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += world.userLatent[u * d + k] * world.categoryCentroids[c * d + k];
+        pairs.click.push([dot, rec[o + USER_RECORD.catClickLift + c]]);
+        pairs.watch.push([dot, rec[o + USER_RECORD.catWatchLift + c]]);
+        pairs.sub.push([dot, rec[o + USER_RECORD.subCatShare + c]]);
+      }
+    }
+    const corr = (p: [number, number][]) => {
+      const n = p.length;
+      const ma = p.reduce((s, [a]) => s + a, 0) / n;
+      const mb = p.reduce((s, [, b]) => s + b, 0) / n;
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (const [a, b] of p) {
+        ab += (a - ma) * (b - mb);
+        aa += (a - ma) ** 2;
+        bb += (b - mb) ** 2;
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    expect(corr(pairs.click)).toBeGreaterThan(0.2);
+    expect(corr(pairs.watch)).toBeGreaterThan(0.05);
+    expect(corr(pairs.sub)).toBeGreaterThan(0.2);
+  });
+
+  it('keeps the creators the user clicked most, with lifts that follow the latent affinity to the creator', () => {
+    const rec = userRecords(world, historySlice(log));
+    const { users, latentDim: d } = world.config;
+    const p: [number, number][] = [];
+    for (let u = 0; u < users; u++) {
+      for (let k = 0; k < USER_CREATOR_SLOTS; k++) {
+        const at = u * USER_RECORD_LEN + USER_RECORD.creatorSlots + 2 * k;
+        const cr = rec[at];
+        if (cr < 0) continue;
+        expect(Number.isInteger(cr) && cr < world.config.creators).toBe(true);
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += world.userLatent[u * d + j] * world.creatorLatent[cr * d + j];
+        p.push([dot, rec[at + 1]]);
+      }
+    }
+    expect(p.length).toBeGreaterThan(users / 2);
+    // Clicked creators are liked creators: their lifts are positive on average.
+    expect(p.reduce((s, [, l]) => s + l, 0) / p.length).toBeGreaterThan(0);
   });
 });
 

@@ -40,7 +40,7 @@ export const NUM_CATEGORIES = CATEGORIES.length;
 /**
  * User record fields (Float32 each), stored at `u:{userId}`:
  * `[regionIdx, deviceIdx, tenureDays, watchCount, catShare_0 … catShare_15, catClickLift_0 … _15,
- * catWatchLift_0 … _15, subCatShare_0 … _15, creator_0, creatorLift_0, … creator_3, creatorLift_3]` where
+ * catWatchLift_0 … _15, subCatShare_0 … _15]` where
  * - `catShare` is the share of the user's logged watches in each category (sums to 1, or all 0 for a
  *   cold user);
  * - `catClickLift` is, per category, the log of the user's position-debiased click-through rate on
@@ -49,11 +49,8 @@ export const NUM_CATEGORIES = CATEGORIES.length;
  * - `catWatchLift` is, per category, the log of the user's mean watched share per click over the
  *   platform's, shrunk the same way (0 = no evidence);
  * - `subCatShare` is the share of the creators the user follows whose home category is each
- *   category (all 0 for a user who follows nobody);
- * - `creator_k, creatorLift_k` (k < `USER_CREATOR_SLOTS`): the creators the user clicked most in the
- *   history and, for each, the log of the user's position-debiased click-through on that creator's
- *   impressions over the creator's platform-wide one, shrunk towards it; unused slots hold creator −1.
- * The last four are batch features of the user's history and follows (seed 001 "user-item
+ *   category (all 0 for a user who follows nobody).
+ * The last three are batch features of the user's history and follows (seed 001 "user-item
  * crosses"); only the main ranker reads them, one entry per candidate (`extendedModelInput`).
  */
 export const USER_RECORD = {
@@ -65,11 +62,8 @@ export const USER_RECORD = {
   catClickLift: 4 + NUM_CATEGORIES,
   catWatchLift: 4 + 2 * NUM_CATEGORIES,
   subCatShare: 4 + 3 * NUM_CATEGORIES,
-  creatorSlots: 4 + 4 * NUM_CATEGORIES,
 } as const;
-/** Creator slots of a user record (`USER_RECORD.creatorSlots`): pairs `[creatorId, lift]`. */
-export const USER_CREATOR_SLOTS = 4;
-export const USER_RECORD_LEN = 4 + 4 * NUM_CATEGORIES + 2 * USER_CREATOR_SLOTS;
+export const USER_RECORD_LEN = 4 + 4 * NUM_CATEGORIES;
 
 /**
  * Video record fields (Float32 each), stored at `v:{videoId}`:
@@ -110,12 +104,11 @@ export const VIDEO_FEATURE_DIM = NUM_CATEGORIES + 4;
 export const CORE_RANKER_INPUT_DIM = USER_FEATURE_DIM + VIDEO_FEATURE_DIM + 1;
 /**
  * Columns only the main ranker reads, after the core ones: `[sameRegion, ctrLogit / 4, watchShare,
- * likeRate, catClickLift[c], catWatchLift[c], subCatShare[c], creatorLift]` — the user-video region
- * cross, the video's engagement statistics (`VIDEO_RECORD`), the user's history and follows in the
- * candidate's category `c`, and the user's click lift on the candidate's creator (0 when the
- * creator is not among the record's slots) (`USER_RECORD`).
+ * likeRate, catClickLift[c], catWatchLift[c], subCatShare[c]]` — the user-video region cross, the
+ * video's engagement statistics (`VIDEO_RECORD`), and the user's history and follows in the
+ * candidate's category `c` (`USER_RECORD`).
  */
-export const EXTENDED_FEATURE_DIM = 8;
+export const EXTENDED_FEATURE_DIM = 7;
 /** Width of one ranker input row: the core columns, then the extended ones. */
 export const RANKER_INPUT_DIM = CORE_RANKER_INPUT_DIM + EXTENDED_FEATURE_DIM;
 /** The `ctrLogit` feature is `ctrLogit / CTR_LOGIT_FEATURE_SCALE`. */
@@ -204,7 +197,7 @@ export function videoModelInput(video: Float32Array, nowS: number, out: Float32A
 /**
  * Writes the extended (main-ranker-only) columns for one user and one video record into `out` at
  * `offset`: `[user region = video region ? 1 : 0, ctrLogit / 4, watchShare, likeRate,
- * catClickLift[c], catWatchLift[c], subCatShare[c], creatorLift]` with `c` the video's category.
+ * catClickLift[c], catWatchLift[c], subCatShare[c]]` with `c` the video's category.
  */
 export function extendedModelInput(
   user: Float32Array,
@@ -220,16 +213,6 @@ export function extendedModelInput(
   out[offset + 4] = user[USER_RECORD.catClickLift + c];
   out[offset + 5] = user[USER_RECORD.catWatchLift + c];
   out[offset + 6] = user[USER_RECORD.subCatShare + c];
-  const creator = video[VIDEO_RECORD.creator];
-  let lift = 0;
-  for (let k = 0; k < USER_CREATOR_SLOTS; k++) {
-    const at = USER_RECORD.creatorSlots + 2 * k;
-    if (user[at] === creator) {
-      lift = user[at + 1];
-      break;
-    }
-  }
-  out[offset + 7] = lift;
 }
 
 /**
@@ -263,6 +246,5 @@ export function defaultUserRecord(regionIdx = 0, deviceIdx = 0): Float32Array {
   const r = new Float32Array(USER_RECORD_LEN);
   r[USER_RECORD.region] = regionIdx;
   r[USER_RECORD.device] = deviceIdx;
-  for (let k = 0; k < USER_CREATOR_SLOTS; k++) r[USER_RECORD.creatorSlots + 2 * k] = -1;
   return r;
 }

@@ -63,7 +63,6 @@ export function rankerFeatureNames(): string[] {
     'user.cat_click_lift[video.category]',
     'user.cat_watch_lift[video.category]',
     'user.sub_cat_share[video.category]',
-    'user.creator_click_lift[video.creator]',
   ];
 }
 

@@ -20,8 +20,8 @@ import type { HeadAgreement } from './truth-heads.ts';
  * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR;
  * `artifacts-7` = video records carry region and engagement statistics, the ranker row has the main
  * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`); `artifacts-8` = user
- * records carry per-category click and watch lifts, follow shares and the most-clicked creators' lifts,
- * four more main-ranker columns; the light ranker has 8 hidden units (was 32).
+ * records carry per-category click and watch lifts and follow shares, three more main-ranker columns;
+ * the light ranker has 8 hidden units (was 32).
  */
 export const ARTIFACTS_CODE_VERSION = 'artifacts-8';
 

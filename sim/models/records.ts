@@ -1,6 +1,5 @@
 import {
   NUM_CATEGORIES,
-  USER_CREATOR_SLOTS,
   USER_RECORD,
   USER_RECORD_LEN,
   VIDEO_RECORD,
@@ -19,10 +18,6 @@ export const PRIOR_VIEWS_PER_USER = 50;
 const USER_CATEGORY_PRIOR_EXPOSURE = 10;
 /** Prior strength of a user's per-category watched share, in clicks. */
 const USER_CATEGORY_PRIOR_CLICKS = 2;
-/** Prior strength of a user's click-through on one creator, in position-weighted impressions. */
-const USER_CREATOR_PRIOR_EXPOSURE = 3;
-/** Prior strength of a creator's platform-wide click-through, in position-weighted impressions. */
-const CREATOR_CTR_PRIOR_EXPOSURE = 50;
 
 /**
  * User records (core/features/schema.ts `USER_RECORD`) as the feature store would hold them after
@@ -36,11 +31,7 @@ const CREATOR_CTR_PRIOR_EXPOSURE = 50;
  * - `catWatchLift = ln(s_uc / s_c)`, the same for the mean watched share per click (prior
  *   `USER_CATEGORY_PRIOR_CLICKS` clicks);
  * - `subCatShare`: the share of the user's follows (`world.subscription*`) whose creator's home
- *   category is the category;
- * - creator slots: the `USER_CREATOR_SLOTS` creators the user clicked most (ties: more exposure,
- *   then the lower id), each with `ln(r_uk / r_k)`, `r_uk = (clicks_uk + A·r_k) / (exposure_uk + A)`
- *   (A = `USER_CREATOR_PRIOR_EXPOSURE`) and `r_k` the creator's platform-wide click-through (shrunk
- *   towards the platform's); unused slots hold creator −1 and lift 0.
+ *   category is the category.
  *
  * @returns `Float32Array` of length `users × USER_RECORD_LEN` (row i = user i)
  */
@@ -56,28 +47,9 @@ export function userRecords(world: World, history: LogSlice): Float32Array {
   const catExposure = new Float64Array(NUM_CATEGORIES);
   const catClicks = new Float64Array(NUM_CATEGORIES);
   const catShare = new Float64Array(NUM_CATEGORIES);
-  // Per (user, creator) pair seen in the history: [exposure, clicks]; per creator: the same.
-  const { creators } = world.config;
-  const pairs = new Map<number, [number, number]>();
-  const creatorExposure = new Float64Array(creators);
-  const creatorClicks = new Float64Array(creators);
   for (let i = startSession * log.k; i < endSession * log.k; i++) {
     const v = log.video[i];
     const c = world.videoCategory[v];
-    const cr = world.videoCreator[v];
-    const key = log.user[i] * creators + cr;
-    let pair = pairs.get(key);
-    if (!pair) {
-      pair = [0, 0];
-      pairs.set(key, pair);
-    }
-    const ep = prop[Math.min(PROPENSITY_POSITIONS - 1, log.position[i])];
-    pair[0] += ep;
-    creatorExposure[cr] += ep;
-    if (log.clicked[i]) {
-      pair[1] += 1;
-      creatorClicks[cr] += 1;
-    }
     const uc = log.user[i] * NUM_CATEGORIES + c;
     const e = prop[Math.min(PROPENSITY_POSITIONS - 1, log.position[i])];
     exposure[uc] += e;
@@ -94,23 +66,6 @@ export function userRecords(world: World, history: LogSlice): Float32Array {
     catShare[c] += s;
   }
   const catRate = Float64Array.from(catClicks, (n, c) => (n > 0 ? n / catExposure[c] : 0));
-  let allClicks = 0;
-  let allExposure = 0;
-  for (let k = 0; k < creators; k++) {
-    allClicks += creatorClicks[k];
-    allExposure += creatorExposure[k];
-  }
-  const globalRate = allExposure > 0 ? allClicks / allExposure : 0;
-  const creatorRate = Float64Array.from(
-    creatorClicks,
-    (n, k) =>
-      (n + CREATOR_CTR_PRIOR_EXPOSURE * globalRate) / (creatorExposure[k] + CREATOR_CTR_PRIOR_EXPOSURE),
-  );
-  // Per user, the clicked creators: [creator, exposure, clicks].
-  const clickedCreators: [number, number, number][][] = Array.from({ length: users }, () => []);
-  for (const [key, [exposureUk, clicksUk]] of pairs) {
-    if (clicksUk > 0) clickedCreators[Math.floor(key / creators)].push([key % creators, exposureUk, clicksUk]);
-  }
   const catMeanShare = Float64Array.from(catClicks, (n, c) => (n > 0 ? catShare[c] / n : 0));
   const { subscriptionOffsets, subscriptionCreators, creatorCategory } = world;
   for (let u = 0; u < users; u++) {
@@ -137,20 +92,6 @@ export function userRecords(world: World, history: LogSlice): Float32Array {
     const to = subscriptionOffsets[u + 1];
     for (let j = from; j < to; j++)
       out[o + USER_RECORD.subCatShare + creatorCategory[subscriptionCreators[j]]] += 1 / (to - from);
-    const clicked = clickedCreators[u].sort((a, b) => b[2] - a[2] || b[1] - a[1] || a[0] - b[0]);
-    for (let k = 0; k < USER_CREATOR_SLOTS; k++) {
-      const at = o + USER_RECORD.creatorSlots + 2 * k;
-      const entry = clicked[k];
-      if (!entry || !(globalRate > 0)) {
-        out[at] = -1;
-        continue;
-      }
-      const [cr, exposureUk, clicksUk] = entry;
-      const A = USER_CREATOR_PRIOR_EXPOSURE;
-      const r = (clicksUk + A * creatorRate[cr]) / (exposureUk + A);
-      out[at] = cr;
-      out[at + 1] = Math.log(r / creatorRate[cr]);
-    }
   }
   return out;
 }

@@ -12,7 +12,6 @@ import {
   RANKER_INPUT_DIM,
   rankerInput,
   USER_RECORD,
-  USER_CREATOR_SLOTS,
   USER_RECORD_LEN,
   VIDEO_RECORD,
   VIDEO_RECORD_LEN,
@@ -41,14 +40,9 @@ describe('rankerInput extended columns', () => {
     user[USER_RECORD.catWatchLift + 2] = -0.25;
     user[USER_RECORD.subCatShare + 2] = 0.75;
     user[USER_RECORD.catClickLift + 4] = 9;
-    user[USER_RECORD.creatorSlots] = 11;
-    user[USER_RECORD.creatorSlots + 1] = 0.3;
-    user[USER_RECORD.creatorSlots + 2] = 42;
-    user[USER_RECORD.creatorSlots + 3] = 1.5;
     const video = (region: number) => {
       const v = new Float32Array(VIDEO_RECORD_LEN);
       v[VIDEO_RECORD.category] = 2;
-      v[VIDEO_RECORD.creator] = region === 3 ? 42 : 7;
       v[VIDEO_RECORD.durationS] = 300;
       v[VIDEO_RECORD.region] = region;
       v[VIDEO_RECORD.ctrLogit] = -2;
@@ -60,10 +54,8 @@ describe('rankerInput extended columns', () => {
     expect(x).toHaveLength(2 * RANKER_INPUT_DIM);
     expect(x[CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(0.7, 6);
     expect(Array.from(x.subarray(CORE_RANKER_INPUT_DIM, RANKER_INPUT_DIM))).toEqual(
-      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12, 0.5, -0.25, 0.75, 1.5)),
+      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12, 0.5, -0.25, 0.75)),
     );
-    // The second video's creator is in no slot: lift 0.
-    expect(x[2 * RANKER_INPUT_DIM - 1]).toBe(0);
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(-0.2, 6);
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM]).toBe(0);
   });
@@ -105,26 +97,6 @@ describe('userRecords (per-category lifts and follow shares)', () => {
     expect(corr(pairs.click)).toBeGreaterThan(0.2);
     expect(corr(pairs.watch)).toBeGreaterThan(0.05);
     expect(corr(pairs.sub)).toBeGreaterThan(0.2);
-  });
-
-  it('keeps the creators the user clicked most, with lifts that follow the latent affinity to the creator', () => {
-    const rec = userRecords(world, historySlice(log));
-    const { users, latentDim: d } = world.config;
-    const p: [number, number][] = [];
-    for (let u = 0; u < users; u++) {
-      for (let k = 0; k < USER_CREATOR_SLOTS; k++) {
-        const at = u * USER_RECORD_LEN + USER_RECORD.creatorSlots + 2 * k;
-        const cr = rec[at];
-        if (cr < 0) continue;
-        expect(Number.isInteger(cr) && cr < world.config.creators).toBe(true);
-        let dot = 0;
-        for (let j = 0; j < d; j++) dot += world.userLatent[u * d + j] * world.creatorLatent[cr * d + j];
-        p.push([dot, rec[at + 1]]);
-      }
-    }
-    expect(p.length).toBeGreaterThan(users / 2);
-    // Clicked creators are liked creators: their lifts are positive on average.
-    expect(p.reduce((s, [, l]) => s + l, 0) / p.length).toBeGreaterThan(0);
   });
 });
 

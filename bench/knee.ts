@@ -10,7 +10,7 @@
  *
  *   npx tsx bench/knee.ts [--scenario baseline] [--rates 100,200,300,400,500] [--runs 2]
  *        [--duration 20] [--seed 7] [--stop-after 2] [--verify] [--verify-runs 3]
- *        [--shed-max 8] [--pin-core] [--out bench/out/knee.json]
+ *        [--shed-max 8] [--pin-core] [--warmup S] [--out bench/out/knee.json]
  *
  * `--duration` sets each measured phase's length, s;
  * `--stop-after N` ends the sweep after N rates in a row that miss (0: sweep every rate).
@@ -22,6 +22,8 @@
  *   answers 503: that rate (`shedOnsetQps`), and at each rate the share answered by the cheapest rung
  *   (`popularity` with `admission RECLAB_ERR_OVERLOADED`, the last rung before shedding) and by 503.
  * `--pin-core`: as `reclab run --pin-core` (the core process alone on a CPU, the lab on the others).
+ * `--warmup S`: warm-up phases last S s at the swept rate (default: the scenario's own, scaled).
+ * A run with more than 5% hypervisor steal in a measured phase is listed and taken once more.
  * Time is bounded: about runs × rates × (duration + ≈ 40 s of container and core start-up). Run it alone on
  * the machine (under the machine's load lock, when it has one): it measures CPU.
  *
@@ -41,6 +43,7 @@ import { parseArgs } from 'node:util';
 import { type RunPhase, runScenario } from '../loadtest/run.ts';
 import { scenarios } from '../scenarios/index.ts';
 import { peakMeasuredRateQps } from '../scenarios/scale.ts';
+import { STEAL_SHARE_MAX } from '../sim/calibrate/fit.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The knee definition (issue 10). */
@@ -84,6 +87,8 @@ interface KneeRun {
   loadGenCpuUsPerRequest: number | null;
   /** Runner CPU after the phase, scoring the served lists (not part of the phase), ms. */
   scoringAfterPhaseMs: number | null;
+  /** The largest share of the machine the hypervisor took (steal) in a measured phase; null unmeasured. */
+  machineStealShare: number | null;
   loadAverage: number[];
 }
 
@@ -170,6 +175,13 @@ function summariseRun(
     scoringAfterPhaseMs: measured.every((p) => p.cpu?.scoringAfterPhaseMs !== undefined)
       ? Number(sum(measured.map((p) => p.cpu!.scoringAfterPhaseMs!)).toFixed(1))
       : null,
+    machineStealShare: measured.every((p) => p.cpu?.machineStealMs !== undefined && p.cpu.wallS > 0)
+      ? Number(
+          Math.max(
+            ...measured.map((p) => p.cpu!.machineStealMs! / (p.cpu!.wallS * 1000 * os.cpus().length)),
+          ).toFixed(4),
+        )
+      : null,
     loadAverage: os.loadavg(),
   };
 }
@@ -187,14 +199,37 @@ async function main(): Promise<void> {
       'verify-runs': { type: 'string', default: '3' },
       'shed-max': { type: 'string', default: '8' },
       'pin-core': { type: 'boolean', default: false },
+      warmup: { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench', 'out', 'knee.json') },
     },
   });
-  const scenario = scenarios[values.scenario];
-  if (!scenario) {
+  const named = scenarios[values.scenario];
+  if (!named) {
     console.error(`unknown scenario '${values.scenario}'; known: ${Object.keys(scenarios).join(', ')}`);
     process.exit(2);
   }
+  const warmupS = values.warmup === undefined ? undefined : Number(values.warmup);
+  if (warmupS !== undefined && !(warmupS > 0)) {
+    console.error('--warmup must be > 0 s');
+    process.exit(2);
+  }
+  // `--warmup S`: every warm-up phase runs S seconds at the swept rate (the busiest measured
+  // phase's, scaled with it), so the core's caches and JIT settle where it will be measured.
+  const scenario =
+    warmupS === undefined
+      ? named
+      : {
+          ...named,
+          phases: named.phases.map((p) =>
+            p.warmup
+              ? {
+                  ...p,
+                  durationS: warmupS,
+                  arrivals: { kind: 'constant' as const, rateQps: peakMeasuredRateQps(named) },
+                }
+              : p,
+          ),
+        };
   const rates = values.rates.split(',').map(Number);
   const runs = Number(values.runs);
   const durationS = Number(values.duration);
@@ -231,7 +266,10 @@ async function main(): Promise<void> {
     seed,
     durationS,
     runsPerRate: runs,
+    warmupS: warmupS ?? null,
     pinCore: values['pin-core'],
+    /** Runs taken again because the hypervisor took more than STEAL_SHARE_MAX of the machine. */
+    disturbedRuns: [] as { rateQps: number; label: string; runId: string; machineStealShare: number }[],
     definition: { p99MaxMs: P99_MAX_MS, fullShareMin: FULL_SHARE_MIN, scenarioAssertions: true },
     rates: [] as KneeRate[],
     kneeQps: null as number | null,
@@ -245,8 +283,26 @@ async function main(): Promise<void> {
     await mkdir(dirname(outPath), { recursive: true });
     await writeFile(outPath, `${JSON.stringify(doc, null, 2)}\n`);
   };
-  /** One live run of the scenario with its busiest measured phase at `rateQps`. */
+  /**
+   * One live run at `rateQps`; a run the hypervisor disturbed (steal above STEAL_SHARE_MAX in a
+   * measured phase: it measured the machine's neighbours, not the core) is listed in
+   * `disturbedRuns` and taken once more.
+   */
   const runAt = async (rateQps: number, label: string): Promise<KneeRun> => {
+    const first = await runOnce(rateQps, label);
+    if ((first.machineStealShare ?? 0) <= STEAL_SHARE_MAX) return first;
+    doc.disturbedRuns.push({
+      rateQps,
+      label,
+      runId: first.runId,
+      machineStealShare: first.machineStealShare!,
+    });
+    console.log(
+      `${rateQps} QPS ${label}: steal ${(first.machineStealShare! * 100).toFixed(1)}%, taken again`,
+    );
+    return runOnce(rateQps, `${label} (again)`);
+  };
+  const runOnce = async (rateQps: number, label: string): Promise<KneeRun> => {
     const s = await runScenario({
       scenario,
       seed,
@@ -268,7 +324,7 @@ async function main(): Promise<void> {
         `200 ${(run.ok200Share * 100).toFixed(2)}%, 5xx ${run.errors5xx} (503 ${run.errors503}), ` +
         `off full without a reason ${run.unexplainedDegraded}; CPU/request core ${run.coreCpuUsPerRequest} µs ` +
         `(main thread ${run.coreMainThreadUsPerRequest} µs), ` +
-        `load generator ${run.loadGenCpuUsPerRequest} µs; rungs ${JSON.stringify(run.rungs)}`,
+        `load generator ${run.loadGenCpuUsPerRequest} µs; steal ${run.machineStealShare}; rungs ${JSON.stringify(run.rungs)}`,
     );
     return run;
   };

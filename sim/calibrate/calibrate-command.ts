@@ -25,7 +25,6 @@ import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc
 import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, usablePoints } from './fit.ts';
 import {
   DEFAULT_WARMUP_S,
-  MEASURED_HIGH_PHASE,
   MEASURED_PHASE,
   measuredBaseline,
   measuredHighPhase,
@@ -69,7 +68,7 @@ export interface CalibrationReport {
   cpuPerRequestUs: number;
   /** The replica's CPU factor and wait for a CPU by rate (the fleet's `replicas.loadProfile`). */
   loadProfile: LoadPoint[];
-  /** The core's GC pauses during the higher-rate phase, per kind. */
+  /** The core's GC pauses over every measured phase, per kind (per request of those phases). */
   gc: GcRate[];
   /** Per stage: samples and p50/p90/p99 in µs. */
   stages: Record<string, { count: number; p50: number; p90: number; p99: number }>;
@@ -88,6 +87,8 @@ export async function calibrate(
   if (o.highQps.length === 0 || o.highQps.some((r, i) => r <= (i === 0 ? o.qps : o.highQps[i - 1])))
     throw new Error(`the high rates (${o.highQps.join(', ')}) must rise, each above --qps (${o.qps})`);
   const scenario = measuredBaseline('calibrate', o.qps, o.durationS, o.highQps, warmupS);
+  const measuredNames = [MEASURED_PHASE, ...o.highQps.map((_, i) => measuredHighPhase(i))];
+  const lastPhase = measuredNames[measuredNames.length - 1];
   const stages = new StageSamples();
   let gcBefore: GcCounters | undefined;
   let gcAfter: GcCounters | undefined;
@@ -101,27 +102,29 @@ export async function calibrate(
     pinCore: o.pinCore,
     log: o.log,
     probe: {
+      // GC pauses over every measured phase: a major collection comes every few thousand
+      // requests, so one 30 s phase held one or two (a single 45 ms pause then set the rate).
       phaseStart: async (phase, url) => {
-        if (phase === MEASURED_HIGH_PHASE) gcBefore = await readGcCounters(url);
+        if (phase === MEASURED_PHASE) gcBefore = await readGcCounters(url);
       },
       phaseEnd: async (phase, url) => {
-        if (phase === MEASURED_HIGH_PHASE) gcAfter = await readGcCounters(url);
+        if (phase === lastPhase) gcAfter = await readGcCounters(url);
       },
       served: (phase, served) => {
         if (phase === MEASURED_PHASE) stages.record(served?.meta?.timings_ms);
       },
     },
   });
-  const points = [MEASURED_PHASE, ...o.highQps.map((_, i) => measuredHighPhase(i))].map((name) =>
-    cpuAtRate(summary.phases, name),
-  );
+  const points = measuredNames.map((name) => cpuAtRate(summary.phases, name));
   if (points.some((p) => p === undefined) || stages.responses === 0)
     throw new Error(
       `calibration run ${summary.runId} measured no responses or no core CPU (exit ${summary.exitCode}; ` +
         'the main thread is read from /proc: Linux only)',
     );
-  const highRequests = summary.phases.find((p) => p.phase === MEASURED_HIGH_PHASE)?.cpu?.requests ?? 0;
-  const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, highRequests) : [];
+  const measuredRequests = summary.phases
+    .filter((p) => measuredNames.includes(p.phase))
+    .reduce((n, p) => n + (p.cpu?.requests ?? 0), 0);
+  const gc = gcBefore && gcAfter ? gcRates(gcBefore, gcAfter, measuredRequests) : [];
   const cpuAtRates = points as CpuAtRate[];
   // A phase the hypervisor took a share of measures the machine's neighbours, not the core.
   const { kept, dropped } = usablePoints(cpuAtRates);

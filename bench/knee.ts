@@ -40,10 +40,10 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { machineStealShare, STEAL_SHARE_MAX } from '../loadtest/phase-cpu.ts';
 import { type RunPhase, runScenario } from '../loadtest/run.ts';
 import { scenarios } from '../scenarios/index.ts';
 import { peakMeasuredRateQps } from '../scenarios/scale.ts';
-import { STEAL_SHARE_MAX } from '../sim/calibrate/fit.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The knee definition (issue 10). */
@@ -175,12 +175,8 @@ function summariseRun(
     scoringAfterPhaseMs: measured.every((p) => p.cpu?.scoringAfterPhaseMs !== undefined)
       ? Number(sum(measured.map((p) => p.cpu!.scoringAfterPhaseMs!)).toFixed(1))
       : null,
-    machineStealShare: measured.every((p) => p.cpu?.machineStealMs !== undefined && p.cpu.wallS > 0)
-      ? Number(
-          Math.max(
-            ...measured.map((p) => p.cpu!.machineStealMs! / (p.cpu!.wallS * 1000 * os.cpus().length)),
-          ).toFixed(4),
-        )
+    machineStealShare: measured.every((p) => p.cpu && machineStealShare(p.cpu) !== undefined)
+      ? Number(Math.max(...measured.map((p) => machineStealShare(p.cpu!)!)).toFixed(4))
       : null,
     loadAverage: os.loadavg(),
   };

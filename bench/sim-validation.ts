@@ -24,13 +24,12 @@
  * live run that failed to run (exit other than 0 or 3).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { machineStealShare, STEAL_SHARE_MAX } from '../loadtest/phase-cpu.ts';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
-import { STEAL_SHARE_MAX } from '../sim/calibrate/fit.ts';
 import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
@@ -153,10 +152,7 @@ for (let round = 0; round < runs; round++) {
           : null,
       mainThreadRunsPerS:
         c?.coreMainThreadRuns !== undefined ? Math.round(c.coreMainThreadRuns / c.wallS) : null,
-      machineStealShare:
-        c?.machineStealMs !== undefined && c.wallS > 0
-          ? round3(c.machineStealMs / (c.wallS * 1000 * cpus().length))
-          : null,
+      machineStealShare: c && machineStealShare(c) !== undefined ? round3(machineStealShare(c)!) : null,
     };
     live.get(rate)!.push(l);
     process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);

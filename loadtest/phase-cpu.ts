@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /**
  * CPU spent during one phase by the runner (this process: driver, response handling, simulated
@@ -44,7 +45,8 @@ export interface PhaseCpu {
    * The whole machine over the phase, from the first line of /proc/stat (all CPUs, ms): time the
    * CPUs were busy (everything but idle and iowait), and **steal**, time a virtual CPU was ready but
    * the hypervisor ran something else. Steal is outside the lab's control and moves latency between
-   * runs of the same code: measured here at 0.3–7% of the 2 vCPUs (docs/performance.md).
+   * runs of the same code: 0–2% of the 2 vCPUs in calm phases here, 8–24% in three of nine
+   * validation runs at 120–200 QPS (docs/simulator.md). `machineStealShare` gives it as a share.
    */
   machineBusyMs?: number;
   machineStealMs?: number;
@@ -130,6 +132,23 @@ export function machineCpuMs(): { busyMs: number; stealMs: number } | undefined 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Steal above which a phase measured the machine's neighbours rather than the core: calm phases
+ * here had 0–2%, and one phase at 150 QPS with 19.3% had a p50 of 64 ms against 9 ms at 120 QPS
+ * in the same run (docs/simulator.md, 2026-12-07). `reclab calibrate` leaves such a phase out; the
+ * benches list such runs and take them again or judge without them.
+ */
+export const STEAL_SHARE_MAX = 0.05;
+
+/**
+ * The share of the machine's CPU time (all CPUs) the hypervisor took during a phase, in [0, 1];
+ * undefined when steal was not measured.
+ */
+export function machineStealShare(cpu: Pick<PhaseCpu, 'machineStealMs' | 'wallS'>): number | undefined {
+  if (cpu.machineStealMs === undefined || !(cpu.wallS > 0)) return undefined;
+  return cpu.machineStealMs / (cpu.wallS * 1000 * cpus().length);
 }
 
 /** A started CPU measurement; `stop(requests)` closes it. */

@@ -47,7 +47,7 @@ import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { labAdminToken } from './lab-env.ts';
-import { type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
+import { machineStealShare, type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
 import { PhaseTimers } from './phase-timers.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
@@ -842,8 +842,8 @@ function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
         (p.cpu.coreUsPerRequest !== undefined
           ? `, core ${(p.cpu.coreUsPerRequest / 1000).toFixed(3)} ms`
           : '') +
-        (p.cpu.machineStealMs !== undefined && p.cpu.wallS > 0
-          ? `; machine steal ${(p.cpu.machineStealMs / 10 / p.cpu.wallS / cpus().length).toFixed(1)}%`
+        (machineStealShare(p.cpu) !== undefined
+          ? `; machine steal ${(machineStealShare(p.cpu)! * 100).toFixed(1)}%`
           : '')
       : '')
   );

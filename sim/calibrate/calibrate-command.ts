@@ -15,8 +15,8 @@
  * since times measured here do not carry to another one.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { machineStealShare } from '../../loadtest/phase-cpu.ts';
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
@@ -210,8 +210,8 @@ function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undef
           runDelayUsPerS: Math.round((cpu.coreMainThreadRunDelayMs * 1000) / cpu.wallS),
         }
       : {}),
-    ...(cpu.machineStealMs !== undefined
-      ? { stealShare: Math.round((cpu.machineStealMs / (cpu.wallS * 1000 * cpus().length)) * 1000) / 1000 }
+    ...(machineStealShare(cpu) !== undefined
+      ? { stealShare: Math.round(machineStealShare(cpu)! * 1000) / 1000 }
       : {}),
   };
 }

@@ -20,6 +20,8 @@
  * Stages not measured separately (user tower, reply decoding, light ranker, popularity, rejection)
  * keep the default profile's values (seed 000 §4 estimates).
  */
+
+import { STEAL_SHARE_MAX } from '../../loadtest/phase-cpu.ts';
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import type { LoadPoint } from '../fleet/load-profile.ts';
@@ -67,13 +69,6 @@ export interface CpuAtRate {
   /** Share of the machine's CPU time the hypervisor took during the phase (steal), when measured. */
   stealShare?: number;
 }
-
-/**
- * Steal above which a phase does not measure the core (`usablePoints`): on this project's 2-vCPU
- * machine a calm phase has 0.1–1.7% and one phase at 150 QPS had 19.3%, its p50 64 ms against 9 ms
- * at 120 QPS (docs/simulator.md, 2026-12-07).
- */
-export const STEAL_SHARE_MAX = 0.05;
 
 /**
  * The points a calibration may fit: those whose phase the hypervisor did not disturb (steal ≤

@@ -37,7 +37,7 @@ import { LadderPosition, type Rung } from '../../core/resilience/fallback-ladder
 import { type GuardCodes, guardedCallback } from '../../core/resilience/guard.ts';
 import type { EventScheduler } from '../engine/scheduler.ts';
 import type { Sampler } from './distributions.ts';
-import { FifoServer } from './fifo-server.ts';
+import type { FifoServer } from './fifo-server.ts';
 import type { FleetSource } from './fleet-spec.ts';
 import type { KafkaModel } from './kafka-model.ts';
 import type { RankerPool } from './ranker-pool.ts';
@@ -101,8 +101,8 @@ export interface ReplicaDeps {
   /** The ANN index the `ann` sources search (a missing index fails them at once). */
   ann?: { missing: boolean };
   onOutcome: (o: RequestOutcome) => void;
-  /** The replica's event loop; a plain FIFO CPU when absent. */
-  cpuServer?: FifoServer;
+  /** The replica's event loop (the run's `cpuServerOf`). */
+  cpuServer: FifoServer;
 }
 
 const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN index missing');
@@ -110,7 +110,7 @@ const ANN_MISSING = new ReclabError('RECLAB_ERR_RETRIEVAL_UNAVAILABLE', 'ANN ind
 const NO_REASONS: readonly { stage: string; code: ErrorCode }[] = [];
 
 export class Replica {
-  /** Its event loop (the run's `cpuServerOf`: a shared CPU's wait included). */
+  /** Its event loop (`ReplicaDeps.cpuServer`). */
   readonly cpuServer: FifoServer;
   readonly breakers: Breakers;
   /** `breakers.sources` in the order of `d.sources`: no lookup by name per request and source. */
@@ -127,7 +127,7 @@ export class Replica {
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
-    this.cpuServer = deps.cpuServer ?? new FifoServer();
+    this.cpuServer = deps.cpuServer;
     const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
     this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
       lagMs: backlogMs,

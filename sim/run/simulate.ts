@@ -147,7 +147,10 @@ export interface SimContext {
    * `replicas.loadProfile` at the replica's arrival rate (`arrivals[index]`, fed by the balancer).
    */
   cpuServerOf(index: number): FifoServer;
-  /** Each replica's arrivals over the last second, as `cpuServerOf` reads them. */
+  /**
+   * Each replica's arrivals over the last second, as `cpuServerOf` reads them; empty without a
+   * load profile (then nothing on the arrival path counts them).
+   */
   readonly arrivals: ArrivalRate[];
 }
 
@@ -284,12 +287,10 @@ export function simContext(opts: SimOptions): SimContext {
     stream,
     arrivals,
     cpuServerOf(index) {
+      const profile = fleet.replicas.loadProfile;
+      if (profile.length === 0) return new FifoServer();
       arrivals[index] ??= new ArrivalRate();
-      return new FifoServer(
-        fleet.replicas.loadProfile.length
-          ? loadStretch(fleet.replicas.loadProfile, arrivals[index])
-          : undefined,
-      );
+      return new FifoServer(loadStretch(profile, arrivals[index]));
     },
     cpuSamplers(index) {
       // One stream per replica and stage: adding a replica does not shift the others' draws.

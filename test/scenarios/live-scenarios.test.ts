@@ -65,7 +65,7 @@ describe('reclab run (live)', () => {
   }, async () => {
     // The scenario's `slow` fault needs Toxiproxy in front of Redis, as `reclab run` builds it.
     // 70/s: under this machine's knee (about 100/s, docs/performance.md), where the scenario's own
-    // 100/s browned out 1–6% of the steady phase in quiet runs and failed its `full` budget; the
+    // 100/s browned out 0.5–5.5% of the steady phase in quiet runs and once failed its `full` budget; the
     // recovery windows (3 s, 210 requests) still give a p99 of more than one request.
     const s = await runScenario({
       ...common,

@@ -84,19 +84,19 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
   });
 
   it('fits the least-squares line through more rates (exact on a line, between the points off it)', () => {
-    const on = fitCpuLine([
-      { rateQps: 30, cpuUsPerS: 30 * 4000 + 80_000 },
-      { rateQps: 90, cpuUsPerS: 90 * 4000 + 80_000 },
-      { rateQps: 150, cpuUsPerS: 150 * 4000 + 80_000 },
-    ]);
+    // 4 ms a request + 80 ms/s at 30, 90 and 150 QPS, the middle point `aboveUsPerS` off the line.
+    const threeRates = (aboveUsPerS: number) =>
+      fitCpuLine(
+        [30, 90, 150].map((rateQps) => ({
+          rateQps,
+          cpuUsPerS: rateQps * 4000 + 80_000 + (rateQps === 90 ? aboveUsPerS : 0),
+        })),
+      );
+    const on = threeRates(0);
     expect(on.perRequestUs).toBeCloseTo(4000, 6);
     expect(on.backgroundUsPerS).toBeCloseTo(80_000, 3);
     // The middle point 60 ms/s above the line: the slope stays, the intercept rises by a third of it.
-    const off = fitCpuLine([
-      { rateQps: 30, cpuUsPerS: 30 * 4000 + 80_000 },
-      { rateQps: 90, cpuUsPerS: 90 * 4000 + 140_000 },
-      { rateQps: 150, cpuUsPerS: 150 * 4000 + 80_000 },
-    ]);
+    const off = threeRates(60_000);
     expect(off.perRequestUs).toBeCloseTo(4000, 6);
     expect(off.backgroundUsPerS).toBeCloseTo(100_000, 3);
   });

@@ -579,6 +579,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       result.unexplainedDegraded = unexplained.get(phase.name) ?? 0;
       phases.push(result);
       log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
+      if (result.unsolicitedResponses)
+        warn(
+          `phase ${phase.name}: the core sent ${result.unsolicitedResponses} response(s) on idle connections ` +
+            '(a 408 as it timed a connection out); counted, attributed to no request',
+        );
     }
     await Promise.all(faultsDone);
     await cold?.stopUploads();

@@ -162,6 +162,9 @@ export function mergePhaseResults(parts: readonly PhaseResult[]): PhaseResult {
     lateThresholdMs: first.lateThresholdMs,
     startedAt,
     endedAt,
+    ...(parts.some((p) => p.unsolicitedResponses !== undefined)
+      ? { unsolicitedResponses: sumOf(parts, (p) => p.unsolicitedResponses) }
+      : {}),
     ...measured,
     warmup: mergeWindows(parts.map((p) => p.warmup)),
   };

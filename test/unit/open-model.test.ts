@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
@@ -369,6 +369,98 @@ describe('runOpenModel', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'RECLAB_ERR_LOADTEST_CALLBACK_FAILED' });
+  });
+});
+
+// A raw HTTP/1.1 server (no framework), for servers that misbehave in ways Fastify never would.
+// `onRequest(k, socket)` runs for the k-th request of a connection (k from 1) and answers it.
+async function startRawServer(onRequest: (k: number, socket: Socket) => void): Promise<string> {
+  const server = createServer((socket) => {
+    rawSockets.add(socket);
+    socket.on('close', () => rawSockets.delete(socket));
+    let k = 0;
+    let buf = '';
+    socket.on('error', () => {});
+    socket.on('data', (d) => {
+      buf += d.toString();
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const length = Number(/content-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+        if (buf.length < end + 4 + length) break;
+        buf = buf.slice(end + 4 + length);
+        onRequest(++k, socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  rawServers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+const rawServers: Server[] = [];
+const rawSockets = new Set<Socket>();
+afterEach(async () => {
+  for (const socket of rawSockets) socket.destroy();
+  for (const s of rawServers.splice(0)) await new Promise((resolve) => s.close(resolve));
+});
+
+function rawResponse(status: string, body: string, close = false): string {
+  return (
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${close ? 'Connection: close\r\n' : ''}\r\n${body}`
+  );
+}
+const OK_BODY = '{"items":[],"meta":{"rung":"full"}}';
+
+describe('runOpenModel against a misbehaving server', () => {
+  it('counts a response nobody asked for (a 408 on an idle connection, then a close) and attributes it to no slot', async () => {
+    // Each connection's second answer is followed at once (same write, so while the connection is
+    // idle) by a 408 and a close: what the core writes when Node times a connection out.
+    // autocannon 8 threw an uncaught TypeError here. (A 408 racing a request just written is that
+    // request's answer, as any client would see it.)
+    const url = await startRawServer((k, socket) => {
+      const ok = rawResponse('200 OK', OK_BODY);
+      if (k !== 2) socket.write(ok);
+      else socket.end(ok + rawResponse('408 Request Timeout', '{"code":"RECLAB_ERR_REQUEST_TIMEOUT"}', true));
+    });
+    const r = await runOpenModel({
+      url,
+      rateQps: 20,
+      durationS: 2,
+      phase: 'steady',
+      connectionsMax: 2,
+      makeRequest: () => ({ method: 'GET', path: '/' }),
+    });
+    expect(r.scheduled).toBe(40);
+    expect(r.completed).toBe(40);
+    expect(r.statusCounts).toMatchObject({ '2xx': 40, '4xx': 0, errors: 0, timeouts: 0 });
+    expect(r.unsolicitedResponses).toBeGreaterThan(0);
+  });
+
+  it('parses the next connection cleanly after a response cut off mid-body', async () => {
+    // The 3rd request overall gets headers and half its body, then silence: the driver times it out
+    // and reconnects. Without a fresh parser the new socket's bytes finish the old body.
+    let n = 0;
+    const url = await startRawServer((_k, socket) => {
+      n++;
+      if (n === 3) {
+        const whole = rawResponse('200 OK', OK_BODY);
+        socket.write(whole.slice(0, whole.length - 10));
+        return;
+      }
+      socket.write(rawResponse('200 OK', OK_BODY));
+    });
+    const r = await runOpenModel({
+      url,
+      rateQps: 5,
+      durationS: 3,
+      phase: 'steady',
+      connectionsMax: 1,
+      timeoutS: 1,
+      makeRequest: () => ({ method: 'GET', path: '/' }),
+    });
+    expect(r.statusCounts.timeouts).toBe(1);
+    expect(r.statusCounts['2xx']).toBe(r.scheduled - 1);
+    expect(r.rungCounts).toEqual({ full: r.scheduled - 1 });
+    expect(r.unsolicitedResponses).toBe(0);
   });
 });
 

@@ -35,7 +35,19 @@
  * autocannon calls when a connection opens and after each response) with "this connection is idle",
  * and the driver calls the original `_doRequest` when a slot is due. It also reads `reqsMade` (the
  * first request of a connection is pre-built at construction and must be rebuilt with `setRequest`)
- * and `conn.connecting` (to start the clock once the pool is connected). Checked at start-up (`RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE`) and pinned by
+ * and `conn.connecting` (to start the clock once the pool is connected).
+ *
+ * It also wraps the client's `_connect`, because autocannon keeps one response parser and one queue
+ * of outstanding requests per client across reconnections and assumes every response answers a
+ * request. A server that writes a response nobody asked for — the core's 408 on a connection it
+ * times out, followed by a close — made autocannon dereference an empty queue and throw from a
+ * socket callback, an uncaught exception that failed the whole run (CI, cold-start). So on every
+ * (re)connect the queue is emptied (with one request per connection, a new socket has none
+ * outstanding) and the parser restarts (a response cut off on the old socket would otherwise eat
+ * the new socket's bytes), and a response with no request outstanding is counted
+ * (`unsolicitedResponses`), never attributed to a slot.
+ *
+ * Checked at start-up (`RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE`) and pinned by
  * test/unit/open-model.test.ts, which fails if autocannon changes how it paces connections.
  */
 import type { EventEmitter } from 'node:events';
@@ -207,6 +219,12 @@ export interface PhaseResult extends WindowStats {
   /** Wall-clock start of the schedule (t0) and end of the drain, ISO 8601. */
   startedAt: string;
   endedAt: string;
+  /**
+   * Responses that arrived on a connection with no request outstanding (a server's 408 as it times
+   * the connection out, before closing it): attributed to no slot. Absent from drivers that cannot
+   * see them (vegeta).
+   */
+  unsolicitedResponses?: number;
   warmup: WindowStats;
 }
 
@@ -253,8 +271,18 @@ const SLOT_EPSILON_MS = 1e-6;
 /** The parts of autocannon 8's Client (lib/httpClient.js) that are not in its public API. */
 interface ClientInternals extends Client {
   _doRequest: () => void;
+  _connect: () => void;
   reqsMade: number;
   conn?: Socket;
+  /** Requests written and not yet answered, oldest first (lib/pipelinedRequestsQueue.js). */
+  pipelinedRequests: { size: () => number; clear: () => void };
+  /** http-parser-js's HTTPParser: its callbacks live under numeric keys named on its constructor. */
+  parser: {
+    type: string;
+    initialize: (type: string) => void;
+    constructor: { kOnMessageComplete: number };
+    [callback: number]: () => void;
+  };
 }
 
 interface InFlight {
@@ -404,6 +432,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
   let pumpTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   const pool: Connection[] = [];
+  let unsolicited = 0; // responses that arrived with no request outstanding on their connection
   const idle: Connection[] = []; // LIFO: keeps a few connections hot instead of cycling through all
   let resolveDrained!: () => void;
   const drained = new Promise<void>((resolve) => {
@@ -581,12 +610,37 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
 
   function setupClient(client: Client): void {
     const c = client as ClientInternals;
-    if (typeof c._doRequest !== 'function' || typeof c.reqsMade !== 'number') {
+    if (
+      typeof c._doRequest !== 'function' ||
+      typeof c._connect !== 'function' ||
+      typeof c.reqsMade !== 'number' ||
+      typeof c.pipelinedRequests?.clear !== 'function' ||
+      typeof c.parser?.initialize !== 'function' ||
+      typeof c.parser.constructor.kOnMessageComplete !== 'number'
+    ) {
       throw new OpenModelError(
         'RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE',
-        'autocannon Client has no _doRequest/reqsMade: this driver is written against autocannon 8.0',
+        'autocannon Client lacks _doRequest/_connect/reqsMade/pipelinedRequests/parser: this driver is written against autocannon 8.0',
       );
     }
+    // See the module comment. autocannon installs its parser callbacks after `setupClient` and
+    // before its first `_connect`, so the completion guard goes in on the first connect.
+    const connect = c._connect;
+    const kComplete = c.parser.constructor.kOnMessageComplete;
+    let guarded = false;
+    c._connect = () => {
+      c.pipelinedRequests.clear();
+      c.parser.initialize(c.parser.type);
+      if (!guarded) {
+        guarded = true;
+        const onComplete = c.parser[kComplete];
+        c.parser[kComplete] = () => {
+          if (c.pipelinedRequests.size() > 0) return onComplete();
+          unsolicited++;
+        };
+      }
+      connect.call(c);
+    };
     const conn: Connection = {
       client: c,
       write: c._doRequest,
@@ -777,6 +831,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     lateThresholdMs: lateMs,
     startedAt: startedAt.toISOString(),
     endedAt: endedAt.toISOString(),
+    unsolicitedResponses: unsolicited,
     ...m,
     warmup: finishWindow(warm),
   };

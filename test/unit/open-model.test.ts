@@ -316,6 +316,26 @@ describe('runOpenModel', () => {
     expect(r.latencyMs.max).toBeGreaterThanOrEqual(1400);
   });
 
+  it('keeps idle pooled connections open past the request timeout (no reconnection churn)', async () => {
+    const server = await startServer();
+    let connections = 0;
+    server.app.server.on('connection', () => connections++);
+    const r = await runOpenModel({
+      url: server.url,
+      rateQps: 4,
+      durationS: 3.5,
+      phase: 'steady',
+      timeoutS: 1,
+      makeRequest: recommendations(3).makeRequest,
+    });
+    expect(r.completed).toBe(14);
+    expect(r.statusCounts.timeouts + r.statusCounts.errors).toBe(0);
+    // The pool (peak rate × 2 s = 8 sockets) opened once. autocannon alone replaces each idle
+    // socket every timeoutS: 8 more connections a second.
+    expect(r.connections).toBe(8);
+    expect(connections).toBe(8);
+  });
+
   it('counts an unanswered request as a timeout and still drains', async () => {
     const server = await startServer();
     const { makeRequest, sentIds } = recommendations(9);

@@ -272,6 +272,8 @@ const SLOT_EPSILON_MS = 1e-6;
 interface ClientInternals extends Client {
   _doRequest: () => void;
   _connect: () => void;
+  _destroyConnection: () => void;
+  destroyed: boolean;
   reqsMade: number;
   conn?: Socket;
   /** Requests written and not yet answered, oldest first (lib/pipelinedRequestsQueue.js). */
@@ -613,6 +615,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     if (
       typeof c._doRequest !== 'function' ||
       typeof c._connect !== 'function' ||
+      typeof c._destroyConnection !== 'function' ||
       typeof c.reqsMade !== 'number' ||
       typeof c.pipelinedRequests?.clear !== 'function' ||
       typeof c.parser?.initialize !== 'function' ||
@@ -620,15 +623,39 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     ) {
       throw new OpenModelError(
         'RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE',
-        'autocannon Client lacks _doRequest/_connect/reqsMade/pipelinedRequests/parser: this driver is written against autocannon 8.0',
+        'autocannon Client lacks _doRequest/_connect/_destroyConnection/reqsMade/pipelinedRequests/parser: this driver is written against autocannon 8.0',
       );
     }
     // See the module comment. autocannon installs its parser callbacks after `setupClient` and
     // before its first `_connect`, so the completion guard goes in on the first connect.
     const connect = c._connect;
+    const destroyConnection = c._destroyConnection;
     const kComplete = c.parser.constructor.kOnMessageComplete;
     let guarded = false;
+    // autocannon's request timer also fires on a connection with nothing outstanding (it restarts
+    // only on a write) and then replaces the socket. Most of a pool sized for the peak rate is idle,
+    // so that was a reconnection per idle connection every `timeoutS` (about 20/s on a 200-socket
+    // pool): CPU on both sides of the measurement for nothing. An idle, open socket is kept.
+    let keptIdle = false;
+    c._destroyConnection = () => {
+      const socket = c.conn;
+      if (
+        !c.destroyed &&
+        c.pipelinedRequests.size() === 0 &&
+        socket &&
+        !socket.destroyed &&
+        !socket.connecting
+      ) {
+        keptIdle = true; // the timeout's reconnect that follows is skipped too
+        return;
+      }
+      destroyConnection.call(c);
+    };
     c._connect = () => {
+      if (keptIdle) {
+        keptIdle = false;
+        return;
+      }
       c.pipelinedRequests.clear();
       c.parser.initialize(c.parser.type);
       if (!guarded) {

@@ -47,6 +47,7 @@ import {
   type ServerTimeouts,
   serverTimeoutOptions,
 } from './http/server-timeouts.ts';
+import { holdUnusedConnections } from './http/unused-connections.ts';
 import { listVersions } from './registry/model-registry.ts';
 import { indexFreshUploads, type SwappableModelSet, type SwapRecord } from './registry/model-slots.ts';
 import type { ActiveFault, FaultInjector } from './resilience/fault-injection.ts';
@@ -142,6 +143,7 @@ export function buildApp(
   } = {},
 ): FastifyInstance {
   const { deps, models, breakers, lifecycle } = core;
+  const timeouts = opts.timeouts ?? DEFAULT_SERVER_TIMEOUTS;
   const app = Fastify({
     // Logs go to stderr: stdout carries the core's one machine-readable `listening` line.
     logger: { level: opts.logLevel ?? 'info', stream: process.stderr },
@@ -149,7 +151,7 @@ export function buildApp(
     logController: new LogController({ disableRequestLogging: true }),
     // Routes with a body set their own limit (BODY_LIMITS); this one is for all others.
     bodyLimit: BODY_LIMITS.noBody,
-    ...serverTimeoutOptions(opts.timeouts ?? DEFAULT_SERVER_TIMEOUTS),
+    ...serverTimeoutOptions(timeouts),
     // On close, idle keep-alive sockets are closed at once (not after keepAliveTimeout); sockets
     // busy with a request close after its reply (see the draining hook below).
     forceCloseConnections: 'idle',
@@ -158,6 +160,9 @@ export function buildApp(
     frameworkErrors: (err, _req, reply) => sendError(reply, err),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
+  // A connection that has not sent a request is idle: closed quietly after the keep-alive timeout,
+  // not answered 408 at the request timeout (core/http/unused-connections.ts).
+  holdUnusedConnections(app.server, timeouts);
   /** Every error answer: problem details (core/http/problem.ts), with Retry-After or WWW-Authenticate. */
   const sendProblem = (reply: FastifyReply, body: ProblemDetails, err?: ReclabError) => {
     for (const [name, value] of Object.entries(problemHeaders(body.code, err))) {

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERRORS, type ErrorCode, ReclabError } from '../errors.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
+import { isUnused } from './unused-connections.ts';
 
 /**
  * The HTTP layer's own errors in the core's error table (core/errors.ts, docs/errors.md): what
@@ -52,13 +53,20 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 
 /**
  * Fastify's `clientErrorHandler`: Node reports an unparseable request, headers over its limit, or a
- * request not received whole within `requestTimeout` (a trickling body). Like Fastify's default it
- * writes one response on the raw socket and closes it (`Connection: close`), with the core's problem
- * details.
+ * request not received whole within `requestTimeout` (trickling headers or body). Like Fastify's
+ * default it writes one response on the raw socket and closes it (`Connection: close`), with the
+ * core's problem details. Node also reports a request timeout on a connection that has not sent a
+ * byte: that connection is idle, not late, and is neither answered nor closed here; its idle timer
+ * closes it quietly (core/http/unused-connections.ts).
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && isUnused(socket)) {
+    // Without an idle timer (holdUnusedConnections not installed) nothing else would close it.
+    if (!socket.timeout) socket.destroy();
+    return;
+  }
   const code = clientErrorCode(err);
   const { status } = ERRORS[code];
   const body = JSON.stringify(problem(code));

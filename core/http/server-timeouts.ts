@@ -6,7 +6,8 @@ export interface ServerTimeouts {
   /**
    * The whole request — headers and body — must arrive within this many ms of its first byte;
    * otherwise 408 RECLAB_ERR_REQUEST_TIMEOUT and the connection is closed. Node's `requestTimeout`
-   * (and `headersTimeout`).
+   * (and `headersTimeout`). Node also applies it to a connection that has sent nothing since it
+   * opened; the core does not (core/http/unused-connections.ts).
    */
   requestTimeoutMs: number;
   /**
@@ -16,9 +17,9 @@ export interface ServerTimeouts {
    */
   connectionTimeoutMs: number;
   /**
-   * An idle keep-alive connection is closed after this many ms. Longer than the 60 s idle timeout
-   * of common load balancers, so the balancer, not the core, closes idle connections (no request
-   * races a close). Node's `keepAliveTimeout`: it advertises `Keep-Alive: timeout=<s>` and closes
+   * An idle keep-alive connection, or one that has not sent a request since it opened, is closed
+   * (without a response) after this many ms. Longer than the 60 s idle timeout of common load
+   * balancers, so the balancer, not the core, closes idle connections (no request races a close). Node's `keepAliveTimeout`: it advertises `Keep-Alive: timeout=<s>` and closes
    * the socket 1 s after that (its grace for clients on the edge).
    */
   keepAliveTimeoutMs: number;

@@ -26,6 +26,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ensureLabGc } from '../loadtest/lab-gc.ts';
 import { machineStealShare, STEAL_SHARE_MAX } from '../loadtest/phase-cpu.ts';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
@@ -33,6 +34,9 @@ import type { StatusCounts } from '../reports/model.ts';
 import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
+
+// The runner's collections must not take the CPU of the core it measures (loadtest/lab-gc.ts).
+await ensureLabGc();
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: a } = parseArgs({

@@ -35,6 +35,13 @@ async function refuseUnknownVariables(): Promise<void> {
   process.exit(2);
 }
 
+// The commands that drive live load run with the lab's GC flags (loadtest/lab-gc.ts): the runner's
+// collections must not take the CPU of the core it measures. Re-runs this process when needed.
+if (['run', 'calibrate', 'load'].includes(process.argv[2] ?? '')) {
+  const { ensureLabGc } = await import('../loadtest/lab-gc.ts');
+  await ensureLabGc();
+}
+
 const program = new Command()
   .name('reclab')
   .description('Simulation-first test harness and load-testing lab for a video recommendation serving core')

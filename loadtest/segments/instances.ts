@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ScenarioDefinition } from '../../scenarios/define.ts';
 import type { PhaseResult } from '../drivers/autocannon/open-model.ts';
+import { LAB_V8_FLAGS } from '../lab-gc.ts';
 import { mergePhaseResults } from './merge-phases.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,6 +70,7 @@ export class LoadInstances {
       const child = spawn(
         process.execPath,
         [
+          ...LAB_V8_FLAGS,
           '--import',
           'tsx',
           join(ROOT, 'bin/reclab.ts'),

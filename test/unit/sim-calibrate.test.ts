@@ -24,7 +24,7 @@ function samples(n: number, ms: Record<string, number>): StageSamples {
 const stages = { user: 0.4, retrieval: 1.0, merge: 0.1, enrichment: 0.6, ranking: 1.2, reranking: 0.7 };
 
 describe('reclab calibrate: stage samples and the fit', () => {
-  it('keeps stage timings in histograms and gives non-decreasing quantiles, the top at p99.9', () => {
+  it('keeps stage timings in histograms and gives non-decreasing quantiles', () => {
     const s = samples(1000, stages);
     expect(s.responses).toBe(1000);
     expect(s.count('ranking')).toBe(1000);
@@ -36,6 +36,22 @@ describe('reclab calibrate: stage samples and the fit', () => {
     s.record(undefined);
     s.record({ user: 1 }); // no total: not a timed response
     expect(s.responses).toBe(1000);
+  });
+
+  it('keeps the top 1% of an empirical stage at its measured mean: one outlier does not stretch it', () => {
+    // 500 responses (a 30 s phase at ~17 QPS) and one 50 ms outlier among ~1.2 ms rankings: with
+    // so few samples p99.9 is the largest, where the top point used to sit.
+    const s = samples(500, stages);
+    s.record({ ranking: 50, total: 50 });
+    const q = s.quantilesUs('ranking');
+    const p99 = q[QUANTILE_POINTS - 2];
+    const top = q[QUANTILE_POINTS - 1];
+    expect(s.percentileUs('ranking', 99.9)).toBeGreaterThan(40_000);
+    // The last segment's mean, (p99 + top) / 2, is the measured mean above p99.
+    expect((p99 + top) / 2).toBeCloseTo(s.tailMeanUs('ranking'), -2);
+    // Before, the last segment ran up to the outlier (mean ≈ 25.7 ms); now its mean is the top 1%'s.
+    expect(top).toBeLessThan(25_000);
+    expect(top).toBeGreaterThanOrEqual(p99);
   });
 
   it('maps CPU-only stages as measured and puts the rest of the CPU per request in requestUs', () => {

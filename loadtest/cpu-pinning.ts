@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
+import { descendantPids } from './proc-tree.ts';
 
 const run = promisify(execFile);
 
@@ -54,33 +55,11 @@ export interface PinTargets {
 }
 
 /** Host pids of every process in a running container: its init and all of its descendants. */
-async function containerPids(c: StartedTestContainer): Promise<number[]> {
+export async function containerPids(c: StartedTestContainer): Promise<number[]> {
   const engine = await getContainerRuntimeClient();
   const info = (await engine.container.getById(c.getId()).inspect()) as { State?: { Pid?: number } };
   const root = info.State?.Pid;
-  if (!root) return [];
-  const children = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after the ')'.
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(d));
-      children.set(ppid, list);
-    } catch {
-      // the process ended while we read
-    }
-  }
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...(children.get(p) ?? []));
-  }
-  return out;
+  return root ? descendantPids(root) : [];
 }
 
 /** `taskset -p -c <cpus> <pid>`, with `-a` for every thread of the process; a vanished pid is skipped. */

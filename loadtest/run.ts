@@ -24,7 +24,7 @@ import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
 import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
-import { applyPinning, type CpuPinning, cpuPinningPlan, unpin } from './cpu-pinning.ts';
+import { applyPinning, type CpuPinning, containerPids, cpuPinningPlan, unpin } from './cpu-pinning.ts';
 import {
   type LiveProgress,
   type PhaseResult,
@@ -47,9 +47,10 @@ import { externalKafka, type StartedKafka, startKafka } from './infra/kafka.ts';
 import { createTopic } from './infra/kafka-topics.ts';
 import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { labAdminToken } from './lab-env.ts';
-import { machineStealShare, type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
+import { foreignCpuShare, machineStealShare, type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
 import { PhaseTimers } from './phase-timers.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
+import { descendantPids } from './proc-tree.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
 import { EXIT, runVerdict } from './run-verdict.ts';
@@ -484,7 +485,17 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           );
       }
       await opts.probe?.phaseStart?.(phase.name, coreUrl);
-      const cpuMeter = startCpuMeter(core?.child.pid);
+      // The run's own processes, looked up at each phase (a restarted container has new pids): the
+      // rest of the machine's process time is foreign CPU, a disturbed phase's mark.
+      const ownPids = [
+        ...descendantPids(process.pid),
+        ...(
+          await Promise.all(
+            [redis?.container, kafka?.container].map((c) => (c ? containerPids(c).catch(() => []) : [])),
+          )
+        ).flat(),
+      ];
+      const cpuMeter = startCpuMeter(core?.child.pid, ownPids);
       const onScheduleStart = () => {
         startFaults();
         if (viral && phase === viralPhase) viral.start();
@@ -849,6 +860,9 @@ function phaseLine(p: RunPhase, warmup: boolean, arrivals: string): string {
           : '') +
         (machineStealShare(p.cpu) !== undefined
           ? `; machine steal ${(machineStealShare(p.cpu)! * 100).toFixed(1)}%`
+          : '') +
+        (foreignCpuShare(p.cpu) !== undefined
+          ? `, foreign CPU ${(foreignCpuShare(p.cpu)! * 100).toFixed(1)}%`
           : '')
       : '')
   );

@@ -154,6 +154,8 @@ export const PhaseSchema = z.object({
       /** The whole machine (all CPUs, /proc/stat): busy time, and steal by the hypervisor. */
       machineBusyMs: z.number().nonnegative().optional(),
       machineStealMs: z.number().nonnegative().optional(),
+      /** Process time of the machine that was not the run's (not the runner, its children or its containers). */
+      foreignMs: z.number().nonnegative().optional(),
     })
     .optional(),
 });

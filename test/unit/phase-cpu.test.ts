@@ -2,8 +2,10 @@
  * The per-phase CPU meter (loadtest/phase-cpu.ts): /proc/<pid>/stat read right (it agrees with
  * process.cpuUsage for this process), per-request figures, no core figures without a pid.
  */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { machineCpuMs, processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
+import { foreignCpuShare, machineCpuMs, processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
+import { descendantPids } from '../../loadtest/proc-tree.ts';
 
 /** Spins until this thread has used `ms` of CPU (not wall time: the machine may be shared). */
 function burn(ms: number): void {
@@ -64,5 +66,28 @@ describe('phase CPU meter', () => {
     const noCore = startCpuMeter(undefined).stop(0);
     expect(noCore.coreMs).toBeUndefined();
     expect(noCore.runnerUsPerRequest).toBeGreaterThanOrEqual(0);
+  });
+
+  it("counts a process outside the run's as foreign CPU, and the same process as the run's when given", async () => {
+    // A child that spins for 600 ms of CPU, then exits.
+    const child = spawn(process.execPath, [
+      '-e',
+      'const t=process.cpuUsage();let x=0;while(true){for(let i=0;i<1e5;i++)x+=Math.sqrt(i);const d=process.cpuUsage(t);if(d.user+d.system>6e5)break}',
+    ]);
+    const done = new Promise((r) => child.on('exit', r));
+    expect(descendantPids(process.pid)).toContain(child.pid);
+    // Two meters over the same window: the child is foreign to one, the run's own to the other.
+    const foreign = startCpuMeter(undefined, [process.pid]);
+    const own = startCpuMeter(undefined, [process.pid, child.pid!]);
+    await new Promise((r) => setTimeout(r, 400));
+    const a = foreign.stop(1);
+    const b = own.stop(1);
+    await done;
+    expect(a.foreignMs).toBeDefined();
+    // The child ran ≈ 400 ms in the window (a CPU of its own on this 2-CPU machine, or less when
+    // shared): the difference is its CPU, whatever else the machine ran.
+    expect(a.foreignMs! - b.foreignMs!).toBeGreaterThan(150);
+    expect(foreignCpuShare(a)).toBeGreaterThan(0);
+    expect(startCpuMeter(undefined).stop(1).foreignMs).toBeUndefined();
   });
 });

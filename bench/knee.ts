@@ -23,7 +23,8 @@
  *   (`popularity` with `admission RECLAB_ERR_OVERLOADED`, the last rung before shedding) and by 503.
  * `--pin-core`: as `reclab run --pin-core` (the core process alone on a CPU, the lab on the others).
  * `--warmup S`: warm-up phases last S s at the swept rate (default: the scenario's own, scaled).
- * A run with more than 5% hypervisor steal in a measured phase is listed and taken once more.
+ * A run with more than 5% hypervisor steal, or 5% foreign CPU (processes outside the run), in a
+ * measured phase is listed and taken once more.
  * Time is bounded: about runs × rates × (duration + ≈ 40 s of container and core start-up). Run it alone on
  * the machine (under the machine's load lock, when it has one): it measures CPU.
  *
@@ -41,7 +42,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureLabGc } from '../loadtest/lab-gc.ts';
-import { machineStealShare, STEAL_SHARE_MAX } from '../loadtest/phase-cpu.ts';
+import {
+  FOREIGN_SHARE_MAX,
+  foreignCpuShare,
+  machineStealShare,
+  STEAL_SHARE_MAX,
+} from '../loadtest/phase-cpu.ts';
 import { type RunPhase, runScenario } from '../loadtest/run.ts';
 import { scenarios } from '../scenarios/index.ts';
 import { peakMeasuredRateQps } from '../scenarios/scale.ts';
@@ -90,6 +96,8 @@ interface KneeRun {
   scoringAfterPhaseMs: number | null;
   /** The largest share of the machine the hypervisor took (steal) in a measured phase; null unmeasured. */
   machineStealShare: number | null;
+  /** The largest share of the machine processes outside the run took in a measured phase; null unmeasured. */
+  foreignCpuShare: number | null;
   loadAverage: number[];
 }
 
@@ -179,6 +187,9 @@ function summariseRun(
     machineStealShare: measured.every((p) => p.cpu && machineStealShare(p.cpu) !== undefined)
       ? Number(Math.max(...measured.map((p) => machineStealShare(p.cpu!)!)).toFixed(4))
       : null,
+    foreignCpuShare: measured.every((p) => p.cpu && foreignCpuShare(p.cpu) !== undefined)
+      ? Number(Math.max(...measured.map((p) => foreignCpuShare(p.cpu!)!)).toFixed(4))
+      : null,
     loadAverage: os.loadavg(),
   };
 }
@@ -265,8 +276,17 @@ async function main(): Promise<void> {
     runsPerRate: runs,
     warmupS: warmupS ?? null,
     pinCore: values['pin-core'],
-    /** Runs taken again because the hypervisor took more than STEAL_SHARE_MAX of the machine. */
-    disturbedRuns: [] as { rateQps: number; label: string; runId: string; machineStealShare: number }[],
+    /**
+     * Runs taken again because the hypervisor took more than STEAL_SHARE_MAX of the machine, or
+     * processes outside the run more than FOREIGN_SHARE_MAX.
+     */
+    disturbedRuns: [] as {
+      rateQps: number;
+      label: string;
+      runId: string;
+      machineStealShare: number | null;
+      foreignCpuShare: number | null;
+    }[],
     definition: { p99MaxMs: P99_MAX_MS, fullShareMin: FULL_SHARE_MIN, scenarioAssertions: true },
     rates: [] as KneeRate[],
     kneeQps: null as number | null,
@@ -281,21 +301,24 @@ async function main(): Promise<void> {
     await writeFile(outPath, `${JSON.stringify(doc, null, 2)}\n`);
   };
   /**
-   * One live run at `rateQps`; a run the hypervisor disturbed (steal above STEAL_SHARE_MAX in a
-   * measured phase: it measured the machine's neighbours, not the core) is listed in
-   * `disturbedRuns` and taken once more.
+   * One live run at `rateQps`; a disturbed run (steal above STEAL_SHARE_MAX or foreign CPU above
+   * FOREIGN_SHARE_MAX in a measured phase: it measured the machine's neighbours, not the core) is
+   * listed in `disturbedRuns` and taken once more.
    */
   const runAt = async (rateQps: number, label: string): Promise<KneeRun> => {
     const first = await runOnce(rateQps, label);
-    if ((first.machineStealShare ?? 0) <= STEAL_SHARE_MAX) return first;
+    const steal = first.machineStealShare ?? 0;
+    const foreign = first.foreignCpuShare ?? 0;
+    if (steal <= STEAL_SHARE_MAX && foreign <= FOREIGN_SHARE_MAX) return first;
     doc.disturbedRuns.push({
       rateQps,
       label,
       runId: first.runId,
-      machineStealShare: first.machineStealShare!,
+      machineStealShare: first.machineStealShare,
+      foreignCpuShare: first.foreignCpuShare,
     });
     console.log(
-      `${rateQps} QPS ${label}: steal ${(first.machineStealShare! * 100).toFixed(1)}%, taken again`,
+      `${rateQps} QPS ${label}: steal ${(steal * 100).toFixed(1)}%, foreign CPU ${(foreign * 100).toFixed(1)}%, taken again`,
     );
     return runOnce(rateQps, `${label} (again)`);
   };

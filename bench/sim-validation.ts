@@ -27,7 +27,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureLabGc } from '../loadtest/lab-gc.ts';
-import { machineStealShare, STEAL_SHARE_MAX } from '../loadtest/phase-cpu.ts';
+import {
+  FOREIGN_SHARE_MAX,
+  foreignCpuShare,
+  machineStealShare,
+  STEAL_SHARE_MAX,
+} from '../loadtest/phase-cpu.ts';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
@@ -114,6 +119,8 @@ interface LiveRun extends Side {
   mainThreadRunsPerS: number | null;
   /** Hypervisor steal ÷ the machine's CPU time over the phase (all CPUs, /proc/stat). */
   machineStealShare: number | null;
+  /** CPU of processes outside the run ÷ the machine's CPU time over the phase (phase-cpu.ts `foreignMs`). */
+  foreignCpuShare: number | null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -157,6 +164,7 @@ for (let round = 0; round < runs; round++) {
       mainThreadRunsPerS:
         c?.coreMainThreadRuns !== undefined ? Math.round(c.coreMainThreadRuns / c.wallS) : null,
       machineStealShare: c && machineStealShare(c) !== undefined ? round3(machineStealShare(c)!) : null,
+      foreignCpuShare: c && foreignCpuShare(c) !== undefined ? round3(foreignCpuShare(c)!) : null,
     };
     live.get(rate)!.push(l);
     process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);
@@ -167,10 +175,13 @@ const rows = rates.map((rate) => {
   const scenario = measuredBaseline(`validation-${rate}`, rate, durationS, undefined, warmupS);
   const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
   const s = side(sim.result.phases.find((p) => p.name === MEASURED_PHASE)!);
-  // A run the hypervisor took more than STEAL_SHARE_MAX of the machine from measured its
-  // neighbours, not the core: listed, not judged against (unless every run at the rate was).
+  // A run the hypervisor took more than STEAL_SHARE_MAX of the machine from, or other processes
+  // more than FOREIGN_SHARE_MAX of it, measured its neighbours, not the core: listed, not judged
+  // against (unless every run at the rate was).
   const all = live.get(rate)!;
-  const calm = all.filter((x) => (x.machineStealShare ?? 0) <= STEAL_SHARE_MAX);
+  const calm = all.filter(
+    (x) => (x.machineStealShare ?? 0) <= STEAL_SHARE_MAX && (x.foreignCpuShare ?? 0) <= FOREIGN_SHARE_MAX,
+  );
   const ls = calm.length ? calm : all;
   const stat = (pick: (x: Side) => number) => {
     const xs = ls.map(pick);
@@ -224,7 +235,7 @@ const rows = rates.map((rate) => {
       degradedShare: stat((x) => x.degradedShare),
       shedShare: stat((x) => x.shedShare),
       runs: all,
-      /** Runs left out of the median and range for steal (all of them kept when none was calm). */
+      /** Runs left out of the median and range for steal or foreign CPU (all of them kept when none was calm). */
       disturbedRuns: all.filter((x) => !ls.includes(x)).map((x) => x.runId),
     },
     sim: { ...s, replicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null },

@@ -164,6 +164,13 @@ export function machineStealShare(cpu: Pick<PhaseCpu, 'machineStealMs' | 'wallS'
 }
 
 /**
+ * Foreign CPU above which a phase measured what else ran on the machine rather than the core
+ * (as `STEAL_SHARE_MAX`): 5% of all CPUs, a tenth of a CPU on average on this 2-vCPU machine.
+ * The benches and `reclab calibrate` treat such a phase like one with steal.
+ */
+export const FOREIGN_SHARE_MAX = 0.05;
+
+/**
  * The share of the machine's CPU time (all CPUs) that processes outside the run took during a
  * phase, in [0, 1]; undefined when it was not measured.
  */

@@ -16,7 +16,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { machineStealShare } from '../../loadtest/phase-cpu.ts';
+import { foreignCpuShare, machineStealShare } from '../../loadtest/phase-cpu.ts';
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
@@ -212,6 +212,9 @@ function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undef
       : {}),
     ...(machineStealShare(cpu) !== undefined
       ? { stealShare: Math.round(machineStealShare(cpu)! * 1000) / 1000 }
+      : {}),
+    ...(foreignCpuShare(cpu) !== undefined
+      ? { foreignShare: Math.round(foreignCpuShare(cpu)! * 1000) / 1000 }
       : {}),
   };
 }

@@ -21,7 +21,7 @@
  * keep the default profile's values (seed 000 §4 estimates).
  */
 
-import { STEAL_SHARE_MAX } from '../../loadtest/phase-cpu.ts';
+import { FOREIGN_SHARE_MAX, STEAL_SHARE_MAX } from '../../loadtest/phase-cpu.ts';
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import type { LoadPoint } from '../fleet/load-profile.ts';
@@ -68,11 +68,14 @@ export interface CpuAtRate {
   runDelayUsPerS?: number;
   /** Share of the machine's CPU time the hypervisor took during the phase (steal), when measured. */
   stealShare?: number;
+  /** Share of the machine's CPU time processes outside the run took during the phase, when measured. */
+  foreignShare?: number;
 }
 
 /**
- * The points a calibration may fit: those whose phase the hypervisor did not disturb (steal ≤
- * `STEAL_SHARE_MAX`, or not measured), and the others with why they were left out.
+ * The points a calibration may fit: those whose phase neither the hypervisor (steal ≤
+ * `STEAL_SHARE_MAX`) nor other processes (foreign CPU ≤ `FOREIGN_SHARE_MAX`) disturbed (or not
+ * measured), and the others with why they were left out.
  */
 export function usablePoints(points: readonly CpuAtRate[]): { kept: CpuAtRate[]; dropped: string[] } {
   const kept: CpuAtRate[] = [];
@@ -81,6 +84,10 @@ export function usablePoints(points: readonly CpuAtRate[]): { kept: CpuAtRate[];
     if ((p.stealShare ?? 0) > STEAL_SHARE_MAX)
       dropped.push(
         `${p.rateQps} QPS left out: the hypervisor took ${(p.stealShare! * 100).toFixed(1)}% of the machine (steal > ${STEAL_SHARE_MAX * 100}%)`,
+      );
+    else if ((p.foreignShare ?? 0) > FOREIGN_SHARE_MAX)
+      dropped.push(
+        `${p.rateQps} QPS left out: processes outside the run took ${(p.foreignShare! * 100).toFixed(1)}% of the machine (foreign CPU > ${FOREIGN_SHARE_MAX * 100}%)`,
       );
     else kept.push(p);
   return { kept, dropped };

@@ -145,6 +145,15 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
     expect(dropped).toEqual([expect.stringMatching(/^150 QPS left out: .*19\.3%/)]);
   });
 
+  it('leaves out a phase other processes took more than 5% of the machine in, and says why', () => {
+    const { kept, dropped } = usablePoints([
+      { rateQps: 30, cpuUsPerS: 200_000, foreignShare: 0.02 },
+      { rateQps: 120, cpuUsPerS: 600_000, foreignShare: 0.131 },
+    ]);
+    expect(kept.map((p) => p.rateQps)).toEqual([30]);
+    expect(dropped).toEqual([expect.stringMatching(/^120 QPS left out: processes outside the run .*13\.1%/)]);
+  });
+
   it('charges all the CPU per request when the intercept would be negative', () => {
     const line = fitCpuLine([
       { rateQps: 50, cpuUsPerS: 100_000 },

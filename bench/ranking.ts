@@ -3,9 +3,13 @@
  * request for 300 and 1,000 candidates, with intraOpNumThreads 1 and 2.
  *
  *   npx tsx bench/ranking.ts [--candidates 300,1000] [--threads 1,2] [--runs 1000] [--warmup 100]
- *                            [--artifacts .reclab/cache/world-…] [--out bench/out/ranking.json]
+ *                            [--artifacts .reclab/cache/world-…] [--model ranker.onnx|light_ranker.onnx]
+ *                            [--out bench/out/ranking.json]
  *
- * Model: `ranker.onnx` from `--artifacts`, else the newest .reclab/cache/<dir>/ holding one; when
+ * Each row also reports the process CPU time per call (`cpuUsPerCall`: user + system over the timed
+ * calls ÷ runs), which other jobs on the machine inflate less than the latency percentiles.
+ *
+ * Model: `--model` (default `ranker.onnx`; `light_ranker.onnx` for the in-process fallback) from `--artifacts`, else the newest .reclab/cache/<dir>/ holding one; when
  * there is none, a 20k-user × 10k-video world's artifacts are built first with
  * loadtest/prepare-world.ts (no Redis), which takes minutes. Input rows are real: `rankerInput` of
  * one user record against the first n video records of the same artifacts (derived from the
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '1000' },
       warmup: { type: 'string', default: '100' },
       artifacts: { type: 'string' },
+      model: { type: 'string', default: 'ranker.onnx' },
       out: { type: 'string', default: join(ROOT, 'bench', 'out', 'ranking.json') },
     },
   });
@@ -108,7 +113,7 @@ async function main(): Promise<void> {
   const loadAverageBefore = os.loadavg();
   const results: Record<string, unknown>[] = [];
   for (const threads of threadCounts) {
-    const ranker = await OnnxRanker.load(join(dir, 'ranker.onnx'), String(manifest.modelVersion), threads);
+    const ranker = await OnnxRanker.load(join(dir, values.model), String(manifest.modelVersion), threads);
     for (const n of candidates) {
       const user = userRec.subarray(0, USER_RECORD_LEN);
       const rows = Array.from({ length: n }, (_, i) => {
@@ -124,12 +129,16 @@ async function main(): Promise<void> {
       const features = rankerInput(user, rows, affinity, nowS);
       for (let i = 0; i < warmup; i++) await ranker.score(features, n);
       const histogram = latencyHistogramUs();
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < runs; i++) {
         const t0 = process.hrtime.bigint();
         await ranker.score(features, n);
         recordSinceUs(histogram, t0);
       }
+      const cpu = process.cpuUsage(cpu0);
       const row = {
+        model: values.model,
+        cpuUsPerCall: Math.round(((cpu.user + cpu.system) / runs) * 10) / 10,
         candidates: n,
         intraOpNumThreads: threads,
         runs,
@@ -140,7 +149,7 @@ async function main(): Promise<void> {
       histogram.destroy();
       results.push(row);
       console.log(
-        `${n} candidates, ${threads} thread(s): p50 ${row.p50Us} µs, p99 ${row.p99Us} µs (load ${row.loadAverage[0]!.toFixed(2)})`,
+        `${values.model}: ${n} candidates, ${threads} thread(s): p50 ${row.p50Us} µs, p99 ${row.p99Us} µs, CPU ${row.cpuUsPerCall} µs a call (load ${row.loadAverage[0]!.toFixed(2)})`,
       );
     }
     await ranker.release();

@@ -39,11 +39,31 @@ export const NUM_CATEGORIES = CATEGORIES.length;
 
 /**
  * User record fields (Float32 each), stored at `u:{userId}`:
- * `[regionIdx, deviceIdx, tenureDays, watchCount, catShare_0 … catShare_15]` where catShare is the
- * share of the user's logged watches in each category (sums to 1, or all 0 for a cold user).
+ * `[regionIdx, deviceIdx, tenureDays, watchCount, catShare_0 … catShare_15, catClickLift_0 … _15,
+ * catWatchLift_0 … _15, subCatShare_0 … _15]` where
+ * - `catShare` is the share of the user's logged watches in each category (sums to 1, or all 0 for a
+ *   cold user);
+ * - `catClickLift` is, per category, the log of the user's position-debiased click-through rate on
+ *   the category's impressions over the platform's, shrunk towards the platform's (0 = no evidence):
+ *   unlike `catShare` it divides by what the user was shown, so exposure does not pass for taste;
+ * - `catWatchLift` is, per category, the log of the user's mean watched share per click over the
+ *   platform's, shrunk the same way (0 = no evidence);
+ * - `subCatShare` is the share of the creators the user follows whose home category is each
+ *   category (all 0 for a user who follows nobody).
+ * The last three are batch features of the user's history and follows (seed 001 "user-item
+ * crosses"); only the main ranker reads them, one entry per candidate (`extendedModelInput`).
  */
-export const USER_RECORD = { region: 0, device: 1, tenureDays: 2, watchCount: 3, catShare: 4 } as const;
-export const USER_RECORD_LEN = 4 + NUM_CATEGORIES;
+export const USER_RECORD = {
+  region: 0,
+  device: 1,
+  tenureDays: 2,
+  watchCount: 3,
+  catShare: 4,
+  catClickLift: 4 + NUM_CATEGORIES,
+  catWatchLift: 4 + 2 * NUM_CATEGORIES,
+  subCatShare: 4 + 3 * NUM_CATEGORIES,
+} as const;
+export const USER_RECORD_LEN = 4 + 4 * NUM_CATEGORIES;
 
 /**
  * Video record fields (Float32 each), stored at `v:{videoId}`:
@@ -84,9 +104,11 @@ export const VIDEO_FEATURE_DIM = NUM_CATEGORIES + 4;
 export const CORE_RANKER_INPUT_DIM = USER_FEATURE_DIM + VIDEO_FEATURE_DIM + 1;
 /**
  * Columns only the main ranker reads, after the core ones: `[sameRegion, ctrLogit / 4, watchShare,
- * likeRate]` — the user-video region cross and the video's engagement statistics (`VIDEO_RECORD`).
+ * likeRate, catClickLift[c], catWatchLift[c], subCatShare[c]]` — the user-video region cross, the
+ * video's engagement statistics (`VIDEO_RECORD`), and the user's history and follows in the
+ * candidate's category `c` (`USER_RECORD`).
  */
-export const EXTENDED_FEATURE_DIM = 4;
+export const EXTENDED_FEATURE_DIM = 7;
 /** Width of one ranker input row: the core columns, then the extended ones. */
 export const RANKER_INPUT_DIM = CORE_RANKER_INPUT_DIM + EXTENDED_FEATURE_DIM;
 /** The `ctrLogit` feature is `ctrLogit / CTR_LOGIT_FEATURE_SCALE`. */
@@ -174,7 +196,8 @@ export function videoModelInput(video: Float32Array, nowS: number, out: Float32A
 
 /**
  * Writes the extended (main-ranker-only) columns for one user and one video record into `out` at
- * `offset`: `[user region = video region ? 1 : 0, ctrLogit / 4, watchShare, likeRate]`.
+ * `offset`: `[user region = video region ? 1 : 0, ctrLogit / 4, watchShare, likeRate,
+ * catClickLift[c], catWatchLift[c], subCatShare[c]]` with `c` the video's category.
  */
 export function extendedModelInput(
   user: Float32Array,
@@ -186,6 +209,10 @@ export function extendedModelInput(
   out[offset + 1] = video[VIDEO_RECORD.ctrLogit] / CTR_LOGIT_FEATURE_SCALE;
   out[offset + 2] = video[VIDEO_RECORD.watchShare];
   out[offset + 3] = video[VIDEO_RECORD.likeRate];
+  const c = Math.min(NUM_CATEGORIES - 1, Math.max(0, video[VIDEO_RECORD.category] | 0));
+  out[offset + 4] = user[USER_RECORD.catClickLift + c];
+  out[offset + 5] = user[USER_RECORD.catWatchLift + c];
+  out[offset + 6] = user[USER_RECORD.subCatShare + c];
 }
 
 /**

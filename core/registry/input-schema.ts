@@ -60,6 +60,9 @@ export function rankerFeatureNames(): string[] {
     'video.ctr_logit/4',
     'video.watch_share',
     'video.like_rate',
+    'user.cat_click_lift[video.category]',
+    'user.cat_watch_lift[video.category]',
+    'user.sub_cat_share[video.category]',
   ];
 }
 

@@ -139,12 +139,27 @@ const GROUND_TRUTH_USERS = 200;
 const MMOE_EXPERTS = 4;
 const MMOE_EXPERT_UNITS = 32;
 const MMOE_TOWER_UNITS = 16;
-const LIGHT_HIDDEN_UNITS = 32;
+/**
+ * Hidden units of the light ranker, the in-process CPU fallback (and the brownout rung). 8, not the
+ * MMoE expert width of 32 (`artifacts-8`): its cost is paid on the core's event loop for every
+ * request it serves, and `npx tsx bench/ranking.ts --model light_ranker.onnx --candidates 300
+ * --threads 1` measured 176 µs of CPU a call at 32 units against 132 µs at 8 (docs/behavior-model.md,
+ * "The user's history and follows").
+ */
+const LIGHT_HIDDEN_UNITS = 8;
 const ECE_BINS = 15;
 /** Served list length the offline rung lists are judged at (the live scenarios ask for 30). */
 const LIST_LENGTH = 30;
 /** Score tuning keeps NDCG@10 within this share of the default weights' (`tuneScoreWeights`). */
 const NDCG_TOLERANCE = 0.05;
+/**
+ * The main ranker's NDCG@10 floor sits this share above the light ranker's tuned validation NDCG@10
+ * (`artifacts-9`). With no margin the two tuned lists met the floor at almost the same validation NDCG, and
+ * on seed 7's held-out users the MMoE's came out 0.001 lower (0.336 against 0.337; on validation
+ * 0.330 against 0.326): the gap moved by 0.005, about 1.5 % of either, between the validation and
+ * the held-out users, so the margin is twice that (docs/behavior-model.md, "The NDCG margin").
+ */
+const NDCG_MARGIN = 0.03;
 /**
  * Users per offline list set (validation and held-out): each costs a full inner-product scan of
  * the catalogue, so fewer for large catalogues (≤ 2e9 multiply-adds, between 50 and 300 users).
@@ -440,12 +455,12 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
   const valPred = predictRanker(ranker.model, valLists.x);
   const valLightPred = predictRanker(light.model, valLists.x);
   // The light ranker's guard is its own default weights' NDCG@10 (less NDCG_TOLERANCE). The main
-  // ranker's guard is its fallback's tuned validation NDCG@10: it may serve no lower NDCG than the
-  // rung below it, and gets the same room to trade NDCG for watch time. (A floor derived from each
+  // ranker's guard is its fallback's tuned validation NDCG@10 raised by NDCG_MARGIN: it may serve no
+  // lower NDCG than the rung below it, with room for the validation users not being the held-out ones. (A floor derived from each
   // ranker's own default weights held the better ranker to a stricter floor: on seed 7, the MMoE at
   // 0.38 and the light ranker at 0.36, which alone made the light ranker's lists look better.)
   const lightTuned = tuneScoreWeights(judge, valLists, valLightPred, tuneOpts);
-  const fullFloor = lightTuned.tuned.ndcgAt10;
+  const fullFloor = lightTuned.tuned.ndcgAt10 * (1 + NDCG_MARGIN);
   const tuned = tuneScoreWeights(judge, valLists, valPred, { ...tuneOpts, ndcgFloor: fullFloor });
   const testListPred = predictRanker(ranker.model, testLists.x);
   const testLightPred = predictRanker(light.model, testLists.x);
@@ -701,9 +716,10 @@ export async function buildArtifacts(world: World, opts: BuildArtifactsOptions):
       lightScoreWeights: lightTuned.weights,
       scoreFormula: SCORE_FORMULA,
       scoreTuning: {
-        method: `coordinate ascent over a grid per weight (sim/models/score-weights.ts): maximise the mean expected watch seconds of ${LIST_LENGTH}-item lists (behaviour model) of validation-period users, re-ranked as the core serves them (offlineLists.reranking), keeping NDCG@10 ≥ ndcgFloor: for the light ranker (1 − ndcgTolerance) × that of its default weights, for the main ranker the light ranker's tuned NDCG@10 (never below its fallback)`,
+        method: `coordinate ascent over a grid per weight (sim/models/score-weights.ts): maximise the mean expected watch seconds of ${LIST_LENGTH}-item lists (behaviour model) of validation-period users, re-ranked as the core serves them (offlineLists.reranking), keeping NDCG@10 ≥ ndcgFloor: for the light ranker (1 − ndcgTolerance) × that of its default weights, for the main ranker (1 + ndcgMargin) × the light ranker's tuned NDCG@10 (never below its fallback)`,
         validationUsers: valUsers.length,
         ndcgTolerance: NDCG_TOLERANCE,
+        ndcgMargin: NDCG_MARGIN,
         ranker: { start: tuned.start, tuned: tuned.tuned, evaluated: tuned.evaluated, ndcgFloor: fullFloor },
         lightRanker: {
           start: lightTuned.start,

@@ -19,9 +19,12 @@ import type { HeadAgreement } from './truth-heads.ts';
  * serves them, so the tuned weights change; ground-truth diagnostics on the card; `artifacts-6` =
  * the score's watch baseline (`watchBaseline`) tuned, lists re-ranked with rank-normalised MMR;
  * `artifacts-7` = video records carry region and engagement statistics, the ranker row has the main
- * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`).
+ * ranker's extended columns (core/features/schema.ts `EXTENDED_FEATURE_DIM`); `artifacts-8` = user
+ * records carry per-category click and watch lifts and follow shares, three more main-ranker columns;
+ * the light ranker has 8 hidden units (was 32); `artifacts-9` = the main ranker's NDCG@10 floor in
+ * the score tuning is 3 % above the light ranker's tuned validation NDCG@10 (was equal to it).
  */
-export const ARTIFACTS_CODE_VERSION = 'artifacts-7';
+export const ARTIFACTS_CODE_VERSION = 'artifacts-9';
 
 /** File names inside an artifact directory. */
 export const ARTIFACT_FILES = {
@@ -161,6 +164,8 @@ export interface ArtifactManifest {
       method: string;
       validationUsers: number;
       ndcgTolerance: number;
+      /** The main ranker's floor is (1 + ndcgMargin) × the light ranker's tuned validation NDCG@10. */
+      ndcgMargin: number;
       /** `ndcgFloor`: the NDCG@10 the tuned weights had to keep on validation. */
       ranker: { start: ListScores; tuned: ListScores; evaluated: number; ndcgFloor: number };
       lightRanker: { start: ListScores; tuned: ListScores; evaluated: number; ndcgFloor: number };

@@ -14,11 +14,24 @@ import type { LogSlice } from './simulate-logs.ts';
  */
 export const PRIOR_VIEWS_PER_USER = 50;
 
+/** Prior strength of a user's per-category click-through, in position-weighted impressions. */
+const USER_CATEGORY_PRIOR_EXPOSURE = 10;
+/** Prior strength of a user's per-category watched share, in clicks. */
+const USER_CATEGORY_PRIOR_CLICKS = 2;
+
 /**
  * User records (core/features/schema.ts `USER_RECORD`) as the feature store would hold them after
  * the `history` period: region, device, tenure in days at the world's nowS, number of clicks
- * (watches) in the history, and the share of those watches per category (all 0 for a user with no
- * history: the cold-start case).
+ * (watches) in the history, the share of those watches per category (all 0 for a user with no
+ * history: the cold-start case), and per category:
+ * - `catClickLift = ln(r_uc / r_c)`, with `r_uc = (clicks_uc + A·r_c) / (exposure_uc + A)` the user's
+ *   click-through on the category's impressions (exposure = Σ position propensity,
+ *   `positionPropensities`), shrunk towards the platform's rate in the category `r_c`
+ *   (A = `USER_CATEGORY_PRIOR_EXPOSURE`);
+ * - `catWatchLift = ln(s_uc / s_c)`, the same for the mean watched share per click (prior
+ *   `USER_CATEGORY_PRIOR_CLICKS` clicks);
+ * - `subCatShare`: the share of the user's follows (`world.subscription*`) whose creator's home
+ *   category is the category.
  *
  * @returns `Float32Array` of length `users × USER_RECORD_LEN` (row i = user i)
  */
@@ -26,12 +39,35 @@ export function userRecords(world: World, history: LogSlice): Float32Array {
   const { users, nowS } = world.config;
   const out = new Float32Array(users * USER_RECORD_LEN);
   const { log, startSession, endSession } = history;
+  const prop = positionPropensities(history);
+  // Per user and category: position-weighted exposure, clicks, watched share.
+  const exposure = new Float64Array(users * NUM_CATEGORIES);
+  const clicks = new Float64Array(users * NUM_CATEGORIES);
+  const share = new Float64Array(users * NUM_CATEGORIES);
+  const catExposure = new Float64Array(NUM_CATEGORIES);
+  const catClicks = new Float64Array(NUM_CATEGORIES);
+  const catShare = new Float64Array(NUM_CATEGORIES);
   for (let i = startSession * log.k; i < endSession * log.k; i++) {
+    const v = log.video[i];
+    const c = world.videoCategory[v];
+    const uc = log.user[i] * NUM_CATEGORIES + c;
+    const e = prop[Math.min(PROPENSITY_POSITIONS - 1, log.position[i])];
+    exposure[uc] += e;
+    catExposure[c] += e;
     if (!log.clicked[i]) continue;
     const o = log.user[i] * USER_RECORD_LEN;
     out[o + USER_RECORD.watchCount] += 1;
-    out[o + USER_RECORD.catShare + world.videoCategory[log.video[i]]] += 1;
+    out[o + USER_RECORD.catShare + c] += 1;
+    const d = world.videoDurationS[v];
+    const s = d > 0 ? Math.min(1, log.watchTimeS[i] / d) : 0;
+    clicks[uc] += 1;
+    share[uc] += s;
+    catClicks[c] += 1;
+    catShare[c] += s;
   }
+  const catRate = Float64Array.from(catClicks, (n, c) => (n > 0 ? n / catExposure[c] : 0));
+  const catMeanShare = Float64Array.from(catClicks, (n, c) => (n > 0 ? catShare[c] / n : 0));
+  const { subscriptionOffsets, subscriptionCreators, creatorCategory } = world;
   for (let u = 0; u < users; u++) {
     const o = u * USER_RECORD_LEN;
     out[o + USER_RECORD.region] = world.userRegion[u];
@@ -39,6 +75,23 @@ export function userRecords(world: World, history: LogSlice): Float32Array {
     out[o + USER_RECORD.tenureDays] = Math.max(0, (nowS - world.userSignupS[u]) / 86_400);
     const watches = out[o + USER_RECORD.watchCount];
     if (watches > 0) for (let c = 0; c < NUM_CATEGORIES; c++) out[o + USER_RECORD.catShare + c] /= watches;
+    for (let c = 0; c < NUM_CATEGORIES; c++) {
+      const uc = u * NUM_CATEGORIES + c;
+      if (catRate[c] > 0) {
+        const A = USER_CATEGORY_PRIOR_EXPOSURE;
+        const r = (clicks[uc] + A * catRate[c]) / (exposure[uc] + A);
+        out[o + USER_RECORD.catClickLift + c] = Math.log(r / catRate[c]);
+      }
+      if (catMeanShare[c] > 0) {
+        const B = USER_CATEGORY_PRIOR_CLICKS;
+        const s = (share[uc] + B * catMeanShare[c]) / (clicks[uc] + B);
+        out[o + USER_RECORD.catWatchLift + c] = Math.log(Math.max(1e-3, s) / catMeanShare[c]);
+      }
+    }
+    const from = subscriptionOffsets[u];
+    const to = subscriptionOffsets[u + 1];
+    for (let j = from; j < to; j++)
+      out[o + USER_RECORD.subCatShare + creatorCategory[subscriptionCreators[j]]] += 1 / (to - from);
   }
   return out;
 }

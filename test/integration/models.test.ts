@@ -210,16 +210,18 @@ describe('buildArtifacts', () => {
     const t = manifest.ranker.scoreTuning;
     expect(t.ranker.tuned.expectedWatchTimeS).toBeGreaterThanOrEqual(t.ranker.start.expectedWatchTimeS);
     // Guards: the light ranker keeps its default weights' NDCG@10 within the tolerance; the main
-    // ranker keeps at least the light ranker's tuned NDCG@10 (or stays at its start).
+    // ranker keeps the light ranker's tuned NDCG@10 raised by the margin (or stays at its start).
     expect(t.lightRanker.ndcgFloor).toBeCloseTo(t.lightRanker.start.ndcgAt10 * (1 - t.ndcgTolerance), 9);
     expect(t.lightRanker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.lightRanker.ndcgFloor);
-    expect(t.ranker.ndcgFloor).toBe(t.lightRanker.tuned.ndcgAt10);
+    expect(t.ranker.ndcgFloor).toBeCloseTo(t.lightRanker.tuned.ndcgAt10 * (1 + t.ndcgMargin), 9);
+    expect(t.ndcgMargin).toBeGreaterThan(0);
     if (t.ranker.tuned.expectedWatchTimeS > t.ranker.start.expectedWatchTimeS)
       expect(t.ranker.tuned.ndcgAt10).toBeGreaterThanOrEqual(t.ranker.ndcgFloor);
     // The light ranker must not beat the full ranker on the card, on any metric, by any margin
     // (issue 11). Since artifacts-7 the main ranker reads the engagement columns the light one does
     // not (docs/behavior-model.md, "The main ranker's own features"); in this world it measured
-    // click AUC 0.762 / 0.750, watch RMSE 150 / 177 s, lists 755 / 716 s, NDCG@10 0.535 / 0.533.
+    // click AUC 0.762 / 0.750, watch RMSE 150 / 177 s, lists 755 / 716 s, NDCG@10 0.535 / 0.533
+    // with artifacts-7; with artifacts-9 0.772 / 0.692, 152 / 172 s, 774 / 713 s, 0.524 / 0.455.
     console.log(
       `models test card: click AUC ${m.clickAuc} / ${m.lightClickAuc}, watch RMSE ${m.watchTimeRmseS} / ${m.lightWatchTimeRmseS}, lists ${l.full.expectedWatchTimeS} / ${l.light_ranker.expectedWatchTimeS} s, NDCG@10 ${l.full.ndcgAt10} / ${l.light_ranker.ndcgAt10}, oracle ${l.oracle.expectedWatchTimeS} s`,
     );

@@ -51,15 +51,17 @@ describe('streaming features, live', () => {
     await redis?.stop();
   });
 
-  const page = async (userId: string): Promise<string[]> => {
+  type Item = { video_id: string; source: string; exploration?: boolean };
+  const pageItems = async (userId: string): Promise<Item[]> => {
     const res = await fetch(`${core.url}/v1/recommendations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ user_id: userId, count: 30 }),
     });
     expect(res.status).toBe(200);
-    return ((await res.json()) as { items: { video_id: string }[] }).items.map((i) => i.video_id);
+    return ((await res.json()) as { items: Item[] }).items;
   };
+  const page = async (userId: string): Promise<string[]> => (await pageItems(userId)).map((i) => i.video_id);
 
   it('a watched video leaves the user’s next page within 2 s (already-watched filter)', async () => {
     const userId = 'u_42';
@@ -111,13 +113,20 @@ describe('streaming features, live', () => {
 
   it('a fresh upload is retrievable through the fresh-uploads index within 2 s of its notification', async () => {
     const userId = 'u_7';
-    const [top] = await page(userId);
-    // A new video, beyond the catalogue the main index was built on: the top video's features
-    // under another creator (so creator caps do not hide it), uploaded now.
+    // The fresh-uploads index is searched by two-tower retrieval only (docs/retrieval.md), so the
+    // new video copies the page's best two-tower item: the user tower already ranks those features
+    // high enough to be retrieved. The page's top item may come from another source (for u_7 a
+    // followed creator's upload, `subscriptions`, that two-tower ranks 620th of 3,000), and a copy
+    // of it could not reach the page through this index whatever the index does.
+    const best = (await pageItems(userId)).find((i) => i.source === 'two_tower' && !i.exploration);
+    expect(best, 'a two-tower item on the page').toBeDefined();
+    // A new video, beyond the catalogue the main index was built on: that item's features under
+    // another creator (so creator caps do not hide it, and no follower's subscriptions fetch it),
+    // uploaded now.
     const fresh = `v_${world.videos}`;
     const client = new Redis(redis.url);
     try {
-      const record = decodeRecord(await client.getBuffer(keys.video(top)), VIDEO_RECORD_LEN)!;
+      const record = decodeRecord(await client.getBuffer(keys.video(best!.video_id)), VIDEO_RECORD_LEN)!;
       record[VIDEO_RECORD.creator] = 999_999;
       record[VIDEO_RECORD.uploadTsS] = Date.now() / 1000;
       await client.set(keys.video(fresh), encodeRecord(record));
@@ -133,12 +142,14 @@ describe('streaming features, live', () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ indexed: 1, missing: ['v_999999999'] });
     const t0 = Date.now();
-    let after = await page(userId);
-    while (!after.includes(fresh) && Date.now() - t0 < 5000) {
+    let after = await pageItems(userId);
+    while (!after.some((i) => i.video_id === fresh) && Date.now() - t0 < 5000) {
       await new Promise((r) => setTimeout(r, 50));
-      after = await page(userId);
+      after = await pageItems(userId);
     }
-    expect(after).toContain(fresh);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    const latencyMs = Date.now() - t0;
+    // It arrives through the fresh-uploads index: the two-tower source is the only one it can come from.
+    expect(after.find((i) => i.video_id === fresh)).toMatchObject({ source: 'two_tower' });
+    expect(latencyMs).toBeLessThan(2000);
   });
 });

@@ -8,6 +8,7 @@ import {
   CORE_RANKER_INPUT_DIM,
   CTR_LOGIT_FEATURE_SCALE,
   EXTENDED_FEATURE_DIM,
+  NUM_CATEGORIES,
   RANKER_INPUT_DIM,
   rankerInput,
   USER_RECORD,
@@ -18,7 +19,7 @@ import {
 import { seededRandom } from '../../core/random/seeded-random.ts';
 import { creatorEngagement } from '../../loadtest/cold-start.ts';
 import { disposeRanker, predictRanker, type RankerData, trainRanker } from '../../sim/models/ranker.ts';
-import { positionPropensities, videoEngagement } from '../../sim/models/records.ts';
+import { positionPropensities, userRecords, videoEngagement } from '../../sim/models/records.ts';
 import { historySlice, type ImpressionLog, simulateLogs } from '../../sim/models/simulate-logs.ts';
 import { generateWorld, type World } from '../../sim/world/index.ts';
 
@@ -31,12 +32,17 @@ beforeAll(() => {
 });
 
 describe('rankerInput extended columns', () => {
-  it('keeps the core columns first and appends same region, ctr logit / 4, watch share, like rate', () => {
+  it('keeps the core columns first and appends same region, ctr logit / 4, watch share, like rate and the user’s lifts and follow share in the video’s category', () => {
     expect(RANKER_INPUT_DIM).toBe(CORE_RANKER_INPUT_DIM + EXTENDED_FEATURE_DIM);
     const user = new Float32Array(USER_RECORD_LEN);
     user[USER_RECORD.region] = 3;
+    user[USER_RECORD.catClickLift + 2] = 0.5;
+    user[USER_RECORD.catWatchLift + 2] = -0.25;
+    user[USER_RECORD.subCatShare + 2] = 0.75;
+    user[USER_RECORD.catClickLift + 4] = 9;
     const video = (region: number) => {
       const v = new Float32Array(VIDEO_RECORD_LEN);
+      v[VIDEO_RECORD.category] = 2;
       v[VIDEO_RECORD.durationS] = 300;
       v[VIDEO_RECORD.region] = region;
       v[VIDEO_RECORD.ctrLogit] = -2;
@@ -48,10 +54,49 @@ describe('rankerInput extended columns', () => {
     expect(x).toHaveLength(2 * RANKER_INPUT_DIM);
     expect(x[CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(0.7, 6);
     expect(Array.from(x.subarray(CORE_RANKER_INPUT_DIM, RANKER_INPUT_DIM))).toEqual(
-      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12)),
+      Array.from(Float32Array.of(1, -2 / CTR_LOGIT_FEATURE_SCALE, 0.4, 0.12, 0.5, -0.25, 0.75)),
     );
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM - 1]).toBeCloseTo(-0.2, 6);
     expect(x[RANKER_INPUT_DIM + CORE_RANKER_INPUT_DIM]).toBe(0);
+  });
+});
+
+describe('userRecords (per-category lifts and follow shares)', () => {
+  it('follow the hidden taste: lifts and follow shares are higher in the categories the user’s latent prefers', () => {
+    const rec = userRecords(world, historySlice(log));
+    const { users, latentDim: d } = world.config;
+    // Per user, the category dot product of the latent with each centroid, against each feature.
+    const pairs: Record<'click' | 'watch' | 'sub', [number, number][]> = { click: [], watch: [], sub: [] };
+    for (let u = 0; u < users; u++) {
+      const o = u * USER_RECORD_LEN;
+      let subs = 0;
+      for (let c = 0; c < NUM_CATEGORIES; c++) subs += rec[o + USER_RECORD.subCatShare + c];
+      expect(subs === 0 || Math.abs(subs - 1) < 1e-5).toBe(true);
+      for (let c = 0; c < NUM_CATEGORIES; c++) {
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += world.userLatent[u * d + k] * world.categoryCentroids[c * d + k];
+        pairs.click.push([dot, rec[o + USER_RECORD.catClickLift + c]]);
+        pairs.watch.push([dot, rec[o + USER_RECORD.catWatchLift + c]]);
+        pairs.sub.push([dot, rec[o + USER_RECORD.subCatShare + c]]);
+      }
+    }
+    const corr = (p: [number, number][]) => {
+      const n = p.length;
+      const ma = p.reduce((s, [a]) => s + a, 0) / n;
+      const mb = p.reduce((s, [, b]) => s + b, 0) / n;
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (const [a, b] of p) {
+        ab += (a - ma) * (b - mb);
+        aa += (a - ma) ** 2;
+        bb += (b - mb) ** 2;
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    expect(corr(pairs.click)).toBeGreaterThan(0.2);
+    expect(corr(pairs.watch)).toBeGreaterThan(0.05);
+    expect(corr(pairs.sub)).toBeGreaterThan(0.2);
   });
 });
 

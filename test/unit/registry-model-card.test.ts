@@ -20,7 +20,7 @@ describe('model card input schema', () => {
     expect(s.ranker.names).toHaveLength(RANKER_INPUT_DIM);
     expect(new Set(s.ranker.names).size).toBe(RANKER_INPUT_DIM);
     expect(s.ranker.names[CORE_RANKER_INPUT_DIM - 1]).toBe('two_tower_affinity');
-    expect(s.ranker.names.at(-1)).toBe('video.like_rate');
+    expect(s.ranker.names.at(-1)).toBe('user.sub_cat_share[video.category]');
   });
 });
 

@@ -592,8 +592,8 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
       if (result.unsolicitedResponses)
         warn(
-          `phase ${phase.name}: the core sent ${result.unsolicitedResponses} response(s) on idle connections ` +
-            '(a 408 as it timed a connection out); counted, attributed to no request',
+          `phase ${phase.name}: the service sent ${result.unsolicitedResponses} response(s) on connections with no ` +
+            'request outstanding (e.g. a 408 as it timed a connection out); counted, attributed to no request',
         );
     }
     await Promise.all(faultsDone);

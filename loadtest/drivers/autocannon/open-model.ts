@@ -39,9 +39,11 @@
  *
  * It also wraps the client's `_connect`, because autocannon keeps one response parser and one queue
  * of outstanding requests per client across reconnections and assumes every response answers a
- * request. A server that writes a response nobody asked for — the core's 408 on a connection it
- * times out, followed by a close — made autocannon dereference an empty queue and throw from a
- * socket callback, an uncaught exception that failed the whole run (CI, cold-start). So on every
+ * request. A server that writes a response nobody asked for — a 408 on a connection it times out,
+ * followed by a close, as the core did to pool connections that had not sent a request yet (Node's
+ * request sweep; the core no longer does, docs/configuration.md, but a `--target` may) — made
+ * autocannon dereference an empty queue and throw from a socket callback, an uncaught exception
+ * that failed the whole run (CI, cold-start). So on every
  * (re)connect the queue is emptied (with one request per connection, a new socket has none
  * outstanding) and the parser restarts (a response cut off on the old socket would otherwise eat
  * the new socket's bytes), and a response with no request outstanding is counted

@@ -16,7 +16,7 @@ function runScript(env: Record<string, string | undefined>) {
     script,
     `import { ensureLabGc } from ${JSON.stringify(LAB_GC)};\n` +
       'await ensureLabGc();\n' +
-      'process.stdout.write(`flags=${process.execArgv.filter((a) => a.startsWith("--single")).join(",")};`);\n' +
+      'process.stdout.write("flags=" + process.execArgv.filter((a) => a.startsWith("--single")).join(",") + ";");\n' +
       'process.exit(7);\n',
   );
   return spawnSync(process.execPath, ['--import', 'tsx', script, 'run', 'x'], {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { ensureLabGc } from '../loadtest/lab-gc.ts';
 import type { FleetSpec } from '../sim/fleet/fleet-spec.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,10 +38,8 @@ async function refuseUnknownVariables(): Promise<void> {
 
 // The commands that drive live load run with the lab's GC flags (loadtest/lab-gc.ts): the runner's
 // collections must not take the CPU of the core it measures. Re-runs this process when needed.
-if (['run', 'calibrate', 'load'].includes(process.argv[2] ?? '')) {
-  const { ensureLabGc } = await import('../loadtest/lab-gc.ts');
-  await ensureLabGc();
-}
+// A static import: the load generator's image holds the CLI's static import closure (images/loadgen).
+if (['run', 'calibrate', 'load'].includes(process.argv[2] ?? '')) await ensureLabGc();
 
 const program = new Command()
   .name('reclab')

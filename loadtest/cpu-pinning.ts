@@ -54,11 +54,16 @@ export interface PinTargets {
   containers: StartedTestContainer[];
 }
 
-/** Host pids of every process in a running container: its init and all of its descendants. */
-export async function containerPids(c: StartedTestContainer): Promise<number[]> {
+/** Host pid of a running container's init (undefined when the engine does not say). */
+export async function containerRootPid(c: StartedTestContainer): Promise<number | undefined> {
   const engine = await getContainerRuntimeClient();
   const info = (await engine.container.getById(c.getId()).inspect()) as { State?: { Pid?: number } };
-  const root = info.State?.Pid;
+  return info.State?.Pid || undefined;
+}
+
+/** Host pids of every process in a running container: its init and all of its descendants. */
+async function containerPids(c: StartedTestContainer): Promise<number[]> {
+  const root = await containerRootPid(c);
   return root ? descendantPids(root) : [];
 }
 

@@ -179,6 +179,21 @@ export function foreignCpuShare(cpu: Pick<PhaseCpu, 'foreignMs' | 'wallS'>): num
   return cpu.foreignMs / (cpu.wallS * 1000 * cpus().length);
 }
 
+/**
+ * CPU ms of this process's children that it has waited for (`cutime` + `cstime`, fields 16 and
+ * 17 of /proc/self/stat); undefined without /proc.
+ */
+export function reapedChildrenMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[13]) + Number(f[14]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerS() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU ms so far of each pid in `pids` that /proc still has. */
 function pidsCpuMs(pids: readonly number[]): Map<number, number> {
   const out = new Map<number, number>();
@@ -196,18 +211,23 @@ export interface CpuMeter {
 
 /**
  * Starts measuring this process's CPU and, when `corePid` is given, the core's. With `ownPids`
- * (the run's processes: this one, its descendants, its containers') the stop also gives
- * `foreignMs`; a pid that is gone at the stop (a restarted container) is left out of both ends, so
- * its CPU counts as foreign.
+ * (the run's processes — this one, its descendants, its containers' — looked up at the start and
+ * again at the stop) the stop also gives `foreignMs`. The run's CPU is: for a pid seen at both
+ * ends, its difference; for one that appeared during the phase (a driver process such as
+ * `vegeta attack`, a restarted container), all of its CPU; for children this process waited for
+ * during the phase, their CPU as the kernel adds it to this process's (`cutime`, `cstime`). A pid
+ * that was there at the start and ended unwaited (a container's process) is left out, so its CPU
+ * counts as foreign.
  */
-export function startCpuMeter(corePid: number | undefined, ownPids?: readonly number[]): CpuMeter {
+export function startCpuMeter(corePid: number | undefined, ownPids?: () => readonly number[]): CpuMeter {
   const wall0 = performance.now();
   const runner0 = process.cpuUsage();
   const core0 = processCpuTimesMs(corePid);
   const coreMain0 = processCpuTimesMs(corePid, true);
   const sched0 = mainThreadSchedStat(corePid);
   const machine0 = machineCpuMs();
-  const own0 = ownPids ? pidsCpuMs(ownPids) : undefined;
+  const own0 = ownPids ? pidsCpuMs(ownPids()) : undefined;
+  const reaped0 = reapedChildrenMs();
   return {
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
@@ -242,7 +262,9 @@ export function startCpuMeter(corePid: number | undefined, ownPids?: readonly nu
         out.machineStealMs = Number((machine1.stealMs - machine0.stealMs).toFixed(1));
         if (own0 !== undefined) {
           let ownMs = 0;
-          for (const [pid, ms] of pidsCpuMs([...own0.keys()])) ownMs += ms - own0.get(pid)!;
+          for (const [pid, ms] of pidsCpuMs(ownPids!())) ownMs += ms - (own0.get(pid) ?? 0);
+          const reaped1 = reapedChildrenMs();
+          if (reaped0 !== undefined && reaped1 !== undefined) ownMs += reaped1 - reaped0;
           const foreign = machine1.processesMs - machine0.processesMs - ownMs;
           // Clock ticks of a few processes against the machine's: never below 0.
           out.foreignMs = Number(Math.max(0, foreign).toFixed(1));

@@ -24,7 +24,7 @@ import { progressFactory, progressMode } from '../sim/progress.ts';
 import { publishVersion } from '../sim/registry/publish.ts';
 import { ColdStart, type ColdStartOutcome } from './cold-start.ts';
 import { type CoreProcess, startCore } from './core-process.ts';
-import { applyPinning, type CpuPinning, containerPids, cpuPinningPlan, unpin } from './cpu-pinning.ts';
+import { applyPinning, type CpuPinning, containerRootPid, cpuPinningPlan, unpin } from './cpu-pinning.ts';
 import {
   type LiveProgress,
   type PhaseResult,
@@ -485,16 +485,18 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           );
       }
       await opts.probe?.phaseStart?.(phase.name, coreUrl);
-      // The run's own processes, looked up at each phase (a restarted container has new pids): the
-      // rest of the machine's process time is foreign CPU, a disturbed phase's mark.
-      const ownPids = [
-        ...descendantPids(process.pid),
-        ...(
-          await Promise.all(
-            [redis?.container, kafka?.container].map((c) => (c ? containerPids(c).catch(() => []) : [])),
-          )
-        ).flat(),
-      ];
+      // The run's own processes, at the phase's start and end (a driver process starts during the
+      // phase; a restarted container has new pids): the rest of the machine's process time is
+      // foreign CPU, a disturbed phase's mark. The containers' init pids are looked up once per
+      // phase (an engine call); their descendants at each end.
+      const containerRoots = (
+        await Promise.all(
+          [redis?.container, kafka?.container].map((c) =>
+            c ? containerRootPid(c).catch(() => undefined) : undefined,
+          ),
+        )
+      ).filter((pid): pid is number => pid !== undefined);
+      const ownPids = () => [...descendantPids(process.pid), ...containerRoots.flatMap(descendantPids)];
       const cpuMeter = startCpuMeter(core?.child.pid, ownPids);
       const onScheduleStart = () => {
         startFaults();

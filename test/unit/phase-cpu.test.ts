@@ -4,7 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { foreignCpuShare, machineCpuMs, processCpuMs, startCpuMeter } from '../../loadtest/phase-cpu.ts';
+import {
+  foreignCpuShare,
+  machineCpuMs,
+  processCpuMs,
+  reapedChildrenMs,
+  startCpuMeter,
+} from '../../loadtest/phase-cpu.ts';
 import { descendantPids } from '../../loadtest/proc-tree.ts';
 
 /** Spins until this thread has used `ms` of CPU (not wall time: the machine may be shared). */
@@ -77,8 +83,8 @@ describe('phase CPU meter', () => {
     const done = new Promise((r) => child.on('exit', r));
     expect(descendantPids(process.pid)).toContain(child.pid);
     // Two meters over the same window: the child is foreign to one, the run's own to the other.
-    const foreign = startCpuMeter(undefined, [process.pid]);
-    const own = startCpuMeter(undefined, [process.pid, child.pid!]);
+    const foreign = startCpuMeter(undefined, () => [process.pid]);
+    const own = startCpuMeter(undefined, () => [process.pid, child.pid!]);
     await new Promise((r) => setTimeout(r, 400));
     const a = foreign.stop(1);
     const b = own.stop(1);
@@ -89,5 +95,32 @@ describe('phase CPU meter', () => {
     expect(a.foreignMs! - b.foreignMs!).toBeGreaterThan(150);
     expect(foreignCpuShare(a)).toBeGreaterThan(0);
     expect(startCpuMeter(undefined).stop(1).foreignMs).toBeUndefined();
+  });
+
+  it("counts a process that started during the phase as the run's, from its first tick", async () => {
+    // Two meters over one window; to one, this process's descendants are its own (looked up at
+    // both ends), to the other only this process. The child starts after both meters, spins
+    // 300 ms of CPU and stays alive past the stop, as a driver process started by a phase does.
+    const withChildren = startCpuMeter(undefined, () => descendantPids(process.pid));
+    const selfOnly = startCpuMeter(undefined, () => [process.pid]);
+    const child = spawn(process.execPath, [
+      '-e',
+      'const t=process.cpuUsage();let x=0;while(true){for(let i=0;i<1e5;i++)x+=Math.sqrt(i);const d=process.cpuUsage(t);if(d.user+d.system>3e5)break}process.stdout.write("done");setTimeout(()=>{},2000)',
+    ]);
+    await new Promise((r) => child.stdout.once('data', r));
+    const a = withChildren.stop(1);
+    const b = selfOnly.stop(1);
+    child.kill();
+    expect(b.foreignMs! - a.foreignMs!).toBeGreaterThan(200);
+  });
+
+  it("counts the CPU of children this process waited for (the kernel's cutime and cstime)", async () => {
+    const before = reapedChildrenMs();
+    const child = spawn(process.execPath, [
+      '-e',
+      'const t=process.cpuUsage();let x=0;while(true){for(let i=0;i<1e5;i++)x+=Math.sqrt(i);const d=process.cpuUsage(t);if(d.user+d.system>3e5)break}',
+    ]);
+    await new Promise((r) => child.on('exit', r));
+    expect(reapedChildrenMs()! - before!).toBeGreaterThan(250);
   });
 });

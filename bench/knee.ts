@@ -42,12 +42,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureLabGc } from '../loadtest/lab-gc.ts';
-import {
-  FOREIGN_SHARE_MAX,
-  foreignCpuShare,
-  machineStealShare,
-  STEAL_SHARE_MAX,
-} from '../loadtest/phase-cpu.ts';
+import { disturbance, foreignCpuShare, machineStealShare } from '../loadtest/phase-cpu.ts';
 import { type RunPhase, runScenario } from '../loadtest/run.ts';
 import { scenarios } from '../scenarios/index.ts';
 import { peakMeasuredRateQps } from '../scenarios/scale.ts';
@@ -126,6 +121,12 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
+/** The largest of `share` over `phases` (4 decimals); null when a phase has no figure. */
+function largestShare(phases: RunPhase[], share: (cpu: NonNullable<RunPhase['cpu']>) => number | undefined) {
+  const xs = phases.map((p) => (p.cpu ? share(p.cpu) : undefined));
+  return xs.every((x) => x !== undefined) ? Number(Math.max(...(xs as number[])).toFixed(4)) : null;
+}
+
 /** A run's figures over its measured phases (the worst phase for p50/p99, sums for counts). */
 function summariseRun(
   phases: RunPhase[],
@@ -184,12 +185,8 @@ function summariseRun(
     scoringAfterPhaseMs: measured.every((p) => p.cpu?.scoringAfterPhaseMs !== undefined)
       ? Number(sum(measured.map((p) => p.cpu!.scoringAfterPhaseMs!)).toFixed(1))
       : null,
-    machineStealShare: measured.every((p) => p.cpu && machineStealShare(p.cpu) !== undefined)
-      ? Number(Math.max(...measured.map((p) => machineStealShare(p.cpu!)!)).toFixed(4))
-      : null,
-    foreignCpuShare: measured.every((p) => p.cpu && foreignCpuShare(p.cpu) !== undefined)
-      ? Number(Math.max(...measured.map((p) => foreignCpuShare(p.cpu!)!)).toFixed(4))
-      : null,
+    machineStealShare: largestShare(measured, machineStealShare),
+    foreignCpuShare: largestShare(measured, foreignCpuShare),
     loadAverage: os.loadavg(),
   };
 }
@@ -277,8 +274,7 @@ async function main(): Promise<void> {
     warmupS: warmupS ?? null,
     pinCore: values['pin-core'],
     /**
-     * Runs taken again because the hypervisor took more than STEAL_SHARE_MAX of the machine, or
-     * processes outside the run more than FOREIGN_SHARE_MAX.
+     * Runs taken again because a measured phase was disturbed (phase-cpu.ts `disturbance`).
      */
     disturbedRuns: [] as {
       rateQps: number;
@@ -301,15 +297,13 @@ async function main(): Promise<void> {
     await writeFile(outPath, `${JSON.stringify(doc, null, 2)}\n`);
   };
   /**
-   * One live run at `rateQps`; a disturbed run (steal above STEAL_SHARE_MAX or foreign CPU above
-   * FOREIGN_SHARE_MAX in a measured phase: it measured the machine's neighbours, not the core) is
-   * listed in `disturbedRuns` and taken once more.
+   * One live run at `rateQps`; a disturbed run (phase-cpu.ts `disturbance` in a measured phase: it
+   * measured the machine's neighbours, not the core) is listed in `disturbedRuns` and taken once more.
    */
   const runAt = async (rateQps: number, label: string): Promise<KneeRun> => {
     const first = await runOnce(rateQps, label);
-    const steal = first.machineStealShare ?? 0;
-    const foreign = first.foreignCpuShare ?? 0;
-    if (steal <= STEAL_SHARE_MAX && foreign <= FOREIGN_SHARE_MAX) return first;
+    const why = disturbance({ stealShare: first.machineStealShare, foreignShare: first.foreignCpuShare });
+    if (!why) return first;
     doc.disturbedRuns.push({
       rateQps,
       label,
@@ -317,9 +311,7 @@ async function main(): Promise<void> {
       machineStealShare: first.machineStealShare,
       foreignCpuShare: first.foreignCpuShare,
     });
-    console.log(
-      `${rateQps} QPS ${label}: steal ${(steal * 100).toFixed(1)}%, foreign CPU ${(foreign * 100).toFixed(1)}%, taken again`,
-    );
+    console.log(`${rateQps} QPS ${label}: ${why}, taken again`);
     return runOnce(rateQps, `${label} (again)`);
   };
   const runOnce = async (rateQps: number, label: string): Promise<KneeRun> => {

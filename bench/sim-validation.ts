@@ -6,8 +6,9 @@
  * live `--runs` times, in rounds (every rate once per round, the order rotated each round), because
  * the live core's own latency moves more than the 15% tolerance from one run to the next on a
  * shared 2-vCPU machine (docs/simulator.md): the simulated run (deterministic, once per rate) is
- * judged against the live median and the live range (runs whose phase lost more than 5% of the
- * machine to the hypervisor, `STEAL_SHARE_MAX`, are listed but left out of both). For each rate: p50 and p99 (ms, measured phase,
+ * judged against the live median and the live range (runs whose phase was disturbed — more than 5% of
+ * the machine to the hypervisor or to processes outside the run, phase-cpu.ts `disturbance` — are
+ * listed but left out of both). For each rate: p50 and p99 (ms, measured phase,
  * after a warm-up at the same rate that is excluded), the 503 share and the share of 200s not on
  * `full`, sim ÷ live-median ratios. Writes bench/out/sim-validation.json. Holds no lock itself: run
  * it under the machine's load lock, alone.
@@ -27,12 +28,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureLabGc } from '../loadtest/lab-gc.ts';
-import {
-  FOREIGN_SHARE_MAX,
-  foreignCpuShare,
-  machineStealShare,
-  STEAL_SHARE_MAX,
-} from '../loadtest/phase-cpu.ts';
+import { disturbance, foreignCpuShare, machineStealShare } from '../loadtest/phase-cpu.ts';
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
@@ -175,12 +171,11 @@ const rows = rates.map((rate) => {
   const scenario = measuredBaseline(`validation-${rate}`, rate, durationS, undefined, warmupS);
   const sim = simulate({ scenario, fleet, seed, reclabVersion: 'bench' });
   const s = side(sim.result.phases.find((p) => p.name === MEASURED_PHASE)!);
-  // A run the hypervisor took more than STEAL_SHARE_MAX of the machine from, or other processes
-  // more than FOREIGN_SHARE_MAX of it, measured its neighbours, not the core: listed, not judged
-  // against (unless every run at the rate was).
+  // A disturbed run (phase-cpu.ts `disturbance`: steal or foreign CPU) measured its neighbours, not
+  // the core: listed, not judged against (unless every run at the rate was).
   const all = live.get(rate)!;
   const calm = all.filter(
-    (x) => (x.machineStealShare ?? 0) <= STEAL_SHARE_MAX && (x.foreignCpuShare ?? 0) <= FOREIGN_SHARE_MAX,
+    (x) => !disturbance({ stealShare: x.machineStealShare, foreignShare: x.foreignCpuShare }),
   );
   const ls = calm.length ? calm : all;
   const stat = (pick: (x: Side) => number) => {

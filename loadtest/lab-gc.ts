@@ -5,13 +5,14 @@ import { spawn } from 'node:child_process';
  * the live benches). `--single-threaded-gc`: the runner's garbage collection runs on its own
  * thread only, never on V8's helper threads.
  *
- * Why (issue 10, "the lab off the core's CPU"; docs/performance.md, 2026-12-07): the runner holds
- * the world and its ground truth, 100–140 MB of heap. A major collection of that heap (every 25–30 s
- * at 120 requests/s) and its idle-time scavenges ran V8's parallel and concurrent helpers beside
- * the runner's main thread: the runner took 1.0–1.4 CPUs for 100–200 ms. On this 2-vCPU machine
- * that left the core's event loop waiting, and the core answered the requests of those moments in
- * 60–110 ms instead of 5: each such episode was the phase's p99. With the flag the runner takes at
- * most one CPU; its own pauses show in the driver's send lag (`sendLagMs`), not as a slower core.
+ * Why (issue 10, "the lab off the core's CPU"; docs/performance.md, "The lab's garbage
+ * collection, and foreign CPU"): the runner holds the world and its ground truth, 97–121 MB of live
+ * heap. Its major collections (every 22–32 s at 120 requests/s) and idle-time scavenges ran V8's
+ * parallel and concurrent helpers beside the runner's main thread, so the runner took 0.9–1.4 CPUs
+ * for 100–200 ms. On this 2-vCPU machine that left the core's event loop waiting, and the core
+ * took 60–110 ms over the requests of those moments instead of about 5. With the flag the runner
+ * takes at most one CPU; its own pauses show in the driver's send lag (`sendLagMs`), not as a
+ * slower core.
  *
  * `RECLAB_LAB_GC=parallel` keeps V8's default (e.g. to measure the difference).
  */

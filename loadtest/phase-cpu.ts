@@ -55,10 +55,9 @@ export interface PhaseCpu {
    * less the CPU of the run's own processes (the runner and every process it started — the core,
    * the ranker tier, load processes — and the run's containers, read from /proc at the phase's
    * start and end). What something else on the machine took: another job, a build, kernel
-   * threads. Measured 2026-12-07: in a 120 QPS phase, 113 of the 118 responses the core took more
-   * than 20 ms over came within 0.4 s of 100 ms windows in which foreign processes took ≥ 0.6 CPU;
-   * its p99 was 42.9 ms, against 12.9 ms in a run without them (docs/performance.md). `foreignCpuShare` gives it as a share. Absent when the
-   * run's processes were not given.
+   * threads; docs/performance.md, "The lab's garbage collection, and foreign CPU", for what it
+   * did to the core's tail. `foreignCpuShare` gives it as a share. Absent when the run's
+   * processes were not given.
    */
   foreignMs?: number;
 }
@@ -88,12 +87,13 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 
 /**
  * User, system and total CPU ms of process `pid` (as `processCpuMs`), or with `mainThread` of its
- * main thread only (`/proc/<pid>/task/<pid>/stat`, same fields); undefined without /proc.
+ * main thread only (`/proc/<pid>/task/<pid>/stat`, same fields), and the CPU of the children it
+ * has waited for (`cutime` + `cstime`); undefined without /proc.
  */
 export function processCpuTimesMs(
   pid: number | undefined,
   mainThread = false,
-): { user: number; system: number; total: number } | undefined {
+): { user: number; system: number; total: number; reapedChildren: number } | undefined {
   if (pid === undefined) return undefined;
   let stat: string;
   try {
@@ -103,12 +103,17 @@ export function processCpuTimesMs(
   }
   // The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
-  const user = Number(fields[11]);
-  const system = Number(fields[12]);
-  if (!Number.isFinite(user + system)) return undefined;
+  // fields[0] is field 3 (state), so utime (14), stime (15), cutime (16) and cstime (17) are
+  // fields[11] to fields[14].
+  const [user, system, cuser, csystem] = fields.slice(11, 15).map(Number);
+  if (!Number.isFinite(user + system + cuser + csystem)) return undefined;
   const ms = 1000 / ticksPerS();
-  return { user: user * ms, system: system * ms, total: (user + system) * ms };
+  return {
+    user: user * ms,
+    system: system * ms,
+    total: (user + system) * ms,
+    reapedChildren: (cuser + csystem) * ms,
+  };
 }
 
 /**
@@ -154,13 +159,17 @@ export function machineCpuMs(): { busyMs: number; stealMs: number; processesMs: 
  */
 export const STEAL_SHARE_MAX = 0.05;
 
+/** `ms` of CPU time as a share of the machine's over `wallS` (all CPUs); undefined when either is missing. */
+function machineShare(ms: number | undefined, wallS: number): number | undefined {
+  return ms === undefined || !(wallS > 0) ? undefined : ms / (wallS * 1000 * cpus().length);
+}
+
 /**
  * The share of the machine's CPU time (all CPUs) the hypervisor took during a phase, in [0, 1];
  * undefined when steal was not measured.
  */
 export function machineStealShare(cpu: Pick<PhaseCpu, 'machineStealMs' | 'wallS'>): number | undefined {
-  if (cpu.machineStealMs === undefined || !(cpu.wallS > 0)) return undefined;
-  return cpu.machineStealMs / (cpu.wallS * 1000 * cpus().length);
+  return machineShare(cpu.machineStealMs, cpu.wallS);
 }
 
 /**
@@ -175,23 +184,30 @@ export const FOREIGN_SHARE_MAX = 0.05;
  * phase, in [0, 1]; undefined when it was not measured.
  */
 export function foreignCpuShare(cpu: Pick<PhaseCpu, 'foreignMs' | 'wallS'>): number | undefined {
-  if (cpu.foreignMs === undefined || !(cpu.wallS > 0)) return undefined;
-  return cpu.foreignMs / (cpu.wallS * 1000 * cpus().length);
+  return machineShare(cpu.foreignMs, cpu.wallS);
 }
 
 /**
- * CPU ms of this process's children that it has waited for (`cutime` + `cstime`, fields 16 and
- * 17 of /proc/self/stat); undefined without /proc.
+ * Why a phase measured the machine's neighbours rather than the core — the hypervisor took more
+ * than `STEAL_SHARE_MAX` of the machine, or processes outside the run more than
+ * `FOREIGN_SHARE_MAX` — or undefined when neither did (or neither was measured). The one verdict
+ * `reclab calibrate`, `bench/knee.ts` and `bench/sim-validation.ts` apply.
  */
+export function disturbance(shares: {
+  stealShare?: number | null;
+  foreignShare?: number | null;
+}): string | undefined {
+  const { stealShare, foreignShare } = shares;
+  if ((stealShare ?? 0) > STEAL_SHARE_MAX)
+    return `the hypervisor took ${(stealShare! * 100).toFixed(1)}% of the machine (steal > ${STEAL_SHARE_MAX * 100}%)`;
+  if ((foreignShare ?? 0) > FOREIGN_SHARE_MAX)
+    return `processes outside the run took ${(foreignShare! * 100).toFixed(1)}% of the machine (foreign CPU > ${FOREIGN_SHARE_MAX * 100}%)`;
+  return undefined;
+}
+
+/** CPU ms of this process's children that it has waited for (`processCpuTimesMs`); undefined without /proc. */
 export function reapedChildrenMs(): number | undefined {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(f[13]) + Number(f[14]);
-    return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerS() : undefined;
-  } catch {
-    return undefined;
-  }
+  return processCpuTimesMs(process.pid)?.reapedChildren;
 }
 
 /** CPU ms so far of each pid in `pids` that /proc still has. */

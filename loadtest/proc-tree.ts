@@ -1,16 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Pid `root` and every process descended from it, from the parent pids in `/proc/<pid>/stat`
- * (Linux); `[root]` when /proc cannot be listed. A process that ends while /proc is read is left out.
+ * The pids `roots` and every process descended from them, from the parent pids in
+ * `/proc/<pid>/stat` (Linux; one pass over /proc); `roots` when /proc cannot be listed. A process
+ * that ends while /proc is read is left out.
  */
-export function descendantPids(root: number): number[] {
+export function descendantPids(...roots: number[]): number[] {
   const children = new Map<number, number[]>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return [root];
+    return roots;
   }
   for (const d of entries) {
     if (!/^\d+$/.test(d)) continue;
@@ -25,12 +26,13 @@ export function descendantPids(root: number): number[] {
       // the process ended while we read
     }
   }
-  const out: number[] = [];
-  const stack = [root];
+  const out = new Set<number>();
+  const stack = [...roots];
   while (stack.length) {
     const p = stack.pop()!;
-    out.push(p);
+    if (out.has(p)) continue;
+    out.add(p);
     stack.push(...(children.get(p) ?? []));
   }
-  return out;
+  return [...out];
 }

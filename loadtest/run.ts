@@ -488,7 +488,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       // The run's own processes, at the phase's start and end (a driver process starts during the
       // phase; a restarted container has new pids): the rest of the machine's process time is
       // foreign CPU, a disturbed phase's mark. The containers' init pids are looked up once per
-      // phase (an engine call); their descendants at each end.
+      // phase (an engine call); the descendants of those and of the runner at each end.
       const containerRoots = (
         await Promise.all(
           [redis?.container, kafka?.container].map((c) =>
@@ -496,7 +496,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           ),
         )
       ).filter((pid): pid is number => pid !== undefined);
-      const ownPids = () => [...descendantPids(process.pid), ...containerRoots.flatMap(descendantPids)];
+      const ownPids = () => descendantPids(process.pid, ...containerRoots);
       const cpuMeter = startCpuMeter(core?.child.pid, ownPids);
       const onScheduleStart = () => {
         startFaults();

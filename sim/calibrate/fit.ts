@@ -21,7 +21,7 @@
  * keep the default profile's values (seed 000 §4 estimates).
  */
 
-import { FOREIGN_SHARE_MAX, STEAL_SHARE_MAX } from '../../loadtest/phase-cpu.ts';
+import { disturbance } from '../../loadtest/phase-cpu.ts';
 import { type Distribution, meanOf } from '../fleet/distributions.ts';
 import { DEFAULT_FLEET, type FleetSpec, parseFleet } from '../fleet/fleet-spec.ts';
 import type { LoadPoint } from '../fleet/load-profile.ts';
@@ -73,23 +73,17 @@ export interface CpuAtRate {
 }
 
 /**
- * The points a calibration may fit: those whose phase neither the hypervisor (steal ≤
- * `STEAL_SHARE_MAX`) nor other processes (foreign CPU ≤ `FOREIGN_SHARE_MAX`) disturbed (or not
- * measured), and the others with why they were left out.
+ * The points a calibration may fit: those whose phase was not disturbed (phase-cpu.ts
+ * `disturbance`: steal or foreign CPU, when measured), and the others with why they were left out.
  */
 export function usablePoints(points: readonly CpuAtRate[]): { kept: CpuAtRate[]; dropped: string[] } {
   const kept: CpuAtRate[] = [];
   const dropped: string[] = [];
-  for (const p of points)
-    if ((p.stealShare ?? 0) > STEAL_SHARE_MAX)
-      dropped.push(
-        `${p.rateQps} QPS left out: the hypervisor took ${(p.stealShare! * 100).toFixed(1)}% of the machine (steal > ${STEAL_SHARE_MAX * 100}%)`,
-      );
-    else if ((p.foreignShare ?? 0) > FOREIGN_SHARE_MAX)
-      dropped.push(
-        `${p.rateQps} QPS left out: processes outside the run took ${(p.foreignShare! * 100).toFixed(1)}% of the machine (foreign CPU > ${FOREIGN_SHARE_MAX * 100}%)`,
-      );
+  for (const p of points) {
+    const why = disturbance(p);
+    if (why) dropped.push(`${p.rateQps} QPS left out: ${why}`);
     else kept.push(p);
+  }
   return { kept, dropped };
 }
 

@@ -32,6 +32,7 @@ import { disturbance, foreignCpuShare, machineStealShare } from '../loadtest/pha
 import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
+import { fullEquivalentShare, rungCostsOf } from '../sim/calibrate/fit.ts';
 import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { simulate } from '../sim/run/simulate.ts';
@@ -82,6 +83,7 @@ function side(p: {
 }
 
 const fleet = loadFleetFile(a.fleet);
+const costs = rungCostsOf(fleet);
 // The CPU per request the fleet's stages were calibrated at (its load profile's factor 1), from the
 // calibration report beside the fleet file; without it no conditioned comparison is made.
 const calibrationPath = join(dirname(resolve(a.fleet)), 'calibration.json');
@@ -110,6 +112,8 @@ interface LiveRun extends Side {
   runId: string;
   exitCode: number;
   mainThreadUsPerRequest: number | null;
+  /** The run's requests in `full` requests' worth of CPU, per request (fit.ts `fullEquivalentShare`). */
+  fullEquivalentShare: number;
   /** Run-queue wait ÷ CPU time of the core's main thread (contention from the rest of the machine). */
   runDelayShare: number | null;
   mainThreadRunsPerS: number | null;
@@ -153,6 +157,12 @@ for (let round = 0; round < runs; round++) {
       runId: run.runId,
       exitCode: run.exitCode,
       mainThreadUsPerRequest: c?.coreMainThreadUsPerRequest ?? null,
+      fullEquivalentShare: round3(
+        fullEquivalentShare(
+          { rateQps: rate, cpuUsPerS: 0, rungs: lp.rungCounts, requests: side(lp).requests },
+          costs,
+        ),
+      ),
       runDelayShare:
         c?.coreMainThreadRunDelayMs !== undefined && c.coreMainThreadMs
           ? round3(c.coreMainThreadRunDelayMs / c.coreMainThreadMs)
@@ -199,7 +209,8 @@ const rows = rates.map((rate) => {
                 loadProfile: [
                   {
                     rateQps: rate,
-                    cpuFactor: x.mainThreadUsPerRequest! / refCpuUsPerRequest,
+                    // Per `full` request, as the calibration's profile is (fit.ts `loadProfileOf`).
+                    cpuFactor: x.mainThreadUsPerRequest! / x.fullEquivalentShare / refCpuUsPerRequest,
                     waitPerCpu: x.runDelayShare!,
                   },
                 ],

@@ -117,16 +117,20 @@ export function processCpuTimesMs(
 }
 
 /**
- * Run-queue delay (ms: the second field of `/proc/<pid>/task/<pid>/schedstat`, ns) and times put on
- * a CPU (the third) of the main thread of process `pid` so far. Undefined without /proc or schedstats.
+ * Time on a CPU (ms: the first field of `/proc/<pid>/task/<pid>/schedstat`, ns, so finer than
+ * `/proc/<pid>/stat`'s ticks), run-queue delay (the second) and times put on a CPU (the third) of
+ * the main thread of process `pid` so far. Undefined without /proc or schedstats.
  */
-export function mainThreadSchedStat(pid: number | undefined): { delayMs: number; runs: number } | undefined {
+export function mainThreadSchedStat(
+  pid: number | undefined,
+): { cpuMs: number; delayMs: number; runs: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const f = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    const cpuMs = Number(f[0]) / 1e6;
     const delayMs = Number(f[1]) / 1e6;
     const runs = Number(f[2]);
-    return Number.isFinite(delayMs + runs) ? { delayMs, runs } : undefined;
+    return Number.isFinite(cpuMs + delayMs + runs) ? { cpuMs, delayMs, runs } : undefined;
   } catch {
     return undefined;
   }

@@ -118,7 +118,8 @@ export interface RunOptions {
  * the runner's event loop: keep `served` cheap.
  */
 export interface RunProbe {
-  phaseStart?(phase: string, coreUrl: string): Promise<void>;
+  /** `corePid`: the core process the run started (undefined with `--target`). */
+  phaseStart?(phase: string, coreUrl: string, corePid: number | undefined): Promise<void>;
   phaseEnd?(phase: string, coreUrl: string): Promise<void>;
   served?(phase: string, served: ServedResponse | undefined): void;
 }
@@ -484,7 +485,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
               `the lab on CPU ${pinning.lab} (${pinned.lab.length} processes)`,
           );
       }
-      await opts.probe?.phaseStart?.(phase.name, coreUrl);
+      await opts.probe?.phaseStart?.(phase.name, coreUrl, core?.child.pid);
       // The run's own processes, at the phase's start and end (a driver process starts during the
       // phase; a restarted container has new pids): the rest of the machine's process time is
       // foreign CPU, a disturbed phase's mark. The containers' init pids are looked up once per

@@ -22,7 +22,13 @@ import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
 import type { LoadPoint } from '../fleet/load-profile.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
-import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, usablePoints } from './fit.ts';
+import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, rungCostsOf, usablePoints } from './fit.ts';
+import {
+  type LoopInterval,
+  LoopSpeedSampler,
+  type SpeedVariationFit,
+  speedVariationOf,
+} from './loop-speed.ts';
 import {
   DEFAULT_WARMUP_S,
   MEASURED_PHASE,
@@ -70,6 +76,8 @@ export interface CalibrationReport {
   loadProfile: LoadPoint[];
   /** The core's GC pauses over every measured phase, per kind (per request of those phases). */
   gc: GcRate[];
+  /** The core's speed second by second (the fleet's `replicas.speedVariation`), when measurable. */
+  speedVariation?: SpeedVariationFit;
   /** Per stage: samples and p50/p90/p99 in µs. */
   stages: Record<string, { count: number; p50: number; p90: number; p99: number }>;
   notes: string[];
@@ -92,6 +100,9 @@ export async function calibrate(
   const stages = new StageSamples();
   let gcBefore: GcCounters | undefined;
   let gcAfter: GcCounters | undefined;
+  // The core's main thread second by second in each measured phase (loop-speed.ts).
+  const speed = new Map<string, LoopSpeedSampler>();
+  const intervals = new Map<string, LoopInterval[]>();
   const summary = await runScenario({
     scenario,
     seed: o.seed,
@@ -104,18 +115,27 @@ export async function calibrate(
     probe: {
       // GC pauses over every measured phase: a major collection comes every few thousand
       // requests, so one 30 s phase held one or two (a single 45 ms pause then set the rate).
-      phaseStart: async (phase, url) => {
+      phaseStart: async (phase, url, corePid) => {
         if (phase === MEASURED_PHASE) gcBefore = await readGcCounters(url);
+        if (corePid !== undefined && measuredNames.includes(phase)) {
+          const sampler = new LoopSpeedSampler(corePid, SPEED_INTERVAL_MS);
+          speed.set(phase, sampler);
+          sampler.start();
+        }
       },
       phaseEnd: async (phase, url) => {
+        const sampler = speed.get(phase);
+        if (sampler) intervals.set(phase, sampler.stop());
         if (phase === lastPhase) gcAfter = await readGcCounters(url);
       },
       served: (phase, served) => {
+        speed.get(phase)?.served();
         if (phase === MEASURED_PHASE) stages.record(served?.meta?.timings_ms);
       },
     },
   });
   const points = measuredNames.map((name) => cpuAtRate(summary.phases, name));
+  const phaseOf = new Map(points.flatMap((p, i) => (p ? [[p, measuredNames[i]] as const] : [])));
   if (points.some((p) => p === undefined) || stages.responses === 0)
     throw new Error(
       `calibration run ${summary.runId} measured no responses or no core CPU (exit ${summary.exitCode}; ` +
@@ -142,18 +162,42 @@ export async function calibrate(
   // The line is reported for comparison; the fleet uses the profile: a request's own CPU at the
   // stage-timing rate, scaled per rate (sim/fleet/load-profile.ts), and no background job.
   const line = fitCpuLine(kept);
-  const loadProfile = loadProfileOf(kept, ref);
   const cpuPerRequestUs = ref.cpuUsPerS / ref.rateQps;
   const machine = machineInfo();
-  const { fleet, notes } = fitFleet(
-    { stages, cpuPerRequestUs, backgroundUsPerS: 0, gc, loadProfile, loopBusyShare: loopBusyShare(ref) },
+  const fit = fitFleet(
+    { stages, cpuPerRequestUs, backgroundUsPerS: 0, gc, loopBusyShare: loopBusyShare(ref) },
     `calibrated-${machine.cpus}cpu`,
   );
+  const { notes } = fit;
+  // The profile in `full` requests' CPU: what each rung costs comes from the stages just fitted.
+  const costs = rungCostsOf(fit.fleet);
+  const loadProfile = loadProfileOf(kept, ref, costs);
+  // The seconds of the undisturbed phases only: a disturbed one's spread is its neighbours'.
+  const speedVariation = speedVariationOf(
+    kept.map((p) => intervals.get(phaseOf.get(p) ?? '') ?? []),
+    SPEED_INTERVAL_MS,
+  );
+  const fleet = {
+    ...fit.fleet,
+    replicas: {
+      ...fit.fleet.replicas,
+      loadProfile,
+      ...(speedVariation
+        ? { speedVariation: { intervalMs: speedVariation.intervalMs, quantiles: speedVariation.quantiles } }
+        : {}),
+    },
+  };
   notes.unshift(
     ...dropped,
     `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS (${Math.round(p.cpuUsPerS / p.rateQps)} µs a request)`).join(', ')}` +
       ` (as a line: ${Math.round(line.perRequestUs)} µs per request + ${Math.round(line.backgroundUsPerS / 1000)} ms/s)`,
-    `replicas.loadProfile, by rate: ${loadProfile.map((p) => `${p.rateQps} QPS ×${p.cpuFactor} CPU, wait ${p.waitPerCpu} µs per µs`).join('; ')}`,
+    `replicas.loadProfile, by rate: ${loadProfile.map((p) => `${p.rateQps} QPS ×${p.cpuFactor} CPU, wait ${p.waitPerCpu} µs per µs`).join('; ')}` +
+      ` (CPU per full request: a light_ranker list costs ${costs.light}, a cache list ${costs.cache} of a full one's)`,
+    speedVariation
+      ? `replicas.speedVariation: ${speedVariation.intervals} intervals of ${speedVariation.intervalMs} ms from ${speedVariation.phases} phases ` +
+          `(about ${speedVariation.meanRequests} responses each): CV ${speedVariation.cv}, p5 ${speedVariation.quantiles[1]}, ` +
+          `p95 ${speedVariation.quantiles[speedVariation.quantiles.length - 2]}, lag-1 autocorrelation ${speedVariation.lag1} (drawn independently)`
+      : 'replicas.speedVariation: not measured (no phase with enough responses a second, or no schedstat)',
   );
 
   const report: CalibrationReport = {
@@ -169,6 +213,7 @@ export async function calibrate(
     cpuPerRequestUs: Math.round(cpuPerRequestUs),
     loadProfile,
     gc,
+    ...(speedVariation ? { speedVariation } : {}),
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,
@@ -191,6 +236,9 @@ export async function calibrate(
   return { report, fleetPath, reportPath };
 }
 
+/** The interval of the core's speed samples, ms: a second holds 100–500 responses at the rates that count. */
+const SPEED_INTERVAL_MS = 1000;
+
 /** Share of a phase the core's event loop was on a CPU or waiting for one (capped at 1). */
 function loopBusyShare(p: CpuAtRate): number {
   const busy = (p.cpuUsPerS + (p.runDelayUsPerS ?? 0)) / 1e6;
@@ -199,9 +247,16 @@ function loopBusyShare(p: CpuAtRate): number {
 
 /** The core's main-thread CPU over phase `name` of a live run; undefined without /proc figures. */
 function cpuAtRate(phases: readonly RunPhase[], name: string): CpuAtRate | undefined {
-  const cpu = phases.find((p) => p.phase === name)?.cpu;
-  if (!cpu || cpu.coreMainThreadMs === undefined || cpu.wallS <= 0 || cpu.requests === 0) return undefined;
+  const phase = phases.find((p) => p.phase === name);
+  const cpu = phase?.cpu;
+  if (!phase || !cpu || cpu.coreMainThreadMs === undefined || cpu.wallS <= 0 || cpu.requests === 0)
+    return undefined;
+  // The CPU covers the phase's warm-up and its measured window: so does the rung mix.
+  const rungs: Record<string, number> = { ...phase.warmup.rungCounts };
+  for (const [rung, n] of Object.entries(phase.rungCounts)) rungs[rung] = (rungs[rung] ?? 0) + n;
   return {
+    rungs,
+    requests: cpu.requests,
     rateQps: Math.round((cpu.requests / cpu.wallS) * 10) / 10,
     cpuUsPerS: Math.round((cpu.coreMainThreadMs * 1000) / cpu.wallS),
     ...(cpu.coreMainThreadRuns !== undefined && cpu.coreMainThreadRunDelayMs !== undefined

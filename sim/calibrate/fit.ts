@@ -70,6 +70,74 @@ export interface CpuAtRate {
   stealShare?: number;
   /** Share of the machine's CPU time processes outside the run took during the phase, when measured. */
   foreignShare?: number;
+  /** Responses by rung over the phase (warm-up included, as the CPU is), when known. */
+  rungs?: Record<string, number>;
+  /** Requests the CPU was spent on (any status), when known; those on no rung were refused. */
+  requests?: number;
+}
+
+/** CPU of a request on each kind of rung ÷ a `full` one's (`rungCostsOf`). */
+export interface RungCosts {
+  /** `light_ranker`: the light ranker instead of the main one. */
+  light: number;
+  /** `retrieval_scores`: no ranker at all. */
+  noRanker: number;
+  /** `popularity`, `editorial`: the cache, no pipeline. */
+  cache: number;
+  /** A 503 at admission. */
+  refused: number;
+}
+
+/**
+ * Each rung's CPU relative to a `full` request's, from a fitted fleet's mean CPU costs: the light
+ * ranker's rung runs its model instead of the main ranker's, a cache rung only the request and the
+ * cache. Other rungs (a source or a feature read missing) count as `full`.
+ */
+export function rungCostsOf(fleet: FleetSpec): RungCosts {
+  const c = fleet.replicas.cpu;
+  const gcUs = fleet.replicas.gcPauses.reduce((t, g) => t + g.perRequest * meanOf(g.pauseUs), 0);
+  const full =
+    meanOf(c.requestUs) +
+    meanOf(c.userEncoderUs) +
+    2 * meanOf(c.annUs) +
+    (fleet.sources.reduce((n, s) => n + s.redisCommands, 0) + 3) * meanOf(c.redisReplyUs) +
+    meanOf(c.mergeUs) +
+    meanOf(c.enrichmentUs) +
+    meanOf(c.mainRankerUs) +
+    meanOf(c.rerankUs) +
+    gcUs;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    light: r3((full - meanOf(c.mainRankerUs) + meanOf(c.lightRankerUs)) / full),
+    noRanker: r3((full - meanOf(c.mainRankerUs)) / full),
+    cache: r3((meanOf(c.requestUs) + meanOf(c.popularityUs)) / full),
+    refused: r3(meanOf(c.rejectUs) / full),
+  };
+}
+
+/**
+ * A phase's requests in `full` requests' worth of CPU, per request (1 when every list was `full`,
+ * or when the rung mix is unknown).
+ */
+export function fullEquivalentShare(p: CpuAtRate, costs: RungCosts): number {
+  if (!p.rungs) return 1;
+  let onRungs = 0;
+  let weighted = 0;
+  for (const [rung, n] of Object.entries(p.rungs)) {
+    onRungs += n;
+    weighted +=
+      n *
+      (rung === 'light_ranker'
+        ? costs.light
+        : rung === 'retrieval_scores'
+          ? costs.noRanker
+          : rung === 'popularity' || rung === 'editorial'
+            ? costs.cache
+            : 1);
+  }
+  const refused = Math.max(0, (p.requests ?? onRungs) - onRungs);
+  const total = onRungs + refused;
+  return total > 0 ? (weighted + refused * costs.refused) / total : 1;
 }
 
 /**
@@ -119,12 +187,17 @@ export function fitCpuLine(points: readonly CpuAtRate[]): { perRequestUs: number
 /**
  * The replica's speed at each measured rate (fleet `replicas.loadProfile`,
  * sim/fleet/load-profile.ts), relative to `ref` (the stage-timing phase, whose CPU per request the
- * stages are fitted to): `cpuFactor` = CPU per request at the rate ÷ at `ref`; `waitPerCpu` = the
- * main thread's run-queue delay ÷ its CPU (0 without a schedstat reading). Sorted by rate, one
- * point per rate.
+ * stages are fitted to): `cpuFactor` = CPU per `full` request at the rate ÷ at `ref`; `waitPerCpu`
+ * = the main thread's run-queue delay ÷ its CPU (0 without a schedstat reading). Sorted by rate,
+ * one point per rate.
+ *
+ * Per `full` request, with `costs`: past the knee the live core browns out, and a phase's CPU per
+ * request is then its rung mix's (the light ranker is cheaper). Read as a faster replica, that mix
+ * would be counted twice: the simulated replica browns out by itself on top of it
+ * (docs/simulator.md, 2026-12-07 "up to and past the knee").
  */
-export function loadProfileOf(points: readonly CpuAtRate[], ref: CpuAtRate): LoadPoint[] {
-  const perRequest = (p: CpuAtRate) => p.cpuUsPerS / p.rateQps;
+export function loadProfileOf(points: readonly CpuAtRate[], ref: CpuAtRate, costs?: RungCosts): LoadPoint[] {
+  const perRequest = (p: CpuAtRate) => p.cpuUsPerS / p.rateQps / (costs ? fullEquivalentShare(p, costs) : 1);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return [...points]
     .sort((a, b) => a.rateQps - b.rateQps)

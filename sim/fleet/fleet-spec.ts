@@ -120,6 +120,26 @@ export const FleetSpecSchema = z
           .refine((t) => t.every((p, i) => i === 0 || p.rateQps > t[i - 1].rateQps), {
             message: 'loadProfile points must be sorted by rateQps, each rate once',
           }),
+        /**
+         * How a replica's speed varies from one interval to the next around its load profile
+         * (load-profile.ts `speedVariation`): every `intervalMs` of virtual time each replica draws a
+         * factor from `quantiles` (the i/(n−1) quantile; mean about 1) that stretches its CPU jobs.
+         * `reclab calibrate` measures it from the live core's CPU and run-queue wait per request,
+         * second by second. Absent: a steady speed.
+         */
+        speedVariation: z
+          .object({
+            intervalMs: z.number().int().min(10).max(60_000),
+            quantiles: z
+              .array(z.number().positive().max(10))
+              .min(2)
+              .max(1001)
+              .refine((q) => q.every((x, i) => i === 0 || x >= q[i - 1]), {
+                message: 'speedVariation.quantiles must be non-decreasing',
+              }),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     redis: z

@@ -103,3 +103,31 @@ export function loadStretch(table: readonly LoadPoint[], rate: ArrivalRate): (no
     return p.cpuFactor * (1 + p.waitPerCpu);
   };
 }
+
+/**
+ * A replica's speed from interval to interval (fleet `replicas.speedVariation`): the live core's
+ * CPU per request is not steady from one second to the next (the machine's other processes, the
+ * CPU's caches and frequency, the loop's lumpier work), and near saturation the tail is made of
+ * the slow seconds: a queue grows like 1/(1−ρ), so a few seconds at ρ 0.97 outweigh many at 0.85.
+ * The mean-field profile above cannot show that. Every `intervalUs` of virtual time the replica
+ * draws a factor with `draw` (independent intervals; the calibration reports how far the live
+ * seconds were correlated) and every job started in that interval is stretched by it.
+ * Deterministic: factors are drawn in interval order, one per interval, whatever the jobs.
+ *
+ * @param intervalUs the interval, µs (> 0)
+ * @param draw one factor per call (the fleet's quantiles, sampled on the replica's stream)
+ * @returns the factor at a job's start time; start times must not decrease (a FIFO server's don't)
+ */
+export function speedVariation(intervalUs: number, draw: () => number): (nowUs: number) => number {
+  let index = -1;
+  let factor = 1;
+  return (nowUs) => {
+    const i = Math.floor(nowUs / intervalUs);
+    // One draw per interval, skipped ones included, so a factor belongs to its interval.
+    while (index < i) {
+      factor = draw();
+      index++;
+    }
+    return factor;
+  };
+}

@@ -43,7 +43,7 @@ import { FifoServer } from '../fleet/fifo-server.ts';
 import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
-import { ArrivalRate, loadStretch } from '../fleet/load-profile.ts';
+import { ArrivalRate, loadStretch, speedVariation } from '../fleet/load-profile.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
@@ -144,7 +144,8 @@ export interface SimContext {
   gcOf(index: number): ReplicaDeps['gc'];
   /**
    * Replica `index`'s event loop: a FIFO CPU whose speed follows the fleet's
-   * `replicas.loadProfile` at the replica's arrival rate (`arrivals[index]`, fed by the balancer).
+   * `replicas.loadProfile` at the replica's arrival rate (`arrivals[index]`, fed by the balancer),
+   * times its interval's factor from `replicas.speedVariation` (stream `replica<i>.speed`).
    */
   cpuServerOf(index: number): FifoServer;
   /**
@@ -288,9 +289,22 @@ export function simContext(opts: SimOptions): SimContext {
     arrivals,
     cpuServerOf(index) {
       const profile = fleet.replicas.loadProfile;
-      if (profile.length === 0) return new FifoServer();
-      arrivals[index] ??= new ArrivalRate();
-      return new FifoServer(loadStretch(profile, arrivals[index]));
+      const variation = fleet.replicas.speedVariation;
+      if (profile.length > 0) arrivals[index] ??= new ArrivalRate();
+      const byLoad = profile.length === 0 ? undefined : loadStretch(profile, arrivals[index]);
+      const byInterval = variation
+        ? speedVariation(
+            variation.intervalMs * 1000,
+            samplerOf(
+              { kind: 'empirical', quantilesUs: variation.quantiles },
+              stream(`replica${index}.speed`),
+            ),
+          )
+        : undefined;
+      if (!byLoad && !byInterval) return new FifoServer();
+      if (!byInterval) return new FifoServer(byLoad);
+      if (!byLoad) return new FifoServer(byInterval);
+      return new FifoServer((nowUs) => byLoad(nowUs) * byInterval(nowUs));
     },
     cpuSamplers(index) {
       // One stream per replica and stage: adding a replica does not shift the others' draws.

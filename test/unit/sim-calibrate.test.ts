@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates, parseGcCounters } from '../../sim/calibrate/core-gc.ts';
-import { fitCpuLine, fitFleet, loadProfileOf, usablePoints } from '../../sim/calibrate/fit.ts';
+import {
+  fitCpuLine,
+  fitFleet,
+  fullEquivalentShare,
+  loadProfileOf,
+  rungCostsOf,
+  usablePoints,
+} from '../../sim/calibrate/fit.ts';
+import { LoopSpeedSampler, speedVariationOf } from '../../sim/calibrate/loop-speed.ts';
 import { QUANTILE_POINTS, StageSamples } from '../../sim/calibrate/stage-samples.ts';
 import { meanOf } from '../../sim/fleet/distributions.ts';
 import { SimError } from '../../sim/sim-error.ts';
@@ -133,6 +141,68 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
       { rateQps: 90, cpuFactor: 0.9, waitPerCpu: 0 },
       { rateQps: 150, cpuFactor: 0.75, waitPerCpu: 0.1 },
     ]);
+  });
+
+  it('reads a browned-out phase per full request: its cheaper rungs are not a faster replica', () => {
+    const costs = { light: 0.8, noRanker: 0.75, cache: 0.1, refused: 0.05 };
+    const ref = { rateQps: 30, cpuUsPerS: 120_000, rungs: { full: 900 }, requests: 900 };
+    // 500 QPS at 3.2 ms a request, half of the lists on the light ranker: 0.9 of a full one each,
+    // so 3.2 ÷ 0.9 = 3.556 ms per full request, against 4 ms at 30 QPS.
+    const past = {
+      rateQps: 500,
+      cpuUsPerS: 1_600_000,
+      rungs: { full: 7500, light_ranker: 7500 },
+      requests: 15_000,
+    };
+    expect(fullEquivalentShare(past, costs)).toBeCloseTo(0.9, 9);
+    expect(loadProfileOf([ref, past], ref, costs)[1].cpuFactor).toBe(0.889);
+    expect(loadProfileOf([ref, past], ref)[1].cpuFactor).toBe(0.8); // the mix read as speed
+    // Refused requests (no rung) count at a 503's cost; a phase without a mix counts as full.
+    expect(
+      fullEquivalentShare({ rateQps: 1, cpuUsPerS: 1, rungs: { full: 50 }, requests: 100 }, costs),
+    ).toBeCloseTo(0.525, 9);
+    expect(fullEquivalentShare({ rateQps: 1, cpuUsPerS: 1 }, costs)).toBe(1);
+  });
+
+  it("prices each rung from the fitted fleet's CPU: the light ranker's list costs less than a full one", () => {
+    const { fleet } = fitFleet({ stages: samples(500, stages), cpuPerRequestUs: 3000 }, 't');
+    const c = rungCostsOf(fleet);
+    expect(c.light).toBeLessThan(1);
+    expect(c.noRanker).toBeLessThan(c.light);
+    expect(c.cache).toBeLessThan(c.noRanker);
+    expect(c.refused).toBeLessThan(c.cache);
+  });
+
+  it("measures the core's speed per interval from schedstat, per response", () => {
+    let cpuMs = 0;
+    let delayMs = 0;
+    const sampler = new LoopSpeedSampler(() => ({ cpuMs, delayMs }), 60_000);
+    sampler.start();
+    for (let i = 0; i < 100; i++) sampler.served();
+    cpuMs = 300;
+    delayMs = 30;
+    sampler.tick();
+    for (let i = 0; i < 50; i++) sampler.served();
+    cpuMs = 500;
+    expect(sampler.stop()).toEqual([{ requests: 100, cpuMs: 300, waitMs: 30 }]); // the partial one dropped
+  });
+
+  it("turns the intervals into speed factors around each phase's own mean, only where a second holds enough responses", () => {
+    // Phase A: 200 responses a second, alternately 2.7 and 3.3 ms each (CPU + wait); phase B: 20 a second.
+    const a = Array.from({ length: 20 }, (_, i) => ({ requests: 200, cpuMs: i % 2 ? 660 : 540, waitMs: 0 }));
+    const b = Array.from({ length: 20 }, (_, i) => ({ requests: 20, cpuMs: i % 2 ? 200 : 20, waitMs: 0 }));
+    const fit = speedVariationOf([a, b], 1000)!;
+    expect(fit.phases).toBe(1);
+    expect(fit.intervals).toBe(20);
+    expect(fit.cv).toBeCloseTo(0.1, 9);
+    expect(fit.lag1).toBeLessThan(-0.9); // alternating seconds
+    const q = fit.quantiles;
+    expect(q[0]).toBeCloseTo(0.9, 2);
+    expect(q[q.length - 1]).toBeCloseTo(1.1, 2);
+    let mean = 0;
+    for (let k = 1; k < q.length; k++) mean += (q[k] + q[k - 1]) / 2;
+    expect(mean / (q.length - 1)).toBeCloseTo(1, 3);
+    expect(speedVariationOf([b], 1000)).toBeUndefined();
   });
 
   it('leaves out a phase the hypervisor took more than 5% of the machine from, and says why', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { measuredBaseline } from '../../sim/calibrate/measured-scenario.ts';
 import { FifoServer } from '../../sim/fleet/fifo-server.ts';
 import { parseFleet } from '../../sim/fleet/fleet-spec.ts';
-import { ArrivalRate, loadAt, loadStretch } from '../../sim/fleet/load-profile.ts';
+import { ArrivalRate, loadAt, loadStretch, speedVariation } from '../../sim/fleet/load-profile.ts';
 import { simulate } from '../../sim/run/simulate.ts';
 
 describe('run queue: the arrival rate over the last second', () => {
@@ -87,5 +87,52 @@ describe('load profile: CPU factor and wait by rate', () => {
     expect(waits).toBeLessThan(none * 1.35);
     expect(run([{ rateQps: 40, cpuFactor: 1.3 }])).toBeCloseTo(waits, 0);
     expect(run([{ rateQps: 40, cpuFactor: 0.8 }])).toBeLessThan(none);
+  });
+});
+
+describe('speed variation: a factor per interval of virtual time', () => {
+  it('draws one factor per interval, in interval order, skipped intervals included', () => {
+    let draws = 0;
+    const at = speedVariation(1_000_000, () => ++draws);
+    expect(at(0)).toBe(1);
+    expect(at(999_999)).toBe(1); // the same interval: no new draw
+    expect(at(1_000_000)).toBe(2);
+    // Intervals 2 and 3 had no job: their factors were still drawn, so interval 4 gets the 5th.
+    expect(at(4_200_000)).toBe(5);
+    expect(draws).toBe(5);
+  });
+
+  const p99At = (rate: number, quantiles?: number[]) => {
+    const fleet = parseFleet({
+      replicas: { count: 1, ...(quantiles ? { speedVariation: { intervalMs: 1000, quantiles } } : {}) },
+      redis: { shards: 1 },
+    });
+    const scenario = measuredBaseline('sv', rate, 30, [], 5);
+    const run = simulate({ scenario, fleet, seed: 7, reclabVersion: 'test' });
+    return {
+      p99: run.result.phases.find((x) => x.name === 'measured')!.latencyMs.p99,
+      hash: run.result.fleet?.traceHash,
+    };
+  };
+
+  it('leaves a steady replica alone, and lengthens the tail near saturation where seconds are slower or faster', () => {
+    // Factors 0.8–1.2 (mean 1): at a low rate the tail barely moves; near the replica's capacity
+    // (the default fleet's replica saturates a little above 250 QPS) the slow seconds build a
+    // queue that the mean speed does not (measured: p99 7.3 ms steady, 26.4 ms varied, seed 7).
+    const spread = [0.8, 1, 1.2];
+    const low = p99At(50);
+    const lowVar = p99At(50, spread);
+    expect(lowVar.p99).toBeLessThan(low.p99 * 1.35);
+    const high = p99At(250);
+    const highVar = p99At(250, spread);
+    expect(highVar.p99).toBeGreaterThan(high.p99 * 2);
+    expect(p99At(250, spread).hash).toBe(highVar.hash); // deterministic from the seed
+    expect(p99At(250, [1, 1]).p99).toBe(high.p99); // a constant factor of 1 changes nothing
+  });
+
+  it('refuses quantiles out of order', () => {
+    expect(() =>
+      parseFleet({ replicas: { count: 1, speedVariation: { intervalMs: 1000, quantiles: [1.1, 0.9] } } }),
+    ).toThrow(/non-decreasing/);
   });
 });

@@ -28,6 +28,18 @@ export class FifoServer {
     return end;
   }
 
+  /**
+   * Queues a job that takes `timeUs` whatever the server's speed (a GC pause: measured as the
+   * time the loop stood still, not as CPU that the load profile scales); returns when it completes.
+   */
+  submitFixed(nowUs: number, timeUs: number): number {
+    const start = nowUs > this.#freeAtUs ? nowUs : this.#freeAtUs;
+    const end = start + timeUs;
+    this.#freeAtUs = end;
+    this.busyUs += timeUs;
+    return end;
+  }
+
   /** Work queued ahead of a job submitted now, µs. */
   backlogUs(nowUs: number): number {
     return this.#freeAtUs > nowUs ? this.#freeAtUs - nowUs : 0;

@@ -178,7 +178,7 @@ export class Replica {
     if (d.gc) {
       // The allocation of this request may trigger a collection: a pause on the loop, no callback.
       for (const g of d.gc.pauses)
-        if (d.gc.draw() < g.perRequest) this.cpuServer.submit(d.scheduler.nowUs, g.pause());
+        if (d.gc.draw() < g.perRequest) this.cpuServer.submitFixed(d.scheduler.nowUs, g.pause());
     }
     if (status === 200) d.kafka.publish(d.index);
     d.onOutcome({ intendedUs, doneUs: d.scheduler.nowUs, status, rung, reasons });

@@ -119,7 +119,7 @@ export class HifiReplica {
     if (gc) {
       // As the fleet replica: this request's allocation may trigger a collection, a pause on the loop.
       for (const g of gc.pauses)
-        if (gc.draw() < g.perRequest) this.cpuServer.submit(this.site.scheduler.nowUs, g.pause());
+        if (gc.draw() < g.perRequest) this.cpuServer.submitFixed(this.site.scheduler.nowUs, g.pause());
     }
     this.#d.onOutcome(o);
   }

@@ -54,6 +54,10 @@ describe('load profile: CPU factor and wait by rate', () => {
     const start = 1_950_000; // the window is [1 s, 2 s): 150/s
     expect(server.submit(start, 1000) - start).toBeCloseTo(1000 * 0.75 * 1.1, 6);
     expect(new FifoServer().submit(0, 1000)).toBe(1000);
+    // A GC pause is the time the loop stood still, measured as such: the profile does not scale it,
+    // but it still queues behind (and holds up) the work ahead.
+    const end = server.submit(start + 10_000, 1000);
+    expect(server.submitFixed(start + 10_000, 4000)).toBeCloseTo(end + 4000, 6);
   });
 
   it('refuses a profile out of order in a fleet file', () => {

@@ -20,6 +20,7 @@ import { foreignCpuShare, machineStealShare } from '../../loadtest/phase-cpu.ts'
 import type { RunPhase } from '../../loadtest/run.ts';
 import { runScenario } from '../../loadtest/run.ts';
 import { type MachineInfo, machineInfo } from '../../reports/machine.ts';
+import { parseFleet } from '../fleet/fleet-spec.ts';
 import type { LoadPoint } from '../fleet/load-profile.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
 import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, rungCostsOf, usablePoints } from './fit.ts';
@@ -177,16 +178,19 @@ export async function calibrate(
     kept.map((p) => intervals.get(phaseOf.get(p) ?? '') ?? []),
     SPEED_INTERVAL_MS,
   );
-  const fleet = {
-    ...fit.fleet,
-    replicas: {
-      ...fit.fleet.replicas,
-      loadProfile,
-      ...(speedVariation
-        ? { speedVariation: { intervalMs: speedVariation.intervalMs, quantiles: speedVariation.quantiles } }
-        : {}),
+  const fleet = parseFleet(
+    {
+      ...fit.fleet,
+      replicas: {
+        ...fit.fleet.replicas,
+        loadProfile,
+        ...(speedVariation
+          ? { speedVariation: { intervalMs: speedVariation.intervalMs, quantiles: speedVariation.quantiles } }
+          : {}),
+      },
     },
-  };
+    'calibration',
+  );
   notes.unshift(
     ...dropped,
     `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS (${Math.round(p.cpuUsPerS / p.rateQps)} µs a request)`).join(', ')}` +

@@ -158,10 +158,7 @@ for (let round = 0; round < runs; round++) {
       exitCode: run.exitCode,
       mainThreadUsPerRequest: c?.coreMainThreadUsPerRequest ?? null,
       fullEquivalentShare: round3(
-        fullEquivalentShare(
-          { rateQps: rate, cpuUsPerS: 0, rungs: lp.rungCounts, requests: side(lp).requests },
-          costs,
-        ),
+        fullEquivalentShare({ rungs: lp.rungCounts, requests: side(lp).requests }, costs),
       ),
       runDelayShare:
         c?.coreMainThreadRunDelayMs !== undefined && c.coreMainThreadMs

@@ -240,7 +240,7 @@ export async function calibrate(
   return { report, fleetPath, reportPath };
 }
 
-/** The interval of the core's speed samples, ms: a second holds 100–500 responses at the rates that count. */
+/** The interval of the core's speed samples, ms: a second holds 150–500 responses at the rates that count (`speedVariationOf`). */
 const SPEED_INTERVAL_MS = 1000;
 
 /** Share of a phase the core's event loop was on a CPU or waiting for one (capped at 1). */

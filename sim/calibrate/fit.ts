@@ -76,6 +76,11 @@ export interface CpuAtRate {
   requests?: number;
 }
 
+/** Redis replies a `full` request reads: each source's commands, plus the user, recent watches and the MGET. */
+function redisCommandsPerRequest(sources: FleetSpec['sources']): number {
+  return sources.reduce((n, s) => n + s.redisCommands, 0) + 3;
+}
+
 /** CPU of a request on each kind of rung ÷ a `full` one's (`rungCostsOf`). */
 export interface RungCosts {
   /** `light_ranker`: the light ranker instead of the main one. */
@@ -100,7 +105,7 @@ export function rungCostsOf(fleet: FleetSpec): RungCosts {
     meanOf(c.requestUs) +
     meanOf(c.userEncoderUs) +
     2 * meanOf(c.annUs) +
-    (fleet.sources.reduce((n, s) => n + s.redisCommands, 0) + 3) * meanOf(c.redisReplyUs) +
+    redisCommandsPerRequest(fleet.sources) * meanOf(c.redisReplyUs) +
     meanOf(c.mergeUs) +
     meanOf(c.enrichmentUs) +
     meanOf(c.mainRankerUs) +
@@ -119,7 +124,7 @@ export function rungCostsOf(fleet: FleetSpec): RungCosts {
  * A phase's requests in `full` requests' worth of CPU, per request (1 when every list was `full`,
  * or when the rung mix is unknown).
  */
-export function fullEquivalentShare(p: CpuAtRate, costs: RungCosts): number {
+export function fullEquivalentShare(p: Pick<CpuAtRate, 'rungs' | 'requests'>, costs: RungCosts): number {
   if (!p.rungs) return 1;
   let onRungs = 0;
   let weighted = 0;
@@ -257,7 +262,7 @@ export function fitFleet(m: LiveMeasurement, name: string, base: FleetSpec = DEF
   notes.push('mergeUs, mainRankerUs, rerankUs = their stages as measured');
 
   const mean = (q: number[]) => q.reduce((a, b) => a + b, 0) / q.length;
-  const redisCommands = base.sources.reduce((n, src) => n + src.redisCommands, 0) + 3; // user, watches, MGET
+  const redisCommands = redisCommandsPerRequest(base.sources);
   const stagesCpu =
     encoderUs +
     2 * mean(ann) +

@@ -7,6 +7,7 @@
  * responses; `speedVariationOf` turns the intervals into the fleet's `replicas.speedVariation`.
  */
 import { mainThreadSchedStat } from '../../loadtest/phase-cpu.ts';
+import { meanOf } from '../fleet/distributions.ts';
 
 /** One interval of the core's event loop: responses counted, main-thread CPU and run-queue wait, ms. */
 export interface LoopInterval {
@@ -123,11 +124,9 @@ export function speedVariationOf(
   if (factors.length < 10) return undefined;
   factors.sort((a, b) => a - b);
   const q = Array.from({ length: QUANTILES }, (_, k) => quantileOf(factors, k / (QUANTILES - 1)));
-  // The empirical sampler's mean is the trapezoid mean of its quantiles: scale it to 1, so the
-  // load profile keeps the phase's mean speed and this adds only its spread.
-  let trapezoid = 0;
-  for (let k = 1; k < q.length; k++) trapezoid += (q[k] + q[k - 1]) / 2;
-  const scale = (q.length - 1) / trapezoid;
+  // Scaled so that the simulator's sampler of these quantiles (an `empirical` distribution) has a
+  // mean of 1: the load profile keeps the phase's mean speed and this adds only its spread.
+  const scale = 1 / meanOf({ kind: 'empirical', quantilesUs: q });
   const mean = factors.reduce((t, x) => t + x, 0) / factors.length;
   const sd = Math.sqrt(factors.reduce((t, x) => t + (x - mean) ** 2, 0) / factors.length);
   const r4 = (x: number) => Math.round(x * 10_000) / 10_000;

@@ -21,11 +21,7 @@ export class FifoServer {
   /** Queues a job of `costUs` at `nowUs`; returns when it completes, µs. */
   submit(nowUs: number, costUs: number): number {
     const start = nowUs > this.#freeAtUs ? nowUs : this.#freeAtUs;
-    const timeUs = this.#stretch ? costUs * this.#stretch(start) : costUs;
-    const end = start + timeUs;
-    this.#freeAtUs = end;
-    this.busyUs += timeUs;
-    return end;
+    return this.#occupy(start, this.#stretch ? costUs * this.#stretch(start) : costUs);
   }
 
   /**
@@ -33,8 +29,12 @@ export class FifoServer {
    * time the loop stood still, not as CPU that the load profile scales); returns when it completes.
    */
   submitFixed(nowUs: number, timeUs: number): number {
-    const start = nowUs > this.#freeAtUs ? nowUs : this.#freeAtUs;
-    const end = start + timeUs;
+    return this.#occupy(nowUs > this.#freeAtUs ? nowUs : this.#freeAtUs, timeUs);
+  }
+
+  /** Holds the server from `startUs` for `timeUs`; returns the end. */
+  #occupy(startUs: number, timeUs: number): number {
+    const end = startUs + timeUs;
     this.#freeAtUs = end;
     this.busyUs += timeUs;
     return end;

@@ -108,7 +108,7 @@ export function loadStretch(table: readonly LoadPoint[], rate: ArrivalRate): (no
  * A replica's speed from interval to interval (fleet `replicas.speedVariation`): the live core's
  * CPU per request is not steady from one second to the next (the machine's other processes, the
  * CPU's caches and frequency, the loop's lumpier work), and near saturation the tail is made of
- * the slow seconds: a queue grows like 1/(1−ρ), so a few seconds at ρ 0.97 outweigh many at 0.85.
+ * the slow seconds: a queue grows like 1/(1−ρ), so they add more tail than the fast ones take away.
  * The mean-field profile above cannot show that. Every `intervalUs` of virtual time the replica
  * draws a factor with `draw` (independent intervals; the calibration reports how far the live
  * seconds were correlated) and every job started in that interval is stretched by it.

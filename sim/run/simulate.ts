@@ -301,10 +301,9 @@ export function simContext(opts: SimOptions): SimContext {
             ),
           )
         : undefined;
-      if (!byLoad && !byInterval) return new FifoServer();
-      if (!byInterval) return new FifoServer(byLoad);
-      if (!byLoad) return new FifoServer(byInterval);
-      return new FifoServer((nowUs) => byLoad(nowUs) * byInterval(nowUs));
+      return new FifoServer(
+        byLoad && byInterval ? (nowUs) => byLoad(nowUs) * byInterval(nowUs) : (byLoad ?? byInterval),
+      );
     },
     cpuSamplers(index) {
       // One stream per replica and stage: adding a replica does not shift the others' draws.

@@ -158,10 +158,8 @@ describe('reclab calibrate: the event loop CPU at two rates', () => {
     expect(loadProfileOf([ref, past], ref, costs)[1].cpuFactor).toBe(0.889);
     expect(loadProfileOf([ref, past], ref)[1].cpuFactor).toBe(0.8); // the mix read as speed
     // Refused requests (no rung) count at a 503's cost; a phase without a mix counts as full.
-    expect(
-      fullEquivalentShare({ rateQps: 1, cpuUsPerS: 1, rungs: { full: 50 }, requests: 100 }, costs),
-    ).toBeCloseTo(0.525, 9);
-    expect(fullEquivalentShare({ rateQps: 1, cpuUsPerS: 1 }, costs)).toBe(1);
+    expect(fullEquivalentShare({ rungs: { full: 50 }, requests: 100 }, costs)).toBeCloseTo(0.525, 9);
+    expect(fullEquivalentShare({}, costs)).toBe(1);
   });
 
   it("prices each rung from the fitted fleet's CPU: the light ranker's list costs less than a full one", () => {

@@ -93,7 +93,7 @@ program
   )
   .option(
     '--driver <name>',
-    'open-model (reclab’s own, default) or vegeta (constant-rate phases only)',
+    'open-model (reclab’s own, default), vegeta (constant-rate phases only), or paired: both at once, each half the slots, each half reported',
     'open-model',
   )
   .option(
@@ -102,8 +102,8 @@ program
   )
   .option('--out <dir>', 'reports root', resolve(ROOT, 'reports/out'))
   .action(async (arg: string, o) => {
-    if (o.driver !== 'open-model' && o.driver !== 'vegeta') {
-      process.stderr.write('--driver must be open-model or vegeta\n');
+    if (o.driver !== 'open-model' && o.driver !== 'vegeta' && o.driver !== 'paired') {
+      process.stderr.write('--driver must be open-model, vegeta or paired\n');
       process.exit(2);
     }
     if (o.loadInstances < 1 || (o.loadInstances > 1 && o.driver !== 'open-model')) {

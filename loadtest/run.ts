@@ -32,6 +32,7 @@ import {
   type ResponseInfo,
   runOpenModel,
 } from './drivers/autocannon/open-model.ts';
+import { type DriverHalf, runPairedPhase } from './drivers/paired.ts';
 import { runVegetaPhase, vegetaUnsupported } from './drivers/vegeta/vegeta.ts';
 import {
   faultParams,
@@ -99,10 +100,11 @@ export interface RunOptions {
    */
   loadInstances?: number;
   /**
-   * `open-model` (reclab's driver, default) or `vegeta` (loadtest/drivers/vegeta/: constant-rate
-   * phases only; the cross-check of issue 14).
+   * `open-model` (reclab's driver, default), `vegeta` (loadtest/drivers/vegeta/: constant-rate
+   * phases only; the cross-check of issue 14), or `paired`: both at once, each half the slots
+   * (loadtest/drivers/paired.ts), each half's figures in the phase's `drivers`.
    */
-  driver?: 'open-model' | 'vegeta';
+  driver?: 'open-model' | 'vegeta' | 'paired';
   /**
    * `--pin-core`: the core process alone on the machine's last CPU, everything else the run
    * started (the runner, the ranker tier, Redis, Kafka) on the others (loadtest/cpu-pinning.ts),
@@ -169,6 +171,8 @@ export interface RunSummary {
 /** One phase's driver figures, with the CPU the runner and the core spent during it. */
 export interface RunPhase extends PhaseResult {
   cpu?: PhaseCpu;
+  /** `--driver paired`: what each driver measured of its half of the slots. */
+  drivers?: DriverHalf[];
 }
 
 /** Items each simulated request asks for (`count`); fewer in a 200 response is a short list. */
@@ -216,9 +220,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     if (refused.length) throw new FaultUnsupportedError(`cannot inject: ${[...new Set(refused)].join('; ')}`);
   }
 
-  if (opts.driver === 'vegeta') {
+  if (opts.driver === 'vegeta' || opts.driver === 'paired') {
     const why = vegetaUnsupported(scenario);
-    if (why.length) throw new FaultUnsupportedError(`--driver vegeta: ${why.join('; ')}`);
+    if (why.length) throw new FaultUnsupportedError(`--driver ${opts.driver}: ${why.join('; ')}`);
   }
 
   // Refused before anything starts: a machine that cannot pin (RECLAB_ERR_PIN_UNAVAILABLE).
@@ -555,28 +559,42 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       };
       const result: RunPhase = instances
         ? await instancesPhase(instances, scenario.phases.indexOf(phase), onScheduleStart, timers)
-        : opts.driver === 'vegeta'
-          ? await runVegetaPhase({
-              url: coreUrl,
-              arrivals: phase.arrivals,
-              durationS: phase.durationS,
-              phase: phase.name,
-              onScheduleStart,
-              makeRequest,
-              onResponse,
-              workDir: join(outDir, 'vegeta'),
-            })
-          : await runOpenModel({
-              url: coreUrl,
-              arrivals: phase.arrivals,
-              random: random.stream(`arrivals.${phase.name}`),
-              durationS: phase.durationS,
-              phase: phase.name,
-              onScheduleStart,
-              onProgress: opts.onProgress,
-              makeRequest,
-              onResponse,
-            });
+        : opts.driver === 'paired'
+          ? await pairedPhase(
+              runPairedPhase({
+                url: coreUrl,
+                arrivals: phase.arrivals,
+                random: random.stream(`arrivals.${phase.name}`),
+                durationS: phase.durationS,
+                phase: phase.name,
+                onScheduleStart,
+                makeRequest,
+                onResponse,
+                workDir: join(outDir, 'vegeta'),
+              }),
+            )
+          : opts.driver === 'vegeta'
+            ? await runVegetaPhase({
+                url: coreUrl,
+                arrivals: phase.arrivals,
+                durationS: phase.durationS,
+                phase: phase.name,
+                onScheduleStart,
+                makeRequest,
+                onResponse,
+                workDir: join(outDir, 'vegeta'),
+              })
+            : await runOpenModel({
+                url: coreUrl,
+                arrivals: phase.arrivals,
+                random: random.stream(`arrivals.${phase.name}`),
+                durationS: phase.durationS,
+                phase: phase.name,
+                onScheduleStart,
+                onProgress: opts.onProgress,
+                makeRequest,
+                onResponse,
+              });
       if (instances) responses200 += result.statusCounts['2xx'] + result.warmup.statusCounts['2xx'];
       const phaseCpu = cpuMeter.stop(result.completed + result.warmup.completed);
       const scored = startCpuMeter(undefined);
@@ -593,6 +611,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       result.unexplainedDegraded = unexplained.get(phase.name) ?? 0;
       phases.push(result);
       log(phaseLine(result, phase.warmup === true, describeArrivals(phase.arrivals)));
+      if (result.drivers) log(driversLine(phase.name, result.drivers));
       if (result.unsolicitedResponses)
         warn(
           `phase ${phase.name}: the service sent ${result.unsolicitedResponses} response(s) on connections with no ` +
@@ -736,6 +755,25 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
  * One phase driven by the load processes: all start together (the coordinator's barrier), faults
  * are timed from that start, and the phase's figures are the processes' merged (histograms).
  */
+/** `phase P drivers: vegeta p50 … p99 … (n); open-model …; open-model ÷ vegeta p50 … p99 …`. */
+export function driversLine(phase: string, halves: readonly DriverHalf[]): string {
+  const by = new Map(halves.map((h) => [h.driver, h]));
+  const v = by.get('vegeta');
+  const o = by.get('open-model');
+  const parts = halves.map(
+    (h) => `${h.driver} p50 ${h.p50Ms} ms p99 ${h.p99Ms} ms (${h.requests} requests, late ${h.late})`,
+  );
+  const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(3) : 'n/a');
+  if (v && o) parts.push(`open-model ÷ vegeta p50 ${ratio(o.p50Ms, v.p50Ms)} p99 ${ratio(o.p99Ms, v.p99Ms)}`);
+  return `phase ${phase} drivers: ${parts.join('; ')}`;
+}
+
+/** A paired phase as the run records it: the merged figures, each driver's half beside them. */
+async function pairedPhase(p: ReturnType<typeof runPairedPhase>): Promise<RunPhase> {
+  const { merged, halves } = await p;
+  return { ...merged, drivers: halves };
+}
+
 async function instancesPhase(
   instances: LoadInstances,
   k: number,

@@ -25,6 +25,14 @@ import type { LoadPoint } from '../fleet/load-profile.ts';
 import { type GcCounters, type GcRate, gcRates, readGcCounters } from './core-gc.ts';
 import { type CpuAtRate, fitCpuLine, fitFleet, loadProfileOf, rungCostsOf, usablePoints } from './fit.ts';
 import {
+  FIT_MIN_FULL_SHARE,
+  FIT_MIN_UTILISATION,
+  type FitPhase,
+  fitSubsecondSpeed,
+  type SubsecondFit,
+  withSubsecondSpeed,
+} from './fit-subsecond.ts';
+import {
   type LoopInterval,
   LoopSpeedSampler,
   type SpeedVariationFit,
@@ -79,6 +87,8 @@ export interface CalibrationReport {
   gc: GcRate[];
   /** The core's speed second by second (the fleet's `replicas.speedVariation`), when measurable. */
   speedVariation?: SpeedVariationFit;
+  /** The core's speed within a second (the fleet's `replicas.subsecondSpeed`), fitted to the busy phases' p99. */
+  subsecondSpeed?: SubsecondFit;
   /** Per stage: samples and p50/p90/p99 in µs. */
   stages: Record<string, { count: number; p50: number; p90: number; p99: number }>;
   notes: string[];
@@ -178,7 +188,7 @@ export async function calibrate(
     kept.map((p) => intervals.get(phaseOf.get(p) ?? '') ?? []),
     SPEED_INTERVAL_MS,
   );
-  const fleet = parseFleet(
+  const profiled = parseFleet(
     {
       ...fit.fleet,
       replicas: {
@@ -191,6 +201,21 @@ export async function calibrate(
     },
     'calibration',
   );
+  // Within a second: fitted to the live p99 of the busy phases below the knee (fit-subsecond.ts).
+  const fitPhases: FitPhase[] = kept.flatMap((p) => {
+    const name = phaseOf.get(p);
+    const live = summary.phases.find((x) => x.phase === name);
+    const full = p.rungs && p.requests ? (p.rungs.full ?? 0) / p.requests : 0;
+    return name && live && p.cpuUsPerS / 1e6 >= FIT_MIN_UTILISATION && full >= FIT_MIN_FULL_SHARE
+      ? [{ phase: name, rateQps: p.rateQps, liveP99Ms: live.latencyMs.p99 }]
+      : [];
+  });
+  const subsecond = fitPhases.length
+    ? fitSubsecondSpeed({ fleet: profiled, scenario, seed: o.seed, phases: fitPhases })
+    : undefined;
+  const fleet = subsecond?.cv
+    ? parseFleet(withSubsecondSpeed(profiled, subsecond.cv), 'calibration')
+    : profiled;
   notes.unshift(
     ...dropped,
     `main-thread CPU ${kept.map((p) => `${Math.round(p.cpuUsPerS / 1000)} ms/s at ${p.rateQps} QPS (${Math.round(p.cpuUsPerS / p.rateQps)} µs a request)`).join(', ')}` +
@@ -202,6 +227,13 @@ export async function calibrate(
           `(about ${speedVariation.meanRequests} responses each): CV ${speedVariation.cv}, p5 ${speedVariation.quantiles[1]}, ` +
           `p95 ${speedVariation.quantiles[speedVariation.quantiles.length - 2]}, lag-1 autocorrelation ${speedVariation.lag1} (drawn independently)`
       : 'replicas.speedVariation: not measured (no phase with enough responses a second, or no schedstat)',
+    subsecond
+      ? `replicas.subsecondSpeed: CV ${subsecond.cv} every ${subsecond.intervalMs} ms, fitted to the p99 of ` +
+          subsecond.phases
+            .map((p) => `${p.rateQps} QPS (live ${p.liveP99Ms} ms, simulated ${p.simP99Ms} ms)`)
+            .join(', ') +
+          ` (loss by CV: ${subsecond.grid.map((g) => `${g.cv} ${g.loss}`).join(', ')})`
+      : `replicas.subsecondSpeed: not fitted (no undisturbed phase with the main thread ≥ ${FIT_MIN_UTILISATION * 100}% busy and ≥ ${FIT_MIN_FULL_SHARE * 100}% of lists on full)`,
   );
 
   const report: CalibrationReport = {
@@ -218,6 +250,7 @@ export async function calibrate(
     loadProfile,
     gc,
     ...(speedVariation ? { speedVariation } : {}),
+    ...(subsecond ? { subsecondSpeed: subsecond } : {}),
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,

@@ -140,6 +140,21 @@ export const FleetSpecSchema = z
           })
           .strict()
           .optional(),
+        /**
+         * The replica's speed within a second (load-profile.ts `subsecondSpeed`): every `intervalMs`
+         * each replica draws a factor from a lognormal of mean 1 and coefficient of variation `cv`,
+         * which multiplies `speedVariation`'s. Near the knee the live loop's tail comes from slow
+         * stretches shorter than a second, which one-second samples average away (docs/simulator.md,
+         * "Within a second"). `reclab calibrate` fits `cv` to its phases' p99 below the knee.
+         * Absent: no variation within a second.
+         */
+        subsecondSpeed: z
+          .object({
+            intervalMs: z.number().int().min(10).max(1000),
+            cv: z.number().min(0).max(1),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     redis: z

@@ -19,6 +19,8 @@
  * for a capacity plan on such a fleet). Empty by default: a constant speed.
  */
 
+import type { RandomStream } from '../../core/ports/random.ts';
+
 /** One calibrated rate: requests/s reaching the replica, its CPU per request ÷ the stages', its wait per µs of CPU. */
 export interface LoadPoint {
   rateQps: number;
@@ -130,4 +132,19 @@ export function speedVariation(intervalUs: number, draw: () => number): (nowUs: 
     }
     return factor;
   };
+}
+
+/**
+ * Draws of a lognormal factor with mean 1 and coefficient of variation `cv` (σ² = ln(1 + cv²),
+ * μ = −σ²/2), for `speedVariation`: the fleet's `replicas.subsecondSpeed`. A lognormal keeps every
+ * factor positive and, like the measured second-by-second factors, skews to the slow side.
+ *
+ * @param cv coefficient of variation, ≥ 0 (0: always 1)
+ * @param random the replica's stream (`replica<i>.speed-subsecond`)
+ */
+export function meanOneLognormal(cv: number, random: RandomStream): () => number {
+  if (cv === 0) return () => 1;
+  const sigma = Math.sqrt(Math.log(1 + cv * cv));
+  const mu = -(sigma * sigma) / 2;
+  return () => Math.exp(mu + sigma * random.normal());
 }

@@ -43,7 +43,7 @@ import { FifoServer } from '../fleet/fifo-server.ts';
 import { BACKGROUND_PERIOD_US, DEFAULT_RANKER_POOL, type FleetSpec } from '../fleet/fleet-spec.ts';
 import { KafkaModel } from '../fleet/kafka-model.ts';
 import { loadBalancer } from '../fleet/load-balancer.ts';
-import { ArrivalRate, loadStretch, speedVariation } from '../fleet/load-profile.ts';
+import { ArrivalRate, loadStretch, meanOneLognormal, speedVariation } from '../fleet/load-profile.ts';
 import { RankerPool } from '../fleet/ranker-pool.ts';
 import { RedisCluster } from '../fleet/redis-cluster.ts';
 import { type CpuSamplers, Replica, type ReplicaDeps, type RequestOutcome } from '../fleet/replica.ts';
@@ -145,7 +145,8 @@ export interface SimContext {
   /**
    * Replica `index`'s event loop: a FIFO CPU whose speed follows the fleet's
    * `replicas.loadProfile` at the replica's arrival rate (`arrivals[index]`, fed by the balancer),
-   * times its interval's factor from `replicas.speedVariation` (stream `replica<i>.speed`).
+   * times its interval's factor from `replicas.speedVariation` (stream `replica<i>.speed`) and,
+   * within the second, `replicas.subsecondSpeed`'s (stream `replica<i>.speed-subsecond`).
    */
   cpuServerOf(index: number): FifoServer;
   /**
@@ -301,8 +302,23 @@ export function simContext(opts: SimOptions): SimContext {
             ),
           )
         : undefined;
+      const sub = fleet.replicas.subsecondSpeed;
+      const bySubsecond =
+        sub && sub.cv > 0
+          ? speedVariation(
+              sub.intervalMs * 1000,
+              meanOneLognormal(sub.cv, stream(`replica${index}.speed-subsecond`)),
+            )
+          : undefined;
+      const stretches = [byLoad, byInterval, bySubsecond].filter((f) => f !== undefined);
       return new FifoServer(
-        byLoad && byInterval ? (nowUs) => byLoad(nowUs) * byInterval(nowUs) : (byLoad ?? byInterval),
+        stretches.length <= 1
+          ? stretches[0]
+          : (nowUs) => {
+              let f = 1;
+              for (const g of stretches) f *= g(nowUs);
+              return f;
+            },
       );
     },
     cpuSamplers(index) {

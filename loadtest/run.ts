@@ -761,10 +761,16 @@ export function driversLine(phase: string, halves: readonly DriverHalf[]): strin
   const v = by.get('vegeta');
   const o = by.get('open-model');
   const parts = halves.map(
-    (h) => `${h.driver} p50 ${h.p50Ms} ms p99 ${h.p99Ms} ms (${h.requests} requests, late ${h.late})`,
+    (h) =>
+      `${h.driver} p50 ${h.p50Ms} ms p99 ${h.p99Ms} ms (from its send ${h.fromSendP50Ms} / ${h.fromSendP99Ms} ms; ` +
+      `${h.requests} requests, send lag p50 ${h.sendLagP50Ms} ms, late ${h.late})`,
   );
   const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(3) : 'n/a');
-  if (v && o) parts.push(`open-model ÷ vegeta p50 ${ratio(o.p50Ms, v.p50Ms)} p99 ${ratio(o.p99Ms, v.p99Ms)}`);
+  if (v && o)
+    parts.push(
+      `open-model ÷ vegeta p50 ${ratio(o.p50Ms, v.p50Ms)} p99 ${ratio(o.p99Ms, v.p99Ms)} ` +
+        `(from each one's send ${ratio(o.fromSendP50Ms, v.fromSendP50Ms)} / ${ratio(o.fromSendP99Ms, v.fromSendP99Ms)})`,
+    );
   return `phase ${phase} drivers: ${parts.join('; ')}`;
 }
 

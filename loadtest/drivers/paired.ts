@@ -31,6 +31,11 @@ export interface DriverHalf {
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
+  /** Latency from the driver's own send, ms: what the service took, less the driver's pacing lag. */
+  fromSendP50Ms: number;
+  fromSendP99Ms: number;
+  /** The driver's lag behind its schedule, ms (p50). */
+  sendLagP50Ms: number;
   /** Slots sent more than the late threshold after their intended time. */
   late: number;
 }
@@ -66,6 +71,9 @@ const halfOf = (driver: DriverHalf['driver'], r: PhaseResult): DriverHalf => ({
   p50Ms: r.latencyMs.p50,
   p90Ms: r.latencyMs.p90,
   p99Ms: r.latencyMs.p99,
+  fromSendP50Ms: r.latencyFromSendMs.p50,
+  fromSendP99Ms: r.latencyFromSendMs.p99,
+  sendLagP50Ms: r.sendLagMs.p50,
   late: r.late,
 });
 

@@ -12,13 +12,37 @@ import { driversLine } from '../../loadtest/run.ts';
 describe('paired drivers (--driver paired)', () => {
   it('states each half and the open-model ÷ vegeta ratios on one line', () => {
     const line = driversLine('steady', [
-      { driver: 'vegeta', requests: 50, offeredQps: 25, p50Ms: 4, p90Ms: 6, p99Ms: 10, late: 0 },
-      { driver: 'open-model', requests: 50, offeredQps: 25, p50Ms: 5, p90Ms: 7, p99Ms: 12, late: 1 },
+      {
+        driver: 'vegeta',
+        requests: 50,
+        offeredQps: 25,
+        p50Ms: 4,
+        p90Ms: 6,
+        p99Ms: 10,
+        fromSendP50Ms: 4,
+        fromSendP99Ms: 10,
+        sendLagP50Ms: 0,
+        late: 0,
+      },
+      {
+        driver: 'open-model',
+        requests: 50,
+        offeredQps: 25,
+        p50Ms: 5,
+        p90Ms: 7,
+        p99Ms: 12,
+        fromSendP50Ms: 4.4,
+        fromSendP99Ms: 11,
+        sendLagP50Ms: 0.5,
+        late: 1,
+      },
     ]);
     expect(line).toMatch(
-      /^phase steady drivers: vegeta p50 4 ms p99 10 ms \(50 requests, late 0\); open-model/,
+      /^phase steady drivers: vegeta p50 4 ms p99 10 ms \(from its send 4 \/ 10 ms; 50 requests, send lag p50 0 ms, late 0\); open-model/,
     );
-    expect(line).toMatch(/open-model ÷ vegeta p50 1\.250 p99 1\.200$/);
+    expect(line).toMatch(
+      /open-model ÷ vegeta p50 1\.250 p99 1\.200 \(from each one's send 1\.100 \/ 1\.100\)$/,
+    );
   });
 
   // Needs the binary of scripts/setup/33-vegeta.sh (the set-up builds it).

@@ -35,6 +35,7 @@ import type { StatusCounts } from '../reports/model.ts';
 import { fullEquivalentShare, rungCostsOf } from '../sim/calibrate/fit.ts';
 import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
+import { loadAt } from '../sim/fleet/load-profile.ts';
 import { simulate } from '../sim/run/simulate.ts';
 
 // The runner's collections must not take the CPU of the core it measures (loadtest/lab-gc.ts).
@@ -121,6 +122,11 @@ interface LiveRun extends Side {
   machineStealShare: number | null;
   /** CPU of processes outside the run ÷ the machine's CPU time over the phase (phase-cpu.ts `foreignMs`). */
   foreignCpuShare: number | null;
+  /**
+   * The run's main-thread CPU per `full` request ÷ what the fleet's load profile gives at its rate:
+   * how far the machine's speed moved since the calibration (1: not at all; 1.26: 26% slower).
+   */
+  cpuVsCalibration: number | null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -168,7 +174,20 @@ for (let round = 0; round < runs; round++) {
         c?.coreMainThreadRuns !== undefined ? Math.round(c.coreMainThreadRuns / c.wallS) : null,
       machineStealShare: c && machineStealShare(c) !== undefined ? round3(machineStealShare(c)!) : null,
       foreignCpuShare: c && foreignCpuShare(c) !== undefined ? round3(foreignCpuShare(c)!) : null,
+      cpuVsCalibration: null,
     };
+    const fes = l.fullEquivalentShare;
+    if (
+      l.mainThreadUsPerRequest !== null &&
+      refCpuUsPerRequest &&
+      fleet.replicas.loadProfile.length &&
+      fes > 0
+    )
+      l.cpuVsCalibration = round3(
+        l.mainThreadUsPerRequest /
+          fes /
+          (loadAt(fleet.replicas.loadProfile, rate).cpuFactor * refCpuUsPerRequest),
+      );
     live.get(rate)!.push(l);
     process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);
   }
@@ -261,6 +280,9 @@ for (const r of rows)
       `${r.within15 ? ' (within 15%)' : ''}${r.withinLiveRange ? ' (inside the live range)' : ''}` +
       (r.conditioned.length
         ? `; conditioned on each run: ${r.conditioned.map((c) => `${c.p50Ratio} / ${c.p99Ratio}`).join(', ')}`
+        : '') +
+      (r.live.runs.some((x) => x.cpuVsCalibration !== null)
+        ? `; live CPU per full request ÷ the calibration's: ${r.live.runs.map((x) => x.cpuVsCalibration ?? 'n/a').join(', ')}`
         : '') +
       '\n',
   );

@@ -335,6 +335,26 @@ function affinity4(
   affinity[i + 3] = s3;
 }
 
+/** Fields per candidate in `rerankFieldsOf`'s array. */
+const RERANK_FIELDS = 4;
+
+/**
+ * The record fields re-ranking reads, candidate i at `RERANK_FIELDS × i`: creator, upload time (s),
+ * duration (s), log views (the records' float32 values, exactly).
+ */
+function rerankFieldsOf(records: readonly Float32Array[]): Float64Array {
+  const out = new Float64Array(RERANK_FIELDS * records.length);
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i];
+    const at = RERANK_FIELDS * i;
+    out[at] = rec[VIDEO_RECORD.creator];
+    out[at + 1] = rec[VIDEO_RECORD.uploadTsS];
+    out[at + 2] = rec[VIDEO_RECORD.durationS];
+    out[at + 3] = rec[VIDEO_RECORD.logViews];
+  }
+  return out;
+}
+
 /**
  * Serves one recommendation request through the full pipeline (seed 000 §1 and §2.2), stepping down
  * the fallback ladder (seed 000 §6) instead of failing:
@@ -640,6 +660,10 @@ export async function recommend(
 
   // 6. Ranking: one batched call; affinity from the in-memory item embeddings.
   const { dim } = models.items;
+  // The fields re-ranking reads from each record, taken now, in the pass before rankerInput's over
+  // the same records: by re-ranking, after the ranker's inference, the ~300 records (scattered on
+  // the heap) are out of the cache again.
+  const rerankFields = unenriched ? undefined : rerankFieldsOf(records as Float32Array[]);
   const affinity = new Float32Array(n);
   const emb = candidateEmbeddings(candidates, models.items, models.fresh, userEmbedding, affinity);
   const input = unenriched
@@ -691,8 +715,7 @@ export async function recommend(
     for (let j = 0; j < kept.length; j++) keptRows[j] = emb.rows[kept[j]];
   }
   const rerankCands: RerankCandidate[] = kept.map((r, j) => {
-    const rec = records[r];
-    if (!rec) {
+    if (!rerankFields) {
       // Flagged (the enrichment read failed): no creator to cap (each its own), never explorable.
       return {
         video: candidates[r].video,
@@ -703,16 +726,17 @@ export async function recommend(
         logViews: Number.POSITIVE_INFINITY,
       };
     }
+    const at = RERANK_FIELDS * r;
     return {
       video: candidates[r].video,
-      creator: rec[VIDEO_RECORD.creator],
+      creator: rerankFields[at],
       score: Math.max(0, scores[j]),
-      ageH: Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600),
+      ageH: Math.max(0, (nowS - rerankFields[at + 1]) / 3600),
       // Seed 001's "high CTR, low watch time", from the heads that scored it (0 on merge order).
       clickbait: ranking.heads
-        ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rec[VIDEO_RECORD.durationS])
+        ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rerankFields[at + 2])
         : 0,
-      logViews: rec[VIDEO_RECORD.logViews],
+      logViews: rerankFields[at + 3],
     };
   });
   const watched = await watchedRead;

@@ -37,7 +37,7 @@
  *   the followed creators and their uploads in one server-side script), raw reply not parsed;
  * - `redis.popularity`, `redis.trending`: each `ZREVRANGE … WITHSCORES` the sources made;
  * - `redis.candidates`: the `MGET` of the video keys that reached Redis (all candidates without L1,
- *   only the misses with it; nothing when every candidate hit);
+ *   only the misses with it; nothing when every candidate hit), its keys built inside the window;
  * - `user_tower`: the user-tower inference on the same input (needed by every embedding search);
  * - `ann.two_tower`: `AnnIndex.search(query, k)` on the main FAISS index (the pipeline searches it
  *   through `MergedAnnSearcher`, which also asks the fresh index: that is overhead);
@@ -157,7 +157,7 @@ async function calibrateMeter(settle: () => Promise<void>, settleMs: number): Pr
 /** What one pipeline request asked of its irreducible dependencies (filled by the wrappers). */
 interface Trace {
   userReads: string[];
-  videoReads: number[][];
+  videoReads: (readonly number[])[];
   popularityReads: { region: number | undefined; n: number }[];
   trendingReads: { region: number | undefined; n: number }[];
   watchReads: string[];
@@ -370,7 +370,9 @@ async function main(): Promise<void> {
         return redisStore.getUser(id);
       },
       getVideos: (vs) => {
-        trace.videoReads.push([...vs]);
+        // A reference, not a copy (a copy would be billed to the pipeline): the pipeline and the L1
+        // cache pass a new array per call and never write to it afterwards.
+        trace.videoReads.push(vs);
         return redisStore.getVideos(vs);
       },
       topPopular: (r, n) => {
@@ -566,8 +568,9 @@ async function main(): Promise<void> {
         }
         for (const vs of t.videoReads) {
           if (vs.length === 0) continue;
-          const ks = vs.map((v) => keys.video(videoIdOf(v)));
-          await part('redis.candidates', () => raw.mgetBuffer(...ks));
+          // The keys are built inside the window, as the pipeline builds them inside its own (and
+          // as every other part builds its key).
+          await part('redis.candidates', () => raw.mgetBuffer(...vs.map((v) => keys.video(videoIdOf(v)))));
         }
         for (const f of t.userTower) await part('user_tower', () => artifacts.userEncoder.encode(f));
         for (const a of t.ann)

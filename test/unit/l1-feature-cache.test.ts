@@ -171,3 +171,37 @@ describe('L1FeatureCache', () => {
     expect(() => new L1FeatureCache(inner, clock, { maxEntries: 0, ttlMs: 1000 })).toThrow(RangeError);
   });
 });
+
+describe('L1FeatureCache keys outside its typed slot table', () => {
+  it('negative, fractional and ≥ 2^22 ids hit, miss, expire and evict exactly as small ids do', async () => {
+    let seed = 99;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const calls = Array.from({ length: 200 }, () =>
+      Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => Math.floor(rnd() * 40)),
+    );
+    const advances = calls.map(() => Math.floor(rnd() * 400));
+    const run = async (mapId: (v: number) => number) => {
+      const { clock, advance } = manualClock();
+      const inner = new MemoryStore(Number.POSITIVE_INFINITY);
+      const cache = new L1FeatureCache(inner, clock, { maxEntries: 16, ttlMs: 1_000 });
+      const seen: (number | undefined)[][] = [];
+      for (let c = 0; c < calls.length; c++) {
+        advance(advances[c]);
+        seen.push(first(await cache.getVideos(calls[c].map(mapId))));
+      }
+      return { seen, asked: inner.calls, stats: cache.stats() };
+    };
+    const small = await run((v) => v);
+    for (const mapId of [(v: number) => -1 - v, (v: number) => v + 0.5, (v: number) => 2 ** 22 + v]) {
+      const other = await run(mapId);
+      expect(other.stats).toEqual(small.stats);
+      expect(other.asked).toEqual(small.asked.map((ids) => ids.map(mapId)));
+      expect(other.seen).toEqual(
+        small.seen.map((rs, c) => rs.map((_, i) => Math.fround(mapId(calls[c][i]) * 10))),
+      );
+    }
+  });
+});

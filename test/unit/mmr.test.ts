@@ -124,3 +124,61 @@ describe('mmrSelect (lazy greedy)', () => {
     }
   });
 });
+
+describe('mmrSelect (early-stopped updates, four products at a time)', () => {
+  it('makes the plain greedy picks and the same admit calls, with rows in a larger matrix, duplicate vectors and every list length mod 4 (60 random lists)', () => {
+    let seed = 777;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const dim = 16;
+    for (let t = 0; t < 60; t++) {
+      const n = 40 + (t % 4) + 4 * Math.floor(rnd() * 20);
+      const emb = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && rnd() < 0.2) {
+          // An exact duplicate of an earlier row: equal products, so the tie rule decides.
+          const j = Math.floor(rnd() * i);
+          emb.copyWithin(i * dim, j * dim, (j + 1) * dim);
+          continue;
+        }
+        let norm = 0;
+        for (let d = 0; d < dim; d++) {
+          const v = (i % 5 === d % 5 ? 1 : 0) + rnd() - 0.5;
+          emb[i * dim + d] = v;
+          norm += v * v;
+        }
+        for (let d = 0; d < dim; d++) emb[i * dim + d] /= Math.sqrt(norm);
+      }
+      // The same rows at scattered places of a larger matrix, read through `rows`.
+      const spread = new Float32Array(3 * n * dim);
+      const rows = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        rows[i] = (3 * (n - 1 - i) + 1) * dim;
+        spread.set(emb.subarray(i * dim, (i + 1) * dim), rows[i]);
+      }
+      const rel = Array.from({ length: n }, () => Math.round(rnd() * 20) / 20);
+      const creators = Array.from({ length: n }, () => Math.floor(rnd() * 8));
+      const lambda = [0, 0.2, 0.5, 0.7, 0.9, 1][t % 6];
+      const scale = t % 3 === 0 ? 'rank' : 'minmax';
+      const k = 5 + (t % 30);
+      const capped = (calls: number[]) => {
+        const used = new Map<number, number>();
+        return (i: number) => {
+          calls.push(i);
+          const u = used.get(creators[i]) ?? 0;
+          if (u >= 2) return false;
+          used.set(creators[i], u + 1);
+          return true;
+        };
+      };
+      const got: number[] = [];
+      const want: number[] = [];
+      expect(mmrSelect(rel, spread, dim, k, lambda, capped(got), scale, rows)).toEqual(
+        plainMmr(rel, emb, dim, k, lambda, capped(want), scale),
+      );
+      expect(got).toEqual(want);
+    }
+  });
+});

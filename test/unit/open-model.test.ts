@@ -1,10 +1,10 @@
+import { createRequire } from 'node:module';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random/seeded-random.ts';
-import { createRequire } from 'node:module';
 import {
   type LiveProgress,
   type RequestSpec,

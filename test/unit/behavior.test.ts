@@ -328,6 +328,8 @@ describe('clickUtility', () => {
     for (let u = 0; u < 20; u++)
       for (let v = 0; v < world.config.videos; v += 7)
         for (const d of [undefined, delta])
-          expect(clickUtility(world, p, u, v, clickbait, d)).toBe(itemTruth(world, p, u, v, clickbait, d).clickUtility);
+          expect(clickUtility(world, p, u, v, clickbait, d)).toBe(
+            itemTruth(world, p, u, v, clickbait, d).clickUtility,
+          );
   });
 });

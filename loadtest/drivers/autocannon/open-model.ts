@@ -36,12 +36,13 @@
  * and when a slot is due the driver writes it as `_doRequest` would (`writeRaw`: the request queued
  * on `pipelinedRequests`, its bytes on `conn`, the request timer restarted, `reqsMade` counted) but
  * with bytes it built itself (`requestBytes`, byte for byte what autocannon's request builder makes
- * of the same request: pinned by test/unit/open-model.test.ts). autocannon's builder cost about
- * 35 µs a request (object copies, a lodash deep clone of the context, an id nobody reads, two
- * buffers joined); issue 10 counts the runner's CPU per request. The body of a reply is read off
- * the queue's head as the reply completes (no `onResponse` hook: autocannon rebuilt a header object
- * for it with lodash on every reply). It also reads `conn.connecting` (to start the clock once the
- * pool is connected).
+ * of the same request: pinned by test/unit/open-model.test.ts). Issue 10 counts the runner's CPU per
+ * request: autocannon's builder (object copies, a lodash deep clone of the context, an id nobody
+ * reads, two buffers joined) took 15.6% of the runner's main thread at 300 requests/s, about
+ * 0.08 ms a request (perf, docs/performance.md, 2026-12-07); `requestBytes` 3.0%. The body of a
+ * reply is read off the queue's head as the reply completes (no `onResponse` hook: autocannon
+ * rebuilt a header object for it with lodash on every reply). It also reads `conn.connecting` (to
+ * start the clock once the pool is connected).
  *
  * It also wraps the client's `_connect`, because autocannon keeps one response parser and one queue
  * of outstanding requests per client across reconnections and assumes every response answers a

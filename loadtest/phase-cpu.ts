@@ -18,6 +18,14 @@ export interface PhaseCpu {
   runnerUsPerRequest: number;
   /** The runner's system (kernel) share of `runnerMs`, ms: system calls, loopback TCP. */
   runnerSystemMs: number;
+  /**
+   * CPU of the runner's main thread alone (/proc/self/task/<pid>/stat: user + system, 10 ms
+   * ticks), ms and µs per request: the driver, the response handling and the simulated users all
+   * run there; the rest of `runnerMs` is V8's helper threads (compilation; with the lab's
+   * single-threaded GC, no collection). Absent without /proc.
+   */
+  runnerMainThreadMs?: number;
+  runnerMainThreadUsPerRequest?: number;
   /** Core process CPU (utime + stime from /proc), ms, and per request, µs; absent without /proc. */
   coreMs?: number;
   coreUsPerRequest?: number;
@@ -242,6 +250,7 @@ export interface CpuMeter {
 export function startCpuMeter(corePid: number | undefined, ownPids?: () => readonly number[]): CpuMeter {
   const wall0 = performance.now();
   const runner0 = process.cpuUsage();
+  const runnerMain0 = processCpuTimesMs(process.pid, true);
   const core0 = processCpuTimesMs(corePid);
   const coreMain0 = processCpuTimesMs(corePid, true);
   const sched0 = mainThreadSchedStat(corePid);
@@ -252,6 +261,7 @@ export function startCpuMeter(corePid: number | undefined, ownPids?: () => reado
     stop(requests: number): PhaseCpu {
       const d = process.cpuUsage(runner0);
       const runnerMs = (d.user + d.system) / 1000;
+      const runnerMain1 = processCpuTimesMs(process.pid, true);
       const core1 = processCpuTimesMs(corePid);
       const coreMain1 = processCpuTimesMs(corePid, true);
       const sched1 = mainThreadSchedStat(corePid);
@@ -263,6 +273,10 @@ export function startCpuMeter(corePid: number | undefined, ownPids?: () => reado
         runnerUsPerRequest: per(runnerMs),
         runnerSystemMs: Number((d.system / 1000).toFixed(1)),
       };
+      if (runnerMain0 !== undefined && runnerMain1 !== undefined) {
+        out.runnerMainThreadMs = Number((runnerMain1.total - runnerMain0.total).toFixed(1));
+        out.runnerMainThreadUsPerRequest = per(runnerMain1.total - runnerMain0.total);
+      }
       if (core0 !== undefined && core1 !== undefined) {
         out.coreMs = Number((core1.total - core0.total).toFixed(1));
         out.coreUsPerRequest = per(core1.total - core0.total);

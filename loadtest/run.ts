@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { REGIONS } from '../core/features/schema.ts';
 import { seededRandom } from '../core/random/seeded-random.ts';
 import type { FaultRecord } from '../reports/model.ts';
-import { describeArrivals } from '../scenarios/arrivals.ts';
+import { describeArrivals, meanRateQps } from '../scenarios/arrivals.ts';
 import { type AssertionOutcome, evaluate, type PhaseMeasurement } from '../scenarios/assertions.ts';
 import { coreEnvOf } from '../scenarios/core-settings.ts';
 import type { Fault, ScenarioDefinition } from '../scenarios/define.ts';
@@ -50,10 +50,12 @@ import { externalRedis, type StartedRedis, startRedis } from './infra/redis.ts';
 import { labAdminToken } from './lab-env.ts';
 import { foreignCpuShare, machineStealShare, type PhaseCpu, startCpuMeter } from './phase-cpu.ts';
 import { PhaseTimers } from './phase-timers.ts';
+import { PrefetchedDraws } from './prefetched-draws.ts';
 import { type PreparedWorld, prepareWorld } from './prepare-world.ts';
 import { descendantPids } from './proc-tree.ts';
 import { QualityRecorder, type RunQuality } from './quality-recorder.ts';
 import { type RankerProcess, startRankerTier } from './ranker-process.ts';
+import { JSON_HEADERS, PAGE_COUNT, recommendationBody } from './recommendation-request.ts';
 import { EXIT, runVerdict } from './run-verdict.ts';
 import { LoadInstances } from './segments/instances.ts';
 import { parseServed, reasonsOf, type ServedResponse, scanServed } from './served-response.ts';
@@ -175,8 +177,6 @@ export interface RunPhase extends PhaseResult {
   drivers?: DriverHalf[];
 }
 
-/** Items each simulated request asks for (`count`); fewer in a 200 response is a short list. */
-const PAGE_COUNT = 30;
 /** The API's largest page (core/app.ts): the scan reads at most this many items. */
 const PAGE_COUNT_MAX = 100;
 
@@ -399,6 +399,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     // 5. Phases, open model. Request mix: known users (uniform), region context from the user.
     const random = seededRandom(seed);
     const rnd = random.stream('loadtest.requests');
+    // The requests' users, drawn ahead of each phase (issue 10: the simulated users' sessions for
+    // them are started before the phase, not during it); the same users in the same order as
+    // drawing at each write. Not with cold start, whose draws depend on the phase.
+    const requestUsers = cold ? undefined : new PrefetchedDraws(() => rnd.int(world.info.users));
     const phaseIndex = new Map(scenario.phases.map((p, i) => [p.name, i]));
     const quality = new QualityRecorder(
       world.world,
@@ -490,6 +494,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           );
       }
       await opts.probe?.phaseStart?.(phase.name, coreUrl, core?.child.pid);
+      if (requestUsers && !instances) {
+        const slots = Math.ceil(meanRateQps(phase.arrivals, phase.durationS) * phase.durationS);
+        const upcoming = requestUsers.prefetch(slots);
+        activity?.prepare(upcoming);
+      }
       // The run's own processes, at the phase's start and end (a driver process starts during the
       // phase; a restarted container has new pids): the rest of the machine's process time is
       // foreign CPU, a disturbed phase's mark. The containers' init pids are looked up once per
@@ -516,17 +525,13 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           });
       };
       const makeRequest = (i: number): RequestSpec => {
-        const u = cold ? cold.userFor(rnd, phaseIndex.get(phase.name)!) : rnd.int(world.info.users);
+        const u = requestUsers ? requestUsers.next() : cold!.userFor(rnd, phaseIndex.get(phase.name)!);
         userOf.set(i, u);
         return {
           method: 'POST',
           path: '/v1/recommendations',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            user_id: `u_${u}`,
-            count: PAGE_COUNT,
-            context: { region: REGIONS[world.userRegion(u)] },
-          }),
+          headers: JSON_HEADERS,
+          body: recommendationBody(u, REGIONS[world.userRegion(u)], PAGE_COUNT),
         };
       };
       // The runner's hot path during the phase (issue 10): a scan instead of JSON.parse (a probe

@@ -39,9 +39,19 @@ export interface UserActivityOptions {
   retryAfterMaxS?: number;
 }
 
+/**
+ * One event as it goes on the wire: serialized once when it is made (its JSON, as `JSON.stringify`
+ * writes the event) with its id and its length in bytes.
+ */
+interface WireEvent {
+  id: string;
+  json: string;
+  bytes: number;
+}
+
 /** A batch waiting to be (re)sent: its events, its retries so far, and when it may go. */
 interface Batch {
-  events: StreamEvent[];
+  events: WireEvent[];
   attempt: number;
   notBeforeMs: number;
 }
@@ -74,7 +84,7 @@ export class SimulatedUserActivity {
   readonly #seed: number;
   readonly #pool: Pool;
   readonly #o: Required<UserActivityOptions>;
-  readonly #buffer: StreamEvent[] = [];
+  readonly #buffer: WireEvent[] = [];
   /** Batches to send again, oldest first. */
   readonly #retries: Batch[] = [];
   readonly #accepted = new Set<string>();
@@ -110,34 +120,49 @@ export class SimulatedUserActivity {
   }
 
   /**
-   * User `user` reacts to a list already read into video indices (unknown ids left out; empty:
-   * ignored). `ranked` is not kept. Never throws.
+   * Starts the behaviour sessions of `users` that have none yet (issue 10: before a measured phase,
+   * for the users its requests will be for, so the keyed streams are not derived during the phase).
+   * A session is the same whenever it is started: this changes no response. Never throws for a
+   * user index of the world.
    */
-  reactVideos(user: number, ranked: ArrayLike<number>): void {
-    if (this.#closed || ranked.length === 0) return;
+  prepare(users: Iterable<number>): void {
+    for (const u of users) this.#session(u);
+  }
+
+  #session(user: number): BehaviorSession {
     let session = this.#sessions.get(user);
     if (!session) {
       session = this.#behavior.session(user, user);
       this.#sessions.set(user, session);
     }
+    return session;
+  }
+
+  /**
+   * User `user` reacts to a list already read into video indices (unknown ids left out; empty:
+   * ignored). `ranked` is not kept. Never throws.
+   */
+  reactVideos(user: number, ranked: ArrayLike<number>): void {
+    if (this.#closed || ranked.length === 0) return;
+    const session = this.#session(user);
     const r = session.respond(ranked);
     this.#stats.lists++;
     if (r.clickedVideo < 0) return;
-    const base = {
+    // The events' common fields serialized once; each event is `JSON.stringify` of
+    // { ...base, event_id, type[, watch_time_s] }, written out.
+    const head = JSON.stringify({
       user_id: `u_${user}`,
       video_id: videoIdOf(r.clickedVideo),
       region: REGIONS[this.#world.userRegion[user]],
       timestamp_ms: Date.now(),
-    };
+    }).slice(0, -1);
     const id = `ev_${this.#seed}_${user}_${session.listsSeen}`;
-    this.#push({ ...base, event_id: `${id}_c`, type: 'click' });
-    this.#push({
-      ...base,
-      event_id: `${id}_w`,
-      type: 'watch',
-      watch_time_s: Math.round(r.watchTimeS * 10) / 10,
-    });
-    if (r.liked) this.#push({ ...base, event_id: `${id}_l`, type: 'like' });
+    this.#pushWire(`${id}_c`, `${head},"event_id":"${id}_c","type":"click"}`);
+    this.#pushWire(
+      `${id}_w`,
+      `${head},"event_id":"${id}_w","type":"watch","watch_time_s":${JSON.stringify(Math.round(r.watchTimeS * 10) / 10)}}`,
+    );
+    if (r.liked) this.#pushWire(`${id}_l`, `${head},"event_id":"${id}_l","type":"like"}`);
   }
 
   /**
@@ -146,15 +171,15 @@ export class SimulatedUserActivity {
    */
   send(events: readonly StreamEvent[]): void {
     if (this.#closed) return;
-    for (const e of events) this.#push(e);
+    for (const e of events) this.#pushWire(e.event_id, JSON.stringify(e));
   }
 
-  #push(e: StreamEvent): void {
+  #pushWire(id: string, json: string): void {
     if (this.#buffer.length >= this.#o.bufferMax) {
       this.#stats.dropped++;
       return;
     }
-    this.#buffer.push(e);
+    this.#buffer.push({ id, json, bytes: Buffer.byteLength(json) });
   }
 
   /** Every event id the core accepted (202), for the run's check on the events topic. */
@@ -181,7 +206,7 @@ export class SimulatedUserActivity {
     let bytes = 2; // []
     let n = 0;
     while (n < Math.min(this.#o.batchMax, this.#buffer.length)) {
-      const b = Buffer.byteLength(JSON.stringify(this.#buffer[n])) + 1;
+      const b = this.#buffer[n].bytes + 1;
       if (n > 0 && bytes + b > this.#o.batchMaxBytes) break;
       bytes += b;
       n++;
@@ -196,15 +221,16 @@ export class SimulatedUserActivity {
         method: 'POST',
         path: '/v1/events',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(batch.events),
+        // `JSON.stringify(events)`, from each event's own serialization.
+        body: `[${batch.events.map((e) => e.json).join(',')}]`,
         headersTimeout: 10_000,
         bodyTimeout: 10_000,
       });
       await res.body.dump();
       if (res.statusCode === 202) {
         for (const e of batch.events) {
-          if (!this.#accepted.has(e.event_id)) {
-            this.#accepted.add(e.event_id);
+          if (!this.#accepted.has(e.id)) {
+            this.#accepted.add(e.id);
             this.#stats.sent++;
           }
         }

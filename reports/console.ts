@@ -29,9 +29,13 @@ export function printSummary(s: RunSummary, out: (line: string) => void, replay:
     if (p.cpu) {
       const core =
         p.cpu.coreUsPerRequest !== undefined ? `, core ${(p.cpu.coreUsPerRequest / 1000).toFixed(3)} ms` : '';
+      const main =
+        p.cpu.runnerMainThreadUsPerRequest !== undefined
+          ? `, main thread ${(p.cpu.runnerMainThreadUsPerRequest / 1000).toFixed(3)} ms`
+          : '';
       const sys =
         p.cpu.runnerMs > 0
-          ? ` (${Math.round((100 * (p.cpu.runnerSystemMs ?? 0)) / p.cpu.runnerMs)}% system)`
+          ? ` (${Math.round((100 * (p.cpu.runnerSystemMs ?? 0)) / p.cpu.runnerMs)}% system${main})`
           : '';
       const scoring =
         p.cpu.scoringAfterPhaseMs !== undefined

@@ -140,6 +140,9 @@ export const PhaseSchema = z.object({
       runnerMs: z.number().nonnegative(),
       runnerUsPerRequest: z.number().nonnegative(),
       runnerSystemMs: z.number().nonnegative().optional(),
+      /** The runner's main thread alone (driver, response handling, simulated users). */
+      runnerMainThreadMs: z.number().nonnegative().optional(),
+      runnerMainThreadUsPerRequest: z.number().nonnegative().optional(),
       coreMs: z.number().nonnegative().optional(),
       coreUsPerRequest: z.number().nonnegative().optional(),
       coreSystemMs: z.number().nonnegative().optional(),

@@ -6,7 +6,7 @@ import { videoClickbait } from './clickbait.ts';
 import { driftPreference } from './drift.ts';
 import { type ExpectedResponse, expectedResponse } from './expected-response.ts';
 import { checkUser, checkVideos } from './input-checks.ts';
-import { itemTruth, newItemTruth } from './item-truth.ts';
+import { clickUtility, itemTruth, newItemTruth } from './item-truth.ts';
 import { examinationProbability } from './position-bias.ts';
 import { type ReactionProbabilities, reactionProbabilities, sampleReaction } from './reactions.ts';
 import { bounceProbability, sampledCompletion } from './watch-time.ts';
@@ -124,7 +124,7 @@ export function createBehaviorModel(
     }
     let examinedCount = 0;
     for (let i = 0; i < n; i++) {
-      utilities[i] = itemTruth(world, p, user, ranked[i], clickbait, delta, truth).clickUtility;
+      utilities[i] = clickUtility(world, p, user, ranked[i], clickbait, delta);
       examined[i] = s.examine.next() < examinationProbability(i, p.examinationExponent) ? 1 : 0;
       examinedCount += examined[i];
     }

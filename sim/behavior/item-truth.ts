@@ -59,6 +59,30 @@ export function itemTruth(
   return out;
 }
 
+/**
+ * `itemTruth(…).clickUtility` alone, bit for bit (the same terms in the same order), without the
+ * watch-time terms: what the choice among a list's items needs for each item (issue 10: the lab's
+ * simulated users react to every list during a measured phase).
+ */
+export function clickUtility(
+  world: World,
+  p: Readonly<BehaviorParams>,
+  u: number,
+  v: number,
+  clickbait: Float32Array | undefined,
+  preferenceDelta: Float64Array | undefined,
+): number {
+  let a = affinity(world, u, v);
+  if (preferenceDelta) {
+    const d = preferenceDelta.length;
+    const o = v * d;
+    const latent = world.videoLatent;
+    for (let k = 0; k < d; k++) a += preferenceDelta[k] * latent[o + k];
+  }
+  const cb = clickbait ? clickbait[v] : 0;
+  return a + p.choiceClickbaitWeight * cb;
+}
+
 /** A zeroed `ItemTruth` to reuse as `out`. */
 export function newItemTruth(): ItemTruth {
   return {

@@ -317,3 +317,19 @@ describe('behavior model', () => {
     expect(() => m.respond(-1, [0])).toThrowError(/RECLAB_ERR_BEHAVIOR_INPUT_INVALID/);
   });
 });
+
+describe('clickUtility', () => {
+  it('is itemTruth’s clickUtility bit for bit, with and without a drifted preference', async () => {
+    const { clickUtility, itemTruth } = await import('../../sim/behavior/item-truth.ts');
+    const { videoClickbait } = await import('../../sim/behavior/clickbait.ts');
+    const p = resolveBehaviorParams({});
+    const clickbait = videoClickbait(world);
+    const delta = Float64Array.from({ length: world.config.latentDim }, (_, k) => Math.sin(k + 1) * 0.05);
+    for (let u = 0; u < 20; u++)
+      for (let v = 0; v < world.config.videos; v += 7)
+        for (const d of [undefined, delta])
+          expect(clickUtility(world, p, u, v, clickbait, d)).toBe(
+            itemTruth(world, p, u, v, clickbait, d).clickUtility,
+          );
+  });
+});

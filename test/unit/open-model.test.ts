@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import { seededRandom } from '../../core/random/seeded-random.ts';
 import {
   type LiveProgress,
   type RequestSpec,
+  requestBytes,
   rungOf,
   runOpenModel,
 } from '../../loadtest/drivers/autocannon/open-model.ts';
@@ -481,6 +483,38 @@ describe('runOpenModel against a misbehaving server', () => {
     expect(r.statusCounts['2xx']).toBe(r.scheduled - 1);
     expect(r.rungCounts).toEqual({ full: r.scheduled - 1 });
     expect(r.unsolicitedResponses).toBe(0);
+  });
+});
+
+describe('requestBytes', () => {
+  // autocannon 8's own request builder, as its client calls it for a URL's options: the bytes the
+  // driver writes itself must be the ones autocannon would have written.
+  const buildRequest = createRequire(import.meta.url)('autocannon/lib/httpRequestBuilder.js') as (
+    defaults: Record<string, unknown>,
+  ) => (req: Record<string, unknown>) => Buffer;
+  const host = '127.0.0.1:40123';
+  const autocannonBytes = (spec: RequestSpec): Buffer =>
+    buildRequest({ host, hostname: '127.0.0.1', port: '40123' })({ ...spec, headers: { ...spec.headers } });
+
+  it.each<[string, RequestSpec]>([
+    [
+      'a JSON POST',
+      {
+        method: 'POST',
+        path: '/v1/recommendations',
+        headers: { 'content-type': 'application/json' },
+        body: '{"user_id":"u_42","count":30,"context":{"region":"eu"}}',
+      },
+    ],
+    ['a GET without body or headers', { method: 'GET', path: '/healthz' }],
+    ['a non-ASCII body (length in bytes)', { method: 'POST', path: '/x', body: '{"q":"Zürich ✓"}' }],
+    ['a Host header of its own', { method: 'GET', path: '/', headers: { host: 'example.test', 'x-a': '1' } }],
+    [
+      'a Content-Length of its own',
+      { method: 'POST', path: '/', headers: { 'Content-Length': '999', 'x-b': '2' }, body: 'abc' },
+    ],
+  ])('writes what autocannon builds: %s', (_name, spec) => {
+    expect(requestBytes(spec, host).toString('latin1')).toBe(autocannonBytes(spec).toString('latin1'));
   });
 });
 

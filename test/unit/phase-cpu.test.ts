@@ -69,6 +69,12 @@ describe('phase CPU meter', () => {
     // Both figures are rounded (0.1 ms, 0.1 µs): within 0.1 ms ÷ 50 requests.
     expect(Math.abs(cpu.runnerUsPerRequest - (cpu.runnerMs * 1000) / 50)).toBeLessThanOrEqual(2.1);
     expect(cpu.coreMs).toBeGreaterThan(50);
+    // The burn ran on this process's main thread (vitest's forks pool): its CPU is the main thread's.
+    expect(cpu.runnerMainThreadMs).toBeGreaterThan(70);
+    expect(cpu.runnerMainThreadMs!).toBeLessThanOrEqual(cpu.runnerMs + 20);
+    expect(
+      Math.abs(cpu.runnerMainThreadUsPerRequest! - (cpu.runnerMainThreadMs! * 1000) / 50),
+    ).toBeLessThanOrEqual(2.1);
     const noCore = startCpuMeter(undefined).stop(0);
     expect(noCore.coreMs).toBeUndefined();
     expect(noCore.runnerUsPerRequest).toBeGreaterThanOrEqual(0);

@@ -33,9 +33,16 @@
  *
  * The one seam into autocannon's internals: `setupClient` replaces the client's `_doRequest` (which
  * autocannon calls when a connection opens and after each response) with "this connection is idle",
- * and the driver calls the original `_doRequest` when a slot is due. It also reads `reqsMade` (the
- * first request of a connection is pre-built at construction and must be rebuilt with `setRequest`)
- * and `conn.connecting` (to start the clock once the pool is connected).
+ * and when a slot is due the driver writes it as `_doRequest` would (`writeRaw`: the request queued
+ * on `pipelinedRequests`, its bytes on `conn`, the request timer restarted, `reqsMade` counted) but
+ * with bytes it built itself (`requestBytes`, byte for byte what autocannon's request builder makes
+ * of the same request: pinned by test/unit/open-model.test.ts). Issue 10 counts the runner's CPU per
+ * request: autocannon's builder (object copies, a lodash deep clone of the context, an id nobody
+ * reads, two buffers joined) took 15.6% of the runner's main thread at 300 requests/s under perf,
+ * `requestBytes` 3.0% (docs/performance.md, 2026-12-07); in a hot loop 2.4–3.1 µs against 0.5 µs. The body of a
+ * reply is read off the queue's head as the reply completes (no `onResponse` hook: autocannon
+ * rebuilt a header object for it with lodash on every reply). It also reads `conn.connecting` (to
+ * start the clock once the pool is connected).
  *
  * It also wraps the client's `_connect`, because autocannon keeps one response parser and one queue
  * of outstanding requests per client across reconnections and assumes every response answers a
@@ -55,7 +62,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import autocannon, { type Request as AutocannonRequest, type Client } from 'autocannon';
+import autocannon, { type Client } from 'autocannon';
 import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
 import type { RandomStream } from '../../../core/ports/random.ts';
@@ -279,7 +286,16 @@ interface ClientInternals extends Client {
   reqsMade: number;
   conn?: Socket;
   /** Requests written and not yet answered, oldest first (lib/pipelinedRequestsQueue.js). */
-  pipelinedRequests: { size: () => number; clear: () => void };
+  pipelinedRequests: {
+    size: () => number;
+    clear: () => void;
+    insertRequest: (req: object) => void;
+    /** The oldest outstanding request: its `body` is the reply's body so far (a string). */
+    peek: () => { body: string } | undefined;
+  };
+  /** The per-request timeout (retimer) and its length, ms: restarted at each write. */
+  timeoutTicker: { reschedule: (ms: number) => void };
+  timeout: number;
   /** http-parser-js's HTTPParser: its callbacks live under numeric keys named on its constructor. */
   parser: {
     type: string;
@@ -299,8 +315,6 @@ interface InFlight {
 
 interface Connection {
   client: ClientInternals;
-  /** autocannon's original `_doRequest`: writes the current request on this connection. */
-  write: () => void;
   idle: boolean;
   inFlight: InFlight | undefined;
   /** A request whose connection closed before the reply, until classified (timeout or error). */
@@ -369,6 +383,46 @@ export function rungOf(body: string): string | undefined {
     at = body.indexOf('"rung"', at + 6);
   }
   return undefined;
+}
+
+/**
+ * The bytes of one HTTP/1.1 request as autocannon 8's request builder (lib/httpRequestBuilder.js)
+ * makes them for `spec` on a connection to `host` (`host:port`): the request line, `Host` (unless
+ * `spec.headers` names one), `Connection: keep-alive`, `spec.headers` in their order, then
+ * `Content-Length` when there is a body, a blank line and the body (UTF-8). A `Content-Length` in
+ * `spec.headers` is replaced by the body's length, as autocannon does.
+ */
+export function requestBytes(spec: RequestSpec, host: string): Buffer {
+  let head = `${spec.method} ${spec.path} HTTP/1.1\r\n`;
+  let lines = '';
+  let hostDefined = false;
+  const body = spec.body ?? '';
+  const bodyBytes = Buffer.byteLength(body);
+  let lengthWritten = false;
+  if (spec.headers) {
+    for (const key in spec.headers) {
+      if (key.toLowerCase() === 'host') hostDefined = true;
+      if (key === 'Content-Length' && bodyBytes > 0) {
+        lengthWritten = true;
+        lines += `Content-Length: ${bodyBytes}\r\n`;
+        continue;
+      }
+      lines += `${key}: ${spec.headers[key]}\r\n`;
+    }
+  }
+  if (!hostDefined) head += `Host: ${host}\r\n`;
+  head += 'Connection: keep-alive\r\n';
+  if (bodyBytes > 0 && !lengthWritten) lines += `Content-Length: ${bodyBytes}\r\n`;
+  return Buffer.from(`${head}${lines}\r\n${body}`, 'utf8');
+}
+
+/** Writes `bytes` on the client's connection as its `_doRequest` would write the current request. */
+function writeRaw(c: ClientInternals, bytes: Buffer): void {
+  // The queue entry's `req` is only read by autocannon's per-request hooks, which this driver does not use.
+  c.pipelinedRequests.insertRequest({});
+  c.conn!.write(bytes);
+  c.timeoutTicker.reschedule(c.timeout);
+  c.reqsMade++;
 }
 
 /**
@@ -443,25 +497,10 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     resolveDrained = resolve;
   });
 
-  // autocannon builds the request inside `_doRequest` (via setupRequest) and hands the body to
-  // requests[].onResponse just before the client's 'response' event; both run synchronously, so one
-  // variable each carries the slot's request in and the body out.
-  let requestForWrite: RequestSpec | undefined;
+  // The parser's completion hook (setupClient) reads the reply's body off the queue just before the
+  // client's 'response' event, synchronously: one variable carries it to onReply.
   let lastBody = '';
-  const setupRequest = (req: AutocannonRequest): AutocannonRequest => {
-    const spec = requestForWrite;
-    if (!spec) return req; // autocannon pre-builds each connection's first request at construction
-    return {
-      ...req,
-      method: spec.method,
-      path: spec.path,
-      headers: { ...req.headers, ...spec.headers },
-      body: spec.body ?? '',
-    };
-  };
-  const captureBody = (_status: number, body: string): void => {
-    lastBody = body;
-  };
+  const host = new URL(o.url).host;
 
   /** The next slot of the schedule is due at `now`. */
   const isDue = (now: number): boolean =>
@@ -506,9 +545,9 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     const i = nextSlot++;
     const offsetS = pendingOffsetS!;
     pendingOffsetS = schedule.next();
-    let spec: RequestSpec;
+    let bytes: Buffer;
     try {
-      spec = makeRequest(i);
+      bytes = requestBytes(makeRequest(i), host);
     } catch (err) {
       fail('RECLAB_ERR_LOADTEST_CALLBACK_FAILED', `makeRequest(${i}) threw`, err);
       return;
@@ -525,14 +564,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     conn.idle = false;
     conn.inFlight = { i, intendedMs, sentMs: now, offsetS };
     pending++;
-    requestForWrite = spec;
-    try {
-      // `_doRequest` only advances to (and rebuilds) the next request after the first one.
-      if (conn.client.reqsMade === 0) conn.client.setRequest({ setupRequest, onResponse: captureBody });
-      conn.write.call(conn.client);
-    } finally {
-      requestForWrite = undefined;
-    }
+    writeRaw(conn.client, bytes);
   }
 
   /** autocannon asks this connection for its next request: on connect, reconnect, and after a reply. */
@@ -620,6 +652,9 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
       typeof c._destroyConnection !== 'function' ||
       typeof c.reqsMade !== 'number' ||
       typeof c.pipelinedRequests?.clear !== 'function' ||
+      typeof c.pipelinedRequests.insertRequest !== 'function' ||
+      typeof c.pipelinedRequests.peek !== 'function' ||
+      typeof c.timeout !== 'number' ||
       typeof c.parser?.initialize !== 'function' ||
       typeof c.parser.constructor.kOnMessageComplete !== 'number'
     ) {
@@ -628,8 +663,9 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
         'autocannon Client lacks _doRequest/_connect/_destroyConnection/reqsMade/pipelinedRequests/parser: this driver is written against autocannon 8.0',
       );
     }
-    // See the module comment. autocannon installs its parser callbacks after `setupClient` and
-    // before its first `_connect`, so the completion guard goes in on the first connect.
+    // See the module comment. autocannon installs its parser callbacks and its request timer after
+    // `setupClient` and before its first `_connect`, so the completion guard goes in (and the timer
+    // is checked) on the first connect.
     const connect = c._connect;
     const destroyConnection = c._destroyConnection;
     const kComplete = c.parser.constructor.kOnMessageComplete;
@@ -662,17 +698,26 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
       c.parser.initialize(c.parser.type);
       if (!guarded) {
         guarded = true;
+        if (typeof c.timeoutTicker?.reschedule !== 'function')
+          throw new OpenModelError(
+            'RECLAB_ERR_LOADTEST_ENGINE_INCOMPATIBLE',
+            'autocannon Client lacks timeoutTicker: this driver is written against autocannon 8.0',
+          );
         const onComplete = c.parser[kComplete];
         c.parser[kComplete] = () => {
-          if (c.pipelinedRequests.size() > 0) return onComplete();
-          unsolicited++;
+          const outstanding = c.pipelinedRequests.peek();
+          if (outstanding === undefined) {
+            unsolicited++;
+            return;
+          }
+          lastBody = outstanding.body;
+          return onComplete();
         };
       }
       connect.call(c);
     };
     const conn: Connection = {
       client: c,
-      write: c._doRequest,
       idle: false,
       inFlight: undefined,
       lost: undefined,
@@ -726,7 +771,12 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
     if (pumpTimer !== undefined && pumpAtMs <= at) return;
     clearTimeout(pumpTimer);
     pumpAtMs = at;
-    pumpTimer = setTimeout(pump, Math.max(0, at - now));
+    // A whole number of ms: Node keeps one timer list per distinct duration and its event loop
+    // counts whole ms, so a fractional delay woke the loop once too early (libuv truncates the
+    // delay) and then again on the next ms, about 1.85 wake-ups per slot at 300/s against 1.0, at
+    // the same send times (a 300/s pump alone, 2026-12-07: 178–193 against 126–159 ms of CPU for
+    // 1,800 slots, mean send lag 0.665–0.747 against 0.660–0.743 ms).
+    pumpTimer = setTimeout(pump, Math.ceil(Math.max(0, at - now)));
   }
 
   function closeSchedule(): void {
@@ -787,7 +837,6 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<PhaseResult>
         duration: o.warmupS + o.durationS + o.timeoutS + 5,
         // How often autocannon checks its stop flag (and samples its own, unused, counters).
         sampleInt: 100,
-        requests: [{ setupRequest, onResponse: captureBody }],
         setupClient,
         skipAggregateResult: true,
       },

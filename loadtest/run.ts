@@ -562,44 +562,26 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         activity?.reactVideos(u, videos);
         viral?.observe(world.userRegion(u), videos);
       };
+      // What every driver is given for this phase.
+      const drive = {
+        url: coreUrl,
+        arrivals: phase.arrivals,
+        durationS: phase.durationS,
+        phase: phase.name,
+        onScheduleStart,
+        makeRequest,
+        onResponse,
+      };
+      const arrivalStream = () => random.stream(`arrivals.${phase.name}`);
       const result: RunPhase = instances
         ? await instancesPhase(instances, scenario.phases.indexOf(phase), onScheduleStart, timers)
         : opts.driver === 'paired'
-          ? await pairedPhase(
-              runPairedPhase({
-                url: coreUrl,
-                arrivals: phase.arrivals,
-                random: random.stream(`arrivals.${phase.name}`),
-                durationS: phase.durationS,
-                phase: phase.name,
-                onScheduleStart,
-                makeRequest,
-                onResponse,
-                workDir: join(outDir, 'vegeta'),
-              }),
+          ? await runPairedPhase({ ...drive, random: arrivalStream(), workDir: join(outDir, 'vegeta') }).then(
+              ({ merged, halves }) => ({ ...merged, drivers: halves }),
             )
           : opts.driver === 'vegeta'
-            ? await runVegetaPhase({
-                url: coreUrl,
-                arrivals: phase.arrivals,
-                durationS: phase.durationS,
-                phase: phase.name,
-                onScheduleStart,
-                makeRequest,
-                onResponse,
-                workDir: join(outDir, 'vegeta'),
-              })
-            : await runOpenModel({
-                url: coreUrl,
-                arrivals: phase.arrivals,
-                random: random.stream(`arrivals.${phase.name}`),
-                durationS: phase.durationS,
-                phase: phase.name,
-                onScheduleStart,
-                onProgress: opts.onProgress,
-                makeRequest,
-                onResponse,
-              });
+            ? await runVegetaPhase({ ...drive, workDir: join(outDir, 'vegeta') })
+            : await runOpenModel({ ...drive, random: arrivalStream(), onProgress: opts.onProgress });
       if (instances) responses200 += result.statusCounts['2xx'] + result.warmup.statusCounts['2xx'];
       const phaseCpu = cpuMeter.stop(result.completed + result.warmup.completed);
       const scored = startCpuMeter(undefined);
@@ -777,12 +759,6 @@ export function driversLine(phase: string, halves: readonly DriverHalf[]): strin
         `(from each one's send ${ratio(o.fromSendP50Ms, v.fromSendP50Ms)} / ${ratio(o.fromSendP99Ms, v.fromSendP99Ms)})`,
     );
   return `phase ${phase} drivers: ${parts.join('; ')}`;
-}
-
-/** A paired phase as the run records it: the merged figures, each driver's half beside them. */
-async function pairedPhase(p: ReturnType<typeof runPairedPhase>): Promise<RunPhase> {
-  const { merged, halves } = await p;
-  return { ...merged, drivers: halves };
 }
 
 async function instancesPhase(

@@ -39,13 +39,7 @@ export function itemTruth(
   preferenceDelta: Float64Array | undefined,
   out: ItemTruth = newItemTruth(),
 ): ItemTruth {
-  let a = affinity(world, u, v);
-  if (preferenceDelta) {
-    const d = preferenceDelta.length;
-    const o = v * d;
-    const latent = world.videoLatent;
-    for (let k = 0; k < d; k++) a += preferenceDelta[k] * latent[o + k];
-  }
+  const a = driftedAffinity(world, u, v, preferenceDelta);
   const cb = clickbait ? clickbait[v] : 0;
   const quality = world.videoQuality[v];
   const durationS = world.videoDurationS[v];
@@ -72,6 +66,17 @@ export function clickUtility(
   clickbait: Float32Array | undefined,
   preferenceDelta: Float64Array | undefined,
 ): number {
+  const cb = clickbait ? clickbait[v] : 0;
+  return driftedAffinity(world, u, v, preferenceDelta) + p.choiceClickbaitWeight * cb;
+}
+
+/** The user's affinity for `v`, plus the drift of their preference along the video's latent. */
+function driftedAffinity(
+  world: World,
+  u: number,
+  v: number,
+  preferenceDelta: Float64Array | undefined,
+): number {
   let a = affinity(world, u, v);
   if (preferenceDelta) {
     const d = preferenceDelta.length;
@@ -79,8 +84,7 @@ export function clickUtility(
     const latent = world.videoLatent;
     for (let k = 0; k < d; k++) a += preferenceDelta[k] * latent[o + k];
   }
-  const cb = clickbait ? clickbait[v] : 0;
-  return a + p.choiceClickbaitWeight * cb;
+  return a;
 }
 
 /** A zeroed `ItemTruth` to reuse as `out`. */

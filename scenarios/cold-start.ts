@@ -53,8 +53,10 @@ export const coldStart = defineScenario({
     { metric: 'uploads_served_share', stat: 'rate', op: '>=', value: 0.2 },
     { metric: 'uploads_exploration_share', phase: 'wave', stat: 'rate', op: '>', value: 0 },
     { metric: 'uploads_item_share', phase: 'after', stat: 'rate', op: '>', value: 0.002 },
-    // Cold users' lists against warm users' (same phase); coverage kept (measured 0.876 of steady's:
-    // new users get region priors, less varied lists).
+    // Cold users' lists against warm users' (same phase); coverage kept. New users get region
+    // priors, less varied lists: after's coverage was 0.784–0.864 of steady's in 13 runs of seed 7
+    // (mean 0.828, sd 0.023; docs/scenarios.md). 0.75 is about 3 sd below the mean, so noise alone
+    // does not flip it; lists collapsed onto a few videos would.
     {
       metric: 'quality.expected_watch_time',
       phase: 'wave',
@@ -71,7 +73,7 @@ export const coldStart = defineScenario({
       stat: 'ratio_to',
       baseline: 'steady',
       op: '>=',
-      value: 0.8,
+      value: 0.75,
     },
     { metric: 'impressions_lost', stat: 'count', op: '==', value: 0 },
   ],

@@ -33,7 +33,12 @@ import { runScenario } from '../loadtest/run.ts';
 import { machineInfo } from '../reports/machine.ts';
 import type { StatusCounts } from '../reports/model.ts';
 import { fullEquivalentShare, rungCostsOf } from '../sim/calibrate/fit.ts';
-import { DEFAULT_WARMUP_S, MEASURED_PHASE, measuredBaseline } from '../sim/calibrate/measured-scenario.ts';
+import {
+  DEFAULT_WARMUP_S,
+  MEASURED_PHASE,
+  measuredBaseline,
+  WARMUP_PHASE,
+} from '../sim/calibrate/measured-scenario.ts';
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { loadAt } from '../sim/fleet/load-profile.ts';
 import { simulate } from '../sim/run/simulate.ts';
@@ -127,6 +132,11 @@ interface LiveRun extends Side {
    * how far the machine's speed moved since the calibration (1: not at all; 1.26: 26% slower).
    */
   cpuVsCalibration: number | null;
+  /**
+   * The same ratio over the run's own warm-up (60 s at the same rate, right before the measured
+   * phase): the machine's speed when the phase began, measured outside it.
+   */
+  warmupCpuVsCalibration: number | null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -175,18 +185,21 @@ for (let round = 0; round < runs; round++) {
       machineStealShare: c && machineStealShare(c) !== undefined ? round3(machineStealShare(c)!) : null,
       foreignCpuShare: c && foreignCpuShare(c) !== undefined ? round3(foreignCpuShare(c)!) : null,
       cpuVsCalibration: null,
+      warmupCpuVsCalibration: null,
     };
-    const fes = l.fullEquivalentShare;
-    if (
-      l.mainThreadUsPerRequest !== null &&
-      refCpuUsPerRequest &&
-      fleet.replicas.loadProfile.length &&
-      fes > 0
-    )
-      l.cpuVsCalibration = round3(
-        l.mainThreadUsPerRequest /
-          fes /
-          (loadAt(fleet.replicas.loadProfile, rate).cpuFactor * refCpuUsPerRequest),
+    // Main-thread CPU per `full` request ÷ the calibrated profile's at this rate.
+    const vsCalibration = (usPerRequest: number | undefined, fes: number): number | null =>
+      usPerRequest !== undefined && refCpuUsPerRequest && fleet.replicas.loadProfile.length && fes > 0
+        ? round3(
+            usPerRequest / fes / (loadAt(fleet.replicas.loadProfile, rate).cpuFactor * refCpuUsPerRequest),
+          )
+        : null;
+    l.cpuVsCalibration = vsCalibration(l.mainThreadUsPerRequest ?? undefined, l.fullEquivalentShare);
+    const wp = run.phases.find((p) => p.phase === WARMUP_PHASE);
+    if (wp)
+      l.warmupCpuVsCalibration = vsCalibration(
+        wp.cpu?.coreMainThreadUsPerRequest,
+        fullEquivalentShare({ rungs: wp.rungCounts, requests: side(wp).requests }, costs),
       );
     live.get(rate)!.push(l);
     process.stdout.write(`${JSON.stringify({ round: round + 1, rateQps: rate, live: l })}\n`);
@@ -247,6 +260,38 @@ const rows = rates.map((rate) => {
           };
         })
     : [];
+  // Corrected for the machine's drift since the calibration: the calibrated fleet, its load
+  // profile's every point scaled by the run's warm-up speed (`warmupCpuVsCalibration`), its spread
+  // second by second and within the second kept. Unlike `conditioned`, nothing is taken from the
+  // measured phase itself, whose slow seconds the calibrated spread already models.
+  const driftCorrected = ls
+    .filter((x) => x.warmupCpuVsCalibration !== null)
+    .map((x) => {
+      const k = x.warmupCpuVsCalibration!;
+      const scaled = parseFleet(
+        {
+          ...fleet,
+          replicas: {
+            ...fleet.replicas,
+            loadProfile: fleet.replicas.loadProfile.map((p) => ({ ...p, cpuFactor: p.cpuFactor * k })),
+          },
+        },
+        'drift-corrected fleet',
+      );
+      const o = side(
+        simulate({ scenario, fleet: scaled, seed, reclabVersion: 'bench' }).result.phases.find(
+          (p) => p.name === MEASURED_PHASE,
+        )!,
+      );
+      return {
+        runId: x.runId,
+        speedVsCalibration: k,
+        sim: { p50Ms: round3(o.p50Ms), p99Ms: round3(o.p99Ms), degradedShare: round3(o.degradedShare) },
+        live: { p50Ms: x.p50Ms, p99Ms: x.p99Ms, degradedShare: round3(x.degradedShare) },
+        p50Ratio: round3(o.p50Ms / x.p50Ms),
+        p99Ratio: round3(o.p99Ms / x.p99Ms),
+      };
+    });
   const p50Ratio = round3(s.p50Ms / p50.median);
   const p99Ratio = round3(s.p99Ms / p99.median);
   return {
@@ -263,6 +308,15 @@ const rows = rates.map((rate) => {
     sim: { ...s, replicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null },
     /** Each calm live run against the fleet conditioned on that run's CPU and wait (see above). */
     conditioned: perRun,
+    /** Each calm live run against the calibrated fleet at that run's warm-up speed (see above). */
+    driftCorrected,
+    /** Median over the runs of the drift-corrected sim ÷ live, p50 and p99. */
+    driftCorrectedRatio: driftCorrected.length
+      ? {
+          p50: round3(median(driftCorrected.map((d) => d.p50Ratio))),
+          p99: round3(median(driftCorrected.map((d) => d.p99Ratio))),
+        }
+      : null,
     p50Ratio,
     p99Ratio,
     /** Within 15% of the live median, p50 and p99: the issue's target. */
@@ -280,6 +334,9 @@ for (const r of rows)
       `${r.within15 ? ' (within 15%)' : ''}${r.withinLiveRange ? ' (inside the live range)' : ''}` +
       (r.conditioned.length
         ? `; conditioned on each run: ${r.conditioned.map((c) => `${c.p50Ratio} / ${c.p99Ratio}`).join(', ')}`
+        : '') +
+      (r.driftCorrectedRatio
+        ? `; at each run's warm-up speed: ${r.driftCorrected.map((d) => `${d.p50Ratio} / ${d.p99Ratio} (speed ${d.speedVsCalibration}, not full ${d.sim.degradedShare} vs ${d.live.degradedShare})`).join(', ')}, median ${r.driftCorrectedRatio.p50} / ${r.driftCorrectedRatio.p99}`
         : '') +
       (r.live.runs.some((x) => x.cpuVsCalibration !== null)
         ? `; live CPU per full request ÷ the calibration's: ${r.live.runs.map((x) => x.cpuVsCalibration ?? 'n/a').join(', ')}`

@@ -3,6 +3,8 @@ import type { ScenarioDefinition } from '../../scenarios/define.ts';
 
 /** The name of the measured phase of `measuredBaseline` (the low-rate one in a calibration). */
 export const MEASURED_PHASE = 'measured';
+/** The warm-up phase before it (excluded from the figures). */
+export const WARMUP_PHASE = 'warmup';
 /** The name of a calibration's second, higher-rate phase (CPU only). */
 export const MEASURED_HIGH_PHASE = 'measured_high';
 
@@ -39,7 +41,7 @@ export function measuredBaseline(
       ` for ${durationS} s each after a ${warmupS} s warm-up, measured`,
     phases: [
       // At the measured rate: the caches and the JIT settle where the measured phase will run.
-      { name: 'warmup', arrivals: { kind: 'constant', rateQps }, durationS: warmupS, warmup: true },
+      { name: WARMUP_PHASE, arrivals: { kind: 'constant', rateQps }, durationS: warmupS, warmup: true },
       { name: MEASURED_PHASE, arrivals: { kind: 'constant', rateQps }, durationS },
       ...highRatesQps.map((r, i) => ({
         name: measuredHighPhase(i),

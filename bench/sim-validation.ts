@@ -260,38 +260,6 @@ const rows = rates.map((rate) => {
           };
         })
     : [];
-  // Corrected for the machine's drift since the calibration: the calibrated fleet, its load
-  // profile's every point scaled by the run's warm-up speed (`warmupCpuVsCalibration`), its spread
-  // second by second and within the second kept. Unlike `conditioned`, nothing is taken from the
-  // measured phase itself, whose slow seconds the calibrated spread already models.
-  const driftCorrected = ls
-    .filter((x) => x.warmupCpuVsCalibration !== null)
-    .map((x) => {
-      const k = x.warmupCpuVsCalibration!;
-      const scaled = parseFleet(
-        {
-          ...fleet,
-          replicas: {
-            ...fleet.replicas,
-            loadProfile: fleet.replicas.loadProfile.map((p) => ({ ...p, cpuFactor: p.cpuFactor * k })),
-          },
-        },
-        'drift-corrected fleet',
-      );
-      const o = side(
-        simulate({ scenario, fleet: scaled, seed, reclabVersion: 'bench' }).result.phases.find(
-          (p) => p.name === MEASURED_PHASE,
-        )!,
-      );
-      return {
-        runId: x.runId,
-        speedVsCalibration: k,
-        sim: { p50Ms: round3(o.p50Ms), p99Ms: round3(o.p99Ms), degradedShare: round3(o.degradedShare) },
-        live: { p50Ms: x.p50Ms, p99Ms: x.p99Ms, degradedShare: round3(x.degradedShare) },
-        p50Ratio: round3(o.p50Ms / x.p50Ms),
-        p99Ratio: round3(o.p99Ms / x.p99Ms),
-      };
-    });
   const p50Ratio = round3(s.p50Ms / p50.median);
   const p99Ratio = round3(s.p99Ms / p99.median);
   return {
@@ -308,15 +276,6 @@ const rows = rates.map((rate) => {
     sim: { ...s, replicaUtilisation: sim.result.fleet?.utilisation[MEASURED_PHASE]?.replicaCpu ?? null },
     /** Each calm live run against the fleet conditioned on that run's CPU and wait (see above). */
     conditioned: perRun,
-    /** Each calm live run against the calibrated fleet at that run's warm-up speed (see above). */
-    driftCorrected,
-    /** Median over the runs of the drift-corrected sim ÷ live, p50 and p99. */
-    driftCorrectedRatio: driftCorrected.length
-      ? {
-          p50: round3(median(driftCorrected.map((d) => d.p50Ratio))),
-          p99: round3(median(driftCorrected.map((d) => d.p99Ratio))),
-        }
-      : null,
     p50Ratio,
     p99Ratio,
     /** Within 15% of the live median, p50 and p99: the issue's target. */
@@ -335,11 +294,8 @@ for (const r of rows)
       (r.conditioned.length
         ? `; conditioned on each run: ${r.conditioned.map((c) => `${c.p50Ratio} / ${c.p99Ratio}`).join(', ')}`
         : '') +
-      (r.driftCorrectedRatio
-        ? `; at each run's warm-up speed: ${r.driftCorrected.map((d) => `${d.p50Ratio} / ${d.p99Ratio} (speed ${d.speedVsCalibration}, not full ${d.sim.degradedShare} vs ${d.live.degradedShare})`).join(', ')}, median ${r.driftCorrectedRatio.p50} / ${r.driftCorrectedRatio.p99}`
-        : '') +
       (r.live.runs.some((x) => x.cpuVsCalibration !== null)
-        ? `; live CPU per full request ÷ the calibration's: ${r.live.runs.map((x) => x.cpuVsCalibration ?? 'n/a').join(', ')}`
+        ? `; live CPU per full request ÷ the calibration's: ${r.live.runs.map((x) => x.cpuVsCalibration ?? 'n/a').join(', ')} (in the warm-up: ${r.live.runs.map((x) => x.warmupCpuVsCalibration ?? 'n/a').join(', ')})`
         : '') +
       '\n',
   );

@@ -182,6 +182,11 @@ export class L1FeatureCache implements FeatureStore {
  * and a few array writes (issue 10: lru-cache's `get` with a TTL and a `perf` clock cost ≈ 0.3 µs an
  * id, 300 ids a request). A key's slot is found in a typed table indexed by the key (video indices
  * are small integers; the table grows to the largest key seen, below 2^22), else in a Map.
+ *
+ * A slot's start, TTL and list links sit side by side in one typed array (`#meta`, `SLOT_FIELDS` a
+ * slot) rather than in four arrays: the ~300 hits of a request land on slots spread over the whole
+ * cache, whose arrays the request's FAISS search and inference have pushed out of the CPU's caches,
+ * so each array read of a hit is a cache miss; side by side, a hit's own fields cost one.
  */
 class RecordLru {
   readonly #max: number;
@@ -192,12 +197,12 @@ class RecordLru {
   #size = 0;
   readonly #keys: number[] = [];
   readonly #values: Entry[] = [];
-  readonly #starts: number[] = [];
-  readonly #ttls: number[] = [];
-  /** Towards the least recently used; -1 at the head. */
-  readonly #prev: number[] = [];
-  /** Towards the most recently used; -1 at the tail. */
-  readonly #next: number[] = [];
+  /**
+   * Slot s's fields at `s × SLOT_FIELDS`: start and TTL (ms), the previous slot (towards the least
+   * recently used; -1 at the head) and the next (towards the most recently used; -1 at the tail).
+   * Grown with the slots, up to `max` of them.
+   */
+  #meta = new Float64Array(0);
   readonly #free: number[] = [];
   #head = -1;
   #tail = -1;
@@ -213,7 +218,8 @@ class RecordLru {
   get(key: number, now: number): Entry | undefined {
     const slot = this.#slotOf(key);
     if (slot < 0) return undefined;
-    if (now - this.#starts[slot] > this.#ttls[slot]) {
+    const at = slot * SLOT_FIELDS;
+    if (now - this.#meta[at + START] > this.#meta[at + TTL]) {
       this.#remove(slot);
       return undefined;
     }
@@ -227,14 +233,21 @@ class RecordLru {
       if (this.#size >= this.#max) this.#remove(this.#head);
       slot = this.#free.pop() ?? this.#keys.length;
       this.#keys[slot] = key;
-      this.#prev[slot] = -1;
-      this.#next[slot] = -1;
+      if ((slot + 1) * SLOT_FIELDS > this.#meta.length) this.#growMeta(slot + 1);
       this.#setSlot(key, slot);
       this.#link(slot);
     } else this.#toTail(slot);
     this.#values[slot] = value;
-    this.#starts[slot] = now;
-    this.#ttls[slot] = ttl;
+    this.#meta[slot * SLOT_FIELDS + START] = now;
+    this.#meta[slot * SLOT_FIELDS + TTL] = ttl;
+  }
+
+  /** `#meta` with room for at least `slots` slots (doubling, at most `max`). */
+  #growMeta(slots: number): void {
+    const capacity = Math.min(this.#max, Math.max(slots, 2 * (this.#meta.length / SLOT_FIELDS), 1024));
+    const grown = new Float64Array(capacity * SLOT_FIELDS);
+    grown.set(this.#meta);
+    this.#meta = grown;
   }
 
   /** The slot holding `key`, or -1. */
@@ -279,22 +292,31 @@ class RecordLru {
 
   /** Appends `slot` at the tail (most recently used). */
   #link(slot: number): void {
-    this.#prev[slot] = this.#tail;
-    this.#next[slot] = -1;
-    if (this.#tail >= 0) this.#next[this.#tail] = slot;
+    const meta = this.#meta;
+    meta[slot * SLOT_FIELDS + PREV] = this.#tail;
+    meta[slot * SLOT_FIELDS + NEXT] = -1;
+    if (this.#tail >= 0) meta[this.#tail * SLOT_FIELDS + NEXT] = slot;
     else this.#head = slot;
     this.#tail = slot;
   }
 
   #unlink(slot: number): void {
-    const p = this.#prev[slot];
-    const n = this.#next[slot];
-    if (p >= 0) this.#next[p] = n;
+    const meta = this.#meta;
+    const p = meta[slot * SLOT_FIELDS + PREV];
+    const n = meta[slot * SLOT_FIELDS + NEXT];
+    if (p >= 0) meta[p * SLOT_FIELDS + NEXT] = n;
     else this.#head = n;
-    if (n >= 0) this.#prev[n] = p;
+    if (n >= 0) meta[n * SLOT_FIELDS + PREV] = p;
     else this.#tail = p;
   }
 }
+
+/** `RecordLru`'s fields of a slot in `#meta`, and their offsets. */
+const SLOT_FIELDS = 4;
+const START = 0;
+const TTL = 1;
+const PREV = 2;
+const NEXT = 3;
 
 /** Keys below this (and ≥ 0, integers) have their slot in `RecordLru`'s typed table. */
 const TABLE_KEYS_MAX = 1 << 22;

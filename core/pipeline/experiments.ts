@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { sha256FirstWord } from './sha256-word.ts';
 
 /**
  * Task weights that combine the multi-task ranker's heads into one score (seed 000 §7 of the
@@ -140,10 +140,9 @@ export interface Assignments {
  * Experiment Infrastructure", Google).
  */
 export function assignVariant(userId: string, exp: ExperimentConfig): string {
-  // One-shot `crypto.hash` (the same SHA-256 bytes as `createHash(…).update(…).digest()`, without a
-  // Hash object per request and layer).
-  const digest = hash('sha256', `${exp.id}:${userId}`, 'buffer');
-  const u = digest.readUInt32BE(0) / 2 ** 32;
+  // The SHA-256 digest's first 32 bits, computed in JavaScript (the same value as node:crypto's:
+  // sha256-word.ts says why).
+  const u = sha256FirstWord(`${exp.id}:${userId}`) / 2 ** 32;
   const total = exp.variants.reduce((s, v) => s + v.share, 0);
   let acc = 0;
   for (const v of exp.variants) {

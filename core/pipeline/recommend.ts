@@ -750,13 +750,14 @@ export async function recommend(
     deps.exploration,
     keptRows,
   );
-  const explored = new Set(page.explorationPositions);
-  const items: RecommendedItem[] = page.order.map((j, pos) => ({
+  const items: RecommendedItem[] = page.order.map((j) => ({
     video_id: videoIdOf(candidates[kept[j]].video),
     score: Math.round(scores[j] * 1e4) / 1e4,
     source: candidates[kept[j]].source,
-    ...(explored.has(pos) ? { exploration: true as const } : {}),
   }));
+  // Set afterwards rather than spread into each literal (a spread takes V8's generic object-copy
+  // path for all 30 items); the property still comes last, as the JSON has it.
+  for (const pos of page.explorationPositions) items[pos].exploration = true;
   // Filters, creator caps and dropped candidates can leave a page short: fill it from lower rungs.
   topUpPage(items, regionIdx, true, (v) => watched.has(v) || blocked.has(v));
   lap('reranking');

@@ -57,6 +57,9 @@ mkdir -p /run/podman
     if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
   if [ "$(id -u)" = 0 ]; then renice -n 0 -p "$BASHPID" >/dev/null 2>&1 || true; fi
+  # Nor the caller's directory: conmon inherits the service's, and once that directory is deleted (a
+  # CI clone, a git worktree) every container start fails with "write child: broken pipe" (seen).
+  cd /
   exec setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 </dev/null
 ) &
 for _ in $(seq 1 50); do

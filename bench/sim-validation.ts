@@ -188,13 +188,13 @@ for (let round = 0; round < runs; round++) {
       warmupCpuVsCalibration: null,
     };
     // Main-thread CPU per `full` request ÷ the calibrated profile's at this rate.
-    const vsCalibration = (usPerRequest: number | undefined, fes: number): number | null =>
-      usPerRequest !== undefined && refCpuUsPerRequest && fleet.replicas.loadProfile.length && fes > 0
+    const vsCalibration = (usPerRequest: number | null | undefined, fes: number): number | null =>
+      usPerRequest != null && refCpuUsPerRequest && fleet.replicas.loadProfile.length && fes > 0
         ? round3(
             usPerRequest / fes / (loadAt(fleet.replicas.loadProfile, rate).cpuFactor * refCpuUsPerRequest),
           )
         : null;
-    l.cpuVsCalibration = vsCalibration(l.mainThreadUsPerRequest ?? undefined, l.fullEquivalentShare);
+    l.cpuVsCalibration = vsCalibration(l.mainThreadUsPerRequest, l.fullEquivalentShare);
     const wp = run.phases.find((p) => p.phase === WARMUP_PHASE);
     if (wp)
       l.warmupCpuVsCalibration = vsCalibration(

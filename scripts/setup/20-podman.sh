@@ -41,7 +41,25 @@ service_nice() {
     fi
   fi
 }
-if curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+# A service whose working directory was deleted still answers the ping, but starts no container:
+# conmon inherits that directory and fails ("write child: broken pipe", seen 2026-12-07 with a
+# service started from a git worktree). Such a service is stopped here and started again below.
+service_cwd_gone() {
+  local pid
+  pid=$(pgrep -o -f "podman system service .*$sock" || true)
+  [ -n "$pid" ] || return 1
+  case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in
+    *" (deleted)")
+      echo "  podman service (pid $pid) runs in a deleted directory: restarting it"
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+      echo "  podman service (pid $pid) did not stop" >&2
+      exit 1
+      ;;
+  esac
+  return 1
+}
+if ! service_cwd_gone && curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   service_nice
   echo "  podman API socket answers at $sock (cached)"
   exit 0
@@ -57,8 +75,7 @@ mkdir -p /run/podman
     if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
   if [ "$(id -u)" = 0 ]; then renice -n 0 -p "$BASHPID" >/dev/null 2>&1 || true; fi
-  # Nor the caller's directory: conmon inherits the service's, and once that directory is deleted (a
-  # CI clone, a git worktree) every container start fails with "write child: broken pipe" (seen).
+  # Nor the caller's directory (a CI clone, a git worktree may be deleted later: service_cwd_gone).
   cd /
   exec setsid nohup podman system service --time=0 "unix://$sock" >/tmp/reclab-podman-service.log 2>&1 </dev/null
 ) &

@@ -1,10 +1,21 @@
 import type { Clock } from '../../core/ports/clock.ts';
 import type { EventScheduler } from './scheduler.ts';
 
-/** A timer waiting in its delay's queue; `fn` is cleared when cancelled. */
-interface Timer {
+/** A timer waiting in its delay's queue; `fn` is cleared when cancelled (or once it has run). */
+export interface Timer {
   atUs: number;
   fn: (() => void) | undefined;
+  /** Where its callback runs once due: at once without one. */
+  loop: TimerLoop | undefined;
+}
+
+/**
+ * Runs a due timer's callback later, e.g. on a simulated replica's event loop
+ * (sim/fleet/loop-clock.ts). It must call `timer.fn` at most once, and not at all once it is
+ * cleared (a cancel after the timer came due still stops it).
+ */
+export interface TimerLoop {
+  due(timer: Timer): void;
 }
 
 /**
@@ -68,13 +79,18 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, fn: () => void): () => void {
+    return this.setTimerOn(undefined, delayMs, fn);
+  }
+
+  /** `setTimer` whose callback, once due, is handed to `loop` instead of run at once. */
+  setTimerOn(loop: TimerLoop | undefined, delayMs: number, fn: () => void): () => void {
     const delayUs = Math.max(0, Math.round(delayMs * 1000));
     let q = this.#queues.get(delayUs);
     if (q === undefined) {
       q = new TimerQueue();
       this.#queues.set(delayUs, q);
     }
-    const timer: Timer = { atUs: this.#scheduler.nowUs + delayUs, fn };
+    const timer: Timer = { atUs: this.#scheduler.nowUs + delayUs, fn, loop };
     q.push(timer);
     if (!q.armed) this.#arm(q);
     return () => {
@@ -94,6 +110,10 @@ export class VirtualClock implements Clock {
       const now = this.#scheduler.nowUs;
       for (let t = q.peekLive(); t !== undefined && t.atUs <= now; t = q.peekLive()) {
         q.shift();
+        if (t.loop) {
+          t.loop.due(t);
+          continue;
+        }
         const f = t.fn!;
         t.fn = undefined;
         f();

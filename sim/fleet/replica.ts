@@ -28,18 +28,20 @@
  */
 import { type ErrorCode, errorCode, ReclabError } from '../../core/errors.ts';
 import { Breakers, MISSING_RECORDS_SHARE_MAX, type PipelineConfig } from '../../core/pipeline/recommend.ts';
-import type { Clock } from '../../core/ports/clock.ts';
 import { AdmissionController } from '../../core/resilience/admission.ts';
 import type { BrownoutLevel, BrownoutSettings } from '../../core/resilience/brownout.ts';
 import type { Bulkhead } from '../../core/resilience/bulkhead.ts';
 import type { CircuitBreaker } from '../../core/resilience/circuit-breaker.ts';
 import { LadderPosition, type Rung } from '../../core/resilience/fallback-ladder.ts';
 import { type GuardCodes, guardedCallback } from '../../core/resilience/guard.ts';
+import { LoopLagProbe } from '../../core/resilience/loop-lag.ts';
 import type { EventScheduler } from '../engine/scheduler.ts';
+import type { VirtualClock } from '../engine/virtual-clock.ts';
 import type { Sampler } from './distributions.ts';
 import type { FifoServer } from './fifo-server.ts';
 import type { FleetSource } from './fleet-spec.ts';
 import type { KafkaModel } from './kafka-model.ts';
+import { LoopClock } from './loop-clock.ts';
 import type { RankerPool } from './ranker-pool.ts';
 import type { RedisCluster } from './redis-cluster.ts';
 
@@ -85,7 +87,8 @@ export interface RequestOutcome {
 export interface ReplicaDeps {
   index: number;
   scheduler: EventScheduler;
-  clock: Clock;
+  /** Virtual time; the request's timers go through this replica's loop (loop-clock.ts). */
+  clock: VirtualClock;
   cfg: PipelineConfig;
   bulkhead: Bulkhead;
   /** The brownout policy's settings (core/resilience/brownout.ts). */
@@ -119,20 +122,23 @@ export class Replica {
   outstanding = 0;
   readonly d: ReplicaDeps;
   /**
-   * The core's admission controller over this replica's bulkhead; its event-loop lag, now and
-   * standing, is the CPU work queued on this replica (the FIFO server's backlog): what the live
-   * probe estimates (unfiltered here: a burst counts at once).
+   * The core's admission controller over this replica's bulkhead, reading the core's own
+   * event-loop lag probe (core/resilience/loop-lag.ts) whose ticks run on this replica's loop
+   * (loop-clock.ts), as the live core's do.
    */
   readonly admission: AdmissionController;
+  /** The clock of the request's deadlines: their timers run on this replica's loop (loop-clock.ts). */
+  readonly loopClock: LoopClock;
+  readonly #lagProbe: LoopLagProbe;
 
   constructor(deps: ReplicaDeps) {
     this.d = deps;
     this.cpuServer = deps.cpuServer;
-    const backlogMs = () => this.cpuServer.backlogUs(deps.scheduler.nowUs) / 1000;
-    this.admission = new AdmissionController(deps.bulkhead, deps.brownout, {
-      lagMs: backlogMs,
-      standingLagMs: backlogMs,
-    });
+    this.loopClock = new LoopClock(deps.clock, deps.scheduler, deps.cpuServer);
+    // The core's own lag probe, ticking on this replica's loop as it does on the live one.
+    this.#lagProbe = new LoopLagProbe(this.loopClock);
+    this.#lagProbe.start();
+    this.admission = new AdmissionController(deps.bulkhead, deps.brownout, this.#lagProbe);
     this.breakers = new Breakers(
       deps.clock,
       deps.sources.map((s) => s.name),
@@ -141,10 +147,27 @@ export class Replica {
     this.sourceBreakers = deps.sources.map((s) => this.breakers.sources.get(s.name)!);
   }
 
+  /**
+   * No request arrives from now on (the run drains): stops the lag probe, which admission alone
+   * reads and which would otherwise tick through the drain.
+   */
+  arrivalsEnded(): void {
+    this.#lagProbe.stop();
+  }
+
   /** Runs `costUs` of CPU on this replica's event loop, then `then`. */
   cpu(costUs: number, then: () => void): void {
     const s = this.d.scheduler;
     s.post(this.cpuServer.submit(s.nowUs, costUs), then);
+  }
+
+  /**
+   * Runs `costUs` of CPU at once, as the synchronous continuation of the job whose callback calls
+   * it (FifoServer.submitNext), then `then`: the live pipeline's code between two awaits of I/O.
+   */
+  cpuNext(costUs: number, then: () => void): void {
+    const s = this.d.scheduler;
+    s.post(this.cpuServer.submitNext(s.nowUs, costUs), then);
   }
 
   /** A request for user `userIdx` arriving now, intended at `intendedUs`. */
@@ -232,11 +255,15 @@ class SimRequest {
 
   /**
    * The popularity cache is in process and filled at start (core/pipeline/popularity-cache.ts);
-   * `extraUs`: CPU of the same job before it (the request's parse, for a brownout).
+   * `extraUs`: CPU of the same job before it (the request's parse, for a brownout). A request's
+   * first job, or one decided at a dependency's answer (`onLoop` false), waits its turn on the
+   * loop; one decided inside a job continues it.
    */
-  #servePopular(stage: string, code: ErrorCode, extraUs = 0): void {
+  #servePopular(stage: string, code: ErrorCode, extraUs = 0, onLoop = extraUs === 0): void {
     this.#ladder.degrade('popularity', stage, code);
-    this.#r.cpu(extraUs + this.#r.d.cpu.popularity(), () => this.#respond());
+    const costUs = extraUs + this.#r.d.cpu.popularity();
+    if (onLoop) this.#r.cpuNext(costUs, () => this.#respond());
+    else this.#r.cpu(costUs, () => this.#respond());
   }
 
   /**
@@ -251,7 +278,8 @@ class SimRequest {
     }
     if (this.#level === 'lean')
       this.#ladder.degrade('partial_retrieval', 'retrieval', 'RECLAB_ERR_OVERLOADED');
-    const { clock, cfg, redis } = this.#r.d;
+    const { cfg, redis } = this.#r.d;
+    const clock = this.#r.loopClock;
     const b = this.#r.breakers;
     const shard = this.#userShard;
     guardedCallback(
@@ -268,7 +296,11 @@ class SimRequest {
         }
         const waiters = this.#recentWaiters;
         this.#recentWaiters = undefined;
-        if (waiters) for (const w of waiters) w();
+        // The sources waiting for this answer start in its turn on the loop.
+        if (waiters)
+          this.#r.cpu(0, () => {
+            for (const w of waiters) w();
+          });
       },
     );
     guardedCallback<number>(
@@ -294,7 +326,8 @@ class SimRequest {
    * RECLAB_ERR_FEATURES_MISSING), as recommend() decides.
    */
   #readLoadMarker(): void {
-    const { clock, cfg, redis, cpu } = this.#r.d;
+    const { cfg, redis, cpu } = this.#r.d;
+    const clock = this.#r.loopClock;
     guardedCallback<number>(
       clock,
       this.#r.breakers.features,
@@ -318,7 +351,7 @@ class SimRequest {
   #encodeUser(): void {
     const d = this.#r.d;
     guardedCallback(
-      d.clock,
+      this.#r.loopClock,
       this.#r.breakers.encoder,
       d.cfg.deadlines.encoderMs,
       RETRIEVAL,
@@ -366,7 +399,7 @@ class SimRequest {
       return;
     }
     guardedCallback(
-      d.clock,
+      this.#r.loopClock,
       this.#r.sourceBreakers[i],
       d.cfg.deadlines.retrievalMs,
       RETRIEVAL,
@@ -385,7 +418,8 @@ class SimRequest {
       }
       // Without a user embedding the two-tower source has nothing to search with: no CPU, no items.
       if (!haveEmbedding && !source.needsRecentWatches) done(undefined);
-      else this.#r.cpu(d.cpu.ann(), () => done(undefined));
+      // FAISS searches synchronously, in the turn that has the query (the user tower's answer).
+      else this.#r.cpuNext(d.cpu.ann(), () => done(undefined));
       return;
     }
     this.#redisChain(source, source.redisCommands, done);
@@ -409,9 +443,10 @@ class SimRequest {
       return;
     }
     const d = this.#r.d;
-    this.#r.cpu(d.cpu.merge(), () =>
+    // In the turn of the last source's answer (Promise.all's continuation).
+    this.#r.cpuNext(d.cpu.merge(), () =>
       guardedCallback<number>(
-        d.clock,
+        this.#r.loopClock,
         this.#r.breakers.features,
         d.cfg.deadlines.enrichmentMs,
         FEATURES,
@@ -425,7 +460,7 @@ class SimRequest {
             );
           else if (missing && missing > this.#rows * MISSING_RECORDS_SHARE_MAX) {
             // Most candidates have no record: the store lost its data (recommend() step 5).
-            this.#servePopular('enrichment', 'RECLAB_ERR_FEATURES_MISSING');
+            this.#servePopular('enrichment', 'RECLAB_ERR_FEATURES_MISSING', 0, false);
             return;
           } else if (missing)
             this.#ladder.degrade('default_features', 'enrichment', 'RECLAB_ERR_FEATURES_MISSING');
@@ -444,18 +479,24 @@ class SimRequest {
       return;
     }
     guardedCallback(
-      d.clock,
+      this.#r.loopClock,
       this.#r.breakers.ranker,
       d.cfg.deadlines.rankingMs,
       RANKING,
       (done) => {
         const pool = d.rankerPool;
-        if (pool) this.#r.cpu(d.cpu.rankerClient(), () => pool.score(d.candidates, done));
+        // The request to the ranker tier is built in the enrichment's turn; an in-process
+        // inference answers in a later turn (ONNX Runtime's run is asynchronous).
+        if (pool) this.#r.cpuNext(d.cpu.rankerClient(), () => pool.score(d.candidates, done));
         else this.#r.cpu(d.cpu.mainRanker(), () => done(undefined));
       },
       (err) => {
-        if (!err) this.#r.cpu(d.cpu.rerank(), () => this.#respond());
-        else {
+        // Re-ranking runs in the turn of the ranker's answer: the tier's reply waits its turn on
+        // the loop; the in-process inference's completion is one.
+        if (!err) {
+          if (d.rankerPool) this.#r.cpu(d.cpu.rerank(), () => this.#respond());
+          else this.#r.cpuNext(d.cpu.rerank(), () => this.#respond());
+        } else {
           this.#mainCode = errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE');
           this.#rankLight();
         }
@@ -466,7 +507,7 @@ class SimRequest {
   #rankLight(): void {
     const d = this.#r.d;
     guardedCallback(
-      d.clock,
+      this.#r.loopClock,
       this.#r.breakers.lightRanker,
       d.cfg.deadlines.rankingMs,
       RANKING,
@@ -475,7 +516,7 @@ class SimRequest {
         const by: Rung = err ? 'retrieval_scores' : 'light_ranker';
         this.#ladder.degrade(by, 'ranking', this.#mainCode);
         if (err) this.#ladder.degrade(by, 'light_ranking', errorCode(err, 'RECLAB_ERR_RANKER_UNAVAILABLE'));
-        this.#r.cpu(d.cpu.rerank() * this.#rowShare, () => this.#respond());
+        this.#r.cpuNext(d.cpu.rerank() * this.#rowShare, () => this.#respond());
       },
     );
   }

@@ -197,6 +197,7 @@ export function simulate(opts: SimOptions): SimRun {
     withoutWallClock(() => run.scheduler.runUntil(end));
     run.afterSlice(end);
   }
+  for (const r of replicas) r.arrivalsEnded();
   withoutWallClock(() => run.scheduler.runUntil(run.drainUntilUs));
   return run.finish();
 }

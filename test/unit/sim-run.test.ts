@@ -116,6 +116,24 @@ describe('simulate: the core decides, rung by rung', () => {
     expect(steady.reasonCounts?.['enrichment RECLAB_ERR_FEATURES_MISSING']).toBeGreaterThan(0);
   });
 
+  it('a busy replica browns out at admission; its in-process stages do not miss deadlines for the loop’s sake', () => {
+    // The live clock runs a deadline only after the I/O already waiting (setTimeout → setImmediate),
+    // and a CPU stage's job is queued before its deadline's: a long queue on the loop delays both.
+    const { result } = simulate({
+      scenario: scenarios.baseline,
+      fleet: parseFleet({ replicas: { count: 1 } }),
+      seed: 3,
+      qps: 600,
+      durationScale: 0.5,
+      reclabVersion: 'test',
+    });
+    const steady = result.phases.find((p) => p.name === 'steady')!;
+    const reasons = steady.reasonCounts ?? {};
+    expect(reasons['ranking RECLAB_ERR_OVERLOADED']).toBeGreaterThan(0);
+    expect(reasons['user_encoder RECLAB_ERR_RETRIEVAL_TIMEOUT'] ?? 0).toBe(0);
+    expect(reasons['ranking RECLAB_ERR_RANKER_TIMEOUT'] ?? 0).toBe(0);
+  });
+
   it('past the fleet capacity the core browns out (cheaper rungs, zero 503) before it sheds', () => {
     const one = parseFleet({ replicas: { count: 1 } });
     const steadyAt = (qps: number) => {

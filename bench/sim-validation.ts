@@ -48,6 +48,7 @@ import {
 import { loadFleetFile, parseFleet } from '../sim/fleet/fleet-spec.ts';
 import { loadAt } from '../sim/fleet/load-profile.ts';
 import { simulate } from '../sim/run/simulate.ts';
+import { median } from '../sim/util/median.ts';
 
 // The runner's collections must not take the CPU of the core it measures (loadtest/lab-gc.ts).
 await ensureLabGc();
@@ -163,11 +164,6 @@ interface RecordedOutput {
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const live = new Map<number, LiveRun[]>(
   rates.map((r) => [r, recorded?.rows.find((x) => x.rateQps === r)?.live.runs ?? []]),

@@ -94,6 +94,23 @@ describe('fitting the speed within a second to a calibration run', () => {
     expect(fitSubsecondSpeed({ fleet, scenario, seed: 7, phases: steady, grid: [0, 0.1, 0.2] }).cv).toBe(0);
   });
 
+  it('matches the median p99 over its seeds, each as in a run of the whole scenario', () => {
+    const phase = 'measured_high';
+    const fit = fitSubsecondSpeed({
+      fleet,
+      scenario,
+      seed: 7,
+      phases: [{ phase, rateQps: 150, liveP99Ms: 10 }],
+      grid: [0.2],
+      seeds: 3,
+    });
+    // Whole-scenario runs on seeds 7, 8 and 9: the fit stops after the matched phase (a simulation
+    // is causal), and its p99 is their median.
+    const whole = [7, 8, 9].map((seed) => p99Of(0.2, phase, seed)).sort((a, b) => a - b);
+    expect(new Set(whole).size).toBeGreaterThan(1); // the seeds differ, so the median is a choice
+    expect(fit.phases[0].simP99Ms).toBe(Math.round(whole[1] * 100) / 100);
+  });
+
   it('refuses nothing to match, or a phase the scenario does not have', () => {
     expect(() => fitSubsecondSpeed({ fleet, scenario, seed: 7, phases: [] })).toThrow(/no phase/);
     expect(() =>

@@ -22,8 +22,8 @@ export const NO_LAG: LagSource = { lagMs: () => 0, standingLagMs: () => 0 };
  * - `standingLagMs()` — the smallest of the last `window` samples: CoDel's reading of a queue
  *   (Nichols & Jacobson 2012), where a minimum that stays high is a standing backlog, while one slow
  *   callback (a GC pause, one long request) delays one tick and is not load.
- * Sans-I/O: in virtual time it reads 0 unless the simulated clock runs late; the simulator passes
- * its replica's queued CPU instead.
+ * Sans-I/O: the simulator runs it on a replica's loop clock (sim/fleet/loop-clock.ts), whose ticks
+ * wait for the replica's queued work as the live ones wait for the event loop.
  */
 export class LoopLagProbe implements LagSource {
   readonly #clock: Clock;

@@ -174,8 +174,8 @@ export class Replica {
   handle(userIdx: number, intendedUs: number): void {
     const d = this.d;
     this.outstanding++;
-    // Admission decides on arrival, from the replica's CPU backlog: the live core decides when its
-    // handler runs, after the event loop's lag, which is that backlog. A popularity answer or a
+    // Admission decides on arrival, from the lag probe on this replica's loop (the live core decides
+    // when its handler runs, after the loop's lag, which that probe reads). A popularity answer or a
     // refusal then runs in the handler's own job, as in Node (its continuation is a microtask, not a
     // new turn of the loop); a pipeline level parses once it has its slot.
     this.admission.admit((a) => {
